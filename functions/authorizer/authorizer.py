@@ -1,0 +1,65 @@
+"""API Gateway REQUEST authorizer: verifies the bearer token, hands the principal to the handlers.
+
+Raising "Unauthorized" is API Gateway's contract for a 401; an Allow policy carries the principal.
+The policy covers every method of the stage because API Gateway caches it per token for all routes.
+"""
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from customer_profiles.identity import InvalidToken, TokenVerifier
+
+logger = Logger()
+
+
+@lru_cache(maxsize=1)
+def verifier() -> TokenVerifier:
+    return TokenVerifier(
+        issuer=os.environ["IDP_ISSUER"],
+        audiences=os.environ["IDP_AUDIENCES"].split(","),
+        jwks_url=os.environ["IDP_JWKS_URL"],
+    )
+
+
+def bearer_token(headers: dict[str, str] | None) -> str:
+    for name, value in (headers or {}).items():
+        if name.lower() == "authorization":
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    raise InvalidToken("no bearer token")
+
+
+def stage_wildcard_arn(method_arn: str) -> str:
+    # arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> .../api-id/stage/*/*
+    api_part, _, _ = method_arn.partition("/")
+    stage = method_arn.split("/")[1] if method_arn.count("/") >= 1 else "*"
+    return f"{api_part}/{stage}/*/*"
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        principal = verifier().verify(bearer_token(event.get("headers")))
+    except InvalidToken as error:
+        logger.info("token refused", extra={"reason": str(error)})
+        raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for 401
+    logger.info("token accepted", extra={"kind": principal.kind, "org_id": principal.org_id})
+    return {
+        "principalId": principal.subject,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": stage_wildcard_arn(event["methodArn"]),
+                }
+            ],
+        },
+        "context": principal.to_context(),
+    }

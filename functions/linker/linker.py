@@ -1,0 +1,37 @@
+"""Stream-triggered function: turns table changes into linking work and domain events.
+
+Each record is handled on its own; failures are reported by sequence number (ReportBatchItemFailures)
+so one bad record never fails the batch.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from customer_profiles.events import default_publisher
+from customer_profiles.stream import events_for_change
+
+logger = Logger()
+tracer = Tracer()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@tracer.capture_method
+def handle_record(record: DynamoDBRecord) -> None:
+    change = record.dynamodb
+    assert change is not None
+    events = events_for_change(record.event_name.name if record.event_name else "", change.old_image, change.new_image)
+    if events:
+        default_publisher().publish(events)
+        logger.info("published", extra={"events": [e.detail_type for e in events]})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    )

@@ -1,0 +1,1 @@
+"""Customer profile service: the shared package every function imports (from the common layer)."""

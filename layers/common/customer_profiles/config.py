@@ -1,0 +1,25 @@
+"""Configuration read once from the environment, at the edge, into typed settings."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel
+
+
+class Settings(BaseModel):
+    table_name: str
+    idempotency_table_name: str | None = None
+    event_bus_name: str | None = None
+    local_event_sink: str | None = None
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings(
+        table_name=os.environ.get("TABLE_NAME", ""),
+        idempotency_table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME"),
+        event_bus_name=os.environ.get("EVENT_BUS_NAME"),
+        local_event_sink=os.environ.get("LOCAL_EVENT_SINK"),
+    )

@@ -1,0 +1,104 @@
+"""The HTTP edge shared by every API function: one resolver factory, and the one place that turns
+errors into JSON responses. Handlers never build error responses themselves."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from customer_profiles.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    MissingIdempotencyKey,
+    NotFound,
+)
+from customer_profiles.identity import InvalidToken, Principal
+
+logger = Logger()
+
+MAX_BODY_BYTES = 64 * 1024
+STATUS_OF: dict[type[DomainError], HTTPStatus] = {
+    NotFound: HTTPStatus.NOT_FOUND,
+    Forbidden: HTTPStatus.FORBIDDEN,
+    Conflict: HTTPStatus.CONFLICT,
+    InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    MissingIdempotencyKey: HTTPStatus.BAD_REQUEST,
+}
+# Declared on routes so the OpenAPI document lists the error answers.
+ERROR_RESPONSES: dict[int, Any] = {
+    code: {"description": HTTPStatus(code).phrase} for code in (400, 401, 403, 404, 405, 409, 413, 415, 422)
+}
+
+
+def error_response(status: HTTPStatus, code: str, message: str, **extra: Any) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(status_code=status.value, content_type=content_types.APPLICATION_JSON, body={"error": body})
+
+
+def principal_of(app: APIGatewayRestResolver) -> Principal:
+    return Principal.from_context(app.current_event.request_context.authorizer.raw_event or {})
+
+
+def create_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
+
+    def guard_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        event = app.current_event
+        body = event.body or ""
+        if len(body.encode()) > MAX_BODY_BYTES:
+            return error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", "the body is too large")
+        content_type = (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type") or ""
+        if body and not content_type.lower().startswith("application/json"):
+            # Also keeps multipart bodies (which Powertools cannot parse without a boundary) away.
+            return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send application/json")
+        return next_middleware(app)
+
+    app.use(middlewares=[guard_body])
+
+    @app.exception_handler(DomainError)
+    def domain_error(error: DomainError) -> Response:
+        status = STATUS_OF.get(type(error), HTTPStatus.BAD_REQUEST)
+        return error_response(status, error.code, error.message, field=error.field)
+
+    @app.exception_handler(InvalidToken)
+    def no_principal(error: InvalidToken) -> Response:
+        return error_response(HTTPStatus.UNAUTHORIZED, "unauthorized", "a valid bearer token is required")
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response:
+        details = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_request", "the request is not valid", details=details
+        )
+
+    @app.not_found
+    def no_route(error: NotFoundError) -> Response:
+        # API Gateway only sends paths the template declares; a path our routes know with another
+        # method is a 405. Powertools keeps routes in private lists, read here for the Allow header.
+        path = app.current_event.path
+        routes = app._static_routes + app._dynamic_routes  # noqa: SLF001
+        allowed = sorted({r.method for r in routes if r.rule.match(path)})
+        if allowed:
+            response = error_response(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed")
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
+
+    return app

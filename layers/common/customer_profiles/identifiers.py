@@ -1,0 +1,46 @@
+"""Normalising the ways we recognise a person: email (email-validator) and phone (phonenumbers, E.164)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from customer_profiles.errors import InvalidInput
+
+IdentifierKind = Literal["email", "phone", "card"]
+MAX_EMAIL_LENGTH = 254
+
+
+def normalise_email(raw: str, *, field: str = "email") -> str:
+    if len(raw) > MAX_EMAIL_LENGTH:
+        raise InvalidInput("email address is too long", field=field)
+    try:
+        normalised = validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InvalidInput(f"not a valid email address: {error}", field=field) from error
+    # Mailboxes are case-insensitive in practice; one person must not become two identifiers.
+    return normalised.lower()
+
+
+def normalise_phone(raw: str, *, default_region: str | None = None, field: str = "phone") -> str:
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidInput(f"not a valid phone number: {error}", field=field) from error
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput("not a valid phone number", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def verified_identifiers(email: str | None, phone: str | None) -> list[tuple[IdentifierKind, str]]:
+    """The identity provider's verified claims, normalised; a claim that does not normalise is ignored."""
+    found: list[tuple[IdentifierKind, str]] = []
+    for kind, raw, normalise in (("email", email, normalise_email), ("phone", phone, normalise_phone)):
+        if raw:
+            try:
+                found.append((kind, normalise(raw)))  # type: ignore[arg-type]
+            except InvalidInput:
+                continue
+    return found

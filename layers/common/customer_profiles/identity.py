@@ -1,0 +1,143 @@
+"""Who is calling: verifying platform JWTs (in the authorizer) and the principal handed to every handler.
+
+The authorizer verifies once per token; handlers trust the principal that API Gateway passes in
+`requestContext.authorizer`, whose values are strings (API Gateway's context only carries scalars).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlparse
+
+import jwt
+
+STAFF_ROLES = frozenset({"pos", "admin", "viewer"})
+PINNED_ALGORITHMS = ["RS256"]
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, forged, expired or not meant for this API."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Literal["user", "staff"]
+    subject: str
+    client_id: str
+    email: str | None = None
+    email_verified: bool = False
+    phone_number: str | None = None
+    phone_number_verified: bool = False
+    org_id: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def verified_email(self) -> str | None:
+        return self.email if self.email_verified else None
+
+    @property
+    def verified_phone(self) -> str | None:
+        return self.phone_number if self.phone_number_verified else None
+
+    def to_context(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "client_id": self.client_id,
+            "email": self.email or "",
+            "email_verified": str(self.email_verified).lower(),
+            "phone_number": self.phone_number or "",
+            "phone_number_verified": str(self.phone_number_verified).lower(),
+            "org_id": self.org_id or "",
+            "roles": ",".join(sorted(self.roles)),
+        }
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> Principal:
+        def flag(name: str) -> bool:
+            return str(context.get(name, "")).lower() == "true"
+
+        kind = context.get("kind")
+        if kind not in ("user", "staff") or not context.get("subject"):
+            raise InvalidToken("no principal in the request context")
+        return cls(
+            kind=kind,
+            subject=str(context["subject"]),
+            client_id=str(context.get("client_id") or ""),
+            email=context.get("email") or None,
+            email_verified=flag("email_verified"),
+            phone_number=context.get("phone_number") or None,
+            phone_number_verified=flag("phone_number_verified"),
+            org_id=context.get("org_id") or None,
+            roles=frozenset(r for r in str(context.get("roles") or "").split(",") if r),
+        )
+
+
+class TokenVerifier:
+    """Verifies RS256 JWTs against the identity provider's JWKS (keys cached by PyJWKClient)."""
+
+    def __init__(self, *, issuer: str, audiences: list[str], jwks_url: str) -> None:
+        self.issuer = issuer
+        self.audiences = frozenset(a for a in audiences if a)
+        self._jwks_url = jwks_url
+        self._jwks = None if jwks_url.startswith("file://") else jwt.PyJWKClient(jwks_url, lifespan=300)
+
+    def _signing_key(self, token: str) -> jwt.PyJWK:
+        header = jwt.get_unverified_header(token)
+        # Pinned before any key lookup: `none` and HS256 (a public key used as an HMAC secret) never get further.
+        if header.get("alg") not in PINNED_ALGORITHMS:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+        if self._jwks is not None:
+            return self._jwks.get_signing_key_from_jwt(token)
+        # The local runtime's identity provider writes its JWKS to a file, which PyJWKClient refuses
+        # to fetch; the URL is configuration, never taken from a token, so reading it here is safe.
+        keys = jwt.PyJWKSet.from_json(Path(unquote(urlparse(self._jwks_url).path)).read_text())
+        for key in keys.keys:
+            if key.key_id == header.get("kid"):
+                return key
+        raise InvalidToken("unknown signing key")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._signing_key(token).key,
+                algorithms=PINNED_ALGORITHMS,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "iss", "sub"], "verify_aud": False},
+                leeway=30,
+            )
+        except InvalidToken:
+            raise
+        except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError) as error:
+            raise InvalidToken(str(error)) from error
+        return self._principal(claims)
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
+        # Cognito puts the app client in `aud` (ID tokens) or `client_id` (access tokens).
+        audience = claims.get("aud")
+        audiences = {audience} if isinstance(audience, str) else set(audience or [])
+        client_ids = {str(c) for c in (audiences | {claims.get("client_id")}) if c} & self.audiences
+        if not client_ids:
+            raise InvalidToken("token was not issued for an accepted app client")
+        client_id = claims.get("client_id") if claims.get("client_id") in client_ids else sorted(client_ids)[0]
+
+        org_id = claims.get("org_id")
+        roles = claims.get("roles") or []
+        if isinstance(roles, str):
+            roles = [roles]
+        if org_id and (not isinstance(org_id, str) or not set(roles) <= STAFF_ROLES):
+            raise InvalidToken("staff token with an invalid org or role")
+        return Principal(
+            kind="staff" if org_id else "user",
+            subject=str(claims["sub"]),
+            client_id=str(client_id),
+            email=claims.get("email"),
+            email_verified=claims.get("email_verified") is True,
+            phone_number=claims.get("phone_number"),
+            phone_number_verified=claims.get("phone_number_verified") is True,
+            org_id=org_id,
+            roles=frozenset(roles) if org_id else frozenset(),
+        )

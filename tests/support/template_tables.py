@@ -1,0 +1,29 @@
+"""CreateTable arguments from template.yaml's own table definitions: one source of truth for keys."""
+
+from pathlib import Path
+from typing import Any
+
+from samcli.yamlhelper import yaml_parse
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+CREATE_TABLE_PROPERTIES = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "StreamSpecification")
+
+
+def table_definitions() -> dict[str, dict[str, Any]]:
+    """Logical id -> CreateTable kwargs (without TableName)."""
+    resources = yaml_parse(TEMPLATE.read_text())["Resources"]
+    definitions = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        definition = {k: v for k, v in resource["Properties"].items() if k in CREATE_TABLE_PROPERTIES}
+        if "StreamSpecification" in definition:  # CloudFormation implies StreamEnabled; the API wants it said
+            definition["StreamSpecification"] = {**definition["StreamSpecification"], "StreamEnabled": True}
+        definitions[logical_id] = {**definition, "BillingMode": "PAY_PER_REQUEST"}
+    return definitions
+
+
+def create_tables(dynamodb: Any, names: dict[str, str]) -> None:
+    """Create each template table under the given name (logical id -> table name)."""
+    for logical_id, definition in table_definitions().items():
+        dynamodb.create_table(TableName=names[logical_id], **definition)

@@ -1,0 +1,84 @@
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from customer_profiles import config, events
+from customer_profiles.dal import ProfileStore
+from customer_profiles.identity import Principal
+from tests.support.template_tables import create_tables
+
+TABLES = {"ProfilesTable": "profiles-test", "IdempotencyTable": "idempotency-test"}
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """moto with the template's tables, and the functions' settings pointing at them."""
+    monkeypatch.setenv("TABLE_NAME", TABLES["ProfilesTable"])
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLES["IdempotencyTable"])
+    monkeypatch.setenv("LOCAL_EVENT_SINK", str(tmp_path / "events.jsonl"))
+    config.settings.cache_clear()
+    events.default_publisher.cache_clear()
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb")
+        create_tables(dynamodb.meta.client, TABLES)
+        yield dynamodb
+    config.settings.cache_clear()
+    events.default_publisher.cache_clear()
+
+
+@pytest.fixture
+def store(aws: Any) -> ProfileStore:
+    return ProfileStore(TABLES["ProfilesTable"], aws)
+
+
+@pytest.fixture
+def reset_handler_caches() -> Iterator[None]:
+    """Handlers cache their store per process; each test gets a fresh one on its own moto table."""
+    import app_api
+
+    app_api.store.cache_clear()
+    yield
+    app_api.store.cache_clear()
+
+
+def user_principal(subject: str | None = None, **overrides: Any) -> Principal:
+    values: dict[str, Any] = {
+        "kind": "user",
+        "subject": subject or f"user-{uuid.uuid4().hex[:8]}",
+        "client_id": "consumer-app",
+        "email": None,
+        "email_verified": False,
+        "phone_number": None,
+        "phone_number_verified": False,
+    }
+    values.update(overrides)
+    return Principal(**values)
+
+
+def api_event(name: str, *, principal: Principal | None = None, **changes: Any) -> dict[str, Any]:
+    """A committed events/ file, with another principal or request fields swapped in."""
+    event = json.loads((EVENTS_DIR / name).read_text())
+    if principal is not None:
+        event["requestContext"]["authorizer"] = {"principalId": principal.subject, **principal.to_context()}
+    event.update(changes)
+    return event
+
+
+class FakeContext:
+    function_name = "test-function"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    memory_limit_in_mb = 512
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/test-function"
+    log_stream_name = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000

@@ -1,0 +1,117 @@
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from customer_profiles.identity import InvalidToken, Principal, TokenVerifier
+from tests.support.tokens import AUDIENCES, ISSUER, FakeIdp
+
+
+@pytest.fixture
+def idp(tmp_path: Path) -> FakeIdp:
+    return FakeIdp.create(tmp_path)
+
+
+@pytest.fixture
+def verifier(idp: FakeIdp) -> TokenVerifier:
+    return TokenVerifier(issuer=ISSUER, audiences=AUDIENCES, jwks_url=idp.jwks_url)
+
+
+def test_a_valid_user_token_gives_a_user_principal_with_verified_claims(idp, verifier):
+    token = idp.token("alice", email="alice@example.com", email_verified=True, phone_number="+447911123456")
+
+    principal = verifier.verify(token)
+
+    assert principal.kind == "user"
+    assert principal.subject == "alice"
+    assert principal.client_id == "consumer-app"
+    assert principal.verified_email == "alice@example.com"
+    assert principal.verified_phone is None  # present but not verified
+
+
+def test_a_staff_token_carries_its_org_and_roles(idp, verifier):
+    token = idp.token("bob", aud="staff-console", org_id="org-1", roles=["pos", "viewer"])
+
+    principal = verifier.verify(token)
+
+    assert (principal.kind, principal.org_id, principal.roles) == ("staff", "org-1", frozenset({"pos", "viewer"}))
+
+
+def test_access_tokens_are_accepted_by_client_id(idp, verifier):
+    token = idp.token("alice", aud=None, client_id="whitelabel-app")
+
+    assert verifier.verify(token).client_id == "whitelabel-app"
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        pytest.param(lambda idp: idp.token(exp=int(time.time()) - 120), id="expired"),
+        pytest.param(lambda idp: idp.token(iss="https://evil.example"), id="wrong-issuer"),
+        pytest.param(lambda idp: idp.token(aud="someone-elses-app"), id="wrong-audience"),
+        pytest.param(
+            lambda idp: idp.token(key=rsa.generate_private_key(public_exponent=65537, key_size=2048)), id="forged"
+        ),
+        pytest.param(
+            lambda idp: jwt.encode(
+                {"sub": "x", "iss": ISSUER, "aud": AUDIENCES[0], "exp": int(time.time()) + 60, "iat": int(time.time())},
+                None,
+                algorithm="none",
+                headers={"kid": idp.kid},
+            ),
+            id="alg-none",
+        ),
+        pytest.param(lambda idp: idp.token(org_id="org-1", roles=["superuser"]), id="unknown-staff-role"),
+        pytest.param(lambda idp: "not-a-jwt", id="garbage"),
+        pytest.param(lambda idp: idp.token(headers={"kid": "unknown-key"}), id="unknown-kid"),
+    ],
+)
+def test_bad_tokens_are_refused(idp, verifier, make_token):
+    with pytest.raises(InvalidToken):
+        verifier.verify(make_token(idp))
+
+
+def test_hs256_signed_with_the_public_key_is_refused(idp, verifier):
+    # The classic confusion attack: the RSA public key used as an HMAC secret.
+    public_pem = idp.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    now = int(time.time())
+    claims = {"sub": "mallory", "iss": ISSUER, "aud": AUDIENCES[0], "iat": now, "exp": now + 60}
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = (
+        f"{b64(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'kid': idp.kid}).encode())}.{b64(json.dumps(claims).encode())}"
+    )
+    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{signing_input}.{b64(signature)}")
+
+
+def test_principal_survives_the_api_gateway_context_round_trip():
+    principal = Principal(
+        kind="staff",
+        subject="bob",
+        client_id="staff-console",
+        email="b@x.example",
+        email_verified=True,
+        org_id="org-1",
+        roles=frozenset({"pos"}),
+    )
+
+    assert Principal.from_context(principal.to_context()) == principal
+
+
+def test_a_context_without_a_principal_is_refused():
+    with pytest.raises(InvalidToken):
+        Principal.from_context({})
