@@ -1,23 +1,38 @@
 """The user-facing API: thin routes that parse, authorise and call the domain."""
 
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles import users
+from customer_profiles import history, orders, profiles, registration, users
 from customer_profiles.config import settings
 from customer_profiles.dal import ProfileStore
 from customer_profiles.http import ERROR_RESPONSES, create_resolver, principal_of
-from customer_profiles.models import UserResponse
+from customer_profiles.idempotency import idempotency_key, run_once
+from customer_profiles.models import (
+    HistoryResponse,
+    OrderRequest,
+    OrderResponse,
+    ProfileListResponse,
+    ProfileResponse,
+    ProfileUpdateRequest,
+    UserResponse,
+)
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = create_resolver()
+
+ORG_ID = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+LIMIT = Annotated[int, Query(ge=1, le=100)]
+CURSOR = Annotated[str | None, Query(max_length=2048)]
+OPTIONAL_ORG_ID = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
 
 @lru_cache(maxsize=1)
@@ -25,23 +40,69 @@ def store() -> ProfileStore:
     return ProfileStore(settings().table_name)
 
 
+def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
 @app.put("/v1/me", responses={200: {"description": "OK"}, 201: {"description": "Created"}, **ERROR_RESPONSES})
 @tracer.capture_method
 def register_me() -> Response[dict[str, Any]]:
-    user, created = users.register_me(store(), principal_of(app))
-    if created:
+    result = registration.register(store(), principal_of(app))
+    if result.created:
         metrics.add_metric(name="UsersRegistered", unit="Count", value=1)
-    return Response(
-        status_code=201 if created else 200,
-        content_type=content_types.APPLICATION_JSON,
-        body=UserResponse.of(user).model_dump(mode="json"),
-    )
+    body = UserResponse.of(result.user, result.profile).model_dump(mode="json")
+    return json_response(201 if result.created else 200, body)
 
 
 @app.get("/v1/me", responses=ERROR_RESPONSES)
 @tracer.capture_method
 def get_me() -> UserResponse:
     return UserResponse.of(users.get_me(store(), principal_of(app)))
+
+
+@app.get("/v1/me/profiles", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def list_my_profiles(limit: LIMIT = 50, cursor: CURSOR = None) -> ProfileListResponse:
+    return history.profiles_of_me(store(), principal_of(app), limit=limit, cursor=cursor)
+
+
+@app.get("/v1/me/history", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def my_history(org_id: OPTIONAL_ORG_ID = None, limit: LIMIT = 25, cursor: CURSOR = None) -> HistoryResponse:
+    return history.history_of_me(store(), principal_of(app), org_id=org_id, limit=limit, cursor=cursor)
+
+
+@app.post("/v1/orgs/<org_id>/orders", responses={201: {"description": "Created"}, **ERROR_RESPONSES})
+@tracer.capture_method
+def place_consumer_order(org_id: ORG_ID, order: OrderRequest) -> Response[dict[str, Any]]:
+    principal = principal_of(app)
+    result = run_once(
+        "place_consumer_order",
+        caller=f"user:{principal.subject}",
+        key=idempotency_key(app.current_event.headers),
+        payload={"org_id": org_id, "order": order.model_dump(mode="json")},
+        context=app.lambda_context,
+        action=lambda: OrderResponse.model_dump(
+            orders.place_consumer_order(store(), principal, org_id, order), mode="json"
+        ),
+    )
+    metrics.add_metric(name="ConsumerOrders", unit="Count", value=1)
+    return json_response(201, result)
+
+
+@app.get("/v1/orgs/<org_id>/profile", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def get_my_org_profile(org_id: ORG_ID) -> ProfileResponse:
+    user_id = users.current_user_id(store(), principal_of(app))
+    return ProfileResponse.of(profiles.user_profile_in_org(store(), user_id, org_id))
+
+
+@app.patch("/v1/orgs/<org_id>/profile", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> ProfileResponse:
+    user_id = users.current_user_id(store(), principal_of(app))
+    profile = profiles.user_profile_in_org(store(), user_id, org_id)
+    return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -6,15 +6,21 @@ transactional; a failed condition surfaces as the domain's `Conflict`, never as 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import zlib
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
 
-from customer_profiles.errors import Conflict
+from customer_profiles.errors import Conflict, InvalidInput
 from customer_profiles.identifiers import IdentifierKind
-from customer_profiles.models import User
+from customer_profiles.models import Entitlement, Order, Profile, User
 
 Key = dict[str, str]
 Identifier = tuple[IdentifierKind, str]
@@ -26,6 +32,18 @@ IDENTIFIER_PREFIX = "IDENT#"
 USER_SK = "USER"
 SUBJECT_SK = "SUBJECT"
 IDENTIFIER_SK = "IDENT"
+APP_CLIENT_PREFIX = "APPCLIENT#"
+APP_CLIENT_SK = "APPCLIENT"
+PROFILE_SK = "PROFILE"
+USER_ORG_SK = "USERORG"
+ORDER_SK_PREFIX = "ORDER#"
+ENTITLEMENT_SK_PREFIX = "ENT#"
+HISTORY_PREFIX = "HIST#"
+PROFILE_BY_USER_PREFIX = "PROFILE#ORG#"
+BY_USER_INDEX = "gsi1"
+BY_ORG_INDEX = "gsi2"
+# The org listing key takes one write per new profile; 4 shards give it 4,000 writes/s (docs/decisions.md).
+ORG_LISTING_SHARDS = 4
 
 
 def user_key(user_id: str) -> Key:
@@ -39,6 +57,123 @@ def subject_key(subject: str) -> Key:
 def identifier_key(identifier: Identifier) -> Key:
     kind, value = identifier
     return {"pk": f"{IDENTIFIER_PREFIX}{kind}#{value}", "sk": IDENTIFIER_SK}
+
+
+def app_client_key(client_id: str) -> Key:
+    return {"pk": f"{APP_CLIENT_PREFIX}{client_id}", "sk": APP_CLIENT_SK}
+
+
+def profile_pk(org_id: str, profile_id: str) -> str:
+    return f"ORG#{org_id}#PROFILE#{profile_id}"
+
+
+def profile_key(org_id: str, profile_id: str) -> Key:
+    return {"pk": profile_pk(org_id, profile_id), "sk": PROFILE_SK}
+
+
+def user_org_key(user_id: str, org_id: str) -> Key:
+    return {"pk": f"{USER_PREFIX}{user_id}#ORG#{org_id}", "sk": USER_ORG_SK}
+
+
+def org_listing_pk(org_id: str, profile_id: str) -> str:
+    return f"ORG#{org_id}#PROFILES#{zlib.crc32(profile_id.encode()) % ORG_LISTING_SHARDS}"
+
+
+def user_history_pk(user_id: str, org_id: str | None = None) -> str:
+    return f"{USER_PREFIX}{user_id}" + (f"#ORG#{org_id}" if org_id else "")
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; every number we store is an integer."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(_plain(last_key), sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, *, partition_attribute: str, partition_value: str) -> dict[str, Any] | None:
+    """A cursor is only valid for the query it came from: another partition's cursor is refused."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error) as error:
+        raise InvalidInput("invalid cursor", field="cursor") from error
+    if not isinstance(key, dict) or key.get(partition_attribute) != partition_value:
+        raise InvalidInput("invalid cursor", field="cursor")
+    if not all(isinstance(v, str) for v in key.values()):
+        raise InvalidInput("invalid cursor", field="cursor")
+    return key
+
+
+def profile_from_item(item: dict[str, Any]) -> Profile:
+    return Profile.model_validate({k: v for k, v in _plain(item).items() if k in Profile.model_fields})
+
+
+def profile_to_item(profile: Profile) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **profile_key(profile.org_id, profile.profile_id),
+        "type": "profile",
+        **profile.model_dump(mode="json", exclude_none=True),
+        "attributes": profile.attributes.model_dump(mode="json", exclude_none=True),
+        "gsi2pk": org_listing_pk(profile.org_id, profile.profile_id),
+        "gsi2sk": f"{profile.created_at}#{profile.profile_id}",
+    }
+    if profile.user_id:
+        item["gsi1pk"] = f"{USER_PREFIX}{profile.user_id}"
+        item["gsi1sk"] = f"{PROFILE_BY_USER_PREFIX}{profile.org_id}"
+    return item
+
+
+def _history_keys(user_id: str | None, org_id: str, created_at: str, item_id: str) -> dict[str, str]:
+    if not user_id:
+        return {}
+    sort_key = f"{HISTORY_PREFIX}{created_at}#{item_id}"
+    return {
+        "gsi1pk": user_history_pk(user_id),
+        "gsi1sk": sort_key,
+        "gsi2pk": user_history_pk(user_id, org_id),
+        "gsi2sk": sort_key,
+    }
+
+
+def order_to_item(order: Order, user_id: str | None) -> dict[str, Any]:
+    return {
+        "pk": profile_pk(order.org_id, order.profile_id),
+        "sk": f"{ORDER_SK_PREFIX}{order.created_at}#{order.order_id}",
+        "type": "order",
+        **order.model_dump(mode="json"),
+        **({"user_id": user_id} if user_id else {}),
+        **_history_keys(user_id, order.org_id, order.created_at, order.order_id),
+    }
+
+
+def entitlement_to_item(entitlement: Entitlement, user_id: str | None) -> dict[str, Any]:
+    return {
+        "pk": profile_pk(entitlement.org_id, entitlement.profile_id),
+        "sk": f"{ENTITLEMENT_SK_PREFIX}{entitlement.created_at}#{entitlement.entitlement_id}",
+        "type": "entitlement",
+        **entitlement.model_dump(mode="json"),
+        **({"user_id": user_id} if user_id else {}),
+        **_history_keys(user_id, entitlement.org_id, entitlement.created_at, entitlement.entitlement_id),
+    }
+
+
+def order_from_item(item: dict[str, Any]) -> Order:
+    return Order.model_validate({k: v for k, v in _plain(item).items() if k in Order.model_fields})
+
+
+def entitlement_from_item(item: dict[str, Any]) -> Entitlement:
+    return Entitlement.model_validate({k: v for k, v in _plain(item).items() if k in Entitlement.model_fields})
 
 
 def is_user_item(item: dict[str, Any]) -> bool:
@@ -125,6 +260,142 @@ class ProfileStore:
         ]
         items += [self._put(self._identifier_item(i, user.user_id, updated.updated_at)) for i in identifiers]
         self._transact(items)
+
+    # --- white-label app clients ---------------------------------------------------------------
+    def org_of_app_client(self, client_id: str) -> str | None:
+        item = self._table.get_item(Key=app_client_key(client_id)).get("Item")
+        return item["org_id"] if item else None
+
+    def register_app_client(self, client_id: str, org_id: str, now: str) -> None:
+        """Idempotent for the same org; a client id already owned by another org is a Conflict."""
+        try:
+            self._table.put_item(
+                Item={
+                    **app_client_key(client_id),
+                    "type": "app_client",
+                    "client_id": client_id,
+                    "org_id": org_id,
+                    "created_at": now,
+                },
+                ConditionExpression="attribute_not_exists(pk) OR org_id = :org",
+                ExpressionAttributeValues={":org": org_id},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise Conflict(f"app client {client_id} belongs to another org") from error
+            raise
+
+    # --- profiles -------------------------------------------------------------------------------
+    def profile_id_of_user_in_org(self, user_id: str, org_id: str) -> str | None:
+        item = self._table.get_item(Key=user_org_key(user_id, org_id), ConsistentRead=True).get("Item")
+        return item["profile_id"] if item else None
+
+    def get_profile(self, org_id: str, profile_id: str) -> Profile | None:
+        item = self._table.get_item(Key=profile_key(org_id, profile_id), ConsistentRead=True).get("Item")
+        return profile_from_item(item) if item else None
+
+    def create_user_profile(self, profile: Profile) -> None:
+        """The profile and its user-in-org uniqueness item: a second profile for the pair is a Conflict."""
+        assert profile.user_id
+        self._transact(
+            [
+                self._put(
+                    {
+                        **user_org_key(profile.user_id, profile.org_id),
+                        "type": "user_org",
+                        "profile_id": profile.profile_id,
+                        "created_at": profile.created_at,
+                    }
+                ),
+                self._put(profile_to_item(profile)),
+            ]
+        )
+
+    def replace_profile(self, current: Profile, updated: Profile) -> None:
+        """Write `updated` only if the stored profile is still at `current.version`."""
+        try:
+            self._table.put_item(
+                Item=profile_to_item(updated),
+                ConditionExpression="version = :expected",
+                ExpressionAttributeValues={":expected": current.version},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise Conflict("the profile changed since it was read; read it again") from error
+            raise
+
+    def profiles_of_user(self, user_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        pk = f"{USER_PREFIX}{user_id}"
+        return self._query_page(
+            BY_USER_INDEX,
+            "gsi1pk",
+            pk,
+            "gsi1sk",
+            PROFILE_BY_USER_PREFIX,
+            limit=limit,
+            cursor=cursor,
+            forward=True,
+            parse=profile_from_item,
+        )
+
+    # --- orders, entitlements, history ------------------------------------------------------------
+    def create_order(self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
+        """The order and its entitlements in one transaction, under a profile that still belongs to the user."""
+        condition: dict[str, Any] = {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": profile_key(order.org_id, order.profile_id),
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(merged_into)"
+                + (" AND user_id = :user" if user_id else " AND attribute_not_exists(user_id)"),
+                **({"ExpressionAttributeValues": {":user": user_id}} if user_id else {}),
+            }
+        }
+        self._transact(
+            [condition, self._put(order_to_item(order, user_id))]
+            + [self._put(entitlement_to_item(e, user_id)) for e in entitlements]
+        )
+
+    def history_of_user(
+        self, user_id: str, *, org_id: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Order | Entitlement], str | None]:
+        index, attribute = (BY_ORG_INDEX, "gsi2") if org_id else (BY_USER_INDEX, "gsi1")
+        return self._query_page(
+            index,
+            f"{attribute}pk",
+            user_history_pk(user_id, org_id),
+            f"{attribute}sk",
+            HISTORY_PREFIX,
+            limit=limit,
+            cursor=cursor,
+            forward=False,
+            parse=lambda item: order_from_item(item) if item["type"] == "order" else entitlement_from_item(item),
+        )
+
+    def _query_page(
+        self,
+        index: str,
+        pk_attribute: str,
+        pk_value: str,
+        sk_attribute: str,
+        sk_prefix: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        forward: bool,
+        parse: Any,
+    ) -> tuple[list[Any], str | None]:
+        arguments: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": KeyCondition(pk_attribute).eq(pk_value)
+            & KeyCondition(sk_attribute).begins_with(sk_prefix),
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor, partition_attribute=pk_attribute, partition_value=pk_value)
+        if start:
+            arguments["ExclusiveStartKey"] = start
+        response = self._table.query(**arguments)
+        return [parse(item) for item in response["Items"]], encode_cursor(response.get("LastEvaluatedKey"))
 
     # --- helpers --------------------------------------------------------------------------------
     @staticmethod

@@ -11,6 +11,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 
 from customer_profiles.errors import (
     Conflict,
@@ -68,6 +72,21 @@ def create_resolver() -> APIGatewayRestResolver:
     def domain_error(error: DomainError) -> Response:
         status = STATUS_OF.get(type(error), HTTPStatus.BAD_REQUEST)
         return error_response(status, error.code, error.message, field=error.field)
+
+    @app.exception_handler(IdempotencyValidationError)
+    def key_reused(error: IdempotencyValidationError) -> Response:
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+            field="Idempotency-Key",
+        )
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
+        return error_response(
+            HTTPStatus.CONFLICT, "request_in_progress", "the first request with this key is still running; retry"
+        )
 
     @app.exception_handler(InvalidToken)
     def no_principal(error: InvalidToken) -> Response:

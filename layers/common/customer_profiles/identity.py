@@ -15,6 +15,8 @@ import jwt
 
 STAFF_ROLES = frozenset({"pos", "admin", "viewer"})
 PINNED_ALGORITHMS = ["RS256"]
+PROFILE_CLAIMS = ("given_name", "family_name", "name", "picture", "locale", "birthdate")
+MAX_CLAIM_LENGTH = 2048
 
 
 class InvalidToken(Exception):
@@ -32,6 +34,8 @@ class Principal:
     phone_number_verified: bool = False
     org_id: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
+    # Standard OIDC profile claims: they seed a white-label profile, nothing else.
+    profile_claims: tuple[tuple[str, str], ...] = ()
 
     @property
     def verified_email(self) -> str | None:
@@ -52,6 +56,7 @@ class Principal:
             "phone_number_verified": str(self.phone_number_verified).lower(),
             "org_id": self.org_id or "",
             "roles": ",".join(sorted(self.roles)),
+            **{f"claim_{name}": value for name, value in self.profile_claims},
         }
 
     @classmethod
@@ -72,6 +77,9 @@ class Principal:
             phone_number_verified=flag("phone_number_verified"),
             org_id=context.get("org_id") or None,
             roles=frozenset(r for r in str(context.get("roles") or "").split(",") if r),
+            profile_claims=tuple(
+                (name, str(context[f"claim_{name}"])) for name in PROFILE_CLAIMS if context.get(f"claim_{name}")
+            ),
         )
 
 
@@ -140,4 +148,7 @@ class TokenVerifier:
             phone_number_verified=claims.get("phone_number_verified") is True,
             org_id=org_id,
             roles=frozenset(roles) if org_id else frozenset(),
+            profile_claims=tuple(
+                (name, claims[name][:MAX_CLAIM_LENGTH]) for name in PROFILE_CLAIMS if isinstance(claims.get(name), str)
+            ),
         )

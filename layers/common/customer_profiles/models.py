@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    UrlConstraints,
+    model_validator,
+)
 
 UserStatus = Literal["active", "dormant", "merged"]
 
@@ -30,9 +41,12 @@ class UserResponse(BaseModel):
     phone: str | None = None
     created_at: str
     updated_at: str
+    profile: ProfileSummary | None = Field(
+        default=None, description="The white-label app's org profile, when registering through one."
+    )
 
     @classmethod
-    def of(cls, user: User) -> UserResponse:
+    def of(cls, user: User, profile: Profile | None = None) -> UserResponse:
         return cls(
             user_id=user.user_id,
             status=user.status,
@@ -40,6 +54,7 @@ class UserResponse(BaseModel):
             phone=user.phone,
             created_at=user.created_at,
             updated_at=user.updated_at,
+            profile=ProfileSummary.of(profile) if profile else None,
         )
 
 
@@ -51,3 +66,152 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+# --- profiles ------------------------------------------------------------------------------------
+ProfileOrigin = Literal["white_label", "consumer", "pos", "partner"]
+NAME = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+LOCALE = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
+
+
+class ProfileAttributes(BaseModel):
+    """Org-specific standard attributes: seeded from the user's claims, then owned by the org."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: NAME | None = None
+    family_name: NAME | None = None
+    display_name: NAME | None = None
+    picture_url: Annotated[HttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["https"])] | None = None
+    birth_date: date | None = None
+    locale: LOCALE | None = None
+    marketing_consent: StrictBool | None = None
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    org_id: str
+    profile_id: str
+    user_id: str | None
+    origin: ProfileOrigin
+    attributes: ProfileAttributes = ProfileAttributes()
+    created_at: str
+    updated_at: str
+    version: int = 1
+    merged_into: str | None = None
+
+
+class ProfileResponse(BaseModel):
+    org_id: str
+    profile_id: str
+    origin: ProfileOrigin
+    attributes: ProfileAttributes
+    created_at: str
+    updated_at: str
+    version: int
+
+    @classmethod
+    def of(cls, profile: Profile) -> ProfileResponse:
+        return cls(**profile.model_dump(include=set(cls.model_fields)))
+
+
+class ProfileUpdateRequest(BaseModel):
+    """A partial update; `version` is the one the caller read (optimistic concurrency)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: StrictInt = Field(ge=1)
+    attributes: ProfileAttributes
+
+
+class ProfileSummary(BaseModel):
+    org_id: str
+    profile_id: str
+    origin: ProfileOrigin
+    created_at: str
+
+    @classmethod
+    def of(cls, profile: Profile) -> ProfileSummary:
+        return cls(**profile.model_dump(include=set(cls.model_fields)))
+
+
+class ProfileListResponse(BaseModel):
+    profiles: list[ProfileSummary]
+    next_cursor: str | None = None
+
+
+# --- orders and entitlements -------------------------------------------------------------------
+ID = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+MAX_LINES = 20
+MAX_QUANTITY = 10
+MAX_ENTITLEMENTS_PER_ORDER = 50  # a DynamoDB transaction takes 100 items; this leaves room for the rest
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["ticket", "product"]
+    item_id: ID = Field(description="The event id for a ticket, the product id for a product.")
+    quantity: StrictInt = Field(ge=1, le=MAX_QUANTITY)
+    unit_price: StrictInt = Field(ge=0, le=10_000_000, description="In the currency's minor unit (cents).")
+
+
+class OrderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    payment_method: Literal["card", "wallet", "cash"]
+    lines: list[OrderLine] = Field(min_length=1, max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def _bounded_entitlements(self) -> OrderRequest:
+        if sum(line.quantity for line in self.lines) > MAX_ENTITLEMENTS_PER_ORDER:
+            raise ValueError(f"an order holds at most {MAX_ENTITLEMENTS_PER_ORDER} entitlements")
+        return self
+
+
+EntitlementStatus = Literal["active", "pending_claim", "void"]
+OrderChannel = Literal["app", "pos", "partner"]
+
+
+class Entitlement(BaseModel):
+    entitlement_id: str
+    org_id: str
+    profile_id: str
+    order_id: str
+    kind: Literal["ticket", "product"]
+    item_id: str
+    status: EntitlementStatus
+    created_at: str
+
+
+class Order(BaseModel):
+    order_id: str
+    org_id: str
+    profile_id: str
+    channel: OrderChannel
+    currency: str
+    payment_method: str
+    lines: list[OrderLine]
+    total: int
+    created_at: str
+
+
+class OrderResponse(BaseModel):
+    order: Order
+    entitlements: list[Entitlement]
+    profile_created: bool
+
+
+class HistoryEntry(BaseModel):
+    type: Literal["order", "entitlement"]
+    org_id: str
+    created_at: str
+    order: Order | None = None
+    entitlement: Entitlement | None = None
+
+
+class HistoryResponse(BaseModel):
+    entries: list[HistoryEntry]
+    next_cursor: str | None = None

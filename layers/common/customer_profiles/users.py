@@ -25,10 +25,17 @@ def _require_user_principal(principal: Principal) -> None:
         raise Forbidden("staff tokens have no platform user")
 
 
-def get_me(store: ProfileStore, principal: Principal) -> User:
+def current_user_id(store: ProfileStore, principal: Principal) -> str:
+    """The platform user of a user token (one read); registering with PUT /v1/me comes first."""
     _require_user_principal(principal)
     user_id = store.user_id_for_subject(principal.subject)
-    user = store.get_user(user_id) if user_id else None
+    if user_id is None:
+        raise NotFound("no user is registered for this token yet: call PUT /v1/me")
+    return user_id
+
+
+def get_me(store: ProfileStore, principal: Principal) -> User:
+    user = store.get_user(current_user_id(store, principal))
     if user is None:
         raise NotFound("no user is registered for this token yet: call PUT /v1/me")
     return user

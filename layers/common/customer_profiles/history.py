@@ -1,0 +1,34 @@
+"""A user's view across orgs: their profiles and their transaction history, newest first."""
+
+from __future__ import annotations
+
+from customer_profiles import users
+from customer_profiles.dal import ProfileStore
+from customer_profiles.identity import Principal
+from customer_profiles.models import (
+    HistoryEntry,
+    HistoryResponse,
+    Order,
+    ProfileListResponse,
+    ProfileSummary,
+)
+
+
+def profiles_of_me(store: ProfileStore, principal: Principal, *, limit: int, cursor: str | None) -> ProfileListResponse:
+    user_id = users.current_user_id(store, principal)
+    found, next_cursor = store.profiles_of_user(user_id, limit=limit, cursor=cursor)
+    return ProfileListResponse(profiles=[ProfileSummary.of(p) for p in found], next_cursor=next_cursor)
+
+
+def history_of_me(
+    store: ProfileStore, principal: Principal, *, org_id: str | None, limit: int, cursor: str | None
+) -> HistoryResponse:
+    user_id = users.current_user_id(store, principal)
+    found, next_cursor = store.history_of_user(user_id, org_id=org_id, limit=limit, cursor=cursor)
+    entries = [
+        HistoryEntry(type="order", org_id=e.org_id, created_at=e.created_at, order=e)
+        if isinstance(e, Order)
+        else HistoryEntry(type="entitlement", org_id=e.org_id, created_at=e.created_at, entitlement=e)
+        for e in found
+    ]
+    return HistoryResponse(entries=entries, next_cursor=next_cursor)

@@ -1,0 +1,63 @@
+"""Orders from the consumer apps: the first purchase at an org creates the user's profile there."""
+
+from __future__ import annotations
+
+from customer_profiles import profiles, users
+from customer_profiles.dal import ProfileStore
+from customer_profiles.identity import Principal
+from customer_profiles.models import (
+    Entitlement,
+    EntitlementStatus,
+    Order,
+    OrderChannel,
+    OrderRequest,
+    OrderResponse,
+)
+from customer_profiles.users import new_id, utc_now
+
+
+def build_order(
+    request: OrderRequest,
+    *,
+    org_id: str,
+    profile_id: str,
+    channel: OrderChannel,
+    entitlement_status: EntitlementStatus = "active",
+) -> tuple[Order, list[Entitlement]]:
+    now = utc_now()
+    order = Order(
+        order_id=new_id(),
+        org_id=org_id,
+        profile_id=profile_id,
+        channel=channel,
+        currency=request.currency,
+        payment_method=request.payment_method,
+        lines=request.lines,
+        total=sum(line.quantity * line.unit_price for line in request.lines),
+        created_at=now,
+    )
+    entitlements = [
+        Entitlement(
+            entitlement_id=new_id(),
+            org_id=org_id,
+            profile_id=profile_id,
+            order_id=order.order_id,
+            kind=line.kind,
+            item_id=line.item_id,
+            status=entitlement_status,
+            created_at=now,
+        )
+        for line in request.lines
+        for _ in range(line.quantity)
+    ]
+    return order, entitlements
+
+
+def place_consumer_order(
+    store: ProfileStore, principal: Principal, org_id: str, request: OrderRequest
+) -> OrderResponse:
+    user_id = users.current_user_id(store, principal)
+    profile_id, created = profiles.ensure_user_profile(store, user_id, org_id, origin="consumer")
+    order, entitlements = build_order(request, org_id=org_id, profile_id=profile_id, channel="app")
+    store.create_order(order, entitlements, user_id)
+    return OrderResponse(order=order, entitlements=entitlements, profile_created=created)

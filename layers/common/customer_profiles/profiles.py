@@ -1,0 +1,98 @@
+"""Customer profiles seen from the user's side: one per user per org, created exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from customer_profiles.dal import ProfileStore
+from customer_profiles.errors import Conflict, NotFound
+from customer_profiles.models import Profile, ProfileAttributes, ProfileOrigin, ProfileUpdateRequest
+from customer_profiles.users import new_id, utc_now
+
+# OIDC standard claim -> profile attribute.
+CLAIM_TO_ATTRIBUTE = {
+    "given_name": "given_name",
+    "family_name": "family_name",
+    "name": "display_name",
+    "picture": "picture_url",
+    "locale": "locale",
+    "birthdate": "birth_date",
+}
+
+
+def attributes_from_claims(claims: tuple[tuple[str, str], ...]) -> ProfileAttributes:
+    """Seed attributes from the token; a claim that does not validate is left out, never fatal."""
+    seed: dict[str, Any] = {}
+    for claim, value in claims:
+        attribute = CLAIM_TO_ATTRIBUTE.get(claim)
+        if attribute is None:
+            continue
+        try:
+            ProfileAttributes.model_validate({attribute: value})
+        except ValidationError:
+            continue
+        seed[attribute] = value
+    return ProfileAttributes.model_validate(seed)
+
+
+def ensure_user_profile(
+    store: ProfileStore,
+    user_id: str,
+    org_id: str,
+    *,
+    origin: ProfileOrigin,
+    seed: ProfileAttributes | None = None,
+) -> tuple[str, bool]:
+    """The user's profile id in the org, created if missing; returns (profile_id, created).
+
+    Exactly once under concurrency: the uniqueness item's condition lets one creator win; the others
+    read the winner's profile id.
+    """
+    existing = store.profile_id_of_user_in_org(user_id, org_id)
+    if existing:
+        return existing, False
+    now = utc_now()
+    profile = Profile(
+        org_id=org_id,
+        profile_id=new_id(),
+        user_id=user_id,
+        origin=origin,
+        attributes=seed or ProfileAttributes(),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        store.create_user_profile(profile)
+        return profile.profile_id, True
+    except Conflict:
+        winner = store.profile_id_of_user_in_org(user_id, org_id)
+        if winner is None:
+            raise
+        return winner, False
+
+
+def user_profile_in_org(store: ProfileStore, user_id: str, org_id: str) -> Profile:
+    """The user's own profile in the org; an org where they have none is indistinguishable from no org."""
+    profile_id = store.profile_id_of_user_in_org(user_id, org_id)
+    profile = store.get_profile(org_id, profile_id) if profile_id else None
+    if profile is None or profile.user_id != user_id:
+        raise NotFound("no profile in this org")
+    return profile
+
+
+def update_profile_attributes(profile: Profile, request: ProfileUpdateRequest, store: ProfileStore) -> Profile:
+    """Apply the fields the caller sent (null clears one), if nobody changed the profile since they read it."""
+    if request.version != profile.version:
+        raise Conflict(f"stale version {request.version}: the profile is at version {profile.version}")
+    changes = request.attributes.model_dump(exclude_unset=True)
+    updated = profile.model_copy(
+        update={
+            "attributes": profile.attributes.model_copy(update=changes),
+            "updated_at": utc_now(),
+            "version": profile.version + 1,
+        }
+    )
+    store.replace_profile(profile, updated)
+    return updated

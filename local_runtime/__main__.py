@@ -1,0 +1,213 @@
+"""``python -m local_runtime``: serve template.yaml locally without Docker.
+
+DynamoDB Local (tables from the template), every function in warm worker processes, the API through SAM CLI's
+local API Gateway (the template's routes and Lambda authorizer), the table streams fed to their functions, and a
+local identity provider whose tokens the authorizer accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local_runtime", description=__doc__)
+    parser.add_argument("--port", type=int, default=3000, help="API port (default 3000)")
+    parser.add_argument("--host", default="127.0.0.1", help="API host (default 127.0.0.1)")
+    parser.add_argument("--state-dir", default=str(ROOT / ".local"), help="local state (default .local)")
+    parser.add_argument("--dynamodb-port", type=int, default=8000, help="DynamoDB Local port (0: a free port)")
+    parser.add_argument("--dynamodb-endpoint", help="use this running DynamoDB endpoint instead of starting one")
+    parser.add_argument("--template", default=str(ROOT / "template.yaml"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _log(line: str) -> None:
+    sys.stderr.write(f"[local_runtime] {line}\n")
+    sys.stderr.flush()
+
+
+def _announce_when_listening(host: str, port: int, lines: list[str], stop: threading.Event) -> None:
+    connect_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - a comparison, not a bind
+    while not stop.is_set():
+        try:
+            with socket.create_connection((connect_host, port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        return
+    for line in lines:
+        _say(line)
+
+
+def _make_pollers(template: Any, streams: dict[str, str | None], endpoint: str, runner: Any, state_dir: Path) -> list:
+    """A StreamPoller per DynamoDB event of every function, on the table's latest stream."""
+    from local_runtime.dynamodb import client
+    from local_runtime.poller import DynamoDBStreamSource, StreamPoller, jsonl_sink
+
+    pollers = []
+    failures = jsonl_sink(str(state_dir / "linker-failures.jsonl"))
+    for fn in template.functions.values():
+        for spec in fn.streams:
+            stream_arn = streams.get(spec.table_logical_id)
+            if not stream_arn:
+                _log(f"{fn.logical_id}.{spec.event_name}: table has no stream, not polling")
+                continue
+
+            def invoke(event: dict[str, Any], _id: str = fn.logical_id) -> Any:
+                return runner.invoke_event(_id, event)
+
+            source = DynamoDBStreamSource(client(endpoint, "dynamodbstreams"), stream_arn)
+            pollers.append(StreamPoller(source, invoke, spec, failures, function_arn=fn.arn, retry_delay=0.5, log=_log))
+    return pollers
+
+
+def _banner(host: str, port: int, endpoint: str, state_dir: Path, api: Any, template: Any) -> list[str]:  # noqa: PLR0917
+    """The start-up lines: where the API is, how to get a token, the routes, then the ready line."""
+    base = f"http://{host}:{port}"
+    lines = [
+        f"API on {base} (DynamoDB at {endpoint}, state in {state_dir}); get a token with "
+        f'make token ARGS="--sub alice --email alice@example.com --email-verified"  or  '
+        f"{sys.executable} -m local_runtime.token --state-dir {state_dir} --sub alice "
+        f"--email alice@example.com --email-verified",
+    ]
+    for route in sorted(api.routes, key=lambda r: (r.path, r.function_name)):
+        auth = route.authorizer_name or "none"
+        methods = ",".join(sorted(m for m in route.methods if m not in ("HEAD", "OPTIONS")))
+        lines.append(f"  {base}{route.path} [{methods}] -> {route.function_name} (authorizer: {auth})")
+    for fn in template.functions.values():
+        for spec in fn.streams:
+            lines.append(f"  stream {template.tables[spec.table_logical_id].name} -> {fn.logical_id}")
+    lines.append(f"local runtime ready on {base}")
+    return lines
+
+
+class LocalRuntime:
+    """Everything the local runtime starts, and its clean-up (idempotent)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.state_dir = Path(args.state_dir).resolve()
+        self.ddb: Any = None
+        self.runner: Any = None
+        self.poller_thread: Any = None
+        self.endpoint = ""
+
+    def start_dynamodb(self) -> None:
+        from local_runtime.dynamodb import DynamoDBLocal, wait_until_ready
+
+        if self.args.dynamodb_endpoint:
+            self.endpoint = self.args.dynamodb_endpoint.rstrip("/")
+            wait_until_ready(self.endpoint, 10)
+            return
+        self.ddb = DynamoDBLocal(ROOT, port=self.args.dynamodb_port, log_path=self.state_dir / "dynamodb-local.log")
+        self.ddb.start()
+        self.endpoint = self.ddb.endpoint
+
+    def worker_env(self) -> dict[str, str]:
+        from local_runtime.template import REGION
+
+        return {
+            "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "LOCAL_EVENT_SINK": str(self.state_dir / "events.jsonl"),
+        }
+
+    def serve(self, announce_stop: threading.Event) -> None:
+        from samcli.lib.providers.api_provider import ApiProvider
+        from samcli.lib.utils.stream_writer import StreamWriter
+
+        from local_runtime.dynamodb import create_tables
+        from local_runtime.gateway import GatewayService
+        from local_runtime.idp import init_idp, jwks_path
+        from local_runtime.poller import PollerThread
+        from local_runtime.pool import LocalRunner
+        from local_runtime.template import LOCAL_PARAMETERS, load_template
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.start_dynamodb()
+        init_idp(self.state_dir)
+        overrides = {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(self.state_dir).as_uri()}
+        template = load_template(self.args.template, overrides)
+        streams = create_tables(self.endpoint, list(template.tables.values()))
+
+        self.runner = LocalRunner(template.functions, self.worker_env(), log=sys.stderr)
+        pollers = _make_pollers(template, streams, self.endpoint, self.runner, self.state_dir)
+        self.poller_thread = PollerThread(pollers, interval=0.2, log=_log)
+        self.poller_thread.start()
+
+        api = ApiProvider(template.stacks, cwd=str(template.root)).api
+        service = GatewayService(
+            template_path=self.args.template,
+            api=api,
+            lambda_runner=self.runner,
+            port=self.args.port,
+            host=self.args.host,
+            stderr=StreamWriter(sys.stderr, auto_flush=True),
+        )
+        service.create()
+        lines = _banner(self.args.host, self.args.port, self.endpoint, self.state_dir, api, template)
+        threading.Thread(
+            target=_announce_when_listening, args=(self.args.host, self.args.port, lines, announce_stop), daemon=True
+        ).start()
+        service.run()  # blocks; installs SAM's SIGTERM handler, so it runs in the main thread
+
+    def close(self) -> None:
+        if self.poller_thread is not None:
+            self.poller_thread.stop()
+            self.poller_thread = None
+        if self.runner is not None:
+            self.runner.close()
+            self.runner = None
+        if self.ddb is not None:
+            self.ddb.stop()
+            self.ddb = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
+    from local_runtime.dynamodb import SetupError
+
+    runtime = LocalRuntime(args)
+    atexit.register(runtime.close)
+    announce_stop = threading.Event()
+    try:
+        runtime.serve(announce_stop)
+        return 0
+    except SetupError as exc:
+        _log(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:  # SAM raises ProcessSigTermException on SIGTERM
+        if type(exc).__name__ == "ProcessSigTermException":
+            return 0
+        _log(f"stopped: {exc!r}")
+        return 1
+    finally:
+        announce_stop.set()
+        runtime.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

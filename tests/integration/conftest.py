@@ -1,0 +1,128 @@
+"""The local runtime, started once for the integration session: DynamoDB Local and the API over real HTTP."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from local_runtime.idp import mint_token
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(r"local runtime ready on (http://\S+)")
+DYNAMODB = re.compile(r"DynamoDB at (http://\S+)")
+TABLE = "customer-profiles-local"
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Runtime:
+    base_url: str
+    dynamodb_endpoint: str
+    state_dir: Path
+
+    def token(self, sub: str | None = None, **claims: Any) -> str:
+        extra = claims.pop("extra_claims", None)
+        return mint_token(
+            sub or f"user-{uuid.uuid4().hex[:10]}", state_dir=self.state_dir, extra_claims=extra, **claims
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        *,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        all_headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+        return requests.request(method, self.base_url + path, json=json_body, headers=all_headers, timeout=30, **kwargs)
+
+    def table(self) -> Any:
+        return boto3.resource(
+            "dynamodb",
+            endpoint_url=self.dynamodb_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        ).Table(TABLE)
+
+    def published(self) -> list[dict[str, Any]]:
+        sink = self.state_dir / "events.jsonl"
+        return [json.loads(line) for line in sink.read_text().splitlines()] if sink.exists() else []
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate()
+            if result:
+                return result
+            time.sleep(0.2)
+        raise AssertionError(f"not true within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    state_dir = tmp_path_factory.mktemp("local-runtime")
+    log = (state_dir / "runtime.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "local_runtime",
+            "--port",
+            str(free_port()),
+            "--dynamodb-port",
+            "0",
+            "--state-dir",
+            str(state_dir),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )
+    base_url = endpoint = None
+    deadline = time.monotonic() + 90
+    assert process.stdout is not None
+    while time.monotonic() < deadline and base_url is None:
+        line = process.stdout.readline()
+        if not line:
+            break
+        endpoint = endpoint or (m.group(1) if (m := DYNAMODB.search(line)) else None)
+        base_url = m.group(1) if (m := READY.search(line)) else None
+    if base_url is None or endpoint is None:
+        process.kill()
+        pytest.fail(f"local runtime did not start:\n{(state_dir / 'runtime.log').read_text()[-3000:]}")
+    try:
+        yield Runtime(base_url=base_url, dynamodb_endpoint=endpoint.rstrip(");,"), state_dir=state_dir)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
