@@ -88,6 +88,38 @@ EVENTS = {
     },
     "app-api-put-me.json": api_event("PUT", "/v1/me", "/v1/me", context=USER_CONTEXT),
     "app-api-get-me.json": api_event("GET", "/v1/me", "/v1/me", context=USER_CONTEXT),
+    "app-api-get-my-profiles.json": api_event("GET", "/v1/me/profiles", "/v1/me/profiles", context=USER_CONTEXT),
+    "app-api-get-my-history.json": api_event(
+        "GET", "/v1/me/history", "/v1/me/history", context=USER_CONTEXT, query={"limit": "10"}
+    ),
+    "app-api-post-order.json": api_event(
+        "POST",
+        "/v1/orgs/{org_id}/orders",
+        "/v1/orgs/org-demo/orders",
+        path_parameters={"org_id": "org-demo"},
+        context=USER_CONTEXT,
+        headers={"Idempotency-Key": "3b1f0c52-order-1"},
+        body={
+            "currency": "EUR",
+            "payment_method": "card",
+            "lines": [{"kind": "ticket", "item_id": "ev-2027-opening", "quantity": 2, "unit_price": 4500}],
+        },
+    ),
+    "app-api-get-my-org-profile.json": api_event(
+        "GET",
+        "/v1/orgs/{org_id}/profile",
+        "/v1/orgs/org-demo/profile",
+        path_parameters={"org_id": "org-demo"},
+        context=USER_CONTEXT,
+    ),
+    "app-api-patch-my-org-profile.json": api_event(
+        "PATCH",
+        "/v1/orgs/{org_id}/profile",
+        "/v1/orgs/org-demo/profile",
+        path_parameters={"org_id": "org-demo"},
+        context=USER_CONTEXT,
+        body={"version": 1, "attributes": {"display_name": "Alice at the Opera", "marketing_consent": True}},
+    ),
     "org-api-get-status.json": api_event(
         "GET",
         "/v1/orgs/{org_id}/status",

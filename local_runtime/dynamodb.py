@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -40,7 +40,7 @@ def find_jar(root: Path) -> Path:
     return Path(matches[-1])
 
 
-def client(endpoint: str, service: str = "dynamodb") -> Any:
+def client(endpoint: str, service: Literal["dynamodb", "dynamodbstreams"] = "dynamodb") -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint,

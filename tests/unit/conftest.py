@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from customer_profiles import config, events
+from customer_profiles import config, events, idempotency
 from customer_profiles.dal import ProfileStore
 from customer_profiles.identity import Principal
 from tests.support.template_tables import create_tables
@@ -23,14 +23,15 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("TABLE_NAME", TABLES["ProfilesTable"])
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLES["IdempotencyTable"])
     monkeypatch.setenv("LOCAL_EVENT_SINK", str(tmp_path / "events.jsonl"))
-    config.settings.cache_clear()
-    events.default_publisher.cache_clear()
+    caches = (config.settings, events.default_publisher, idempotency._persistence)
+    for cache in caches:
+        cache.cache_clear()
     with mock_aws():
         dynamodb = boto3.resource("dynamodb")
         create_tables(dynamodb.meta.client, TABLES)
         yield dynamodb
-    config.settings.cache_clear()
-    events.default_publisher.cache_clear()
+    for cache in caches:
+        cache.cache_clear()
 
 
 @pytest.fixture
