@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: help run token test lint format unit integration openapi build deploy bench tools clean register-app-client
+.PHONY: help run token test lint format unit integration openapi build deploy bench tools clean operator
 
 help:
 	@echo "make run         serve the API on http://127.0.0.1:3000 (DynamoDB Local, stream poller, local IdP)"
@@ -81,5 +81,5 @@ bench: tools
 clean:
 	rm -rf $(VENV) node_modules $(STAMPS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
 
-register-app-client: $(STAMPS)/venv
-	$(BIN)/python -m scripts.register_app_client $(ARGS)
+operator: $(STAMPS)/venv
+	$(BIN)/python -m scripts.operator $(ARGS)

@@ -1,34 +1,113 @@
-"""The org staff API: thin routes that check the staff member's org and role, then call the domain."""
+"""The org staff API: thin routes; the domain checks the staff member's org and role on every call."""
 
-from typing import Any
+from functools import lru_cache
+from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
-from customer_profiles.access import require_staff_of
+from customer_profiles import pos, staff
+from customer_profiles.config import settings
+from customer_profiles.dal import ProfileStore
+from customer_profiles.errors import InvalidInput
 from customer_profiles.http import ERROR_RESPONSES, create_resolver, principal_of
-from customer_profiles.identity import STAFF_ROLES
+from customer_profiles.idempotency import idempotency_key, run_once
+from customer_profiles.models import (
+    AttachIdentifierRequest,
+    Entitlement,
+    OrgProfileDetailResponse,
+    OrgProfileListResponse,
+    OrgProfileResponse,
+    PosSaleRequest,
+    PosSaleResponse,
+    ProfileUpdateRequest,
+)
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 app = create_resolver()
 
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+ORG_ID = Annotated[str, Path(pattern=ID_PATTERN)]
+PROFILE_ID = Annotated[str, Path(pattern=ID_PATTERN)]
+ENTITLEMENT_ID = Annotated[str, Path(pattern=ID_PATTERN)]
+LIMIT = Annotated[int, Query(ge=1, le=100)]
+CURSOR = Annotated[str | None, Query(max_length=2048)]
+SEARCH_VALUE = Annotated[str | None, Query(min_length=1, max_length=254)]
 
-class OrgStatusResponse(BaseModel):
-    org_id: str
-    roles: list[str]
+
+@lru_cache(maxsize=1)
+def store() -> ProfileStore:
+    return ProfileStore(settings().table_name)
 
 
-@app.get("/v1/orgs/<org_id>/status", responses=ERROR_RESPONSES)
-def org_status(org_id: str) -> OrgStatusResponse:
+@app.post("/v1/orgs/<org_id>/pos/sales", responses={201: {"description": "Created"}, **ERROR_RESPONSES})
+@tracer.capture_method
+def create_pos_sale(org_id: ORG_ID, sale: PosSaleRequest) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    require_staff_of(principal, org_id, any_role=STAFF_ROLES)
-    return OrgStatusResponse(org_id=org_id, roles=sorted(principal.roles))
+    result = run_once(
+        "create_pos_sale",
+        caller=f"staff:{org_id}:{principal.subject}",
+        key=idempotency_key(app.current_event.headers),
+        payload={"org_id": org_id, "sale": sale.model_dump(mode="json")},
+        context=app.lambda_context,
+        action=lambda: PosSaleResponse.model_dump(pos.create_pos_sale(store(), principal, org_id, sale), mode="json"),
+    )
+    metrics.add_metric(name="PosSales", unit="Count", value=1)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
+
+
+@app.get("/v1/orgs/<org_id>/profiles", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
+    org_id: ORG_ID,
+    email: SEARCH_VALUE = None,
+    phone: SEARCH_VALUE = None,
+    name: SEARCH_VALUE = None,
+    limit: LIMIT = 25,
+    cursor: CURSOR = None,
+) -> OrgProfileListResponse:
+    searches: list[tuple[staff.SearchField, str | None]] = [("email", email), ("phone", phone), ("name", name)]
+    given = [(by, value) for by, value in searches if value]
+    if len(given) > 1:
+        raise InvalidInput("search by one of email, phone or name at a time", field=given[1][0])
+    return staff.list_profiles(
+        store(), principal_of(app), org_id, search=given[0] if given else None, limit=limit, cursor=cursor
+    )
+
+
+@app.get("/v1/orgs/<org_id>/profiles/<profile_id>", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def read_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID) -> OrgProfileDetailResponse:
+    return staff.read_profile(store(), principal_of(app), org_id, profile_id)
+
+
+@app.patch("/v1/orgs/<org_id>/profiles/<profile_id>", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def update_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID, update: ProfileUpdateRequest) -> OrgProfileResponse:
+    return staff.update_profile(store(), principal_of(app), org_id, profile_id, update)
+
+
+@app.post("/v1/orgs/<org_id>/profiles/<profile_id>/identifiers", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def attach_identifier(
+    org_id: ORG_ID, profile_id: PROFILE_ID, identifier: AttachIdentifierRequest
+) -> OrgProfileResponse:
+    return staff.attach_identifier(store(), principal_of(app), org_id, profile_id, identifier)
+
+
+@app.post("/v1/orgs/<org_id>/profiles/<profile_id>/entitlements/<entitlement_id>/void", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
+    return staff.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

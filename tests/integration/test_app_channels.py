@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from scripts.register_app_client import main as register_app_client
+from scripts.operator import main as operator
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +93,17 @@ def test_white_label_registration_then_profile_edits_with_optimistic_concurrency
     # Given a white-label app client registered for an org by the operator command
     org_id, client_id = new_org(), "local-whitelabel-app"
     assert (
-        register_app_client(["--client-id", client_id, "--org-id", org_id, "--endpoint", runtime.dynamodb_endpoint])
+        operator(
+            [
+                "--endpoint",
+                runtime.dynamodb_endpoint,
+                "register-app-client",
+                "--client-id",
+                client_id,
+                "--org-id",
+                org_id,
+            ]
+        )
         == 0
     )
     token = runtime.token(client_id=client_id, extra_claims={"given_name": "Bea", "family_name": "Stone"})

@@ -81,8 +81,8 @@ def test_a_wrong_method_on_a_declared_route_is_405(runtime):
 def test_staff_act_only_inside_their_org(runtime):
     staff = runtime.token(org_id="org-a", roles=["viewer"], client_id="local-staff-console")
 
-    own = runtime.call("GET", "/v1/orgs/org-a/status", staff)
-    other = runtime.call("GET", "/v1/orgs/org-b/status", staff)
+    own = runtime.call("GET", "/v1/orgs/org-a/profiles", staff)
+    other = runtime.call("GET", "/v1/orgs/org-b/profiles", staff)
 
     assert own.status_code == 200
     assert (other.status_code, other.json()["error"]["code"]) == (404, "not_found")

@@ -43,10 +43,13 @@ def store(aws: Any) -> ProfileStore:
 def reset_handler_caches() -> Iterator[None]:
     """Handlers cache their store per process; each test gets a fresh one on its own moto table."""
     import app_api
+    import org_api
 
-    app_api.store.cache_clear()
+    for module in (app_api, org_api):
+        module.store.cache_clear()
     yield
-    app_api.store.cache_clear()
+    for module in (app_api, org_api):
+        module.store.cache_clear()
 
 
 def user_principal(subject: str | None = None, **overrides: Any) -> Principal:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from customer_profiles.errors import Conflict, InvalidInput
 from customer_profiles.identifiers import IdentifierKind
-from customer_profiles.models import Entitlement, Order, Profile, User
+from customer_profiles.models import Entitlement, EntitlementStatus, Order, Profile, User
 
 Key = dict[str, str]
 Identifier = tuple[IdentifierKind, str]
@@ -42,6 +44,9 @@ HISTORY_PREFIX = "HIST#"
 PROFILE_BY_USER_PREFIX = "PROFILE#ORG#"
 BY_USER_INDEX = "gsi1"
 BY_ORG_INDEX = "gsi2"
+ORG_CONFIG_SK = "CONFIG"
+CARD_SK = "CARD"
+SEARCH_SK_PREFIX = "SEARCH#"
 # The org listing key takes one write per new profile; 4 shards give it 4,000 writes/s (docs/decisions.md).
 ORG_LISTING_SHARDS = 4
 
@@ -79,6 +84,56 @@ def org_listing_pk(org_id: str, profile_id: str) -> str:
     return f"ORG#{org_id}#PROFILES#{zlib.crc32(profile_id.encode()) % ORG_LISTING_SHARDS}"
 
 
+def org_config_key(org_id: str) -> Key:
+    return {"pk": f"ORG#{org_id}", "sk": ORG_CONFIG_SK}
+
+
+def card_key(org_id: str, fingerprint: str) -> Key:
+    return {"pk": f"ORG#{org_id}#CARD#{fingerprint}", "sk": CARD_SK}
+
+
+def entitlement_key(org_id: str, profile_id: str, entitlement_id: str) -> Key:
+    return {"pk": profile_pk(org_id, profile_id), "sk": f"{ENTITLEMENT_SK_PREFIX}{entitlement_id}"}
+
+
+def search_name(value: str) -> str:
+    """Case- and accent-insensitive form of a name, for prefix search."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def org_search_pk(org_id: str, by: str, value: str) -> str:
+    # Names are keyed by their first character, so a prefix search reads one key and name writes spread
+    # over as many keys as there are initials.
+    return f"ORG#{org_id}#{by.upper()}#{value[:1] if by == 'name' else value}"
+
+
+def search_items(profile: Profile) -> list[dict[str, Any]]:
+    """Index items in the profile's own partition: org search by email, phone and name prefix (gsi2)."""
+    pk = profile_pk(profile.org_id, profile.profile_id)
+    captured = profile.captured
+    found: list[tuple[str, str, str]] = []
+    if captured and captured.email:
+        found.append(("email", "email", captured.email))
+    if captured and captured.phone:
+        found.append(("phone", "phone", captured.phone))
+    for part in ("given_name", "family_name"):
+        name = getattr(profile.attributes, part)
+        if name and search_name(name):
+            found.append((f"name#{part}", "name", search_name(name)))
+    return [
+        {
+            "pk": pk,
+            "sk": f"{SEARCH_SK_PREFIX}{suffix}",
+            "type": "search",
+            "profile_id": profile.profile_id,
+            "gsi2pk": org_search_pk(profile.org_id, by, value),
+            "gsi2sk": f"{value}#{profile.profile_id}",
+        }
+        for suffix, by, value in found
+    ]
+
+
 def user_history_pk(user_id: str, org_id: str | None = None) -> str:
     return f"{USER_PREFIX}{user_id}" + (f"#ORG#{org_id}" if org_id else "")
 
@@ -113,6 +168,15 @@ def decode_cursor(cursor: str | None, *, partition_attribute: str, partition_val
     if not all(isinstance(v, str) for v in key.values()):
         raise InvalidInput("invalid cursor", field="cursor")
     return key
+
+
+def _decode_listing_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, binascii.Error) as error:
+        raise InvalidInput("invalid cursor", field="cursor") from error
 
 
 def profile_from_item(item: dict[str, Any]) -> Profile:
@@ -160,7 +224,7 @@ def order_to_item(order: Order, user_id: str | None) -> dict[str, Any]:
 def entitlement_to_item(entitlement: Entitlement, user_id: str | None) -> dict[str, Any]:
     return {
         "pk": profile_pk(entitlement.org_id, entitlement.profile_id),
-        "sk": f"{ENTITLEMENT_SK_PREFIX}{entitlement.created_at}#{entitlement.entitlement_id}",
+        "sk": f"{ENTITLEMENT_SK_PREFIX}{entitlement.entitlement_id}",
         "type": "entitlement",
         **entitlement.model_dump(mode="json"),
         **({"user_id": user_id} if user_id else {}),
@@ -197,6 +261,19 @@ def user_from_item(item: dict[str, Any]) -> User:
 def user_to_item(user: User) -> dict[str, Any]:
     item = {**user_key(user.user_id), "type": "user", **user.model_dump(exclude_none=True)}
     return item
+
+
+@dataclass
+class SaleWrite:
+    """Everything one sale writes, in one transaction: all of it or none of it."""
+
+    order: Order
+    entitlements: list[Entitlement]
+    user_id: str | None
+    new_user: User | None = None
+    claimed_identifiers: list[Identifier] = field(default_factory=list)
+    new_profile: Profile | None = None
+    new_card: str | None = None  # a card fingerprint to point at the sale's profile
 
 
 def _not_exists() -> str:
@@ -296,20 +373,172 @@ class ProfileStore:
 
     def create_user_profile(self, profile: Profile) -> None:
         """The profile and its user-in-org uniqueness item: a second profile for the pair is a Conflict."""
+        self._transact([self._put(self._user_org_item(profile)), self._put(profile_to_item(profile))])
+
+    @staticmethod
+    def _user_org_item(profile: Profile) -> dict[str, Any]:
         assert profile.user_id
-        self._transact(
-            [
-                self._put(
-                    {
-                        **user_org_key(profile.user_id, profile.org_id),
-                        "type": "user_org",
-                        "profile_id": profile.profile_id,
-                        "created_at": profile.created_at,
-                    }
-                ),
-                self._put(profile_to_item(profile)),
-            ]
+        return {
+            **user_org_key(profile.user_id, profile.org_id),
+            "type": "user_org",
+            "profile_id": profile.profile_id,
+            "created_at": profile.created_at,
+        }
+
+    # --- org configuration, cards -----------------------------------------------------------------
+    def org_default_region(self, org_id: str) -> str | None:
+        item = self._table.get_item(Key=org_config_key(org_id)).get("Item")
+        return item.get("default_region") if item else None
+
+    def configure_org(self, org_id: str, *, default_region: str, now: str) -> None:
+        self._table.put_item(
+            Item={
+                **org_config_key(org_id),
+                "type": "org_config",
+                "org_id": org_id,
+                "default_region": default_region,
+                "updated_at": now,
+            }
         )
+
+    def profile_id_of_card(self, org_id: str, fingerprint: str) -> str | None:
+        item = self._table.get_item(Key=card_key(org_id, fingerprint), ConsistentRead=True).get("Item")
+        return item["profile_id"] if item else None
+
+    # --- the org's view ---------------------------------------------------------------------------
+    def profile_with_children(
+        self, org_id: str, profile_id: str
+    ) -> tuple[Profile, list[Order], list[Entitlement]] | None:
+        """A profile with its orders and entitlements: one Query on the profile's partition (paged)."""
+        items: list[dict[str, Any]] = []
+        arguments: dict[str, Any] = {
+            "KeyConditionExpression": KeyCondition("pk").eq(profile_pk(org_id, profile_id)),
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._table.query(**arguments)
+            items += response["Items"]
+            if "LastEvaluatedKey" not in response:
+                break
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        profile = next((profile_from_item(i) for i in items if i["sk"] == PROFILE_SK), None)
+        if profile is None:
+            return None
+        orders = [order_from_item(i) for i in items if i["type"] == "order"]
+        entitlements = [entitlement_from_item(i) for i in items if i["type"] == "entitlement"]
+        return profile, sorted(orders, key=lambda o: o.created_at, reverse=True), entitlements
+
+    def users_status(self, user_ids: Iterable[str]) -> dict[str, str]:
+        keys = [user_key(u) for u in dict.fromkeys(user_ids)]
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 100):
+            response = self._client.batch_get_item(
+                RequestItems={
+                    self.table_name: {
+                        "Keys": keys[start : start + 100],
+                        "ProjectionExpression": "user_id, #s",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                    }
+                }
+            )
+            for item in response["Responses"].get(self.table_name, []):
+                found[item["user_id"]] = item["status"]
+        return found
+
+    def profiles_by_ids(self, org_id: str, profile_ids: Sequence[str]) -> list[Profile]:
+        if not profile_ids:
+            return []
+        keys = [profile_key(org_id, p) for p in dict.fromkeys(profile_ids)]
+        response = self._client.batch_get_item(RequestItems={self.table_name: {"Keys": keys}})
+        by_id = {i["profile_id"]: profile_from_item(i) for i in response["Responses"].get(self.table_name, [])}
+        return [by_id[p] for p in dict.fromkeys(profile_ids) if p in by_id]
+
+    def search_profile_ids(
+        self, org_id: str, by: str, value: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[str], str | None]:
+        """Profile ids matching an email, a phone (exact) or a name prefix, via the search items on gsi2."""
+        normalised = search_name(value) if by == "name" else value
+        pk = org_search_pk(org_id, by, normalised)
+        condition: Any = KeyCondition("gsi2pk").eq(pk)
+        if by == "name":
+            condition = condition & KeyCondition("gsi2sk").begins_with(normalised)
+        arguments: dict[str, Any] = {"IndexName": BY_ORG_INDEX, "KeyConditionExpression": condition, "Limit": limit}
+        start = decode_cursor(cursor, partition_attribute="gsi2pk", partition_value=pk)
+        if start:
+            arguments["ExclusiveStartKey"] = start
+        response = self._table.query(**arguments)
+        ids = list(dict.fromkeys(i["profile_id"] for i in response["Items"]))
+        return ids, encode_cursor(response.get("LastEvaluatedKey"))
+
+    def list_org_profiles(self, org_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        """Newest first across the listing shards: each shard read below the cursor, then merged."""
+        before = _decode_listing_cursor(cursor)
+        merged: list[dict[str, Any]] = []
+        for shard in range(ORG_LISTING_SHARDS):
+            condition: Any = KeyCondition("gsi2pk").eq(f"ORG#{org_id}#PROFILES#{shard}")
+            if before:
+                condition = condition & KeyCondition("gsi2sk").lt(before)
+            merged += self._table.query(
+                IndexName=BY_ORG_INDEX, KeyConditionExpression=condition, ScanIndexForward=False, Limit=limit
+            )["Items"]
+        merged.sort(key=lambda i: i["gsi2sk"], reverse=True)
+        page = merged[:limit]
+        next_cursor = base64.urlsafe_b64encode(page[-1]["gsi2sk"].encode()).decode() if len(merged) > limit else None
+        return [profile_from_item(i) for i in page], next_cursor
+
+    def get_entitlement(self, org_id: str, profile_id: str, entitlement_id: str) -> Entitlement | None:
+        item = self._table.get_item(Key=entitlement_key(org_id, profile_id, entitlement_id)).get("Item")
+        return entitlement_from_item(item) if item else None
+
+    def set_entitlement_status(
+        self, org_id: str, profile_id: str, entitlement_id: str, *, to: EntitlementStatus, allowed_from: Sequence[str]
+    ) -> Entitlement:
+        """A state-guarded transition; raises Conflict when the entitlement is not in an allowed state."""
+        values = {f":from{i}": state for i, state in enumerate(allowed_from)}
+        try:
+            response = self._table.update_item(
+                Key=entitlement_key(org_id, profile_id, entitlement_id),
+                UpdateExpression="SET #s = :to",
+                ConditionExpression=f"attribute_exists(pk) AND #s IN ({', '.join(values)})",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":to": to, **values},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise Conflict(f"the entitlement cannot become {to} from its current state") from error
+            raise
+        return entitlement_from_item(response["Attributes"])
+
+    def attach_profile_to_user(
+        self, profile: Profile, updated: Profile, new_user: User | None, claimed: Sequence[Identifier]
+    ) -> None:
+        """An orphan profile becomes a user's: guarded by version, and by one profile per user per org.
+
+        Its orders and entitlements gain the user's history keys afterwards, from the stream (the linker).
+        """
+        assert updated.user_id
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": profile_to_item(updated),
+                    "ConditionExpression": "version = :expected AND attribute_not_exists(user_id)",
+                    "ExpressionAttributeValues": {":expected": profile.version},
+                }
+            },
+            self._put(self._user_org_item(updated)),
+        ]
+        existing = {item["sk"] for item in search_items(profile)}
+        items += [
+            {"Put": {"TableName": self.table_name, "Item": item}}
+            for item in search_items(updated)
+            if item["sk"] not in existing
+        ]
+        if new_user:
+            items.append(self._put(user_to_item(new_user)))
+        items += [self._put(self._identifier_item(i, updated.user_id, updated.updated_at)) for i in claimed]
+        self._transact(items)
 
     def replace_profile(self, current: Profile, updated: Profile) -> None:
         """Write `updated` only if the stored profile is still at `current.version`."""
@@ -341,19 +570,52 @@ class ProfileStore:
     # --- orders, entitlements, history ------------------------------------------------------------
     def create_order(self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
         """The order and its entitlements in one transaction, under a profile that still belongs to the user."""
-        condition: dict[str, Any] = {
-            "ConditionCheck": {
-                "TableName": self.table_name,
-                "Key": profile_key(order.org_id, order.profile_id),
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(merged_into)"
-                + (" AND user_id = :user" if user_id else " AND attribute_not_exists(user_id)"),
-                **({"ExpressionAttributeValues": {":user": user_id}} if user_id else {}),
-            }
-        }
-        self._transact(
-            [condition, self._put(order_to_item(order, user_id))]
-            + [self._put(entitlement_to_item(e, user_id)) for e in entitlements]
-        )
+        self._transact(self._order_items(order, entitlements, user_id, check_profile=True))
+
+    def _order_items(
+        self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None, *, check_profile: bool
+    ) -> list[dict[str, Any]]:
+        items = [self._put(order_to_item(order, user_id))]
+        items += [self._put(entitlement_to_item(e, user_id)) for e in entitlements]
+        if check_profile:
+            items.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table_name,
+                        "Key": profile_key(order.org_id, order.profile_id),
+                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(merged_into)"
+                        + (" AND user_id = :user" if user_id else " AND attribute_not_exists(user_id)"),
+                        **({"ExpressionAttributeValues": {":user": user_id}} if user_id else {}),
+                    }
+                }
+            )
+        return items
+
+    def write_sale(self, sale: SaleWrite) -> None:
+        items: list[dict[str, Any]] = []
+        now = sale.order.created_at
+        if sale.new_user:
+            items.append(self._put(user_to_item(sale.new_user)))
+        items += [self._put(self._identifier_item(i, sale.user_id or "", now)) for i in sale.claimed_identifiers]
+        if sale.new_profile:
+            profile = sale.new_profile
+            if profile.user_id:
+                items.append(self._put(self._user_org_item(profile)))
+            items.append(self._put(profile_to_item(profile)))
+            items += [self._put(item) for item in search_items(profile)]
+        if sale.new_card:
+            items.append(
+                self._put(
+                    {
+                        **card_key(sale.order.org_id, sale.new_card),
+                        "type": "card",
+                        "profile_id": sale.order.profile_id,
+                        "created_at": now,
+                    }
+                )
+            )
+        items += self._order_items(sale.order, sale.entitlements, sale.user_id, check_profile=sale.new_profile is None)
+        self._transact(items)
 
     def history_of_user(
         self, user_id: str, *, org_id: str | None, limit: int, cursor: str | None

@@ -93,9 +93,10 @@ class Profile(BaseModel):
 
     org_id: str
     profile_id: str
-    user_id: str | None
+    user_id: str | None = None
     origin: ProfileOrigin
     attributes: ProfileAttributes = ProfileAttributes()
+    captured: CapturedDetails | None = None
     created_at: str
     updated_at: str
     version: int = 1
@@ -215,3 +216,87 @@ class HistoryEntry(BaseModel):
 class HistoryResponse(BaseModel):
     entries: list[HistoryEntry]
     next_cursor: str | None = None
+
+
+# --- point of sale and the org staff API ------------------------------------------------------------
+class IdDocument(BaseModel):
+    """The ID the staff checked: its type and last characters only, never the full number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["passport", "driving_licence", "national_id", "other"]
+    last_digits: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{2,4}$")]
+
+
+class PosCustomer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id_document: IdDocument | None = None
+    given_name: NAME | None = None
+    family_name: NAME | None = None
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    card_fingerprint: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_=+/-]{8,128}$")] | None = Field(
+        default=None, description="The payment terminal's card fingerprint (card payments only)."
+    )
+
+
+class PosSaleRequest(OrderRequest):
+    payment_method: Literal["cash", "card"]
+    customer: PosCustomer = PosCustomer()
+
+    @model_validator(mode="after")
+    def _card_fingerprint_needs_a_card(self) -> PosSaleRequest:
+        if self.customer.card_fingerprint and self.payment_method != "card":
+            raise ValueError("a card fingerprint comes with a card payment")
+        return self
+
+
+class CapturedDetails(BaseModel):
+    """What the org's staff or a reseller captured: hints, never proof of identity."""
+
+    email: str | None = None
+    phone: str | None = None
+    id_document: IdDocument | None = None
+
+
+class OrgProfileResponse(ProfileResponse):
+    """A profile as its org sees it: never the user, only whether a registered account holds it."""
+
+    captured: CapturedDetails
+    linked_account: bool
+
+
+class OrgProfileDetailResponse(BaseModel):
+    profile: OrgProfileResponse
+    orders: list[Order]
+    entitlements: list[Entitlement]
+
+
+class OrgProfileListResponse(BaseModel):
+    profiles: list[OrgProfileResponse]
+    next_cursor: str | None = None
+
+
+class PosSaleResponse(BaseModel):
+    profile: OrgProfileResponse
+    order: Order
+    entitlements: list[Entitlement]
+    profile_created: bool
+
+
+class AttachIdentifierRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: StrictInt = Field(ge=1)
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> AttachIdentifierRequest:
+        if not (self.email or self.phone):
+            raise ValueError("give an email or a phone")
+        return self
+
+
+Profile.model_rebuild()

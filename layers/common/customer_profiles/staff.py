@@ -1,0 +1,174 @@
+"""The org's view of its customers: search, listing, reading, editing, voiding, attaching identifiers.
+
+An org learns nothing about a user beyond its own profile: only whether a registered account holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from customer_profiles.access import require_staff_of
+from customer_profiles.dal import Identifier, ProfileStore
+from customer_profiles.errors import Conflict, InvalidInput, NotFound
+from customer_profiles.identifiers import normalise_email, normalise_phone
+from customer_profiles.identity import Principal
+from customer_profiles.models import (
+    AttachIdentifierRequest,
+    CapturedDetails,
+    Entitlement,
+    OrgProfileDetailResponse,
+    OrgProfileListResponse,
+    OrgProfileResponse,
+    Profile,
+    ProfileResponse,
+    ProfileUpdateRequest,
+    User,
+)
+from customer_profiles.profiles import update_profile_attributes
+from customer_profiles.users import new_id, utc_now
+
+READERS = frozenset({"viewer", "admin", "pos"})
+ADMINS = frozenset({"admin"})
+SearchField = Literal["email", "phone", "name"]
+
+
+def org_views(store: ProfileStore, profiles: Sequence[Profile]) -> list[OrgProfileResponse]:
+    statuses = store.users_status(p.user_id for p in profiles if p.user_id)
+    return [
+        OrgProfileResponse(
+            **ProfileResponse.of(p).model_dump(),
+            captured=p.captured or CapturedDetails(),
+            linked_account=statuses.get(p.user_id or "") == "active",
+        )
+        for p in profiles
+    ]
+
+
+def normalised_identifiers(
+    email: str | None, phone: str | None, *, default_region: str | None, field_prefix: str = ""
+) -> list[Identifier]:
+    found: list[Identifier] = []
+    if email:
+        found.append(("email", normalise_email(email, field=f"{field_prefix}email")))
+    if phone:
+        found.append(("phone", normalise_phone(phone, default_region=default_region, field=f"{field_prefix}phone")))
+    return found
+
+
+def find_or_make_holder(
+    store: ProfileStore, identifiers: Sequence[Identifier], now: str
+) -> tuple[str, User | None, list[Identifier]]:
+    """The user holding the first identifier that has a holder; else a new dormant user holding them all.
+
+    Returns (user_id, the new dormant user or None, the identifiers to claim for it). Identifiers typed by
+    staff or a reseller are hints: they never attach to an existing user.
+    """
+    holders = store.identifier_holders(identifiers)
+    for identifier in identifiers:
+        if identifier in holders:
+            return holders[identifier], None, []
+    dormant = User(
+        user_id=new_id(),
+        status="dormant",
+        email=next((v for k, v in identifiers if k == "email"), None),
+        phone=next((v for k, v in identifiers if k == "phone"), None),
+        created_at=now,
+        updated_at=now,
+    )
+    return dormant.user_id, dormant, list(identifiers)
+
+
+def _own_profile(store: ProfileStore, org_id: str, profile_id: str) -> Profile:
+    profile = store.get_profile(org_id, profile_id)
+    if profile is None or profile.merged_into:
+        raise NotFound("no such profile")
+    return profile
+
+
+def read_profile(store: ProfileStore, principal: Principal, org_id: str, profile_id: str) -> OrgProfileDetailResponse:
+    require_staff_of(principal, org_id, any_role=READERS)
+    found = store.profile_with_children(org_id, profile_id)
+    if found is None:
+        raise NotFound("no such profile")
+    profile, orders, entitlements = found
+    return OrgProfileDetailResponse(profile=org_views(store, [profile])[0], orders=orders, entitlements=entitlements)
+
+
+def list_profiles(
+    store: ProfileStore,
+    principal: Principal,
+    org_id: str,
+    *,
+    search: tuple[SearchField, str] | None,
+    limit: int,
+    cursor: str | None,
+) -> OrgProfileListResponse:
+    require_staff_of(principal, org_id, any_role=READERS)
+    if search is None:
+        profiles, next_cursor = store.list_org_profiles(org_id, limit=limit, cursor=cursor)
+        return OrgProfileListResponse(profiles=org_views(store, profiles), next_cursor=next_cursor)
+    by, raw = search
+    if by == "name":
+        value = raw.strip()
+        if not value:
+            raise InvalidInput("a name prefix is required", field="name")
+    else:
+        region = store.org_default_region(org_id) if by == "phone" else None
+        value = normalised_identifiers(
+            raw if by == "email" else None, raw if by == "phone" else None, default_region=region
+        )[0][1]
+    ids, next_cursor = store.search_profile_ids(org_id, by, value, limit=limit, cursor=cursor)
+    profiles = [p for p in store.profiles_by_ids(org_id, ids) if not p.merged_into]
+    return OrgProfileListResponse(profiles=org_views(store, profiles), next_cursor=next_cursor)
+
+
+def update_profile(
+    store: ProfileStore, principal: Principal, org_id: str, profile_id: str, request: ProfileUpdateRequest
+) -> OrgProfileResponse:
+    require_staff_of(principal, org_id, any_role=ADMINS)
+    updated = update_profile_attributes(_own_profile(store, org_id, profile_id), request, store)
+    return org_views(store, [updated])[0]
+
+
+def void_entitlement(
+    store: ProfileStore, principal: Principal, org_id: str, profile_id: str, entitlement_id: str
+) -> Entitlement:
+    """Voiding is idempotent: a void entitlement stays void and is returned as it is."""
+    require_staff_of(principal, org_id, any_role=ADMINS)
+    current = store.get_entitlement(org_id, profile_id, entitlement_id)
+    if current is None:
+        raise NotFound("no such entitlement")
+    if current.status == "void":
+        return current
+    return store.set_entitlement_status(
+        org_id, profile_id, entitlement_id, to="void", allowed_from=("active", "pending_claim")
+    )
+
+
+def attach_identifier(
+    store: ProfileStore, principal: Principal, org_id: str, profile_id: str, request: AttachIdentifierRequest
+) -> OrgProfileResponse:
+    """Give an orphaned profile an email or phone: it becomes the child of the user holding it (or of a new
+    dormant user), so that the person can later activate it."""
+    require_staff_of(principal, org_id, any_role=ADMINS)
+    profile = _own_profile(store, org_id, profile_id)
+    if profile.user_id:
+        raise Conflict("this profile already belongs to a customer account")
+    if request.version != profile.version:
+        raise Conflict(f"stale version {request.version}: the profile is at version {profile.version}")
+    identifiers = normalised_identifiers(
+        request.email, request.phone, default_region=store.org_default_region(org_id) if request.phone else None
+    )
+    now = utc_now()
+    user_id, dormant, claimed = find_or_make_holder(store, identifiers, now)
+    if store.profile_id_of_user_in_org(user_id, org_id):
+        raise Conflict("this customer already has another profile in this org")
+    captured = (profile.captured or CapturedDetails()).model_copy(
+        update={k: v for k, v in identifiers if k in ("email", "phone")}
+    )
+    updated = profile.model_copy(
+        update={"user_id": user_id, "captured": captured, "updated_at": now, "version": profile.version + 1}
+    )
+    store.attach_profile_to_user(profile, updated, dormant, claimed)
+    return org_views(store, [updated])[0]
