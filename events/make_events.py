@@ -73,6 +73,47 @@ def api_event(method, resource, path, *, path_parameters=None, body=None, contex
     }
 
 
+DORMANT_USER_ID = "5b2e9c4d7a1f4e3b9c8d2a6f0e1b3c5d"
+SURVIVOR_USER_ID = "3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"
+
+
+def stream_record(event_name, keys, new_image, old_image=None, sequence="111100000000000000000001"):
+    change = {
+        "ApproximateCreationDateTime": 1764086400,
+        "Keys": keys,
+        "NewImage": new_image,
+        "SequenceNumber": sequence,
+        "SizeBytes": 300,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if old_image:
+        change["OldImage"] = old_image
+    return {
+        "eventID": f"{sequence[-8:]}dd709b024af6f29e4fa13d34c",
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": change,
+        "eventSourceARN": STREAM_ARN,
+    }
+
+
+def user_image(status, version, **extra):
+    image = {
+        "pk": {"S": f"USER#{DORMANT_USER_ID}"},
+        "sk": {"S": "USER"},
+        "type": {"S": "user"},
+        "user_id": {"S": DORMANT_USER_ID},
+        "status": {"S": status},
+        "email": {"S": "dana.okafor@example.com"},
+        "created_at": {"S": "2026-11-20T19:02:11.000Z"},
+        "updated_at": {"S": "2026-11-25T16:00:00.000Z"},
+        "version": {"N": str(version)},
+    }
+    return {**image, **{k: {"S": v} for k, v in extra.items()}}
+
+
 EVENTS = {
     "authorizer-request.json": {
         "type": "REQUEST",
@@ -217,6 +258,36 @@ EVENTS = {
             }
         ]
     },
+}
+
+EVENTS["linker-user-activated.json"] = {
+    "Records": [
+        stream_record(
+            "MODIFY",
+            {"pk": {"S": f"USER#{DORMANT_USER_ID}"}, "sk": {"S": "USER"}},
+            user_image("active", 2, subject="local-user-dana"),
+            user_image("dormant", 1),
+        )
+    ]
+}
+EVENTS["linker-user-merged.json"] = {
+    "Records": [
+        stream_record(
+            "INSERT",
+            {"pk": {"S": f"LINKTASK#{DORMANT_USER_ID}"}, "sk": {"S": "TASK"}},
+            {
+                "pk": {"S": f"LINKTASK#{DORMANT_USER_ID}"},
+                "sk": {"S": "TASK"},
+                "type": {"S": "link_task"},
+                "from_user_id": {"S": DORMANT_USER_ID},
+                "to_user_id": {"S": SURVIVOR_USER_ID},
+                "created_at": {"S": "2026-11-25T16:00:00.000Z"},
+                "gsi2pk": {"S": "LINKTASKS#PENDING"},
+                "gsi2sk": {"S": f"2026-11-25T16:00:00.000Z#{DORMANT_USER_ID}"},
+            },
+            sequence="111100000000000000000002",
+        )
+    ]
 }
 
 if __name__ == "__main__":

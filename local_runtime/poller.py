@@ -274,7 +274,12 @@ class DynamoDBStreamSource:
     def records(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
         try:
             resp = self.client.get_records(ShardIterator=iterator, Limit=min(max(limit, 1), 1000))
-        except self.client.exceptions.ExpiredIteratorException as exc:
+        except (
+            self.client.exceptions.ExpiredIteratorException,
+            # DynamoDB Local answers this for an iterator taken at TRIM_HORIZON while its shard was still
+            # empty; a fresh iterator reads on.
+            self.client.exceptions.TrimmedDataAccessException,
+        ) as exc:
             raise ExpiredIterator() from exc
         out = []
         for r in resp.get("Records", []):

@@ -1,9 +1,11 @@
 """Stream-triggered function: turns table changes into linking work and domain events.
 
-Each record is handled on its own; failures are reported by sequence number (ReportBatchItemFailures)
-so one bad record never fails the batch.
+Each record is handled on its own and every write it makes is guarded by the state it expects, so
+Powertools' BatchProcessor may go on after a failed record (Lambda re-delivers from the lowest failed
+sequence number) without a later record undoing an earlier one. Failures are reported per record.
 """
 
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -11,19 +13,27 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from customer_profiles.config import settings
+from customer_profiles.dal import ProfileStore
 from customer_profiles.events import default_publisher
-from customer_profiles.stream import events_for_change
+from customer_profiles.stream import handle_change
 
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
+@lru_cache(maxsize=1)
+def store() -> ProfileStore:
+    return ProfileStore(settings().table_name)
+
+
 @tracer.capture_method
 def handle_record(record: DynamoDBRecord) -> None:
     change = record.dynamodb
     assert change is not None
-    events = events_for_change(record.event_name.name if record.event_name else "", change.old_image, change.new_image)
+    event_name = record.event_name.name if record.event_name else ""
+    events = handle_change(store(), event_name, change.old_image, change.new_image)
     if events:
         default_publisher().publish(events)
         logger.info("published", extra={"events": [e.detail_type for e in events]})

@@ -43,12 +43,13 @@ def store(aws: Any) -> ProfileStore:
 def reset_handler_caches() -> Iterator[None]:
     """Handlers cache their store per process; each test gets a fresh one on its own moto table."""
     import app_api
+    import linker
     import org_api
 
-    for module in (app_api, org_api):
+    for module in (app_api, org_api, linker):
         module.store.cache_clear()
     yield
-    for module in (app_api, org_api):
+    for module in (app_api, org_api, linker):
         module.store.cache_clear()
 
 

@@ -58,7 +58,32 @@ def test_api_events_are_answered_without_a_server_error(name):
     assert isinstance(json.loads(response["body"]), dict)
 
 
-@pytest.mark.usefixtures("aws")
+LINKER_EVENTS = sorted(n for n in ALL_EVENTS if n.startswith("linker-"))
+
+
+@pytest.mark.usefixtures("reset_handler_caches")
+@pytest.mark.parametrize("name", LINKER_EVENTS)
+def test_linker_events_are_processed_without_failures(name, store, tmp_path: Path):
+    # The users and profiles the committed records speak of, as they stood before the change
+    from customer_profiles.dal import user_to_item
+    from customer_profiles.models import User
+
+    event = load(name)
+    for user_id, status in (
+        ("5b2e9c4d7a1f4e3b9c8d2a6f0e1b3c5d", "merged"),
+        ("3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60", "active"),
+    ):
+        store._table.put_item(Item=user_to_item(User(user_id=user_id, status=status, created_at="t", updated_at="t")))
+
+    result = linker.handler(event, FakeContext())
+
+    assert result == {"batchItemFailures": []}
+    published = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    expected = {"linker-user-registered.json": "UserRegistered"}.get(name, "ProfilesLinked")
+    assert [e["detail-type"] for e in published] == [expected]
+
+
+@pytest.mark.usefixtures("aws", "reset_handler_caches")
 def test_the_linker_event_publishes_user_registered(tmp_path: Path):
     event = json.loads((EVENTS_DIR / "linker-user-registered.json").read_text())
 

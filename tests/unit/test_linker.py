@@ -6,7 +6,7 @@ import pytest
 import linker
 from tests.unit.conftest import EVENTS_DIR, FakeContext
 
-pytestmark = pytest.mark.usefixtures("aws")
+pytestmark = pytest.mark.usefixtures("aws", "reset_handler_caches")
 
 
 def stream_event():

@@ -45,6 +45,9 @@ PROFILE_BY_USER_PREFIX = "PROFILE#ORG#"
 BY_USER_INDEX = "gsi1"
 BY_ORG_INDEX = "gsi2"
 ORG_CONFIG_SK = "CONFIG"
+LINK_TASK_PREFIX = "LINKTASK#"
+LINK_TASK_SK = "TASK"
+PENDING_LINK_TASKS = "LINKTASKS#PENDING"
 CARD_SK = "CARD"
 SEARCH_SK_PREFIX = "SEARCH#"
 # The org listing key takes one write per new profile; 4 shards give it 4,000 writes/s (docs/decisions.md).
@@ -240,6 +243,40 @@ def entitlement_from_item(item: dict[str, Any]) -> Entitlement:
     return Entitlement.model_validate({k: v for k, v in _plain(item).items() if k in Entitlement.model_fields})
 
 
+def _identifiers_of(user: User) -> list[Identifier]:
+    found: list[Identifier] = []
+    if user.email:
+        found.append(("email", user.email))
+    if user.phone:
+        found.append(("phone", user.phone))
+    return found
+
+
+def link_task_key(from_user_id: str) -> Key:
+    return {"pk": f"{LINK_TASK_PREFIX}{from_user_id}", "sk": LINK_TASK_SK}
+
+
+def link_task_item(from_user_id: str, to_user_id: str, now: str) -> dict[str, Any]:
+    # gsi2 lists pending tasks for the re-drive; tasks are as rare as merges, so one key holds them.
+    return {
+        **link_task_key(from_user_id),
+        "type": "link_task",
+        "from_user_id": from_user_id,
+        "to_user_id": to_user_id,
+        "created_at": now,
+        "gsi2pk": PENDING_LINK_TASKS,
+        "gsi2sk": f"{now}#{from_user_id}",
+    }
+
+
+def is_profile_item(item: dict[str, Any]) -> bool:
+    return item.get("type") == "profile" and item.get("sk") == PROFILE_SK
+
+
+def is_link_task_item(item: dict[str, Any]) -> bool:
+    return item.get("type") == "link_task" and item.get("sk") == LINK_TASK_SK
+
+
 def is_user_item(item: dict[str, Any]) -> bool:
     return str(item.get("pk", "")).startswith(USER_PREFIX) and item.get("sk") == USER_SK
 
@@ -274,6 +311,17 @@ class SaleWrite:
     claimed_identifiers: list[Identifier] = field(default_factory=list)
     new_profile: Profile | None = None
     new_card: str | None = None  # a card fingerprint to point at the sale's profile
+
+
+@dataclass
+class RegistrationWrite:
+    """A sign-up or sign-in: the user (new, activated or updated) and the dormant users merged into it."""
+
+    subject: str | None  # set when this registration maps the subject for the first time
+    previous: User | None  # the stored state `user` replaces (None: a new user)
+    user: User
+    claimed_identifiers: list[Identifier] = field(default_factory=list)
+    merged: list[tuple[User, User]] = field(default_factory=list)  # (dormant as read, merged)
 
 
 def _not_exists() -> str:
@@ -314,29 +362,54 @@ class ProfileStore:
                 holders[(item["kind"], item["value"])] = item["user_id"]
         return holders
 
-    def create_registered_user(self, user: User, identifiers: Iterable[Identifier]) -> None:
-        """The user, its subject mapping and its identifiers, all or nothing."""
-        items: list[dict[str, Any]] = [
-            self._put({**subject_key(user.subject or ""), "type": "subject", "user_id": user.user_id}),
-            self._put(user_to_item(user)),
-        ]
-        items += [self._put(self._identifier_item(i, user.user_id, user.updated_at)) for i in identifiers]
+    def users_by_ids(self, user_ids: Iterable[str]) -> dict[str, User]:
+        keys = [user_key(u) for u in dict.fromkeys(user_ids)]
+        if not keys:
+            return {}
+        response = self._client.batch_get_item(RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}})
+        return {i["user_id"]: user_from_item(i) for i in response["Responses"].get(self.table_name, [])}
+
+    def write_registration(self, plan: RegistrationWrite) -> None:
+        """One transaction, every user write guarded by the state it was read in.
+
+        A merged user's identifiers move to the survivor (so later sales find it), and a link task records
+        the profiles still to move: the linker runs it from the stream, `operator relink` re-runs it.
+        """
+        user = plan.user
+        items: list[dict[str, Any]] = []
+        if plan.subject:
+            items.append(self._put({**subject_key(plan.subject), "type": "subject", "user_id": user.user_id}))
+        items.append(self._guarded_user_put(plan.previous, user))
+        items += [self._put(self._identifier_item(i, user.user_id, user.updated_at)) for i in plan.claimed_identifiers]
+        for before, after in plan.merged:
+            items.append(self._guarded_user_put(before, after))
+            for identifier in _identifiers_of(before):
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": identifier_key(identifier),
+                            "UpdateExpression": "SET user_id = :to",
+                            "ConditionExpression": "user_id = :from",
+                            "ExpressionAttributeValues": {":to": user.user_id, ":from": before.user_id},
+                        }
+                    }
+                )
+            items.append(self._put(link_task_item(before.user_id, user.user_id, user.updated_at)))
         self._transact(items)
 
-    def add_identifiers(self, user: User, updated: User, identifiers: Iterable[Identifier]) -> None:
-        """Attach identifiers to an existing user, guarded by the user's version."""
-        items = [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": user_to_item(updated),
-                    "ConditionExpression": "version = :expected",
-                    "ExpressionAttributeValues": {":expected": user.version},
-                }
+    def _guarded_user_put(self, previous: User | None, user: User) -> dict[str, Any]:
+        if previous is None:
+            return self._put(user_to_item(user))
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": user_to_item(user),
+                "ConditionExpression": "version = :expected AND #s = :status",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {":expected": previous.version, ":status": previous.status},
             }
-        ]
-        items += [self._put(self._identifier_item(i, user.user_id, updated.updated_at)) for i in identifiers]
-        self._transact(items)
+        }
 
     # --- white-label app clients ---------------------------------------------------------------
     def org_of_app_client(self, client_id: str) -> str | None:
@@ -658,6 +731,135 @@ class ProfileStore:
             arguments["ExclusiveStartKey"] = start
         response = self._table.query(**arguments)
         return [parse(item) for item in response["Items"]], encode_cursor(response.get("LastEvaluatedKey"))
+
+    # --- linking (the stream's work) -------------------------------------------------------------
+    def all_profiles_of_user(self, user_id: str) -> list[Profile]:
+        profiles: list[Profile] = []
+        cursor = None
+        while True:
+            page, cursor = self.profiles_of_user(user_id, limit=100, cursor=cursor)
+            profiles += page
+            if not cursor:
+                return profiles
+
+    def _children(self, org_id: str, profile_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        arguments: dict[str, Any] = {
+            "KeyConditionExpression": KeyCondition("pk").eq(profile_pk(org_id, profile_id)),
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._table.query(**arguments)
+            items += [i for i in response["Items"] if i["type"] in ("order", "entitlement")]
+            if "LastEvaluatedKey" not in response:
+                return items
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str) -> Profile:
+        """Re-parent a profile (guarded: still the old user's, not merged) and claim the user-in-org slot."""
+        moved = profile.model_copy(update={"user_id": to_user_id, "updated_at": now, "version": profile.version + 1})
+        condition = "version = :expected AND attribute_not_exists(merged_into)"
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": profile_to_item(moved),
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": {":expected": profile.version},
+                    }
+                },
+                self._put(self._user_org_item(moved)),
+            ]
+        )
+        return moved
+
+    def rekey_children(self, org_id: str, profile_id: str, user_id: str) -> int:
+        """Give the profile's orders and entitlements the user's history keys; returns how many changed.
+
+        Each update is guarded by the child not having that user yet, so a redelivery changes nothing.
+        """
+        changed = 0
+        for item in self._children(org_id, profile_id):
+            if item.get("user_id") == user_id:
+                continue
+            keys = _history_keys(
+                user_id,
+                org_id,
+                item["created_at"],
+                str(item["order_id"] if item["type"] == "order" else item["entitlement_id"]),
+            )
+            try:
+                self._table.update_item(
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET user_id = :u, gsi1pk = :g1p, gsi1sk = :g1s, gsi2pk = :g2p, gsi2sk = :g2s",
+                    ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(user_id) OR user_id <> :u)",
+                    ExpressionAttributeValues={
+                        ":u": user_id,
+                        ":g1p": keys["gsi1pk"],
+                        ":g1s": keys["gsi1sk"],
+                        ":g2p": keys["gsi2pk"],
+                        ":g2s": keys["gsi2sk"],
+                    },
+                )
+                changed += 1
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return changed
+
+    def merge_profile_into(self, source: Profile, target: Profile, now: str, *, chunk: int = 25) -> int:
+        """Move every order and entitlement of `source` under `target`, then mark `source` merged.
+
+        Each child moves by Put (under the target) + Delete (from the source) in one transaction, so it
+        always has exactly one parent; a redelivery finds nothing left to move.
+        """
+        assert target.user_id
+        children = self._children(source.org_id, source.profile_id)
+        for start in range(0, len(children), chunk):
+            items: list[dict[str, Any]] = []
+            for child in children[start : start + chunk]:
+                if child["type"] == "order":
+                    moved: dict[str, Any] = order_to_item(
+                        order_from_item(child).model_copy(update={"profile_id": target.profile_id}), target.user_id
+                    )
+                else:
+                    moved = entitlement_to_item(
+                        entitlement_from_item(child).model_copy(update={"profile_id": target.profile_id}),
+                        target.user_id,
+                    )
+                items.append(self._put(moved))
+                items.append(
+                    {
+                        "Delete": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": child["pk"], "sk": child["sk"]},
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    }
+                )
+            self._transact(items)
+        try:
+            self._table.update_item(
+                Key=profile_key(source.org_id, source.profile_id),
+                UpdateExpression="SET merged_into = :into, updated_at = :now, version = version + :one "
+                "REMOVE gsi2pk, gsi2sk",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(merged_into)",
+                ExpressionAttributeValues={":into": target.profile_id, ":now": now, ":one": 1},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return len(children)
+
+    def pending_link_tasks(self, limit: int = 100) -> list[tuple[str, str]]:
+        response = self._table.query(
+            IndexName=BY_ORG_INDEX, KeyConditionExpression=KeyCondition("gsi2pk").eq(PENDING_LINK_TASKS), Limit=limit
+        )
+        return [(i["from_user_id"], i["to_user_id"]) for i in response["Items"]]
+
+    def complete_link_task(self, from_user_id: str) -> None:
+        self._table.delete_item(Key=link_task_key(from_user_id))
 
     # --- helpers --------------------------------------------------------------------------------
     @staticmethod

@@ -1,19 +1,41 @@
-"""What the table's stream means for the domain: stream records in, domain events out.
+"""What the table's stream means for the domain: stream records in, linking work and domain events out.
 
-Pure functions over the records' images (already plain Python values): no AWS types here.
+Images arrive as plain Python values (Powertools deserialises them): no AWS types here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from customer_profiles.dal import is_user_item, user_from_item
+from customer_profiles import linking
+from customer_profiles.dal import (
+    ProfileStore,
+    is_link_task_item,
+    is_profile_item,
+    is_user_item,
+    profile_from_item,
+    user_from_item,
+)
 from customer_profiles.events import DomainEvent
 
 
-def events_for_change(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[DomainEvent]:
-    if event_name == "INSERT" and new and is_user_item(new):
+def handle_change(
+    store: ProfileStore, event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> list[DomainEvent]:
+    if new and is_user_item(new):
         user = user_from_item(new)
-        if user.status == "active":
+        before = user_from_item(old) if old and is_user_item(old) else None
+        if event_name == "INSERT" and user.status == "active":
             return [DomainEvent("UserRegistered", {"user_id": user.user_id, "created_at": user.created_at})]
+        if event_name == "MODIFY" and before and before.status == "dormant" and user.status == "active":
+            return [linking.activation_event(store, user.user_id)]
+    if event_name == "MODIFY" and new and old and is_profile_item(new):
+        profile = profile_from_item(new)
+        if profile.user_id and old.get("user_id") != profile.user_id and not profile.merged_into:
+            # A profile changed hands (an identifier attached to an orphan, or a link): its orders and
+            # entitlements join the user's history. Guarded per child, so repeats change nothing.
+            store.rekey_children(profile.org_id, profile.profile_id, profile.user_id)
+        return []
+    if event_name in ("INSERT", "MODIFY") and new and is_link_task_item(new):
+        return [linking.link_merged_user(store, new["from_user_id"], new["to_user_id"])]
     return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from customer_profiles.dal import Identifier, ProfileStore
+from customer_profiles.dal import Identifier, ProfileStore, RegistrationWrite
 from customer_profiles.errors import Conflict, Forbidden, NotFound
 from customer_profiles.identifiers import verified_identifiers
 from customer_profiles.identity import Principal
@@ -42,10 +42,12 @@ def get_me(store: ProfileStore, principal: Principal) -> User:
 
 
 def register_me(store: ProfileStore, principal: Principal, *, attempts: int = 3) -> tuple[User, bool]:
-    """Create the platform user for the token's subject, or return it; returns (user, created).
+    """The platform user of the token's subject: returned, created, or activated; returns (user, created).
 
-    Verified identifiers nobody holds are attached to the user. Identifiers held by another user are
-    left to activation (a dormant holder) or untouched (an active one).
+    Activation: dormant users holding the token's **verified** identifiers become the person's: the first
+    becomes their active user (when they have none yet), the others are merged into it. Verified
+    identifiers nobody holds are attached; identifiers held by another active user are left alone.
+    All of it is one transaction guarded by each user's state, so concurrent activations have one outcome.
     """
     _require_user_principal(principal)
     identifiers = verified_identifiers(principal.verified_email, principal.verified_phone)
@@ -53,41 +55,64 @@ def register_me(store: ProfileStore, principal: Principal, *, attempts: int = 3)
         try:
             return _register_once(store, principal, identifiers)
         except Conflict:
-            continue  # a concurrent registration or identifier claim won: read again
+            continue  # a concurrent registration or activation won: read again
     raise Conflict("registration kept conflicting with concurrent changes; retry")
 
 
 def _register_once(store: ProfileStore, principal: Principal, identifiers: list[Identifier]) -> tuple[User, bool]:
     holders = store.identifier_holders(identifiers)
-    now = utc_now()
-    user_id = store.user_id_for_subject(principal.subject)
-    if user_id:
-        user = store.get_user(user_id)
-        if user is None:
-            raise Conflict("subject points at a user being written")
-        free = [i for i in identifiers if i not in holders]
-        if not free:
-            return user, False
-        updated = user.model_copy(
-            update={
-                "email": user.email or next((v for k, v in free if k == "email"), None),
-                "phone": user.phone or next((v for k, v in free if k == "phone"), None),
-                "updated_at": now,
-                "version": user.version + 1,
-            }
-        )
-        store.add_identifiers(user, updated, free)
-        return updated, False
-
+    own_id = store.user_id_for_subject(principal.subject)
+    known = store.users_by_ids([*holders.values(), *([own_id] if own_id else [])])
+    own = known.get(own_id) if own_id else None
+    if own_id and own is None:
+        raise Conflict("subject points at a user being written")
+    dormant = [
+        known[u]
+        for u in dict.fromkeys(holders[i] for i in identifiers if i in holders)
+        if u in known and known[u].status == "dormant"
+    ]
     free = [i for i in identifiers if i not in holders]
-    user = User(
-        user_id=new_id(),
-        status="active",
-        subject=principal.subject,
-        email=next((v for k, v in free if k == "email"), None),
-        phone=next((v for k, v in free if k == "phone"), None),
-        created_at=now,
-        updated_at=now,
+    now = utc_now()
+
+    if own is not None and not (free or dormant):
+        return own, False
+    created = own is None
+    if own is not None:
+        survivor, current = own, own
+    elif dormant:
+        current = dormant.pop(0)
+        survivor = current.model_copy(update={"status": "active", "subject": principal.subject})
+    else:
+        current = None
+        survivor = User(user_id=new_id(), status="active", subject=principal.subject, created_at=now, updated_at=now)
+    survivor = survivor.model_copy(
+        update={
+            "email": survivor.email or next((v for k, v in free if k == "email"), None),
+            "phone": survivor.phone or next((v for k, v in free if k == "phone"), None),
+            "updated_at": now,
+            "version": survivor.version + (0 if current is None else 1),
+        }
     )
-    store.create_registered_user(user, free)
-    return user, True
+    store.write_registration(
+        RegistrationWrite(
+            subject=principal.subject if created else None,
+            previous=current,
+            user=survivor,
+            claimed_identifiers=free,
+            merged=[
+                (
+                    m,
+                    m.model_copy(
+                        update={
+                            "status": "merged",
+                            "merged_into": survivor.user_id,
+                            "updated_at": now,
+                            "version": m.version + 1,
+                        }
+                    ),
+                )
+                for m in dormant
+            ],
+        )
+    )
+    return survivor, created

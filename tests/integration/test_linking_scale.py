@@ -1,0 +1,116 @@
+"""The linker's cost is O(k) in the profiles it links, whatever the table's size (DynamoDB Local)."""
+
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import pytest
+
+from customer_profiles import linking, pos, users
+from customer_profiles.dal import ProfileStore
+from customer_profiles.identity import Principal
+from customer_profiles.models import PosSaleRequest
+from local_runtime.dynamodb import DynamoDBLocal
+from tests.support.template_tables import create_tables
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = {"ProfilesTable": "scale-profiles", "IdempotencyTable": "scale-idempotency"}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    # Its own DynamoDB Local: no stream poller reading the 50,000 filler items.
+    dynamodb_local = DynamoDBLocal(ROOT, port=0, log_path=tmp_path_factory.mktemp("ddb") / "ddb.log")
+    dynamodb_local.start()
+    try:
+        resource = boto3.resource(
+            "dynamodb",
+            endpoint_url=dynamodb_local.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        create_tables(resource.meta.client, TABLES)
+        yield ProfileStore(TABLES["ProfilesTable"], resource)
+    finally:
+        dynamodb_local.stop()
+
+
+def fill_to(store, total):
+    """Unrelated customers' items: users, profiles and history rows on the same indexes."""
+
+    def write(chunk):
+        with store._table.batch_writer() as batch:
+            for n in chunk:
+                batch.put_item(
+                    Item={
+                        "pk": f"ORG#filler#PROFILE#{n}",
+                        "sk": "PROFILE",
+                        "type": "profile",
+                        "gsi1pk": f"USER#filler{n % 997}",
+                        "gsi1sk": f"PROFILE#ORG#filler{n}",
+                        "gsi2pk": f"ORG#filler#PROFILES#{n % 4}",
+                        "gsi2sk": f"{n:08d}",
+                    }
+                )
+
+    already = store._table.scan(Select="COUNT")["Count"]  # a test helper, not a request path
+    numbers = list(range(already, total))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, [numbers[i::4] for i in range(4)]))
+
+
+def link_request_count(store, k=3):
+    tag = uuid.uuid4().hex[:6]
+    principal = Principal(kind="user", subject=f"person-{tag}", client_id="app")
+    users.register_me(store, principal)
+    sale = PosSaleRequest.model_validate(
+        {
+            "currency": "EUR",
+            "payment_method": "cash",
+            "customer": {"email": f"k-{tag}@example.com"},
+            "lines": [{"kind": "ticket", "item_id": "ev", "quantity": 2, "unit_price": 1}],
+        }
+    )
+    for n in range(k):
+        org_id = f"org-{n}-{tag}"
+        pos.create_pos_sale(
+            store,
+            Principal(kind="staff", subject="till", client_id="staff", org_id=org_id, roles=frozenset({"pos"})),
+            org_id,
+            sale,
+        )
+    users.register_me(
+        store,
+        Principal(
+            kind="user", subject=principal.subject, client_id="app", email=f"k-{tag}@example.com", email_verified=True
+        ),
+    )
+    counter: Counter[str] = Counter()
+
+    def count(model, **_):
+        counter.update([model.name])
+
+    store._client.meta.events.register("before-call.dynamodb.*", count)
+    try:
+        linking.relink_pending(store)
+    finally:
+        store._client.meta.events.unregister("before-call.dynamodb.*", count)
+    assert len(store.all_profiles_of_user(users.current_user_id(store, principal))) == k
+    return counter
+
+
+def test_linking_costs_the_same_requests_whatever_the_table_size(store):
+    fill_to(store, 1_000)
+    small = link_request_count(store)
+    fill_to(store, 50_000)
+    large = link_request_count(store)
+
+    assert small == large
+    assert "Scan" not in small
+    # the task: pending-task query, target user read, profiles query, task delete; per profile (k = 3): the
+    # user-in-org read, the move transaction, the children query, and one update per child (3: 1 order, 2 tickets)
+    assert sum(small.values()) == 4 + 3 * (3 + 3)

@@ -1,0 +1,219 @@
+"""Activation of dormant users (PUT /v1/me) and the linker's work, on moto."""
+
+import pytest
+
+from customer_profiles import history, linking, orders, pos, users
+from customer_profiles.dal import RegistrationWrite, user_to_item
+from customer_profiles.errors import Conflict
+from customer_profiles.models import OrderRequest, PosSaleRequest
+from customer_profiles.stream import handle_change
+from tests.unit.conftest import user_principal
+
+LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]
+
+
+def seller(org_id):
+    return user_principal(f"till-{org_id}", kind="staff", org_id=org_id, roles=frozenset({"pos"}))
+
+
+def sell(store, org_id, **customer):
+    request = PosSaleRequest.model_validate(
+        {"currency": "GBP", "payment_method": "cash", "lines": LINES, "customer": customer}
+    )
+    return pos.create_pos_sale(store, seller(org_id), org_id, request)
+
+
+def buy(store, principal, org_id):
+    request = OrderRequest.model_validate({"currency": "GBP", "payment_method": "card", "lines": LINES})
+    return orders.place_consumer_order(store, principal, org_id, request)
+
+
+def person(email=None, phone=None, verified=True):
+    return user_principal(
+        email=email,
+        email_verified=verified and bool(email),
+        phone_number=phone,
+        phone_number_verified=verified and bool(phone),
+    )
+
+
+def holder(store, kind, value):
+    return store.identifier_holders([(kind, value)]).get((kind, value))
+
+
+def run_pending_links(store):
+    return linking.relink_pending(store)[0]
+
+
+def entitlement_ids(store, principal):
+    page = history.history_of_me(store, principal, org_id=None, limit=100, cursor=None)
+    return sorted(e.entitlement.entitlement_id for e in page.entries if e.entitlement)
+
+
+def test_activation_by_email_makes_the_dormant_user_the_persons_and_their_history_holds_the_sale(store):
+    sale = sell(store, "org-a", email="dora@example.com")
+    dormant_id = holder(store, "email", "dora@example.com")
+
+    user, created = users.register_me(store, dora := person("dora@example.com"))
+
+    assert created and user.user_id == dormant_id and user.status == "active"
+    assert store.get_user(dormant_id).subject == dora.subject
+    assert entitlement_ids(store, dora) == sorted(e.entitlement_id for e in sale.entitlements)
+
+
+def test_activation_by_phone(store):
+    sell(store, "org-a", phone="+14155552671")
+
+    user, _ = users.register_me(store, person(phone="+14155552671"))
+
+    assert user.user_id == holder(store, "phone", "+14155552671") and user.status == "active"
+
+
+def test_an_unverified_identifier_activates_nothing(store):
+    sell(store, "org-a", email="hint@example.com")
+    dormant_id = holder(store, "email", "hint@example.com")
+
+    user, _ = users.register_me(store, person("hint@example.com", verified=False))
+
+    assert user.user_id != dormant_id
+    assert store.get_user(dormant_id).status == "dormant"
+    assert holder(store, "email", "hint@example.com") == dormant_id
+
+
+def test_two_dormant_users_are_merged_and_every_profile_follows(store):
+    # Given two dormant users from two sales: one by email at org-a, one by phone at org-b
+    by_email = sell(store, "org-a", email="both@example.com")
+    by_phone = sell(store, "org-b", phone="+14155552671")
+    email_user, phone_user = holder(store, "email", "both@example.com"), holder(store, "phone", "+14155552671")
+
+    # When the person signs up with both verified
+    principal = person("both@example.com", "+14155552671")
+    user, _ = users.register_me(store, principal)
+    events = run_pending_links(store)
+
+    # Then one is activated, the other merged into it, and both sales are in the person's history
+    assert user.user_id == email_user
+    merged = store.get_user(phone_user)
+    assert (merged.status, merged.merged_into) == ("merged", email_user)
+    assert holder(store, "phone", "+14155552671") == email_user
+    expected = sorted(e.entitlement_id for e in by_email.entitlements + by_phone.entitlements)
+    assert entitlement_ids(store, principal) == expected
+    assert sorted(p.org_id for p in store.all_profiles_of_user(email_user)) == ["org-a", "org-b"]
+    assert store.all_profiles_of_user(phone_user) == []
+    assert [e.detail_type for e in events] == ["ProfilesLinked"]
+    assert store.pending_link_tasks() == []
+
+
+def test_a_profile_in_the_same_org_on_both_sides_is_merged_into_one(store):
+    # Given a registered person with a profile at org-a, and a dormant user with another profile at org-a
+    principal = person()
+    users.register_me(store, principal)
+    mine = buy(store, principal, "org-a")
+    sold = sell(store, "org-a", email="late@example.com")
+    before = len(mine.entitlements) + len(sold.entitlements)
+
+    # When the person later verifies that email
+    users.register_me(
+        store, principal.__class__(**{**principal.__dict__, "email": "late@example.com", "email_verified": True})
+    )
+    run_pending_links(store)
+
+    # Then one profile per org remains, holding every entitlement and order, the other marked merged
+    user_id = users.current_user_id(store, principal)
+    profiles = store.all_profiles_of_user(user_id)
+    assert [p.profile_id for p in profiles] == [mine.order.profile_id]
+    _, orders_after, entitlements_after = store.profile_with_children("org-a", mine.order.profile_id)
+    assert len(entitlements_after) == before
+    assert {o.order_id for o in orders_after} == {mine.order.order_id, sold.order.order_id}
+    assert {e.profile_id for e in entitlements_after} == {mine.order.profile_id}
+    old = store.get_profile("org-a", sold.profile.profile_id)
+    assert old.merged_into == mine.order.profile_id
+    assert store.profile_with_children("org-a", sold.profile.profile_id)[2] == []
+    assert len(entitlement_ids(store, principal)) == before
+
+
+def test_redelivering_and_replaying_link_work_changes_nothing(store):
+    principal = person()
+    users.register_me(store, principal)
+    buy(store, principal, "org-a")
+    sell(store, "org-a", email="twice@example.com")
+    sell(store, "org-b", email="twice@example.com")
+    users.register_me(
+        store, principal.__class__(**{**principal.__dict__, "email": "twice@example.com", "email_verified": True})
+    )
+    merged_id = next(u for u, _ in [(t[0], t[1]) for t in store.pending_link_tasks()])
+    target_id = users.current_user_id(store, principal)
+
+    linking.link_merged_user(store, merged_id, target_id)
+    snapshot = entitlement_ids(store, principal)
+    # a redelivery of the task record, and a replay of an older profile change after it
+    linking.link_merged_user(store, merged_id, target_id)
+    for profile in store.all_profiles_of_user(target_id):
+        handle_change(
+            store,
+            "MODIFY",
+            {"type": "profile", "sk": "PROFILE", "user_id": merged_id},
+            {**_profile_image(store, profile.org_id, profile.profile_id)},
+        )
+
+    assert entitlement_ids(store, principal) == snapshot
+    assert len(snapshot) == 6
+
+
+def _profile_image(store, org_id, profile_id):
+    return store._table.get_item(Key={"pk": f"ORG#{org_id}#PROFILE#{profile_id}", "sk": "PROFILE"})["Item"]
+
+
+def test_sales_after_a_merge_land_on_the_surviving_user(store):
+    sell(store, "org-a", email="m1@example.com")
+    sell(store, "org-b", phone="+14155552671")
+    survivor, _ = users.register_me(store, person("m1@example.com", "+14155552671"))
+    run_pending_links(store)
+
+    later = sell(store, "org-c", phone="+14155552671")
+
+    assert store.get_profile("org-c", later.profile.profile_id).user_id == survivor.user_id
+
+
+def test_a_stale_activation_loses_and_writes_nothing(store):
+    sell(store, "org-a", email="race@example.com")
+    dormant = store.get_user(holder(store, "email", "race@example.com"))
+    first, _ = users.register_me(store, person("race@example.com"))
+
+    # a second activation planned from the dormant state read before the first one won
+    with pytest.raises(Conflict):
+        store.write_registration(
+            RegistrationWrite(
+                subject="someone-else",
+                previous=dormant,
+                user=dormant.model_copy(update={"status": "active", "subject": "someone-else", "version": 2}),
+            )
+        )
+
+    assert store.get_user(dormant.user_id).subject == first.subject
+    assert store.user_id_for_subject("someone-else") is None
+
+
+def test_linking_to_a_user_that_is_not_active_fails_the_record(store):
+    sell(store, "org-a", email="poison@example.com")
+    dormant_id = holder(store, "email", "poison@example.com")
+
+    with pytest.raises(linking.LinkTargetNotReady):
+        handle_change(
+            store,
+            "INSERT",
+            None,
+            {"type": "link_task", "sk": "TASK", "from_user_id": dormant_id, "to_user_id": "no-such-user"},
+        )
+
+
+def test_activation_publishes_profiles_linked(store):
+    sell(store, "org-a", email="evt@example.com")
+    dormant = store.get_user(holder(store, "email", "evt@example.com"))
+    user, _ = users.register_me(store, person("evt@example.com"))
+
+    events = handle_change(store, "MODIFY", user_to_item(dormant), user_to_item(user))
+
+    assert [(e.detail_type, e.detail["user_id"], len(e.detail["profiles"])) for e in events] == [
+        ("ProfilesLinked", user.user_id, 1)
+    ]
