@@ -220,12 +220,31 @@ EVENTS = {
         path_parameters={"org_id": "org-demo", "profile_id": "PROFILE_ID", "entitlement_id": "ENTITLEMENT_ID"},
         context=STAFF_CONTEXT,
     ),
-    "partner-webhooks-get-status.json": api_event(
-        "GET",
-        "/v1/partners/{partner_id}/status",
-        "/v1/partners/partner-demo/status",
+    "partner-webhooks-post-order.json": api_event(
+        "POST",
+        "/v1/partners/{partner_id}/orders",
+        "/v1/partners/partner-demo/orders",
         path_parameters={"partner_id": "partner-demo"},
-        headers={"Authorization": ""},
+        headers={
+            "Authorization": "",
+            "webhook-id": "msg_2Kp9x7PartnerDemo0001",
+            "webhook-timestamp": "1764086400",
+            "webhook-signature": "v1,<sign with the partner's secret: see README>",
+        },
+        body={
+            "org_id": "org-demo",
+            "external_order_id": "pd-1001",
+            "currency": "EUR",
+            "buyer": {"email": "buyer@example.com", "given_name": "Bo"},
+            "lines": [{"kind": "ticket", "item_id": "ev-2027-opening", "quantity": 2, "unit_price": 5200}],
+        },
+    ),
+    "app-api-post-claim.json": api_event(
+        "POST",
+        "/v1/claims/{token}",
+        "/v1/claims/CLAIM_TOKEN",
+        path_parameters={"token": "CLAIM_TOKEN"},
+        context=USER_CONTEXT,
     ),
     "linker-user-registered.json": {
         "Records": [
@@ -286,6 +305,36 @@ EVENTS["linker-user-merged.json"] = {
                 "gsi2sk": {"S": f"2026-11-25T16:00:00.000Z#{DORMANT_USER_ID}"},
             },
             sequence="111100000000000000000002",
+        )
+    ]
+}
+
+EVENTS["linker-claim-created.json"] = {
+    "Records": [
+        stream_record(
+            "INSERT",
+            {
+                "pk": {"S": "CLAIM#9f2b0c1d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"},
+                "sk": {"S": "CLAIM"},
+            },
+            {
+                "pk": {"S": "CLAIM#9f2b0c1d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"},
+                "sk": {"S": "CLAIM"},
+                "type": {"S": "claim"},
+                "claim_id": {"S": "c1a2b3c4d5e6f708192a3b4c5d6e7f80"},
+                "org_id": {"S": "org-demo"},
+                "partner_id": {"S": "partner-demo"},
+                "profile_id": {"S": "d4c3b2a1e5f60718293a4b5c6d7e8f90"},
+                "order_id": {"S": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+                "entitlement_ids": {
+                    "L": [{"S": "e0000000000000000000000000000001"}, {"S": "e0000000000000000000000000000002"}]
+                },
+                "email": {"S": "buyer@example.com"},
+                "status": {"S": "open"},
+                "expires_at": {"S": "2026-12-25T16:00:00.000Z"},
+                "created_at": {"S": "2026-11-25T16:00:00.000Z"},
+            },
+            sequence="111100000000000000000003",
         )
     ]
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -29,6 +30,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dynamodb-endpoint", help="use this running DynamoDB endpoint instead of starting one")
     parser.add_argument("--template", default=str(ROOT / "template.yaml"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def ensure_claim_token_key(state_dir: Path) -> Path:
+    path = state_dir / "claim-token.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path
 
 
 def _say(line: str) -> None:
@@ -130,6 +139,10 @@ class LocalRuntime:
             "AWS_REGION": REGION,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "LOCAL_EVENT_SINK": str(self.state_dir / "events.jsonl"),
+            # Secrets Manager's stand-ins: partners' webhook secrets (`make operator ARGS="register-partner
+            # ..."` writes them) and the claim-token key (made on first run).
+            "LOCAL_PARTNER_SECRETS_FILE": str(self.state_dir / "partner-secrets.json"),
+            "LOCAL_CLAIM_TOKEN_KEY_FILE": str(ensure_claim_token_key(self.state_dir)),
         }
 
     def serve(self, announce_stop: threading.Event) -> None:

@@ -2,6 +2,8 @@
 
   python -m scripts.operator register-app-client --client-id <app client> --org-id <org>
   python -m scripts.operator configure-org --org-id <org> --default-region GB
+  python -m scripts.operator register-partner --partner-id <id> --name <name> --org-id <org> [--org-id ...]
+      [--rotate] [--secrets-file .local/partner-secrets.json | --secrets-prefix customer-profiles/<stage>/partners/]
   python -m scripts.operator relink [--queue-url <LinkerFailureQueueUrl> | --failures-file .local/linker-failures.jsonl]
 
 Common options: --table (default customer-profiles-local; in AWS the stack's ProfilesTableName output),
@@ -12,6 +14,10 @@ Locally: make operator ARGS="register-app-client --client-id local-whitelabel-ap
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -23,7 +29,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "comm
 from customer_profiles import linking
 from customer_profiles.dal import ProfileStore
 from customer_profiles.errors import Conflict
+from customer_profiles.models import Partner
 from customer_profiles.users import utc_now
+
+
+def register_partner(store: ProfileStore, args: argparse.Namespace) -> int:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", args.partner_id):
+        print("refused: a partner id is letters, digits, _ and - (at most 64)", file=sys.stderr)
+        return 1
+    secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    if args.secrets_file:
+        every = json.loads(args.secrets_file.read_text()) if args.secrets_file.exists() else {}
+        every[args.partner_id] = [secret, *every.get(args.partner_id, [])[:1]] if args.rotate else [secret]
+        args.secrets_file.parent.mkdir(parents=True, exist_ok=True)
+        args.secrets_file.write_text(json.dumps(every, indent=2))
+        args.secrets_file.chmod(0o600)
+    else:
+        manager = boto3.client("secretsmanager", region_name=args.region)
+        name = f"{args.secrets_prefix}{args.partner_id}"
+        try:
+            previous = json.loads(manager.get_secret_value(SecretId=name)["SecretString"]).get("secrets", [])
+            kept = [secret, *previous[:1]] if args.rotate else [secret]
+            manager.put_secret_value(SecretId=name, SecretString=json.dumps({"secrets": kept}))
+        except manager.exceptions.ResourceNotFoundException:
+            manager.create_secret(Name=name, SecretString=json.dumps({"secrets": [secret]}))
+    store.put_partner(
+        Partner(partner_id=args.partner_id, display_name=args.name, org_ids=sorted(set(args.org_id))), utc_now()
+    )
+    print(secret)
+    return 0
 
 
 def relink_and_drain(store: ProfileStore, args: argparse.Namespace) -> int:
@@ -63,6 +97,19 @@ def main(argv: list[str] | None = None) -> int:
     org = commands.add_parser("configure-org", help="an org's settings (the default region for phone numbers)")
     org.add_argument("--org-id", required=True)
     org.add_argument("--default-region", required=True, help="ISO 3166 region, e.g. GB, US, FR")
+    partner = commands.add_parser(
+        "register-partner",
+        help="register (or update) a reseller and print a new webhook signing secret",
+        description="Without --rotate the new secret replaces the old ones; with it, the newest previous "
+        "secret stays valid too until the next rotation, so the partner can switch without failed deliveries.",
+    )
+    partner.add_argument("--partner-id", required=True)
+    partner.add_argument("--name", required=True)
+    partner.add_argument("--org-id", action="append", required=True, help="an org it may sell for (repeatable)")
+    partner.add_argument("--rotate", action="store_true")
+    where = partner.add_mutually_exclusive_group(required=True)
+    where.add_argument("--secrets-file", type=Path, help="the local runtime's .local/partner-secrets.json")
+    where.add_argument("--secrets-prefix", help="Secrets Manager name prefix: customer-profiles/<stage>/partners/")
     relink = commands.add_parser(
         "relink",
         help="re-drive: run every pending link task again, then clear the linker's failure messages",
@@ -82,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refused: {error}", file=sys.stderr)
             return 1
         print(f"app client {args.client_id} now registers users into org {args.org_id}")
+    elif args.command == "register-partner":
+        return register_partner(store, args)
     elif args.command == "relink":
         return relink_and_drain(store, args)
     else:

@@ -9,12 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles import history, orders, profiles, registration, users
+from customer_profiles import claims, history, orders, profiles, registration, users
 from customer_profiles.config import settings
 from customer_profiles.dal import ProfileStore
 from customer_profiles.http import ERROR_RESPONSES, create_resolver, principal_of
 from customer_profiles.idempotency import idempotency_key, run_once
 from customer_profiles.models import (
+    ClaimResponse,
     HistoryResponse,
     OrderRequest,
     OrderResponse,
@@ -88,6 +89,14 @@ def place_consumer_order(org_id: ORG_ID, order: OrderRequest) -> Response[dict[s
     )
     metrics.add_metric(name="ConsumerOrders", unit="Count", value=1)
     return json_response(201, result)
+
+
+@app.post("/v1/claims/<token>", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def claim_entitlements(token: Annotated[str, Path(min_length=16, max_length=128)]) -> ClaimResponse:
+    result = claims.claim_entitlements(store(), principal_of(app), token)
+    metrics.add_metric(name="ClaimsUsed", unit="Count", value=1)
+    return result
 
 
 @app.get("/v1/orgs/<org_id>/profile", responses=ERROR_RESPONSES)

@@ -1,30 +1,58 @@
-"""Reseller webhooks. No authorizer: each request is authenticated by its signature in the handler."""
+"""Reseller webhooks. No authorizer: each request is authenticated by its Standard Webhooks signature,
+checked on the raw body before it is parsed. Answers follow webhook conventions: 2xx when accepted (a
+redelivery too), 4xx with a JSON reason for what will never succeed, 5xx only for what a retry can fix."""
 
-from typing import Any
+from functools import lru_cache
+from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from customer_profiles import partners
+from customer_profiles.config import settings
+from customer_profiles.dal import ProfileStore
 from customer_profiles.http import ERROR_RESPONSES, create_resolver
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 app = create_resolver()
 
-
-class PartnerStatusResponse(BaseModel):
-    status: str
+PARTNER_ID = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
 
-@app.get("/v1/partners/<partner_id>/status", responses=ERROR_RESPONSES)
-def partner_status(partner_id: str) -> PartnerStatusResponse:
-    # Liveness only: says nothing about whether the partner exists.
-    return PartnerStatusResponse(status="ok")
+@lru_cache(maxsize=1)
+def store() -> ProfileStore:
+    return ProfileStore(settings().table_name)
+
+
+@app.post(
+    "/v1/partners/<partner_id>/orders",
+    responses={
+        200: {"description": "A redelivery: the first answer"},
+        201: {"description": "Accepted"},
+        **ERROR_RESPONSES,
+    },
+)
+@tracer.capture_method
+def receive_partner_order(partner_id: PARTNER_ID) -> Response[dict[str, Any]]:
+    event = app.current_event
+    answer, redelivery = partners.accept_partner_order(
+        store(),
+        partner_id,
+        dict(event.headers or {}),
+        event.decoded_body or "",
+        claim_days=settings().claim_expiry_days,
+    )
+    metrics.add_metric(name="PartnerOrderRedeliveries" if redelivery else "PartnerOrders", unit="Count", value=1)
+    return Response(status_code=200 if redelivery else 201, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -88,8 +88,11 @@ def test_staff_act_only_inside_their_org(runtime):
     assert (other.status_code, other.json()["error"]["code"]) == (404, "not_found")
 
 
-def test_partner_routes_need_no_token(runtime):
-    assert runtime.call("GET", "/v1/partners/any/status").status_code == 200
+def test_partner_routes_skip_the_authorizer_and_check_signatures_themselves(runtime):
+    response = runtime.call("POST", "/v1/partners/any/orders", json_body={"org_id": "x"})
+
+    # the handler answered (its own error code), not API Gateway's authorizer
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_signature")
 
 
 def test_a_table_change_reaches_the_stream_function_through_the_poller(runtime):

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from customer_profiles import config, events, idempotency
+from customer_profiles import config, events, idempotency, secret_store
 from customer_profiles.dal import ProfileStore
 from customer_profiles.identity import Principal
 from tests.support.template_tables import create_tables
@@ -23,7 +23,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("TABLE_NAME", TABLES["ProfilesTable"])
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLES["IdempotencyTable"])
     monkeypatch.setenv("LOCAL_EVENT_SINK", str(tmp_path / "events.jsonl"))
-    caches = (config.settings, events.default_publisher, idempotency._persistence)
+    monkeypatch.setenv("LOCAL_PARTNER_SECRETS_FILE", str(tmp_path / "partner-secrets.json"))
+    (tmp_path / "claim-token.key").write_text("unit-test-claim-key")
+    monkeypatch.setenv("LOCAL_CLAIM_TOKEN_KEY_FILE", str(tmp_path / "claim-token.key"))
+    caches = (config.settings, events.default_publisher, idempotency._persistence, secret_store.claim_token_key)
     for cache in caches:
         cache.cache_clear()
     with mock_aws():
@@ -45,11 +48,13 @@ def reset_handler_caches() -> Iterator[None]:
     import app_api
     import linker
     import org_api
+    import partner_webhooks
 
-    for module in (app_api, org_api, linker):
+    modules = (app_api, org_api, linker, partner_webhooks)
+    for module in modules:
         module.store.cache_clear()
     yield
-    for module in (app_api, org_api, linker):
+    for module in modules:
         module.store.cache_clear()
 
 

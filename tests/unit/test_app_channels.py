@@ -150,7 +150,7 @@ def test_a_purchase_needs_a_registered_user(store):
 def test_a_failed_order_transaction_writes_nothing(store, registered):
     user_id = users.current_user_id(store, registered)
     profile_id, _ = profiles.ensure_user_profile(store, user_id, "org-a", origin="consumer")
-    order, entitlements = orders.build_order(ORDER, org_id="org-a", profile_id=profile_id, channel="app")
+    order, entitlements = orders.build_order(ORDER, "card", org_id="org-a", profile_id=profile_id, channel="app")
 
     with pytest.raises(Conflict):  # the profile does not belong to this user: the condition check fails
         store.create_order(order, entitlements, "someone-else")

@@ -1,17 +1,25 @@
 """Every file in events/ goes through its handler and gets a meaningful answer."""
 
+import base64
 import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from standardwebhooks import Webhook
 
 import app_api
 import linker
 import org_api
 import partner_webhooks
+from customer_profiles.models import Partner
+from customer_profiles.partners import claim_token
+from customer_profiles.secret_store import claim_token_key
 from tests.unit.conftest import EVENTS_DIR, FakeContext
 
 API_HANDLERS = {"app-api-": app_api, "org-api-": org_api, "partner-webhooks-": partner_webhooks}
+PARTNER_SECRET = "whsec_" + base64.b64encode(b"events-dir-test-secret-32-bytes!").decode()
 ALL_EVENTS = sorted(p.name for p in EVENTS_DIR.glob("*.json"))
 
 
@@ -24,8 +32,29 @@ def load(name: str) -> dict:
     return json.loads((EVENTS_DIR / name).read_text())
 
 
-def prepare(name: str, event: dict) -> None:
+def sign_partner_event(event: dict, store) -> None:
+    """The committed webhook event, signed now by a partner registered for the demo org."""
+    secrets_file = Path(os.environ["LOCAL_PARTNER_SECRETS_FILE"])
+    secrets_file.write_text(json.dumps({"partner-demo": [PARTNER_SECRET]}))
+    store.put_partner(Partner(partner_id="partner-demo", display_name="Demo", org_ids=["org-demo"]), "t")
+    signature = Webhook(PARTNER_SECRET).sign(event["headers"]["webhook-id"], datetime.now(UTC), event["body"])
+    event["headers"].update(
+        {"webhook-timestamp": str(int(datetime.now(UTC).timestamp())), "webhook-signature": signature}
+    )
+
+
+def prepare(name: str, event: dict, store) -> None:
     """Give each committed event something to act on: a registered user, a sale, real ids in the path."""
+    if name.startswith("partner-webhooks-"):
+        sign_partner_event(event, store)
+    if name == "app-api-post-claim.json":
+        webhook = load("partner-webhooks-post-order.json")
+        sign_partner_event(webhook, store)
+        order_id = json.loads(partner_webhooks.handler(webhook, FakeContext())["body"])["order_id"]
+        claim = next(i for i in store._table.scan()["Items"] if i.get("order_id") == order_id and i["type"] == "claim")
+        token = claim_token(claim["claim_id"], claim_token_key())
+        event["path"] = event["path"].replace("CLAIM_TOKEN", token)
+        event["pathParameters"] = {"token": token}
     if name.startswith("app-api-"):
         for setup in ("app-api-put-me.json", "app-api-post-order.json"):
             app_api.handler(load(setup), FakeContext())
@@ -47,11 +76,11 @@ def prepare(name: str, event: dict) -> None:
 
 @pytest.mark.usefixtures("aws", "reset_handler_caches")
 @pytest.mark.parametrize("name", [n for n in ALL_EVENTS if n.startswith(tuple(API_HANDLERS))])
-def test_api_events_are_answered_without_a_server_error(name):
+def test_api_events_are_answered_without_a_server_error(name, store):
     module = next(m for prefix, m in API_HANDLERS.items() if name.startswith(prefix))
     event = json.loads((EVENTS_DIR / name).read_text())
 
-    prepare(name, event)
+    prepare(name, event, store)
     response = module.handler(event, FakeContext())
 
     assert response["statusCode"] in (200, 201), response["body"]
@@ -79,7 +108,10 @@ def test_linker_events_are_processed_without_failures(name, store, tmp_path: Pat
 
     assert result == {"batchItemFailures": []}
     published = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
-    expected = {"linker-user-registered.json": "UserRegistered"}.get(name, "ProfilesLinked")
+    expected = {
+        "linker-user-registered.json": "UserRegistered",
+        "linker-claim-created.json": "ClaimNotificationRequested",
+    }.get(name, "ProfilesLinked")
     assert [e["detail-type"] for e in published] == [expected]
 
 

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from customer_profiles.errors import Conflict, InvalidInput
 from customer_profiles.identifiers import IdentifierKind
-from customer_profiles.models import Entitlement, EntitlementStatus, Order, Profile, User
+from customer_profiles.models import Claim, Entitlement, EntitlementStatus, Order, Partner, Profile, User
 
 Key = dict[str, str]
 Identifier = tuple[IdentifierKind, str]
@@ -45,6 +45,11 @@ PROFILE_BY_USER_PREFIX = "PROFILE#ORG#"
 BY_USER_INDEX = "gsi1"
 BY_ORG_INDEX = "gsi2"
 ORG_CONFIG_SK = "CONFIG"
+PARTNER_PREFIX = "PARTNER#"
+PARTNER_SK = "PARTNER"
+WEBHOOK_SK = "WEBHOOK"
+CLAIM_PREFIX = "CLAIM#"
+CLAIM_SK = "CLAIM"
 LINK_TASK_PREFIX = "LINKTASK#"
 LINK_TASK_SK = "TASK"
 PENDING_LINK_TASKS = "LINKTASKS#PENDING"
@@ -269,6 +274,26 @@ def link_task_item(from_user_id: str, to_user_id: str, now: str) -> dict[str, An
     }
 
 
+def partner_key(partner_id: str) -> Key:
+    return {"pk": f"{PARTNER_PREFIX}{partner_id}", "sk": PARTNER_SK}
+
+
+def webhook_key(partner_id: str, webhook_id: str) -> Key:
+    return {"pk": f"{PARTNER_PREFIX}{partner_id}#WEBHOOK#{webhook_id}", "sk": WEBHOOK_SK}
+
+
+def claim_key(token_hash: str) -> Key:
+    return {"pk": f"{CLAIM_PREFIX}{token_hash}", "sk": CLAIM_SK}
+
+
+def is_claim_item(item: dict[str, Any]) -> bool:
+    return item.get("type") == "claim" and item.get("sk") == CLAIM_SK
+
+
+def claim_from_item(item: dict[str, Any]) -> Claim:
+    return Claim.model_validate({k: v for k, v in _plain(item).items() if k in Claim.model_fields})
+
+
 def is_profile_item(item: dict[str, Any]) -> bool:
     return item.get("type") == "profile" and item.get("sk") == PROFILE_SK
 
@@ -311,6 +336,19 @@ class SaleWrite:
     claimed_identifiers: list[Identifier] = field(default_factory=list)
     new_profile: Profile | None = None
     new_card: str | None = None  # a card fingerprint to point at the sale's profile
+
+
+@dataclass
+class PartnerOrderWrite:
+    """A reseller's order: the sale's writes, its claim, and the webhook id that makes it exactly once."""
+
+    sale: SaleWrite
+    partner_id: str
+    webhook_id: str
+    body_sha256: str
+    response: dict[str, Any]
+    claim: Claim
+    claim_token_hash: str
 
 
 @dataclass
@@ -665,6 +703,9 @@ class ProfileStore:
         return items
 
     def write_sale(self, sale: SaleWrite) -> None:
+        self._transact(self._sale_items(sale))
+
+    def _sale_items(self, sale: SaleWrite) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         now = sale.order.created_at
         if sale.new_user:
@@ -688,7 +729,7 @@ class ProfileStore:
                 )
             )
         items += self._order_items(sale.order, sale.entitlements, sale.user_id, check_profile=sale.new_profile is None)
-        self._transact(items)
+        return items
 
     def history_of_user(
         self, user_id: str, *, org_id: str | None, limit: int, cursor: str | None
@@ -731,6 +772,117 @@ class ProfileStore:
             arguments["ExclusiveStartKey"] = start
         response = self._table.query(**arguments)
         return [parse(item) for item in response["Items"]], encode_cursor(response.get("LastEvaluatedKey"))
+
+    # --- partners, webhooks, claims -----------------------------------------------------------------
+    def get_partner(self, partner_id: str) -> Partner | None:
+        item = self._table.get_item(Key=partner_key(partner_id)).get("Item")
+        return Partner.model_validate({k: v for k, v in item.items() if k in Partner.model_fields}) if item else None
+
+    def put_partner(self, partner: Partner, now: str) -> None:
+        self._table.put_item(
+            Item={**partner_key(partner.partner_id), "type": "partner", **partner.model_dump(), "updated_at": now}
+        )
+
+    def delivered_webhook(self, partner_id: str, webhook_id: str) -> dict[str, Any] | None:
+        """What an earlier delivery of this webhook id recorded: its body's hash and our answer."""
+        item = self._table.get_item(Key=webhook_key(partner_id, webhook_id), ConsistentRead=True).get("Item")
+        return _plain(item) if item else None
+
+    def write_partner_order(self, write: PartnerOrderWrite) -> None:
+        """The sale, the claim (its stream record is the notification's outbox) and the webhook id, at once."""
+        sale = write.sale
+        items = self._sale_items(sale)
+        items.append(
+            self._put(
+                {
+                    **webhook_key(write.partner_id, write.webhook_id),
+                    "type": "webhook_delivery",
+                    "body_sha256": write.body_sha256,
+                    "response": write.response,
+                    "created_at": sale.order.created_at,
+                }
+            )
+        )
+        items.append(
+            self._put(
+                {**claim_key(write.claim_token_hash), "type": "claim", **write.claim.model_dump(exclude_none=True)}
+            )
+        )
+        self._transact(items)
+
+    def get_claim(self, token_hash: str) -> Claim | None:
+        item = self._table.get_item(Key=claim_key(token_hash), ConsistentRead=True).get("Item")
+        return claim_from_item(item) if item else None
+
+    def use_claim(
+        self,
+        token_hash: str,
+        claim: Claim,
+        now: str,
+        *,
+        source: Profile,
+        target: Profile,
+        entitlements: Sequence[Entitlement],
+    ) -> list[Entitlement]:
+        """Mark the claim used (only while open and unexpired) and activate its entitlements under `target`.
+
+        Under the same profile they change state in place; under another they move (Put + Delete), each
+        guarded by still being pending_claim. All in one transaction.
+        """
+        assert target.user_id
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": claim_key(token_hash),
+                    "UpdateExpression": "SET #s = :used, used_at = :now, used_by_profile_id = :target",
+                    "ConditionExpression": "#s = :open AND expires_at > :now",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {
+                        ":used": "used",
+                        ":open": "open",
+                        ":now": now,
+                        ":target": target.profile_id,
+                    },
+                }
+            }
+        ]
+        activated: list[Entitlement] = []
+        for entitlement in entitlements:
+            pending = {":pending": "pending_claim"}
+            if source.profile_id == target.profile_id:
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": entitlement_key(
+                                entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id
+                            ),
+                            "UpdateExpression": "SET #s = :active",
+                            "ConditionExpression": "#s = :pending",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": {":active": "active", **pending},
+                        }
+                    }
+                )
+                activated.append(entitlement.model_copy(update={"status": "active"}))
+                continue
+            moved = entitlement.model_copy(update={"status": "active", "profile_id": target.profile_id})
+            items.append(self._put(entitlement_to_item(moved, target.user_id)))
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id),
+                        "ConditionExpression": "#s = :pending",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": pending,
+                    }
+                }
+            )
+            activated.append(moved)
+        self._transact(items)
+        return activated
 
     # --- linking (the stream's work) -------------------------------------------------------------
     def all_profiles_of_user(self, user_id: str) -> list[Profile]:

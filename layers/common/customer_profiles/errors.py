@@ -40,3 +40,21 @@ class MissingIdempotencyKey(DomainError):
     """The route requires an Idempotency-Key header."""
 
     code = "missing_idempotency_key"
+
+
+class Unauthenticated(DomainError):
+    """The request does not prove who sent it (a webhook's missing, stale or wrong signature)."""
+
+    code = "invalid_signature"
+
+
+class Gone(DomainError):
+    """The resource existed but can no longer be used (a used or expired claim)."""
+
+    code = "gone"
+
+
+class TryAgain(DomainError):
+    """A transient condition (concurrent work kept winning): the same request can succeed later."""
+
+    code = "try_again"

@@ -20,9 +20,12 @@ from customer_profiles.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    Gone,
     InvalidInput,
     MissingIdempotencyKey,
     NotFound,
+    TryAgain,
+    Unauthenticated,
 )
 from customer_profiles.identity import InvalidToken, Principal
 
@@ -35,10 +38,13 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     Conflict: HTTPStatus.CONFLICT,
     InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
     MissingIdempotencyKey: HTTPStatus.BAD_REQUEST,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    Gone: HTTPStatus.GONE,
+    TryAgain: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 # Declared on routes so the OpenAPI document lists the error answers.
 ERROR_RESPONSES: dict[int, Any] = {
-    code: {"description": HTTPStatus(code).phrase} for code in (400, 401, 403, 404, 405, 409, 413, 415, 422)
+    code: {"description": HTTPStatus(code).phrase} for code in (400, 401, 403, 404, 405, 409, 410, 413, 415, 422)
 }
 
 

@@ -300,3 +300,74 @@ class AttachIdentifierRequest(BaseModel):
 
 
 Profile.model_rebuild()
+
+
+# --- partners, webhooks, claims --------------------------------------------------------------------
+MAX_PARTNER_ENTITLEMENTS = 40  # a claim moves each in one transaction: 2 writes each + the claim, under 100
+
+
+class PartnerBuyer(BaseModel):
+    """The reseller's buyer: contact details are hints for the notification, never proof of identity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    given_name: NAME | None = None
+    family_name: NAME | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> PartnerBuyer:
+        if not (self.email or self.phone):
+            raise ValueError("the buyer needs an email or a phone to be sent the claim link")
+        return self
+
+
+class PartnerOrderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    org_id: ID
+    external_order_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    buyer: PartnerBuyer
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    lines: list[OrderLine] = Field(min_length=1, max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def _bounded_entitlements(self) -> PartnerOrderRequest:
+        if sum(line.quantity for line in self.lines) > MAX_PARTNER_ENTITLEMENTS:
+            raise ValueError(f"a partner order holds at most {MAX_PARTNER_ENTITLEMENTS} entitlements")
+        return self
+
+
+class PartnerOrderResponse(BaseModel):
+    order_id: str
+    org_id: str
+    entitlements: int
+    claim_expires_at: str
+
+
+class Partner(BaseModel):
+    partner_id: str
+    display_name: str
+    org_ids: list[str]
+    status: Literal["active", "suspended"] = "active"
+
+
+class Claim(BaseModel):
+    claim_id: str
+    org_id: str
+    partner_id: str
+    profile_id: str
+    order_id: str
+    entitlement_ids: list[str]
+    email: str | None = None
+    phone: str | None = None
+    status: Literal["open", "used"]
+    expires_at: str
+    created_at: str
+
+
+class ClaimResponse(BaseModel):
+    org_id: str
+    profile_id: str
+    entitlements: list[Entitlement]

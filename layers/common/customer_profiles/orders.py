@@ -12,12 +12,14 @@ from customer_profiles.models import (
     OrderChannel,
     OrderRequest,
     OrderResponse,
+    PartnerOrderRequest,
 )
 from customer_profiles.users import new_id, utc_now
 
 
 def build_order(
-    request: OrderRequest,
+    request: OrderRequest | PartnerOrderRequest,
+    payment_method: str,
     *,
     org_id: str,
     profile_id: str,
@@ -31,7 +33,7 @@ def build_order(
         profile_id=profile_id,
         channel=channel,
         currency=request.currency,
-        payment_method=request.payment_method,
+        payment_method=payment_method,
         lines=request.lines,
         total=sum(line.quantity * line.unit_price for line in request.lines),
         created_at=now,
@@ -58,6 +60,8 @@ def place_consumer_order(
 ) -> OrderResponse:
     user_id = users.current_user_id(store, principal)
     profile_id, created = profiles.ensure_user_profile(store, user_id, org_id, origin="consumer")
-    order, entitlements = build_order(request, org_id=org_id, profile_id=profile_id, channel="app")
+    order, entitlements = build_order(
+        request, request.payment_method, org_id=org_id, profile_id=profile_id, channel="app"
+    )
     store.create_order(order, entitlements, user_id)
     return OrderResponse(order=order, entitlements=entitlements, profile_created=created)

@@ -7,11 +7,25 @@ writes goes in one transaction, so a crash or a lost race leaves nothing half-wr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from customer_profiles.access import require_staff_of
 from customer_profiles.dal import Identifier, ProfileStore, SaleWrite
 from customer_profiles.errors import Conflict
 from customer_profiles.identity import Principal
-from customer_profiles.models import CapturedDetails, PosSaleRequest, PosSaleResponse, Profile, ProfileAttributes
+from customer_profiles.models import (
+    CapturedDetails,
+    EntitlementStatus,
+    IdDocument,
+    OrderChannel,
+    OrderRequest,
+    PartnerOrderRequest,
+    PosSaleRequest,
+    PosSaleResponse,
+    Profile,
+    ProfileAttributes,
+    ProfileOrigin,
+)
 from customer_profiles.orders import build_order
 from customer_profiles.staff import find_or_make_holder, normalised_identifiers, org_views
 from customer_profiles.users import new_id, utc_now
@@ -20,31 +34,72 @@ SELLERS = frozenset({"pos"})
 ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class Customer:
+    """Who a sale is for, as captured: identifiers already normalised."""
+
+    identifiers: list[Identifier]
+    given_name: str | None = None
+    family_name: str | None = None
+    id_document: IdDocument | None = None
+    card_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedSale:
+    write: SaleWrite
+    profile: Profile
+    profile_created: bool
+
+
 def create_pos_sale(store: ProfileStore, principal: Principal, org_id: str, request: PosSaleRequest) -> PosSaleResponse:
     require_staff_of(principal, org_id, any_role=SELLERS)
-    customer = request.customer
-    region = store.org_default_region(org_id) if customer.phone else None
-    identifiers = normalised_identifiers(
-        customer.email, customer.phone, default_region=region, field_prefix="customer."
+    captured = request.customer
+    region = store.org_default_region(org_id) if captured.phone else None
+    customer = Customer(
+        identifiers=normalised_identifiers(
+            captured.email, captured.phone, default_region=region, field_prefix="customer."
+        ),
+        given_name=captured.given_name,
+        family_name=captured.family_name,
+        id_document=captured.id_document,
+        card_fingerprint=captured.card_fingerprint,
     )
     for _ in range(ATTEMPTS):
+        planned = plan_sale(
+            store, org_id, customer, request, payment_method=request.payment_method, channel="pos", origin="pos"
+        )
         try:
-            return _sell_once(store, org_id, request, identifiers)
+            store.write_sale(planned.write)
         except Conflict:
             continue  # a concurrent sale created the same dormant user or profile: read again, reuse it
+        return PosSaleResponse(
+            profile=org_views(store, [planned.profile])[0],
+            order=planned.write.order,
+            entitlements=planned.write.entitlements,
+            profile_created=planned.profile_created,
+        )
     raise Conflict("the sale kept conflicting with concurrent sales; retry")
 
 
-def _sell_once(
-    store: ProfileStore, org_id: str, request: PosSaleRequest, identifiers: list[Identifier]
-) -> PosSaleResponse:
-    customer = request.customer
+def plan_sale(
+    store: ProfileStore,
+    org_id: str,
+    customer: Customer,
+    request: OrderRequest | PartnerOrderRequest,
+    *,
+    payment_method: str,
+    channel: OrderChannel,
+    origin: ProfileOrigin,
+    entitlement_status: EntitlementStatus = "active",
+) -> PlannedSale:
+    """Everything a sale for this customer will write: the user, profile, card, order and entitlements."""
     now = utc_now()
     user_id: str | None = None
     dormant = None
     claimed: list[Identifier] = []
-    if identifiers:
-        user_id, dormant, claimed = find_or_make_holder(store, identifiers, now)
+    if customer.identifiers:
+        user_id, dormant, claimed = find_or_make_holder(store, customer.identifiers, now)
 
     card = customer.card_fingerprint
     card_profile_id = store.profile_id_of_card(org_id, card) if card else None
@@ -58,12 +113,12 @@ def _sell_once(
     profile = store.get_profile(org_id, existing_id) if existing_id else None
     new_profile = None
     if profile is None:
-        captured = dict(identifiers)
+        captured = dict(customer.identifiers)
         profile = new_profile = Profile(
             org_id=org_id,
             profile_id=new_id(),
             user_id=user_id,
-            origin="pos",
+            origin=origin,
             attributes=ProfileAttributes(given_name=customer.given_name, family_name=customer.family_name),
             captured=CapturedDetails(
                 email=captured.get("email"), phone=captured.get("phone"), id_document=customer.id_document
@@ -71,21 +126,21 @@ def _sell_once(
             created_at=now,
             updated_at=now,
         )
-    order, entitlements = build_order(request, org_id=org_id, profile_id=profile.profile_id, channel="pos")
-    store.write_sale(
-        SaleWrite(
-            order=order,
-            entitlements=entitlements,
-            user_id=profile.user_id,
-            new_user=dormant,
-            claimed_identifiers=claimed,
-            new_profile=new_profile,
-            new_card=card if card and card_profile_id is None else None,
-        )
+    order, entitlements = build_order(
+        request,
+        payment_method,
+        org_id=org_id,
+        profile_id=profile.profile_id,
+        channel=channel,
+        entitlement_status=entitlement_status,
     )
-    return PosSaleResponse(
-        profile=org_views(store, [profile])[0],
+    write = SaleWrite(
         order=order,
         entitlements=entitlements,
-        profile_created=new_profile is not None,
+        user_id=profile.user_id,
+        new_user=dormant,
+        claimed_identifiers=claimed,
+        new_profile=new_profile,
+        new_card=card if card and card_profile_id is None else None,
     )
+    return PlannedSale(write=write, profile=profile, profile_created=new_profile is not None)

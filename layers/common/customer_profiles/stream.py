@@ -8,8 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from customer_profiles import linking
+from customer_profiles.config import settings
 from customer_profiles.dal import (
     ProfileStore,
+    claim_from_item,
+    is_claim_item,
     is_link_task_item,
     is_profile_item,
     is_user_item,
@@ -17,6 +20,28 @@ from customer_profiles.dal import (
     user_from_item,
 )
 from customer_profiles.events import DomainEvent
+from customer_profiles.models import Claim
+from customer_profiles.partners import claim_token
+from customer_profiles.secret_store import claim_token_key
+
+
+def claim_notification(claim: Claim) -> DomainEvent:
+    """The outbox: the claim's own stream record asks for the buyer's notification, so an order can never be
+    written without it being sent (at least once; the notifier dedupes by claim id)."""
+    link = f"{settings().claim_url_base}{claim_token(claim.claim_id, claim_token_key())}"
+    return DomainEvent(
+        "ClaimNotificationRequested",
+        {
+            "claim_id": claim.claim_id,
+            "org_id": claim.org_id,
+            "partner_id": claim.partner_id,
+            "email": claim.email,
+            "phone": claim.phone,
+            "claim_url": link,
+            "expires_at": claim.expires_at,
+            "entitlements": len(claim.entitlement_ids),
+        },
+    )
 
 
 def handle_change(
@@ -36,6 +61,8 @@ def handle_change(
             # entitlements join the user's history. Guarded per child, so repeats change nothing.
             store.rekey_children(profile.org_id, profile.profile_id, profile.user_id)
         return []
+    if event_name == "INSERT" and new and is_claim_item(new):
+        return [claim_notification(claim_from_item(new))]
     if event_name in ("INSERT", "MODIFY") and new and is_link_task_item(new):
         return [linking.link_merged_user(store, new["from_user_id"], new["to_user_id"])]
     return []

@@ -1,0 +1,172 @@
+"""Orders posted by third-party resellers as signed webhooks (Standard Webhooks).
+
+The signature is checked on the raw body before anything is parsed. The `webhook-id` makes a delivery
+exactly once: it is written in the order's own transaction, so redeliveries (sequential or concurrent)
+find it and get the first answer back; the same id with another body is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from customer_profiles import secret_store
+from customer_profiles.dal import PartnerOrderWrite, ProfileStore
+from customer_profiles.errors import Conflict, Forbidden, InvalidInput, TryAgain, Unauthenticated
+from customer_profiles.models import (
+    Claim,
+    Partner,
+    PartnerOrderRequest,
+    PartnerOrderResponse,
+)
+from customer_profiles.pos import Customer, plan_sale
+from customer_profiles.staff import normalised_identifiers
+from customer_profiles.users import new_id, utc_now
+
+ATTEMPTS = 3
+
+
+def verify_signature(partner_id: str, body: str, headers: dict[str, str], secrets: list[str]) -> None:
+    """Accept the delivery if any active secret signed it (the reference library does the checking:
+    constant-time comparison, 5-minute tolerance both ways)."""
+    for secret in secrets:
+        try:
+            Webhook(secret).verify(body, headers, json_parse=False)
+            return
+        except (WebhookVerificationError, ValueError, binascii.Error):
+            continue  # malformed headers raise ValueError or binascii.Error inside the library
+    raise Unauthenticated(f"the request is not signed by partner {partner_id}")
+
+
+def claim_token(claim_id: str, key: bytes) -> str:
+    """The claim link's token: derived from the claim id with a server key, so the table keeps only its
+    hash, and the notifier can rebuild it from the claim's stream record."""
+    return (
+        base64.urlsafe_b64encode(hmac.new(key, f"claim:{claim_id}".encode(), hashlib.sha256).digest())
+        .decode()
+        .rstrip("=")
+    )
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def accept_partner_order(
+    store: ProfileStore,
+    partner_id: str,
+    headers: dict[str, str],
+    body: str,
+    *,
+    claim_days: int,
+) -> tuple[dict, bool]:
+    """Verify, parse and record a reseller's order; returns (our answer, whether it is a redelivery)."""
+    partner = store.get_partner(partner_id)
+    if partner is None or partner.status != "active":
+        raise Unauthenticated(f"the request is not signed by partner {partner_id}")
+    verify_signature(partner_id, body, headers, secret_store.partner_secrets(partner_id))
+    webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
+    if len(webhook_id) > 256:
+        raise InvalidInput("webhook-id is too long", field="webhook-id")
+    body_sha256 = hashlib.sha256(body.encode()).hexdigest()
+
+    for _ in range(ATTEMPTS):
+        delivered = store.delivered_webhook(partner_id, webhook_id)
+        if delivered is not None:
+            if delivered["body_sha256"] != body_sha256:
+                raise Conflict("this webhook-id was delivered with another body", field="webhook-id")
+            return delivered["response"], True
+        request = _parse(body)
+        _require_allowed(partner, request.org_id)
+        try:
+            return _record(store, partner, webhook_id, body_sha256, request, claim_days=claim_days), False
+        except Conflict:
+            continue  # a concurrent delivery of the same id (or a concurrent sale) won: read again
+    raise TryAgain("the order kept conflicting with concurrent deliveries; retry")
+
+
+def _parse(body: str) -> PartnerOrderRequest:
+    try:
+        return PartnerOrderRequest.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{field or 'body'}: {first['msg']}", field=field or None) from error
+    except json.JSONDecodeError as error:  # pragma: no cover - pydantic reports it as a ValidationError
+        raise InvalidInput("the body is not JSON") from error
+
+
+def _require_allowed(partner: Partner, org_id: str) -> None:
+    if org_id not in partner.org_ids:
+        raise Forbidden(f"partner {partner.partner_id} may not sell for org {org_id}")
+
+
+def _record(
+    store: ProfileStore,
+    partner: Partner,
+    webhook_id: str,
+    body_sha256: str,
+    request: PartnerOrderRequest,
+    *,
+    claim_days: int,
+) -> dict:
+    buyer = request.buyer
+    identifiers = normalised_identifiers(
+        buyer.email,
+        buyer.phone,
+        default_region=store.org_default_region(request.org_id) if buyer.phone else None,
+        field_prefix="buyer.",
+    )
+    customer = Customer(identifiers=identifiers, given_name=buyer.given_name, family_name=buyer.family_name)
+    planned = plan_sale(
+        store,
+        request.org_id,
+        customer,
+        request,
+        payment_method="partner",  # paid at the reseller
+        channel="partner",
+        origin="partner",
+        entitlement_status="pending_claim",
+    )
+    now = utc_now()
+    contact = dict(identifiers)
+    claim = Claim(
+        claim_id=new_id(),
+        org_id=request.org_id,
+        partner_id=partner.partner_id,
+        profile_id=planned.profile.profile_id,
+        order_id=planned.write.order.order_id,
+        entitlement_ids=[e.entitlement_id for e in planned.write.entitlements],
+        email=contact.get("email"),
+        phone=contact.get("phone"),
+        status="open",
+        expires_at=(datetime.now(UTC) + timedelta(days=claim_days))
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
+        created_at=now,
+    )
+    response = PartnerOrderResponse(
+        order_id=planned.write.order.order_id,
+        org_id=request.org_id,
+        entitlements=len(planned.write.entitlements),
+        claim_expires_at=claim.expires_at,
+    ).model_dump(mode="json")
+    store.write_partner_order(
+        PartnerOrderWrite(
+            sale=planned.write,
+            partner_id=partner.partner_id,
+            webhook_id=webhook_id,
+            body_sha256=body_sha256,
+            response=response,
+            claim=claim,
+            claim_token_hash=token_hash(claim_token(claim.claim_id, secret_store.claim_token_key())),
+        )
+    )
+    return response
