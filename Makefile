@@ -67,7 +67,7 @@ unit: $(STAMPS)/venv
 integration: tools
 	$(BIN)/python -m pytest tests/integration tests/local_runtime -m integration $(PYTEST_ARGS)
 
-test: tools lint unit integration
+test: tools lint build unit integration
 
 build: $(STAMPS)/venv
 	$(BIN)/sam build

@@ -1,0 +1,167 @@
+"""Benchmarks, printed as ratios to floors measured in the same run (this machine is noisy; ratios travel).
+
+1. Operations against DynamoDB Local, each as median wall time / the median of one GetItem round trip
+   (the floor), next to the number of DynamoDB requests it makes (what costs money and latency in AWS).
+2. Cold import of each handler without bytecode (as `sam build` ships it) / with compiled bytecode.
+
+  make bench            # or: .venv/bin/python -m bench.run [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+import boto3  # noqa: E402
+
+from customer_profiles import history, linking, orders, pos, users  # noqa: E402
+from customer_profiles.dal import ProfileStore  # noqa: E402
+from customer_profiles.identity import Principal  # noqa: E402
+from customer_profiles.models import OrderRequest, PosSaleRequest  # noqa: E402
+from local_runtime.dynamodb import DynamoDBLocal  # noqa: E402
+from tests.support.template_tables import create_tables  # noqa: E402
+
+LINES = [{"kind": "ticket", "item_id": "ev-bench", "quantity": 2, "unit_price": 1000}]
+HANDLERS = ["authorizer", "app_api", "org_api", "partner_webhooks", "linker"]
+
+
+def median_seconds(action: Callable[[], object], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def requests_of(store: ProfileStore, action: Callable[[], object]) -> int:
+    counter: Counter[str] = Counter()
+
+    def count(model: object, **_: object) -> None:
+        counter.update([getattr(model, "name", "?")])
+
+    store._client.meta.events.register("before-call.dynamodb.*", count)  # noqa: SLF001
+    try:
+        action()
+    finally:
+        store._client.meta.events.unregister("before-call.dynamodb.*", count)  # noqa: SLF001
+    return sum(counter.values())
+
+
+def database_operations(store: ProfileStore, runs: int) -> list[tuple[str, float, int]]:
+    def user() -> Principal:
+        principal = Principal(kind="user", subject=f"bench-{uuid.uuid4().hex}", client_id="app")
+        users.register_me(store, principal)
+        return principal
+
+    buyer = user()
+    order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
+    orders.place_consumer_order(store, buyer, "org-bench", order)
+    seller = Principal(kind="staff", subject="till", client_id="staff", org_id="org-bench", roles=frozenset({"pos"}))
+
+    def new_email_sale() -> object:
+        request = PosSaleRequest.model_validate(
+            {
+                "currency": "EUR",
+                "payment_method": "cash",
+                "lines": LINES,
+                "customer": {"email": f"{uuid.uuid4().hex}@example.com"},
+            }
+        )
+        return pos.create_pos_sale(store, seller, "org-bench", request)
+
+    def link_three_profiles() -> object:
+        principal = user()
+        email = f"{uuid.uuid4().hex}@example.com"
+        sale = PosSaleRequest.model_validate(
+            {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": {"email": email}}
+        )
+        for n in range(3):
+            staff = Principal(
+                kind="staff", subject="till", client_id="staff", org_id=f"org-{n}", roles=frozenset({"pos"})
+            )
+            pos.create_pos_sale(store, staff, f"org-{n}", sale)
+        users.register_me(
+            store, Principal(kind="user", subject=principal.subject, client_id="app", email=email, email_verified=True)
+        )
+        return linking.relink_pending(store)
+
+    cases: list[tuple[str, Callable[[], object]]] = [
+        ("floor: one GetItem", lambda: store.get_user("nobody")),
+        ("repeat consumer purchase", lambda: orders.place_consumer_order(store, buyer, "org-bench", order)),
+        ("history page (25)", lambda: history.history_of_me(store, buyer, org_id=None, limit=25, cursor=None)),
+        ("point-of-sale sale, new email", new_email_sale),
+        ("sign-up merging 3 profiles + link", link_three_profiles),
+    ]
+    return [(name, median_seconds(action, runs), requests_of(store, action)) for name, action in cases]
+
+
+def import_seconds(handler: str, cache_dir: str | None, runs: int) -> float:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / handler), str(ROOT / "layers" / "common")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "TABLE_NAME": "t",
+    }
+    samples = []
+    for _ in range(runs):
+        if cache_dir is None:  # no bytecode anywhere: everything compiles from source, every time
+            env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-nopyc-")
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+        else:
+            env["PYTHONPYCACHEPREFIX"] = cache_dir
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {handler}"], env=env, check=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    dynamodb_local = DynamoDBLocal(ROOT, port=0)
+    dynamodb_local.start()
+    try:
+        resource = boto3.resource(
+            "dynamodb",
+            endpoint_url=dynamodb_local.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        create_tables(resource.meta.client, {"ProfilesTable": "bench-profiles", "IdempotencyTable": "bench-idem"})
+        results = database_operations(ProfileStore("bench-profiles", resource), args.runs)
+    finally:
+        dynamodb_local.stop()
+    floor = results[0][1]
+    print(f"DynamoDB Local, median of {args.runs} runs; floor = one GetItem round trip ({floor * 1000:.2f} ms here)")
+    print(f"{'operation':40} {'x floor':>8} {'requests':>9}")
+    for name, seconds, count in results:
+        print(f"{name:40} {seconds / floor:8.1f} {count:9d}")
+
+    print("\ncold import of each handler: no bytecode (as sam build ships it) / compiled bytecode")
+    warm = tempfile.mkdtemp(prefix="bench-pyc-")
+    for handler in HANDLERS:
+        import_seconds(handler, warm, 1)  # compile once into the warm cache
+        cold, compiled = import_seconds(handler, None, 5), import_seconds(handler, warm, 5)
+        print(f"{handler:40} {cold / compiled:8.2f}x  ({compiled * 1000:.0f} ms with bytecode)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
