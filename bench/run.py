@@ -25,14 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-import boto3  # noqa: E402
-
 from customer_profiles import history, linking, orders, pos, users  # noqa: E402
 from customer_profiles.dal import ProfileStore  # noqa: E402
 from customer_profiles.identity import Principal  # noqa: E402
 from customer_profiles.models import OrderRequest, PosSaleRequest  # noqa: E402
-from local_runtime.dynamodb import DynamoDBLocal  # noqa: E402
-from tests.support.template_tables import create_tables  # noqa: E402
+from tests.support.template_tables import dynamodb_local_store  # noqa: E402
 
 LINES = [{"kind": "ticket", "item_id": "ev-bench", "quantity": 2, "unit_price": 1000}]
 HANDLERS = ["authorizer", "app_api", "org_api", "partner_webhooks", "linker"]
@@ -134,20 +131,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    dynamodb_local = DynamoDBLocal(ROOT, port=0)
-    dynamodb_local.start()
-    try:
-        resource = boto3.resource(
-            "dynamodb",
-            endpoint_url=dynamodb_local.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        create_tables(resource.meta.client, {"ProfilesTable": "bench-profiles", "IdempotencyTable": "bench-idem"})
-        results = database_operations(ProfileStore("bench-profiles", resource), args.runs)
-    finally:
-        dynamodb_local.stop()
+    tables = {"ProfilesTable": "bench-profiles", "IdempotencyTable": "bench-idempotency"}
+    with dynamodb_local_store(ROOT, tables) as store:
+        results = database_operations(store, args.runs)
     floor = results[0][1]
     print(f"DynamoDB Local, median of {args.runs} runs; floor = one GetItem round trip ({floor * 1000:.2f} ms here)")
     print(f"{'operation':40} {'x floor':>8} {'requests':>9}")

@@ -81,16 +81,6 @@ class LocalTemplate:
     functions: dict[str, FunctionSpec]
     stacks: list[Any]
 
-    def find_function(self, identifier: str) -> FunctionSpec | None:
-        """A function by logical id, function name or ARN."""
-        if identifier in self.functions:
-            return self.functions[identifier]
-        name = identifier.rsplit(":function:", 1)[-1].split(":", maxsplit=1)[0]
-        for fn in self.functions.values():
-            if name in (fn.name, fn.logical_id):
-                return fn
-        return None
-
 
 def _str(value: Any) -> str:
     if isinstance(value, bool):

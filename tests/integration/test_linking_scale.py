@@ -5,15 +5,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import pytest
 
 from customer_profiles import linking, pos, users
-from customer_profiles.dal import ProfileStore
 from customer_profiles.identity import Principal
 from customer_profiles.models import PosSaleRequest
-from local_runtime.dynamodb import DynamoDBLocal
-from tests.support.template_tables import create_tables
+from tests.support.template_tables import dynamodb_local_store
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,20 +20,8 @@ TABLES = {"ProfilesTable": "scale-profiles", "IdempotencyTable": "scale-idempote
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     # Its own DynamoDB Local: no stream poller reading the 50,000 filler items.
-    dynamodb_local = DynamoDBLocal(ROOT, port=0, log_path=tmp_path_factory.mktemp("ddb") / "ddb.log")
-    dynamodb_local.start()
-    try:
-        resource = boto3.resource(
-            "dynamodb",
-            endpoint_url=dynamodb_local.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        create_tables(resource.meta.client, TABLES)
-        yield ProfileStore(TABLES["ProfilesTable"], resource)
-    finally:
-        dynamodb_local.stop()
+    with dynamodb_local_store(ROOT, TABLES, tmp_path_factory.mktemp("ddb") / "ddb.log") as store:
+        yield store
 
 
 def fill_to(store, total):

@@ -16,8 +16,9 @@ from scripts.operator import main as operator
 pytestmark = pytest.mark.integration
 
 
-def register_partner(runtime, org_id, *extra):
-    partner_id = f"partner-{uuid.uuid4().hex[:6]}"
+def register_partner(runtime, org_id, *extra, partner_id=None):
+    """The operator command, as an operator runs it; returns (partner id, the printed secret)."""
+    partner_id = partner_id or f"partner-{uuid.uuid4().hex[:6]}"
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = operator(
@@ -118,7 +119,7 @@ def test_concurrent_redeliveries_create_one_order(runtime):
 def test_signature_rotation_and_refusals_over_http(runtime):
     org_id = f"org-{uuid.uuid4().hex[:6]}"
     partner_id, old_secret = register_partner(runtime, org_id)
-    _, new_secret = register_partner_rotation(runtime, partner_id, org_id)
+    _, new_secret = register_partner(runtime, org_id, "--rotate", partner_id=partner_id)
     body = order(org_id, f"rot-{uuid.uuid4().hex[:6]}@example.com")
 
     assert deliver(runtime, partner_id, old_secret, body).status_code == 201
@@ -129,31 +130,6 @@ def test_signature_rotation_and_refusals_over_http(runtime):
     assert deliver(runtime, partner_id, new_secret, {"org_id": org_id}).status_code == 422
     unsigned = requests.post(f"{runtime.base_url}/v1/partners/{partner_id}/orders", json=body, timeout=30)
     assert unsigned.status_code == 401
-
-
-def register_partner_rotation(runtime, partner_id, org_id):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert (
-            operator(
-                [
-                    "--endpoint",
-                    runtime.dynamodb_endpoint,
-                    "register-partner",
-                    "--partner-id",
-                    partner_id,
-                    "--name",
-                    "Resale Co",
-                    "--org-id",
-                    org_id,
-                    "--rotate",
-                    "--secrets-file",
-                    str(runtime.state_dir / "partner-secrets.json"),
-                ]
-            )
-            == 0
-        )
-    return partner_id, out.getvalue().strip().splitlines()[-1]
 
 
 def test_a_claim_after_activation_lands_on_the_activated_account(runtime):

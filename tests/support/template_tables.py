@@ -1,8 +1,11 @@
 """CreateTable arguments from template.yaml's own table definitions: one source of truth for keys."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import boto3
 from samcli.yamlhelper import yaml_parse
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -27,3 +30,25 @@ def create_tables(dynamodb: Any, names: dict[str, str]) -> None:
     """Create each template table under the given name (logical id -> table name)."""
     for logical_id, definition in table_definitions().items():
         dynamodb.create_table(TableName=names[logical_id], **definition)
+
+
+@contextmanager
+def dynamodb_local_store(root: Path, tables: dict[str, str], log_path: Path | None = None) -> Iterator[Any]:
+    """A DynamoDB Local of its own (no stream poller), with the template's tables: a ProfileStore on it."""
+    from customer_profiles.dal import ProfileStore
+    from local_runtime.dynamodb import DynamoDBLocal
+
+    dynamodb_local = DynamoDBLocal(root, port=0, log_path=log_path)
+    dynamodb_local.start()
+    try:
+        resource = boto3.resource(
+            "dynamodb",
+            endpoint_url=dynamodb_local.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        create_tables(resource.meta.client, tables)
+        yield ProfileStore(tables["ProfilesTable"], resource)
+    finally:
+        dynamodb_local.stop()

@@ -521,17 +521,7 @@ class ProfileStore:
         self, org_id: str, profile_id: str
     ) -> tuple[Profile, list[Order], list[Entitlement]] | None:
         """A profile with its orders and entitlements: one Query on the profile's partition (paged)."""
-        items: list[dict[str, Any]] = []
-        arguments: dict[str, Any] = {
-            "KeyConditionExpression": KeyCondition("pk").eq(profile_pk(org_id, profile_id)),
-            "ConsistentRead": True,
-        }
-        while True:
-            response = self._table.query(**arguments)
-            items += response["Items"]
-            if "LastEvaluatedKey" not in response:
-                break
-            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = self._profile_partition(org_id, profile_id)
         profile = next((profile_from_item(i) for i in items if i["sk"] == PROFILE_SK), None)
         if profile is None:
             return None
@@ -894,7 +884,7 @@ class ProfileStore:
             if not cursor:
                 return profiles
 
-    def _children(self, org_id: str, profile_id: str) -> list[dict[str, Any]]:
+    def _profile_partition(self, org_id: str, profile_id: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         arguments: dict[str, Any] = {
             "KeyConditionExpression": KeyCondition("pk").eq(profile_pk(org_id, profile_id)),
@@ -902,10 +892,13 @@ class ProfileStore:
         }
         while True:
             response = self._table.query(**arguments)
-            items += [i for i in response["Items"] if i["type"] in ("order", "entitlement")]
+            items += response["Items"]
             if "LastEvaluatedKey" not in response:
                 return items
             arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _children(self, org_id: str, profile_id: str) -> list[dict[str, Any]]:
+        return [i for i in self._profile_partition(org_id, profile_id) if i["type"] in ("order", "entitlement")]
 
     def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str) -> Profile:
         """Re-parent a profile (guarded: still the old user's, not merged) and claim the user-in-org slot."""
