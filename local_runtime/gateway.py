@@ -40,7 +40,11 @@ def gateway_responses(template_path: str) -> dict[str, tuple[int, Any]]:
         kind = props["ResponseType"]
         status = int(props.get("StatusCode", responses.get(kind, (500, None))[0]))
         body = props.get("ResponseTemplates", {}).get("application/json")
-        responses[kind] = (status, json.loads(body) if body else responses.get(kind, (status, None))[1])
+        try:
+            parsed = json.loads(body) if body else responses.get(kind, (status, None))[1]
+        except ValueError:
+            continue  # a template with $context variables: API Gateway's own answers stand in locally
+        responses[kind] = (status, parsed)
     return responses
 
 

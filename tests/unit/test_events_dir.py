@@ -126,3 +126,16 @@ def test_the_linker_event_publishes_user_registered(tmp_path: Path):
     assert [(e["detail-type"], e["detail"]["user_id"]) for e in published] == [
         ("UserRegistered", "3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60")
     ]
+
+
+def test_the_committed_events_are_what_make_events_writes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_events", EVENTS_DIR / "make_events.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    assert set(module.EVENTS) == set(ALL_EVENTS)
+    for name, event in module.EVENTS.items():
+        assert load(name) == event, f"events/{name} drifted: run python events/make_events.py"
