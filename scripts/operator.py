@@ -121,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     drained.add_argument("--failures-file", type=Path, help="the local runtime's .local/linker-failures.jsonl")
     args = parser.parse_args(argv)
 
-    store = ProfileStore(args.table, boto3.resource("dynamodb", endpoint_url=args.endpoint, region_name=args.region))
+    # DynamoDB Local takes any credentials; a laptop may have none configured at all.
+    local_credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"} if args.endpoint else {}
+    dynamodb = boto3.resource("dynamodb", endpoint_url=args.endpoint, region_name=args.region, **local_credentials)
+    store = ProfileStore(args.table, dynamodb)
     if args.command == "register-app-client":
         try:
             store.register_app_client(args.client_id, args.org_id, utc_now())

@@ -1,6 +1,10 @@
 """The foundation over real HTTP: the authorizer, /v1/me, API Gateway's own errors, and the stream poller."""
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -8,6 +12,7 @@ import pytest
 from local_runtime.idp import ISSUER
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_put_then_get_me_over_http(runtime):
@@ -104,3 +109,31 @@ def test_a_table_change_reaches_the_stream_function_through_the_poller(runtime):
         lambda: next((e for e in runtime.published() if e["detail"].get("user_id") == user_id), None)
     )
     assert event["detail-type"] == "UserRegistered"
+
+
+def test_operator_commands_work_from_a_plain_shell_against_the_local_runtime(runtime):
+    # A laptop may have no AWS credentials at all: the local endpoint must not need them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.operator",
+            "--endpoint",
+            runtime.dynamodb_endpoint,
+            "configure-org",
+            "--org-id",
+            "org-shell",
+            "--default-region",
+            "GB",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert runtime.table().get_item(Key={"pk": "ORG#org-shell", "sk": "CONFIG"})["Item"]["default_region"] == "GB"
