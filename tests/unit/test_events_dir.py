@@ -13,7 +13,8 @@ import app_api
 import linker
 import org_api
 import partner_webhooks
-from customer_profiles.models import Partner
+from customer_profiles.dal import user_to_item
+from customer_profiles.models import Partner, User
 from customer_profiles.partners import claim_token
 from customer_profiles.secret_store import claim_token_key
 from tests.unit.conftest import EVENTS_DIR, FakeContext
@@ -45,6 +46,14 @@ def sign_partner_event(event: dict, store) -> None:
 
 def prepare(name: str, event: dict, store) -> None:
     """Give each committed event something to act on: a registered user, a sale, real ids in the path."""
+    if name.startswith("linker-"):  # the users the committed records speak of, as they stood before the change
+        for user_id, status in (
+            ("5b2e9c4d7a1f4e3b9c8d2a6f0e1b3c5d", "merged"),
+            ("3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60", "active"),
+        ):
+            store._table.put_item(
+                Item=user_to_item(User(user_id=user_id, status=status, created_at="t", updated_at="t"))
+            )
     if name.startswith("partner-webhooks-"):
         sign_partner_event(event, store)
     if name == "app-api-post-claim.json":
@@ -93,16 +102,8 @@ LINKER_EVENTS = sorted(n for n in ALL_EVENTS if n.startswith("linker-"))
 @pytest.mark.usefixtures("reset_handler_caches")
 @pytest.mark.parametrize("name", LINKER_EVENTS)
 def test_linker_events_are_processed_without_failures(name, store, tmp_path: Path):
-    # The users and profiles the committed records speak of, as they stood before the change
-    from customer_profiles.dal import user_to_item
-    from customer_profiles.models import User
-
     event = load(name)
-    for user_id, status in (
-        ("5b2e9c4d7a1f4e3b9c8d2a6f0e1b3c5d", "merged"),
-        ("3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60", "active"),
-    ):
-        store._table.put_item(Item=user_to_item(User(user_id=user_id, status=status, created_at="t", updated_at="t")))
+    prepare(name, event, store)
 
     result = linker.handler(event, FakeContext())
 

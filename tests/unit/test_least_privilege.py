@@ -1,0 +1,81 @@
+"""Least privilege, checked both ways: every DynamoDB action a function's code uses is in its template policy.
+
+moto and DynamoDB Local never check IAM (PITFALLS), so the requests each handler makes while serving the
+committed events are recorded and compared with the actions its policy grants.
+"""
+
+import json
+from collections import defaultdict
+
+import botocore.client
+import pytest
+from samcli.yamlhelper import yaml_parse
+
+import app_api
+import linker
+import org_api
+import partner_webhooks
+from tests.support.template_tables import TEMPLATE
+from tests.unit.conftest import FakeContext
+from tests.unit.test_events_dir import ALL_EVENTS, load, prepare
+
+FUNCTIONS = {
+    "app-api-": (app_api, "AppApiFunction"),
+    "org-api-": (org_api, "OrgApiFunction"),
+    "partner-webhooks-": (partner_webhooks, "PartnerWebhooksFunction"),
+    "linker-": (linker, "LinkerFunction"),
+}
+NO_DATA_ACCESS = {"linker-user-registered.json", "linker-claim-created.json"}  # they only publish events
+TRANSACTION_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def granted_actions(logical_id: str) -> set[str]:
+    resource = yaml_parse(TEMPLATE.read_text())["Resources"][logical_id]
+    actions: set[str] = set()
+    for policy in resource["Properties"].get("Policies", []):
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions |= {a.split(":", 1)[1] for a in listed if a.startswith("dynamodb:")}
+    return actions
+
+
+@pytest.fixture
+def used_actions(monkeypatch):
+    used: dict[str, set[str]] = defaultdict(set)
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(client, operation, params):
+        if client.meta.service_model.service_name == "dynamodb":
+            if operation == "TransactWriteItems":
+                for item in params["TransactItems"]:
+                    used["current"].update(TRANSACTION_ACTIONS[kind] for kind in item)
+            else:
+                used["current"].add(operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    return used
+
+
+@pytest.mark.usefixtures("reset_handler_caches")
+@pytest.mark.parametrize("name", [n for n in ALL_EVENTS if not n.startswith("authorizer")])
+def test_each_function_uses_only_what_its_policy_grants(name, store, used_actions):
+    module, logical_id = next(v for prefix, v in FUNCTIONS.items() if name.startswith(prefix))
+    event = load(name)
+    prepare(name, event, store)
+    used_actions.clear()
+
+    module.handler(event, FakeContext())
+
+    if name not in NO_DATA_ACCESS:
+        assert used_actions["current"], "the handler made no DynamoDB request: nothing was checked"
+    assert used_actions["current"] <= granted_actions(logical_id), json.dumps(sorted(used_actions["current"]))
+
+
+def test_the_authorizer_has_no_data_access():
+    assert granted_actions("AuthorizerFunction") == set()
