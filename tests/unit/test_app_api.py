@@ -74,3 +74,14 @@ def test_an_oversized_body_is_413():
     status, _ = call(event)
 
     assert status == 413
+
+
+def test_answers_carry_cors_headers_errors_included():
+    event = api_event("app-api-get-me.json", principal=user_principal())
+    event["headers"]["Origin"] = "https://app.example.com"
+    event["multiValueHeaders"]["Origin"] = ["https://app.example.com"]
+
+    response = app_api.handler(event, FakeContext())
+
+    assert response["statusCode"] == 404
+    assert response["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["*"]

@@ -7,7 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -59,7 +59,9 @@ def principal_of(app: APIGatewayRestResolver) -> Principal:
 
 
 def create_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
+    # Browsers read our answers (errors too) only with CORS headers; API Gateway answers the preflight.
+    cors = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500, cors=cors)
 
     def guard_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event
