@@ -620,14 +620,7 @@ class ProfileStore:
         """
         assert updated.user_id
         items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": profile_to_item(updated),
-                    "ConditionExpression": "version = :expected AND attribute_not_exists(user_id)",
-                    "ExpressionAttributeValues": {":expected": profile.version},
-                }
-            },
+            self._profile_put_at_version(profile.version, updated, "attribute_not_exists(user_id)"),
             self._put(self._user_org_item(updated)),
         ]
         existing = {item["sk"] for item in search_items(profile)}
@@ -903,21 +896,24 @@ class ProfileStore:
     def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str) -> Profile:
         """Re-parent a profile (guarded: still the old user's, not merged) and claim the user-in-org slot."""
         moved = profile.model_copy(update={"user_id": to_user_id, "updated_at": now, "version": profile.version + 1})
-        condition = "version = :expected AND attribute_not_exists(merged_into)"
         self._transact(
             [
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": profile_to_item(moved),
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeValues": {":expected": profile.version},
-                    }
-                },
+                self._profile_put_at_version(profile.version, moved, "attribute_not_exists(merged_into)"),
                 self._put(self._user_org_item(moved)),
             ]
         )
         return moved
+
+    def _profile_put_at_version(self, expected_version: int, profile: Profile, also: str) -> dict[str, Any]:
+        """A transaction Put of the profile, only over the version it was read at (and `also`)."""
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": profile_to_item(profile),
+                "ConditionExpression": f"version = :expected AND {also}",
+                "ExpressionAttributeValues": {":expected": expected_version},
+            }
+        }
 
     def rekey_children(self, org_id: str, profile_id: str, user_id: str) -> int:
         """Give the profile's orders and entitlements the user's history keys; returns how many changed.
