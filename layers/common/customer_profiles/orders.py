@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from customer_profiles import profiles, users
 from customer_profiles.dal import ProfileStore
+from customer_profiles.errors import Conflict, TryAgain
 from customer_profiles.identity import Principal
 from customer_profiles.models import (
     Entitlement,
@@ -15,6 +16,8 @@ from customer_profiles.models import (
     PartnerOrderRequest,
 )
 from customer_profiles.users import new_id, utc_now
+
+ATTEMPTS = 3
 
 
 def build_order(
@@ -59,9 +62,17 @@ def place_consumer_order(
     store: ProfileStore, principal: Principal, org_id: str, request: OrderRequest
 ) -> OrderResponse:
     user_id = users.current_user_id(store, principal)
-    profile_id, created = profiles.ensure_user_profile(store, user_id, org_id, origin="consumer")
-    order, entitlements = build_order(
-        request, request.payment_method, org_id=org_id, profile_id=profile_id, channel="app"
-    )
-    store.create_order(order, entitlements, user_id)
-    return OrderResponse(order=order, entitlements=entitlements, profile_created=created)
+    created_profile = False
+    for _ in range(ATTEMPTS):
+        # Read again on each attempt: a conflict may mean the profile was linked elsewhere meanwhile.
+        profile_id, created = profiles.ensure_user_profile(store, user_id, org_id, origin="consumer")
+        created_profile = created_profile or created
+        order, entitlements = build_order(
+            request, request.payment_method, org_id=org_id, profile_id=profile_id, channel="app"
+        )
+        try:
+            store.create_order(order, entitlements, user_id)
+        except Conflict:
+            continue  # a concurrent transaction on the profile (DynamoDB's TransactionConflict): try again
+        return OrderResponse(order=order, entitlements=entitlements, profile_created=created_profile)
+    raise TryAgain("the order kept conflicting with concurrent changes; retry with the same Idempotency-Key")
