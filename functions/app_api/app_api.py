@@ -13,12 +13,11 @@ from customer_profiles import claims, history, orders, profiles, registration, u
 from customer_profiles.config import settings
 from customer_profiles.dal import ProfileStore
 from customer_profiles.http import ERROR_RESPONSES, create_resolver, principal_of
-from customer_profiles.idempotency import idempotency_key, run_once
+from customer_profiles.idempotency import created_once
 from customer_profiles.models import (
     ClaimResponse,
     HistoryResponse,
     OrderRequest,
-    OrderResponse,
     ProfileListResponse,
     ProfileResponse,
     ProfileUpdateRequest,
@@ -77,18 +76,15 @@ def my_history(org_id: OPTIONAL_ORG_ID = None, limit: LIMIT = 25, cursor: CURSOR
 @tracer.capture_method
 def place_consumer_order(org_id: ORG_ID, order: OrderRequest) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    result = run_once(
+    response = created_once(
+        app,
         "place_consumer_order",
         caller=f"user:{principal.subject}",
-        key=idempotency_key(app.current_event.headers),
         payload={"org_id": org_id, "order": order.model_dump(mode="json")},
-        context=app.lambda_context,
-        action=lambda: OrderResponse.model_dump(
-            orders.place_consumer_order(store(), principal, org_id, order), mode="json"
-        ),
+        action=lambda: orders.place_consumer_order(store(), principal, org_id, order).model_dump(mode="json"),
     )
     metrics.add_metric(name="ConsumerOrders", unit="Count", value=1)
-    return json_response(201, result)
+    return response
 
 
 @app.post("/v1/claims/<token>", responses=ERROR_RESPONSES)

@@ -4,7 +4,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,7 +14,7 @@ from customer_profiles.config import settings
 from customer_profiles.dal import ProfileStore
 from customer_profiles.errors import InvalidInput
 from customer_profiles.http import ERROR_RESPONSES, create_resolver, principal_of
-from customer_profiles.idempotency import idempotency_key, run_once
+from customer_profiles.idempotency import created_once
 from customer_profiles.models import (
     AttachIdentifierRequest,
     Entitlement,
@@ -22,7 +22,6 @@ from customer_profiles.models import (
     OrgProfileListResponse,
     OrgProfileResponse,
     PosSaleRequest,
-    PosSaleResponse,
     ProfileUpdateRequest,
 )
 
@@ -49,16 +48,15 @@ def store() -> ProfileStore:
 @tracer.capture_method
 def create_pos_sale(org_id: ORG_ID, sale: PosSaleRequest) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    result = run_once(
+    response = created_once(
+        app,
         "create_pos_sale",
         caller=f"staff:{org_id}:{principal.subject}",
-        key=idempotency_key(app.current_event.headers),
         payload={"org_id": org_id, "sale": sale.model_dump(mode="json")},
-        context=app.lambda_context,
-        action=lambda: PosSaleResponse.model_dump(pos.create_pos_sale(store(), principal, org_id, sale), mode="json"),
+        action=lambda: pos.create_pos_sale(store(), principal, org_id, sale).model_dump(mode="json"),
     )
     metrics.add_metric(name="PosSales", unit="Count", value=1)
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
+    return response
 
 
 @app.get("/v1/orgs/<org_id>/profiles", responses=ERROR_RESPONSES)

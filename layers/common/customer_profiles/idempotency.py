@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -70,3 +71,18 @@ def run_once(
         perform
     )
     return guarded(request={"operation": operation, "caller": caller, "key": key, "payload": payload})
+
+
+def created_once(
+    app: APIGatewayRestResolver, operation: str, *, caller: str, payload: Any, action: Callable[[], dict[str, Any]]
+) -> Response[dict[str, Any]]:
+    """A route's 201, run once per caller and Idempotency-Key header (a retry gets the first body back)."""
+    body = run_once(
+        operation,
+        caller=caller,
+        key=idempotency_key(app.current_event.headers),
+        payload=payload,
+        context=app.lambda_context,
+        action=action,
+    )
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
