@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from customer_profiles import history, linking, orders, pos, users  # noqa: E402
-from customer_profiles.dal import ProfileStore  # noqa: E402
-from customer_profiles.identity import Principal  # noqa: E402
-from customer_profiles.models import OrderRequest, PosSaleRequest  # noqa: E402
+from customer_profiles.data.store import Store  # noqa: E402
+from customer_profiles.domain import history, linking, orders, pos, users  # noqa: E402
+from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
+from customer_profiles.models.principal import Principal  # noqa: E402
 from tests.support.template_tables import dynamodb_local_store  # noqa: E402
 
 LINES = [{"kind": "ticket", "item_id": "ev-bench", "quantity": 2, "unit_price": 1000}]
@@ -44,21 +44,21 @@ def median_seconds(action: Callable[[], object], runs: int) -> float:
     return statistics.median(samples)
 
 
-def requests_of(store: ProfileStore, action: Callable[[], object]) -> int:
+def requests_of(store: Store, action: Callable[[], object]) -> int:
     counter: Counter[str] = Counter()
 
     def count(model: object, **_: object) -> None:
         counter.update([getattr(model, "name", "?")])
 
-    store._client.meta.events.register("before-call.dynamodb.*", count)  # noqa: SLF001
+    store.db.client.meta.events.register("before-call.dynamodb.*", count)
     try:
         action()
     finally:
-        store._client.meta.events.unregister("before-call.dynamodb.*", count)  # noqa: SLF001
+        store.db.client.meta.events.unregister("before-call.dynamodb.*", count)
     return sum(counter.values())
 
 
-def database_operations(store: ProfileStore, runs: int) -> list[tuple[str, float, int]]:
+def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]:
     def user() -> Principal:
         principal = Principal(kind="user", subject=f"bench-{uuid.uuid4().hex}", client_id="app")
         users.register_me(store, principal)

@@ -26,14 +26,14 @@ import phonenumbers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "common"))
 
-from customer_profiles import linking
-from customer_profiles.dal import ProfileStore
+from customer_profiles.data.store import Store
+from customer_profiles.domain import linking
+from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import Conflict
-from customer_profiles.models import Partner
-from customer_profiles.users import utc_now
+from customer_profiles.models.domain import Partner
 
 
-def register_partner(store: ProfileStore, args: argparse.Namespace) -> int:
+def register_partner(store: Store, args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", args.partner_id):
         print("refused: a partner id is letters, digits, _ and - (at most 64)", file=sys.stderr)
         return 1
@@ -60,7 +60,7 @@ def register_partner(store: ProfileStore, args: argparse.Namespace) -> int:
     return 0
 
 
-def relink_and_drain(store: ProfileStore, args: argparse.Namespace) -> int:
+def relink_and_drain(store: Store, args: argparse.Namespace) -> int:
     # Drain first: a failure that lands while we relink stays for the next run.
     messages = []
     if args.queue_url:
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     # DynamoDB Local takes any credentials; a laptop may have none configured at all.
     local_credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"} if args.endpoint else {}
     dynamodb = boto3.resource("dynamodb", endpoint_url=args.endpoint, region_name=args.region, **local_credentials)
-    store = ProfileStore(args.table, dynamodb)
+    store = Store(args.table, dynamodb)
     if args.command == "register-app-client":
         try:
             store.register_app_client(args.client_id, args.org_id, utc_now())

@@ -12,3 +12,16 @@ os.environ.update(
     POWERTOOLS_SERVICE_NAME="customer-profiles",
     POWERTOOLS_DEV="false",
 )
+# Functions refuse to start without their settings (customer_profiles.edge.config.require); tests that
+# use a table or an identity provider set the real values in their fixtures.
+for _name in (
+    "TABLE_NAME",
+    "IDEMPOTENCY_TABLE_NAME",
+    "LOCAL_EVENT_SINK",
+    "LOCAL_PARTNER_SECRETS_FILE",
+    "LOCAL_CLAIM_TOKEN_KEY_FILE",
+    "IDP_ISSUER",
+    "IDP_AUDIENCES",
+    "IDP_JWKS_URL",
+):
+    os.environ.setdefault(_name, f"unset-{_name.lower()}")

@@ -9,12 +9,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles import claims, history, orders, profiles, registration, users
-from customer_profiles.config import settings
-from customer_profiles.dal import ProfileStore
-from customer_profiles.http import ERROR_RESPONSES, create_resolver, principal_of
-from customer_profiles.idempotency import created_once
-from customer_profiles.models import (
+from customer_profiles.data.store import Store
+from customer_profiles.domain import claims, history, orders, profiles, registration, users
+from customer_profiles.edge.config import require, settings
+from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver, principal_of
+from customer_profiles.edge.idempotency import created_once
+from customer_profiles.models.api import (
     ClaimResponse,
     HistoryResponse,
     OrderRequest,
@@ -25,6 +25,7 @@ from customer_profiles.models import (
 )
 
 logger = Logger()
+require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME")  # a missing variable fails the cold start, naming it
 tracer = Tracer()
 metrics = Metrics()
 app = create_resolver()
@@ -36,8 +37,8 @@ OPTIONAL_ORG_ID = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-
 
 
 @lru_cache(maxsize=1)
-def store() -> ProfileStore:
-    return ProfileStore(settings().table_name)
+def store() -> Store:
+    return Store(settings().table_name)
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:

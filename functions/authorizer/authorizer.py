@@ -4,24 +4,26 @@ Raising "Unauthorized" is API Gateway's contract for a 401; an Allow policy carr
 The policy covers every method of the stage because API Gateway caches it per token for all routes.
 """
 
-import os
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles.identity import InvalidToken, TokenVerifier
+from customer_profiles.edge import config
+from customer_profiles.edge.tokens import TokenVerifier
+from customer_profiles.models.principal import InvalidToken
 
 logger = Logger()
+config.require("IDP_ISSUER", "IDP_AUDIENCES", "IDP_JWKS_URL")
 
 
 @lru_cache(maxsize=1)
 def verifier() -> TokenVerifier:
     return TokenVerifier(
-        issuer=os.environ["IDP_ISSUER"],
-        audiences=os.environ["IDP_AUDIENCES"].split(","),
-        jwks_url=os.environ["IDP_JWKS_URL"],
+        issuer=config.settings().idp_issuer,
+        audiences=config.settings().idp_audiences.split(","),
+        jwks_url=config.settings().idp_jwks_url,
     )
 
 

@@ -13,19 +13,22 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles.config import settings
-from customer_profiles.dal import ProfileStore
-from customer_profiles.events import default_publisher
-from customer_profiles.stream import handle_change
+from customer_profiles.data.store import Store
+from customer_profiles.domain.stream import handle_change
+from customer_profiles.edge.config import require, settings
+from customer_profiles.edge.events import default_publisher
 
 logger = Logger()
+require(
+    "TABLE_NAME", ("EVENT_BUS_NAME", "LOCAL_EVENT_SINK"), ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE")
+)  # a missing variable fails the cold start, naming it
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @lru_cache(maxsize=1)
-def store() -> ProfileStore:
-    return ProfileStore(settings().table_name)
+def store() -> Store:
+    return Store(settings().table_name)
 
 
 @tracer.capture_method

@@ -9,23 +9,24 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles import pos, staff
-from customer_profiles.config import settings
-from customer_profiles.dal import ProfileStore
+from customer_profiles.data.store import Store
+from customer_profiles.domain import pos, staff
+from customer_profiles.edge.config import require, settings
+from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver, principal_of
+from customer_profiles.edge.idempotency import created_once
 from customer_profiles.errors import InvalidInput
-from customer_profiles.http import ERROR_RESPONSES, create_resolver, principal_of
-from customer_profiles.idempotency import created_once
-from customer_profiles.models import (
+from customer_profiles.models.api import (
     AttachIdentifierRequest,
-    Entitlement,
     OrgProfileDetailResponse,
     OrgProfileListResponse,
     OrgProfileResponse,
     PosSaleRequest,
     ProfileUpdateRequest,
 )
+from customer_profiles.models.domain import Entitlement
 
 logger = Logger()
+require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME")  # a missing variable fails the cold start, naming it
 tracer = Tracer()
 metrics = Metrics()
 app = create_resolver()
@@ -40,8 +41,8 @@ SEARCH_VALUE = Annotated[str | None, Query(min_length=1, max_length=254)]
 
 
 @lru_cache(maxsize=1)
-def store() -> ProfileStore:
-    return ProfileStore(settings().table_name)
+def store() -> Store:
+    return Store(settings().table_name)
 
 
 @app.post("/v1/orgs/<org_id>/pos/sales", responses={201: {"description": "Created"}, **ERROR_RESPONSES})

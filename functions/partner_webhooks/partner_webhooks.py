@@ -11,12 +11,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles import partners
-from customer_profiles.config import settings
-from customer_profiles.dal import ProfileStore
-from customer_profiles.http import ERROR_RESPONSES, create_resolver
+from customer_profiles.data.store import Store
+from customer_profiles.domain import partners
+from customer_profiles.edge.config import require, settings
+from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver
 
 logger = Logger()
+require(
+    "TABLE_NAME",
+    ("PARTNER_SECRETS_PREFIX", "LOCAL_PARTNER_SECRETS_FILE"),
+    ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
+)  # a missing variable fails the cold start, naming it
 tracer = Tracer()
 metrics = Metrics()
 app = create_resolver()
@@ -25,8 +30,8 @@ PARTNER_ID = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
 
 @lru_cache(maxsize=1)
-def store() -> ProfileStore:
-    return ProfileStore(settings().table_name)
+def store() -> Store:
+    return Store(settings().table_name)
 
 
 @app.post(

@@ -34,8 +34,8 @@ def create_tables(dynamodb: Any, names: dict[str, str]) -> None:
 
 @contextmanager
 def dynamodb_local_store(root: Path, tables: dict[str, str], log_path: Path | None = None) -> Iterator[Any]:
-    """A DynamoDB Local of its own (no stream poller), with the template's tables: a ProfileStore on it."""
-    from customer_profiles.dal import ProfileStore
+    """A DynamoDB Local of its own (no stream poller), with the template's tables: a Store on it."""
+    from customer_profiles.data.store import Store
     from local_runtime.dynamodb import DynamoDBLocal
 
     dynamodb_local = DynamoDBLocal(root, port=0, log_path=log_path)
@@ -49,6 +49,6 @@ def dynamodb_local_store(root: Path, tables: dict[str, str], log_path: Path | No
             aws_secret_access_key="local",
         )
         create_tables(resource.meta.client, tables)
-        yield ProfileStore(tables["ProfilesTable"], resource)
+        yield Store(tables["ProfilesTable"], resource)
     finally:
         dynamodb_local.stop()

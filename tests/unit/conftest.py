@@ -8,9 +8,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from customer_profiles import config, events, idempotency, secret_store
-from customer_profiles.dal import ProfileStore
-from customer_profiles.identity import Principal
+from customer_profiles.data.store import Store
+from customer_profiles.edge import config, events, idempotency
+from customer_profiles.edge import secrets as secret_store
+from customer_profiles.models.principal import Principal
 from tests.support.template_tables import create_tables
 
 TABLES = {"ProfilesTable": "profiles-test", "IdempotencyTable": "idempotency-test"}
@@ -38,8 +39,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def store(aws: Any) -> ProfileStore:
-    return ProfileStore(TABLES["ProfilesTable"], aws)
+def store(aws: Any) -> Store:
+    return Store(TABLES["ProfilesTable"], aws)
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 
 import app_api
-from customer_profiles import history, orders, profiles, registration, users
+from customer_profiles.domain import history, orders, profiles, registration, users
 from customer_profiles.errors import Conflict, InvalidInput, NotFound
-from customer_profiles.models import OrderRequest, ProfileUpdateRequest
+from customer_profiles.models.api import OrderRequest, ProfileUpdateRequest
 from tests.unit.conftest import FakeContext, api_event, user_principal
 
 ORDER = OrderRequest.model_validate(
@@ -32,7 +32,7 @@ def registered(store):
 
 def count_requests(store):
     counter: Counter[str] = Counter()
-    store._client.meta.events.register("before-call.dynamodb.*", lambda model, **_: counter.update([model.name]))
+    store.db.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: counter.update([model.name]))
     return counter
 
 

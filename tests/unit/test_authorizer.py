@@ -15,8 +15,10 @@ def idp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeIdp:
     monkeypatch.setenv("IDP_AUDIENCES", ",".join(AUDIENCES))
     monkeypatch.setenv("IDP_JWKS_URL", idp.jwks_url)
     authorizer.verifier.cache_clear()
+    authorizer.config.settings.cache_clear()
     yield idp
     authorizer.verifier.cache_clear()
+    authorizer.config.settings.cache_clear()
 
 
 def authorizer_event(token: str) -> dict:

@@ -13,10 +13,10 @@ import app_api
 import linker
 import org_api
 import partner_webhooks
-from customer_profiles.dal import user_to_item
-from customer_profiles.models import Partner, User
-from customer_profiles.partners import claim_token
-from customer_profiles.secret_store import claim_token_key
+from customer_profiles.data.codec import user_to_item
+from customer_profiles.domain.partners import claim_token
+from customer_profiles.edge.secrets import claim_token_key
+from customer_profiles.models.domain import Partner, User
 from tests.unit.conftest import EVENTS_DIR, FakeContext
 
 API_HANDLERS = {"app-api-": app_api, "org-api-": org_api, "partner-webhooks-": partner_webhooks}
@@ -51,7 +51,7 @@ def prepare(name: str, event: dict, store) -> None:
             ("5b2e9c4d7a1f4e3b9c8d2a6f0e1b3c5d", "merged"),
             ("3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60", "active"),
         ):
-            store._table.put_item(
+            store.db.table.put_item(
                 Item=user_to_item(User(user_id=user_id, status=status, created_at="t", updated_at="t"))
             )
     if name.startswith("partner-webhooks-"):
@@ -60,7 +60,9 @@ def prepare(name: str, event: dict, store) -> None:
         webhook = load("partner-webhooks-post-order.json")
         sign_partner_event(webhook, store)
         order_id = json.loads(partner_webhooks.handler(webhook, FakeContext())["body"])["order_id"]
-        claim = next(i for i in store._table.scan()["Items"] if i.get("order_id") == order_id and i["type"] == "claim")
+        claim = next(
+            i for i in store.db.table.scan()["Items"] if i.get("order_id") == order_id and i["type"] == "claim"
+        )
         token = claim_token(claim["claim_id"], claim_token_key())
         event["path"] = event["path"].replace("CLAIM_TOKEN", token)
         event["pathParameters"] = {"token": token}

@@ -6,7 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from customer_profiles.identity import InvalidToken, Principal, TokenVerifier
+from customer_profiles.edge.tokens import TokenVerifier
+from customer_profiles.models.principal import InvalidToken, Principal
 from tests.support.tokens import AUDIENCES, ISSUER, FakeIdp
 
 

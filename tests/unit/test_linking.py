@@ -2,11 +2,12 @@
 
 import pytest
 
-from customer_profiles import history, linking, orders, pos, users
-from customer_profiles.dal import RegistrationWrite, user_to_item
+from customer_profiles.data.codec import user_to_item
+from customer_profiles.data.users import RegistrationWrite
+from customer_profiles.domain import history, linking, orders, pos, users
+from customer_profiles.domain.stream import handle_change
 from customer_profiles.errors import Conflict
-from customer_profiles.models import OrderRequest, PosSaleRequest
-from customer_profiles.stream import handle_change
+from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from tests.unit.conftest import user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]
@@ -161,7 +162,7 @@ def test_redelivering_and_replaying_link_work_changes_nothing(store):
 
 
 def _profile_image(store, org_id, profile_id):
-    return store._table.get_item(Key={"pk": f"ORG#{org_id}#PROFILE#{profile_id}", "sk": "PROFILE"})["Item"]
+    return store.db.table.get_item(Key={"pk": f"ORG#{org_id}#PROFILE#{profile_id}", "sk": "PROFILE"})["Item"]
 
 
 def test_sales_after_a_merge_land_on_the_surviving_user(store):

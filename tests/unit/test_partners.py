@@ -10,11 +10,11 @@ import pytest
 from standardwebhooks import Webhook
 
 import partner_webhooks
-from customer_profiles import claims, partners, users
+from customer_profiles.domain import claims, partners, users
+from customer_profiles.domain.stream import handle_change
+from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthenticated
-from customer_profiles.models import Partner
-from customer_profiles.secret_store import claim_token_key
-from customer_profiles.stream import handle_change
+from customer_profiles.models.domain import Partner
 from tests.unit.conftest import FakeContext, api_event, user_principal
 
 PARTNER = "resale-co"
@@ -180,7 +180,7 @@ def test_malformed_orders_are_invalid_input(store, secret, body):
 def claim_token_for(store, secret, body=None, webhook_id="msg_claim", **changes):
     body = body or order_body(**changes)
     accept(store, signed(secret, body, webhook_id), body)
-    claim_items = store._table.scan()["Items"]  # test-only: find the claim we just wrote
+    claim_items = store.db.table.scan()["Items"]  # test-only: find the claim we just wrote
     claim = next(
         i
         for i in claim_items
@@ -205,7 +205,7 @@ def test_the_claim_notification_comes_from_the_claims_stream_record(store, secre
 def test_the_table_keeps_only_the_tokens_hash(store, secret):
     token, _ = claim_token_for(store, secret)
 
-    stored = json.dumps(store._table.scan()["Items"], default=str)
+    stored = json.dumps(store.db.table.scan()["Items"], default=str)
     assert token not in stored
     assert partners.token_hash(token) in stored
 

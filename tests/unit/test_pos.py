@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 
 import org_api
-from customer_profiles import pos, staff, users
+from customer_profiles.domain import pos, staff, users
 from customer_profiles.errors import Conflict, Forbidden, InvalidInput, NotFound
-from customer_profiles.models import AttachIdentifierRequest, PosSaleRequest, ProfileUpdateRequest
+from customer_profiles.models.api import AttachIdentifierRequest, PosSaleRequest, ProfileUpdateRequest
 from tests.unit.conftest import FakeContext, api_event, user_principal
 
 ORG = "org-venue"
@@ -147,7 +147,7 @@ def test_staff_of_another_org_and_users_cannot_sell_here(store):
 
 
 def test_a_sale_with_a_new_email_takes_few_requests(store):
-    store._client.meta.events.register("before-call.dynamodb.*", lambda model, **_: counter.update([model.name]))
+    store.db.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: counter.update([model.name]))
     counter: Counter[str] = Counter()
 
     pos.create_pos_sale(store, SELLER, ORG, sale(email="count@example.com"))
@@ -159,7 +159,7 @@ def test_a_sale_with_a_new_email_takes_few_requests(store):
 def test_a_repeat_sale_takes_few_requests(store):
     pos.create_pos_sale(store, SELLER, ORG, sale(email="count2@example.com"))
     counter: Counter[str] = Counter()
-    store._client.meta.events.register("before-call.dynamodb.*", lambda model, **_: counter.update([model.name]))
+    store.db.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: counter.update([model.name]))
 
     pos.create_pos_sale(store, SELLER, ORG, sale(email="count2@example.com"))
 

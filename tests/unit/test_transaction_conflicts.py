@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from customer_profiles import orders, pos, users
+from customer_profiles.domain import orders, pos, users
 from customer_profiles.errors import TryAgain
-from customer_profiles.models import OrderRequest, PosSaleRequest
+from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from tests.unit.conftest import user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 1, "unit_price": 100}]
@@ -33,7 +33,7 @@ def cancel_transactions(store, times: int) -> dict[str, int]:
             "ResponseMetadata": {"HTTPStatusCode": 400},
         }
 
-    store._client.meta.events.register("before-call.dynamodb.TransactWriteItems", conflict)
+    store.db.client.meta.events.register("before-call.dynamodb.TransactWriteItems", conflict)
     return seen
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from customer_profiles import users
+from customer_profiles.domain import users
 from customer_profiles.errors import Forbidden, NotFound
 from tests.unit.conftest import user_principal
 

@@ -1,4 +1,4 @@
-"""Domain exceptions. Each names a condition; `customer_profiles.http` maps them to HTTP in one place."""
+"""Domain exceptions. Each names a condition; `customer_profiles.edge.http` maps them to HTTP in one place."""
 
 
 class DomainError(Exception):
@@ -25,9 +25,21 @@ class Forbidden(DomainError):
 
 
 class Conflict(DomainError):
-    """A concurrent or stale write lost: nothing was changed; re-read and retry."""
+    """The request conflicts with the resource's state: nothing was changed."""
 
     code = "conflict"
+
+
+class StateConflict(Conflict):
+    """Permanent: the resource's state refuses this request (a stale version, a slot already taken);
+    the same request will never succeed, so it is never retried and the client is not told to retry."""
+
+
+class ConcurrentWrite(Conflict):
+    """Retryable: a concurrent write won (a failed guard, a transaction conflict, throttling); nothing was
+    written, and the same operation may succeed once it reads again. `retry.on_concurrent_write` retries it."""
+
+    code = "concurrent_write"
 
 
 class InvalidInput(DomainError):

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from customer_profiles import linking
-from customer_profiles.config import settings
-from customer_profiles.dal import (
-    ProfileStore,
+from customer_profiles.data.codec import (
     claim_from_item,
     is_claim_item,
     is_link_task_item,
@@ -19,10 +16,13 @@ from customer_profiles.dal import (
     profile_from_item,
     user_from_item,
 )
-from customer_profiles.events import DomainEvent
-from customer_profiles.models import Claim
-from customer_profiles.partners import claim_token
-from customer_profiles.secret_store import claim_token_key
+from customer_profiles.data.store import Store
+from customer_profiles.domain import linking
+from customer_profiles.domain.partners import claim_token
+from customer_profiles.edge.config import settings
+from customer_profiles.edge.secrets import claim_token_key
+from customer_profiles.models.domain import Claim
+from customer_profiles.models.events import DomainEvent
 
 
 def claim_notification(claim: Claim) -> DomainEvent:
@@ -45,7 +45,7 @@ def claim_notification(claim: Claim) -> DomainEvent:
 
 
 def handle_change(
-    store: ProfileStore, event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+    store: Store, event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None
 ) -> list[DomainEvent]:
     if new and is_user_item(new):
         user = user_from_item(new)

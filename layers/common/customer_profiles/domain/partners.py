@@ -17,20 +17,16 @@ from datetime import UTC, datetime, timedelta
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from customer_profiles import secret_store
-from customer_profiles.dal import PartnerOrderWrite, ProfileStore
-from customer_profiles.errors import Conflict, Forbidden, InvalidInput, TryAgain, Unauthenticated
-from customer_profiles.models import (
-    Claim,
-    Partner,
-    PartnerOrderRequest,
-    PartnerOrderResponse,
-)
-from customer_profiles.pos import Customer, plan_sale
-from customer_profiles.staff import normalised_identifiers
-from customer_profiles.users import new_id, utc_now
-
-ATTEMPTS = 3
+from customer_profiles.data.resellers import PartnerOrderWrite
+from customer_profiles.data.store import Store
+from customer_profiles.domain.pos import Customer, plan_sale
+from customer_profiles.domain.staff import normalised_identifiers
+from customer_profiles.domain.users import new_id, utc_now
+from customer_profiles.edge import secrets as secret_store
+from customer_profiles.errors import Forbidden, InvalidInput, StateConflict, Unauthenticated
+from customer_profiles.models.api import PartnerOrderRequest, PartnerOrderResponse
+from customer_profiles.models.domain import Claim, Partner
+from customer_profiles.retry import on_concurrent_write
 
 
 def verify_signature(partner_id: str, body: str, headers: dict[str, str], secrets: list[str]) -> None:
@@ -60,7 +56,7 @@ def token_hash(token: str) -> str:
 
 
 def accept_partner_order(
-    store: ProfileStore,
+    store: Store,
     partner_id: str,
     headers: dict[str, str],
     body: str,
@@ -77,19 +73,18 @@ def accept_partner_order(
         raise InvalidInput("webhook-id is too long", field="webhook-id")
     body_sha256 = hashlib.sha256(body.encode()).hexdigest()
 
-    for _ in range(ATTEMPTS):
+    def attempt() -> tuple[dict, bool]:
+        # A concurrent delivery of the same id (or a concurrent sale) may win: each attempt reads again.
         delivered = store.delivered_webhook(partner_id, webhook_id)
         if delivered is not None:
             if delivered["body_sha256"] != body_sha256:
-                raise Conflict("this webhook-id was delivered with another body", field="webhook-id")
+                raise StateConflict("this webhook-id was delivered with another body", field="webhook-id")
             return delivered["response"], True
         request = _parse(body)
         _require_allowed(partner, request.org_id)
-        try:
-            return _record(store, partner, webhook_id, body_sha256, request, claim_days=claim_days), False
-        except Conflict:
-            continue  # a concurrent delivery of the same id (or a concurrent sale) won: read again
-    raise TryAgain("the order kept conflicting with concurrent deliveries; retry")
+        return _record(store, partner, webhook_id, body_sha256, request, claim_days=claim_days), False
+
+    return on_concurrent_write(attempt, give_up="the order kept conflicting with concurrent deliveries; retry")
 
 
 def _parse(body: str) -> PartnerOrderRequest:
@@ -109,7 +104,7 @@ def _require_allowed(partner: Partner, org_id: str) -> None:
 
 
 def _record(
-    store: ProfileStore,
+    store: Store,
     partner: Partner,
     webhook_id: str,
     body_sha256: str,

@@ -27,7 +27,7 @@ from customer_profiles.errors import (
     TryAgain,
     Unauthenticated,
 )
-from customer_profiles.identity import InvalidToken, Principal
+from customer_profiles.models.principal import InvalidToken, Principal
 
 logger = Logger()
 
@@ -78,7 +78,7 @@ def create_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(DomainError)
     def domain_error(error: DomainError) -> Response:
-        status = STATUS_OF.get(type(error), HTTPStatus.BAD_REQUEST)
+        status = next((STATUS_OF[c] for c in type(error).__mro__ if c in STATUS_OF), HTTPStatus.BAD_REQUEST)
         return error_response(status, error.code, error.message, field=error.field)
 
     @app.exception_handler(IdempotencyValidationError)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from customer_profiles.errors import Forbidden, NotFound
-from customer_profiles.identity import Principal
+from customer_profiles.models.principal import Principal
 
 
 def require_staff_of(principal: Principal, org_id: str, *, any_role: frozenset[str]) -> None:

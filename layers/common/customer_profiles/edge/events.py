@@ -1,25 +1,17 @@
-"""Domain events for downstream consumers: EventBridge in AWS, a JSON-lines file in the local runtime."""
+"""Publishing domain events: EventBridge in AWS, a JSON-lines file in the local runtime."""
 
 from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
 import boto3
 
-from customer_profiles.config import settings
-
-EVENT_SOURCE = "customer-profiles"
-
-
-@dataclass(frozen=True)
-class DomainEvent:
-    detail_type: str
-    detail: dict[str, Any]
+from customer_profiles.edge.config import settings
+from customer_profiles.models.events import EVENT_SOURCE, DomainEvent
 
 
 class EventPublisher(Protocol):

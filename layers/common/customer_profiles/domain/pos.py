@@ -9,29 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from customer_profiles.access import require_staff_of
-from customer_profiles.dal import Identifier, ProfileStore, SaleWrite
-from customer_profiles.errors import Conflict
-from customer_profiles.identity import Principal
-from customer_profiles.models import (
+from customer_profiles.data.orders import SaleWrite
+from customer_profiles.data.profiles import ProfileChange
+from customer_profiles.data.store import Store
+from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.orders import build_order
+from customer_profiles.domain.staff import find_or_make_holder, normalised_identifiers, org_views
+from customer_profiles.domain.users import new_id, utc_now
+from customer_profiles.models.api import OrderRequest, PartnerOrderRequest, PosSaleRequest, PosSaleResponse
+from customer_profiles.models.domain import (
     CapturedDetails,
     EntitlementStatus,
     IdDocument,
+    Identifier,
     OrderChannel,
-    OrderRequest,
-    PartnerOrderRequest,
-    PosSaleRequest,
-    PosSaleResponse,
     Profile,
     ProfileAttributes,
     ProfileOrigin,
 )
-from customer_profiles.orders import build_order
-from customer_profiles.staff import find_or_make_holder, normalised_identifiers, org_views
-from customer_profiles.users import new_id, utc_now
+from customer_profiles.models.principal import Principal
+from customer_profiles.retry import on_concurrent_write
 
 SELLERS = frozenset({"pos"})
-ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class PlannedSale:
     profile_created: bool
 
 
-def create_pos_sale(store: ProfileStore, principal: Principal, org_id: str, request: PosSaleRequest) -> PosSaleResponse:
+def create_pos_sale(store: Store, principal: Principal, org_id: str, request: PosSaleRequest) -> PosSaleResponse:
     require_staff_of(principal, org_id, any_role=SELLERS)
     captured = request.customer
     region = store.org_default_region(org_id) if captured.phone else None
@@ -65,25 +64,26 @@ def create_pos_sale(store: ProfileStore, principal: Principal, org_id: str, requ
         id_document=captured.id_document,
         card_fingerprint=captured.card_fingerprint,
     )
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> PlannedSale:
+        # A concurrent sale may have created the same dormant user or profile: each attempt reads again.
         planned = plan_sale(
             store, org_id, customer, request, payment_method=request.payment_method, channel="pos", origin="pos"
         )
-        try:
-            store.write_sale(planned.write)
-        except Conflict:
-            continue  # a concurrent sale created the same dormant user or profile: read again, reuse it
-        return PosSaleResponse(
-            profile=org_views(store, [planned.profile])[0],
-            order=planned.write.order,
-            entitlements=planned.write.entitlements,
-            profile_created=planned.profile_created,
-        )
-    raise Conflict("the sale kept conflicting with concurrent sales; retry")
+        store.write_sale(planned.write)
+        return planned
+
+    planned = on_concurrent_write(attempt, give_up="the sale kept conflicting with concurrent sales; retry")
+    return PosSaleResponse(
+        profile=org_views(store, [planned.profile])[0],
+        order=planned.write.order,
+        entitlements=planned.write.entitlements,
+        profile_created=planned.profile_created,
+    )
 
 
 def plan_sale(
-    store: ProfileStore,
+    store: Store,
     org_id: str,
     customer: Customer,
     request: OrderRequest | PartnerOrderRequest,
@@ -111,10 +111,10 @@ def plan_sale(
         existing_id = None
 
     profile = store.get_profile(org_id, existing_id) if existing_id else None
-    new_profile = None
+    change = None
     if profile is None:
         captured = dict(customer.identifiers)
-        profile = new_profile = Profile(
+        profile = Profile(
             org_id=org_id,
             profile_id=new_id(),
             user_id=user_id,
@@ -123,9 +123,17 @@ def plan_sale(
             captured=CapturedDetails(
                 email=captured.get("email"), phone=captured.get("phone"), id_document=customer.id_document
             ),
+            cards=[card] if card and card_profile_id is None else [],
             created_at=now,
             updated_at=now,
         )
+        change = ProfileChange(None, profile)
+    elif card and card_profile_id is None:  # a known customer pays with a new card: it points at them now
+        with_card = profile.model_copy(
+            update={"cards": [*profile.cards, card], "updated_at": now, "version": profile.version + 1}
+        )
+        change = ProfileChange(profile, with_card)
+        profile = with_card
     order, entitlements = build_order(
         request,
         payment_method,
@@ -140,7 +148,6 @@ def plan_sale(
         user_id=profile.user_id,
         new_user=dormant,
         claimed_identifiers=claimed,
-        new_profile=new_profile,
-        new_card=card if card and card_profile_id is None else None,
+        profile_change=change,
     )
-    return PlannedSale(write=write, profile=profile, profile_created=new_profile is not None)
+    return PlannedSale(write=write, profile=profile, profile_created=change is not None and change.before is None)

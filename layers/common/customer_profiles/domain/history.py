@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from customer_profiles import users
-from customer_profiles.dal import ProfileStore
-from customer_profiles.identity import Principal
-from customer_profiles.models import (
-    HistoryEntry,
-    HistoryResponse,
-    Order,
-    ProfileListResponse,
-    ProfileSummary,
-)
+from customer_profiles.data.store import Store
+from customer_profiles.domain import users
+from customer_profiles.models.api import HistoryEntry, HistoryResponse, ProfileListResponse, ProfileSummary
+from customer_profiles.models.domain import Order
+from customer_profiles.models.principal import Principal
 
 
-def profiles_of_me(store: ProfileStore, principal: Principal, *, limit: int, cursor: str | None) -> ProfileListResponse:
+def profiles_of_me(store: Store, principal: Principal, *, limit: int, cursor: str | None) -> ProfileListResponse:
     user_id = users.current_user_id(store, principal)
     found, next_cursor = store.profiles_of_user(user_id, limit=limit, cursor=cursor)
     return ProfileListResponse(profiles=[ProfileSummary.of(p) for p in found], next_cursor=next_cursor)
 
 
 def history_of_me(
-    store: ProfileStore, principal: Principal, *, org_id: str | None, limit: int, cursor: str | None
+    store: Store, principal: Principal, *, org_id: str | None, limit: int, cursor: str | None
 ) -> HistoryResponse:
     user_id = users.current_user_id(store, principal)
     found, next_cursor = store.history_of_user(user_id, org_id=org_id, limit=limit, cursor=cursor)

@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from customer_profiles.dal import ProfileStore
-from customer_profiles.errors import Conflict, NotFound
-from customer_profiles.models import Profile, ProfileAttributes, ProfileOrigin, ProfileUpdateRequest
-from customer_profiles.users import new_id, utc_now
+from customer_profiles.data.store import Store
+from customer_profiles.domain.users import new_id, utc_now
+from customer_profiles.errors import ConcurrentWrite, NotFound, StateConflict
+from customer_profiles.models.api import ProfileUpdateRequest
+from customer_profiles.models.domain import Profile, ProfileAttributes, ProfileOrigin
 
 # OIDC standard claim -> profile attribute.
 CLAIM_TO_ATTRIBUTE = {
@@ -38,7 +39,7 @@ def attributes_from_claims(claims: tuple[tuple[str, str], ...]) -> ProfileAttrib
 
 
 def ensure_user_profile(
-    store: ProfileStore,
+    store: Store,
     user_id: str,
     org_id: str,
     *,
@@ -66,14 +67,14 @@ def ensure_user_profile(
     try:
         store.create_user_profile(profile)
         return profile.profile_id, True
-    except Conflict:
+    except ConcurrentWrite:
         winner = store.profile_id_of_user_in_org(user_id, org_id)
         if winner is None:
             raise
         return winner, False
 
 
-def user_profile_in_org(store: ProfileStore, user_id: str, org_id: str) -> Profile:
+def user_profile_in_org(store: Store, user_id: str, org_id: str) -> Profile:
     """The user's own profile in the org; an org where they have none is indistinguishable from no org."""
     profile_id = store.profile_id_of_user_in_org(user_id, org_id)
     profile = store.get_profile(org_id, profile_id) if profile_id else None
@@ -82,10 +83,10 @@ def user_profile_in_org(store: ProfileStore, user_id: str, org_id: str) -> Profi
     return profile
 
 
-def update_profile_attributes(profile: Profile, request: ProfileUpdateRequest, store: ProfileStore) -> Profile:
+def update_profile_attributes(profile: Profile, request: ProfileUpdateRequest, store: Store) -> Profile:
     """Apply the fields the caller sent (null clears one), if nobody changed the profile since they read it."""
     if request.version != profile.version:
-        raise Conflict(f"stale version {request.version}: the profile is at version {profile.version}")
+        raise StateConflict(f"stale version {request.version}: the profile is at version {profile.version}")
     changes = request.attributes.model_dump(exclude_unset=True)
     updated = profile.model_copy(
         update={

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from customer_profiles.dal import Identifier, ProfileStore, RegistrationWrite
-from customer_profiles.errors import Conflict, Forbidden, NotFound
-from customer_profiles.identifiers import verified_identifiers
-from customer_profiles.identity import Principal
-from customer_profiles.models import User
+from customer_profiles.data.store import Store
+from customer_profiles.data.users import RegistrationWrite
+from customer_profiles.domain.identifiers import verified_identifiers
+from customer_profiles.errors import ConcurrentWrite, Forbidden, NotFound
+from customer_profiles.models.domain import Identifier, User
+from customer_profiles.models.principal import Principal
+from customer_profiles.retry import on_concurrent_write
 
 
 def utc_now() -> str:
@@ -25,7 +27,7 @@ def _require_user_principal(principal: Principal) -> None:
         raise Forbidden("staff tokens have no platform user")
 
 
-def current_user_id(store: ProfileStore, principal: Principal) -> str:
+def current_user_id(store: Store, principal: Principal) -> str:
     """The platform user of a user token (one read); registering with PUT /v1/me comes first."""
     _require_user_principal(principal)
     user_id = store.user_id_for_subject(principal.subject)
@@ -34,14 +36,14 @@ def current_user_id(store: ProfileStore, principal: Principal) -> str:
     return user_id
 
 
-def get_me(store: ProfileStore, principal: Principal) -> User:
+def get_me(store: Store, principal: Principal) -> User:
     user = store.get_user(current_user_id(store, principal))
     if user is None:
         raise NotFound("no user is registered for this token yet: call PUT /v1/me")
     return user
 
 
-def register_me(store: ProfileStore, principal: Principal, *, attempts: int = 3) -> tuple[User, bool]:
+def register_me(store: Store, principal: Principal) -> tuple[User, bool]:
     """The platform user of the token's subject: returned, created, or activated; returns (user, created).
 
     Activation: dormant users holding the token's **verified** identifiers become the person's: the first
@@ -51,21 +53,19 @@ def register_me(store: ProfileStore, principal: Principal, *, attempts: int = 3)
     """
     _require_user_principal(principal)
     identifiers = verified_identifiers(principal.verified_email, principal.verified_phone)
-    for _ in range(attempts):
-        try:
-            return _register_once(store, principal, identifiers)
-        except Conflict:
-            continue  # a concurrent registration or activation won: read again
-    raise Conflict("registration kept conflicting with concurrent changes; retry")
+    return on_concurrent_write(
+        lambda: _register_once(store, principal, identifiers),  # a concurrent registration won: read again
+        give_up="registration kept conflicting with concurrent changes; retry",
+    )
 
 
-def _register_once(store: ProfileStore, principal: Principal, identifiers: list[Identifier]) -> tuple[User, bool]:
+def _register_once(store: Store, principal: Principal, identifiers: list[Identifier]) -> tuple[User, bool]:
     holders = store.identifier_holders(identifiers)
     own_id = store.user_id_for_subject(principal.subject)
     known = store.users_by_ids([*holders.values(), *([own_id] if own_id else [])])
     own = known.get(own_id) if own_id else None
     if own_id and own is None:
-        raise Conflict("subject points at a user being written")
+        raise ConcurrentWrite("subject points at a user being written")
     dormant = [
         known[u]
         for u in dict.fromkeys(holders[i] for i in identifiers if i in holders)

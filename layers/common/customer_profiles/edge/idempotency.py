@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles.config import settings
+from customer_profiles.edge.config import settings
 from customer_profiles.errors import InvalidInput, MissingIdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -54,7 +54,7 @@ def run_once(
     """Run `action` once per (operation, caller, key); a retry gets the first result back.
 
     The same key with another payload raises IdempotencyValidationError; a retry while the first is still
-    running raises IdempotencyAlreadyInProgressError (customer_profiles.http maps both).
+    running raises IdempotencyAlreadyInProgressError (customer_profiles.edge.http maps both).
     """
     config = IdempotencyConfig(
         event_key_jmespath="[operation, caller, key]",

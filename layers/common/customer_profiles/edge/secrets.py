@@ -1,29 +1,30 @@
 """Secrets the functions read: partners' webhook signing secrets and the claim-token key.
 
 In AWS they live in Secrets Manager, read through Powertools parameters (cached); in the local runtime,
-in files under its state folder (named by LOCAL_* variables), so nothing secret sits in the table.
+in files under its state folder (named by the LOCAL_* settings), so nothing secret sits in the table.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from aws_lambda_powertools.utilities import parameters
+
+from customer_profiles.edge.config import settings
 
 CACHE_SECONDS = 60
 
 
 def partner_secrets(partner_id: str) -> list[str]:
     """The partner's active signing secrets (`whsec_...`), newest first; several during a rotation."""
-    local = os.environ.get("LOCAL_PARTNER_SECRETS_FILE")
+    local = settings().local_partner_secrets_file
     if local:
         path = Path(local)
         secrets = json.loads(path.read_text()) if path.exists() else {}
         return list(secrets.get(partner_id, []))
-    prefix = os.environ["PARTNER_SECRETS_PREFIX"]
+    prefix = settings().partner_secrets_prefix
     try:
         value = parameters.get_secret(f"{prefix}{partner_id}", transform="json", max_age=CACHE_SECONDS)
     except parameters.exceptions.GetParameterError:
@@ -33,7 +34,7 @@ def partner_secrets(partner_id: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def claim_token_key() -> bytes:
-    local = os.environ.get("LOCAL_CLAIM_TOKEN_KEY_FILE")
+    local = settings().local_claim_token_key_file
     if local:
         return Path(local).read_bytes().strip()
-    return str(parameters.get_secret(os.environ["CLAIM_TOKEN_KEY_SECRET"], max_age=3600)).encode()
+    return str(parameters.get_secret(settings().claim_token_key_secret, max_age=3600)).encode()

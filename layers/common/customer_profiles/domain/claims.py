@@ -6,18 +6,18 @@ buyer's dormant account, signing in activates it, and its profiles follow (activ
 
 from __future__ import annotations
 
-from customer_profiles import profiles, users
-from customer_profiles.dal import ProfileStore
-from customer_profiles.errors import Conflict, Gone, NotFound
-from customer_profiles.identity import Principal
-from customer_profiles.models import ClaimResponse
-from customer_profiles.partners import token_hash
-from customer_profiles.users import utc_now
+from customer_profiles.data.store import Store
+from customer_profiles.domain import profiles, users
+from customer_profiles.domain.partners import token_hash
+from customer_profiles.domain.users import utc_now
+from customer_profiles.errors import ConcurrentWrite, Gone, NotFound
+from customer_profiles.models.api import ClaimResponse
+from customer_profiles.models.principal import Principal
 
 MAX_TOKEN_LENGTH = 128
 
 
-def claim_entitlements(store: ProfileStore, principal: Principal, token: str) -> ClaimResponse:
+def claim_entitlements(store: Store, principal: Principal, token: str) -> ClaimResponse:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise NotFound("no such claim")
     hashed = token_hash(token)
@@ -33,11 +33,11 @@ def claim_entitlements(store: ProfileStore, principal: Principal, token: str) ->
     found = store.profile_with_children(claim.org_id, claim.profile_id)
     target = store.get_profile(claim.org_id, target_id)
     if found is None or target is None:
-        raise Conflict("the claim's profile is being linked; retry")
+        raise ConcurrentWrite("the claim's profile is being linked; retry")
     source, _, children = found
     wanted = set(claim.entitlement_ids)
     pending = [e for e in children if e.entitlement_id in wanted and e.status == "pending_claim"]
     if len(pending) != len(wanted):
-        raise Conflict("the claim's entitlements are being linked; retry")
-    activated = store.use_claim(hashed, claim, now, source=source, target=target, entitlements=pending)
+        raise ConcurrentWrite("the claim's entitlements are being linked; retry")
+    activated = store.use_claim(hashed, now, source=source, target=target, entitlements=pending)
     return ClaimResponse(org_id=claim.org_id, profile_id=target.profile_id, entitlements=activated)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from customer_profiles import profiles, users
-from customer_profiles.dal import ProfileStore
-from customer_profiles.errors import Conflict
-from customer_profiles.identity import Principal
-from customer_profiles.models import Profile, User
+from customer_profiles.data.store import Store
+from customer_profiles.domain import profiles, users
+from customer_profiles.errors import ConcurrentWrite
+from customer_profiles.models.domain import Profile, User
+from customer_profiles.models.principal import Principal
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Registration:
     profile: Profile | None
 
 
-def register(store: ProfileStore, principal: Principal) -> Registration:
+def register(store: Store, principal: Principal) -> Registration:
     user, created = users.register_me(store, principal)
     org_id = store.org_of_app_client(principal.client_id)
     if org_id is None:
@@ -32,5 +32,5 @@ def register(store: ProfileStore, principal: Principal) -> Registration:
     )
     profile = store.get_profile(org_id, profile_id)
     if profile is None:
-        raise Conflict("the profile is being written; retry")
+        raise ConcurrentWrite("the profile is being written; retry")
     return Registration(user, created, profile)

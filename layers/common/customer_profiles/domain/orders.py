@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from customer_profiles import profiles, users
-from customer_profiles.dal import ProfileStore
-from customer_profiles.errors import Conflict, TryAgain
-from customer_profiles.identity import Principal
-from customer_profiles.models import (
-    Entitlement,
-    EntitlementStatus,
-    Order,
-    OrderChannel,
-    OrderRequest,
-    OrderResponse,
-    PartnerOrderRequest,
-)
-from customer_profiles.users import new_id, utc_now
-
-ATTEMPTS = 3
+from customer_profiles.data.store import Store
+from customer_profiles.domain import profiles, users
+from customer_profiles.domain.users import new_id, utc_now
+from customer_profiles.models.api import OrderRequest, OrderResponse, PartnerOrderRequest
+from customer_profiles.models.domain import Entitlement, EntitlementStatus, Order, OrderChannel
+from customer_profiles.models.principal import Principal
+from customer_profiles.retry import on_concurrent_write
 
 
 def build_order(
@@ -58,21 +49,21 @@ def build_order(
     return order, entitlements
 
 
-def place_consumer_order(
-    store: ProfileStore, principal: Principal, org_id: str, request: OrderRequest
-) -> OrderResponse:
+def place_consumer_order(store: Store, principal: Principal, org_id: str, request: OrderRequest) -> OrderResponse:
     user_id = users.current_user_id(store, principal)
     created_profile = False
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> OrderResponse:
         # Read again on each attempt: a conflict may mean the profile was linked elsewhere meanwhile.
+        nonlocal created_profile
         profile_id, created = profiles.ensure_user_profile(store, user_id, org_id, origin="consumer")
         created_profile = created_profile or created
         order, entitlements = build_order(
             request, request.payment_method, org_id=org_id, profile_id=profile_id, channel="app"
         )
-        try:
-            store.create_order(order, entitlements, user_id)
-        except Conflict:
-            continue  # a concurrent transaction on the profile (DynamoDB's TransactionConflict): try again
+        store.create_order(order, entitlements, user_id)
         return OrderResponse(order=order, entitlements=entitlements, profile_created=created_profile)
-    raise TryAgain("the order kept conflicting with concurrent changes; retry with the same Idempotency-Key")
+
+    return on_concurrent_write(
+        attempt, give_up="the order kept conflicting with concurrent changes; retry with the same Idempotency-Key"
+    )

@@ -8,32 +8,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from customer_profiles.access import require_staff_of
-from customer_profiles.dal import Identifier, ProfileStore
-from customer_profiles.errors import Conflict, InvalidInput, NotFound
-from customer_profiles.identifiers import normalise_email, normalise_phone
-from customer_profiles.identity import Principal
-from customer_profiles.models import (
+from customer_profiles.data.store import Store
+from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.identifiers import normalise_email, normalise_phone
+from customer_profiles.domain.profiles import update_profile_attributes
+from customer_profiles.domain.users import new_id, utc_now
+from customer_profiles.errors import InvalidInput, NotFound, StateConflict
+from customer_profiles.models.api import (
     AttachIdentifierRequest,
-    CapturedDetails,
-    Entitlement,
     OrgProfileDetailResponse,
     OrgProfileListResponse,
     OrgProfileResponse,
-    Profile,
     ProfileResponse,
     ProfileUpdateRequest,
-    User,
 )
-from customer_profiles.profiles import update_profile_attributes
-from customer_profiles.users import new_id, utc_now
+from customer_profiles.models.domain import CapturedDetails, Entitlement, Identifier, Profile, User
+from customer_profiles.models.principal import Principal
 
 READERS = frozenset({"viewer", "admin", "pos"})
 ADMINS = frozenset({"admin"})
 SearchField = Literal["email", "phone", "name"]
 
 
-def org_views(store: ProfileStore, profiles: Sequence[Profile]) -> list[OrgProfileResponse]:
+def org_views(store: Store, profiles: Sequence[Profile]) -> list[OrgProfileResponse]:
     statuses = store.users_status(p.user_id for p in profiles if p.user_id)
     return [
         OrgProfileResponse(
@@ -57,7 +54,7 @@ def normalised_identifiers(
 
 
 def find_or_make_holder(
-    store: ProfileStore, identifiers: Sequence[Identifier], now: str
+    store: Store, identifiers: Sequence[Identifier], now: str
 ) -> tuple[str, User | None, list[Identifier]]:
     """The user holding the first identifier that has a holder; else a new dormant user holding them all.
 
@@ -79,14 +76,14 @@ def find_or_make_holder(
     return dormant.user_id, dormant, list(identifiers)
 
 
-def _own_profile(store: ProfileStore, org_id: str, profile_id: str) -> Profile:
+def _own_profile(store: Store, org_id: str, profile_id: str) -> Profile:
     profile = store.get_profile(org_id, profile_id)
     if profile is None or profile.merged_into:
         raise NotFound("no such profile")
     return profile
 
 
-def read_profile(store: ProfileStore, principal: Principal, org_id: str, profile_id: str) -> OrgProfileDetailResponse:
+def read_profile(store: Store, principal: Principal, org_id: str, profile_id: str) -> OrgProfileDetailResponse:
     require_staff_of(principal, org_id, any_role=READERS)
     found = store.profile_with_children(org_id, profile_id)
     if found is None:
@@ -96,7 +93,7 @@ def read_profile(store: ProfileStore, principal: Principal, org_id: str, profile
 
 
 def list_profiles(
-    store: ProfileStore,
+    store: Store,
     principal: Principal,
     org_id: str,
     *,
@@ -118,13 +115,12 @@ def list_profiles(
         value = normalised_identifiers(
             raw if by == "email" else None, raw if by == "phone" else None, default_region=region
         )[0][1]
-    ids, next_cursor = store.search_profile_ids(org_id, by, value, limit=limit, cursor=cursor)
-    profiles = [p for p in store.profiles_by_ids(org_id, ids) if not p.merged_into]
+    profiles, next_cursor = store.search_profiles(org_id, by, value, limit=limit, cursor=cursor)
     return OrgProfileListResponse(profiles=org_views(store, profiles), next_cursor=next_cursor)
 
 
 def update_profile(
-    store: ProfileStore, principal: Principal, org_id: str, profile_id: str, request: ProfileUpdateRequest
+    store: Store, principal: Principal, org_id: str, profile_id: str, request: ProfileUpdateRequest
 ) -> OrgProfileResponse:
     require_staff_of(principal, org_id, any_role=ADMINS)
     updated = update_profile_attributes(_own_profile(store, org_id, profile_id), request, store)
@@ -132,7 +128,7 @@ def update_profile(
 
 
 def void_entitlement(
-    store: ProfileStore, principal: Principal, org_id: str, profile_id: str, entitlement_id: str
+    store: Store, principal: Principal, org_id: str, profile_id: str, entitlement_id: str
 ) -> Entitlement:
     """Voiding is idempotent: a void entitlement stays void and is returned as it is."""
     require_staff_of(principal, org_id, any_role=ADMINS)
@@ -147,23 +143,23 @@ def void_entitlement(
 
 
 def attach_identifier(
-    store: ProfileStore, principal: Principal, org_id: str, profile_id: str, request: AttachIdentifierRequest
+    store: Store, principal: Principal, org_id: str, profile_id: str, request: AttachIdentifierRequest
 ) -> OrgProfileResponse:
     """Give an orphaned profile an email or phone: it becomes the child of the user holding it (or of a new
     dormant user), so that the person can later activate it."""
     require_staff_of(principal, org_id, any_role=ADMINS)
     profile = _own_profile(store, org_id, profile_id)
     if profile.user_id:
-        raise Conflict("this profile already belongs to a customer account")
+        raise StateConflict("this profile already belongs to a customer account")
     if request.version != profile.version:
-        raise Conflict(f"stale version {request.version}: the profile is at version {profile.version}")
+        raise StateConflict(f"stale version {request.version}: the profile is at version {profile.version}")
     identifiers = normalised_identifiers(
         request.email, request.phone, default_region=store.org_default_region(org_id) if request.phone else None
     )
     now = utc_now()
     user_id, dormant, claimed = find_or_make_holder(store, identifiers, now)
     if store.profile_id_of_user_in_org(user_id, org_id):
-        raise Conflict("this customer already has another profile in this org")
+        raise StateConflict("this customer already has another profile in this org")
     captured = (profile.captured or CapturedDetails()).model_copy(
         update={k: v for k, v in identifiers if k in ("email", "phone")}
     )

@@ -1,0 +1,176 @@
+"""Between stored items and models: the only place that turns an item into a model and back.
+
+DynamoDB numbers come back as Decimal (every number we store is an integer); cursors are opaque to clients.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from customer_profiles.data import keys
+from customer_profiles.errors import InvalidInput
+from customer_profiles.models.domain import Claim, Entitlement, Identifier, Order, Partner, Profile, User
+
+Item = dict[str, Any]
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _model[M: BaseModel](model: type[M], item: Item) -> M:
+    return model.model_validate({k: v for k, v in plain(item).items() if k in model.model_fields})
+
+
+# --- users and identifiers ---------------------------------------------------------------------
+def user_from_item(item: Item) -> User:
+    return _model(User, item)
+
+
+def user_to_item(user: User) -> Item:
+    return {**keys.user_key(user.user_id), "type": "user", **user.model_dump(exclude_none=True)}
+
+
+def identifier_to_item(identifier: Identifier, user_id: str, now: str) -> Item:
+    kind, value = identifier
+    return {
+        **keys.identifier_key(identifier),
+        "type": "identifier",
+        "kind": kind,
+        "value": value,
+        "user_id": user_id,
+        "created_at": now,
+    }
+
+
+def is_user_item(item: Item) -> bool:
+    return str(item.get("pk", "")).startswith(keys.USER_PREFIX) and item.get("sk") == keys.USER_SK
+
+
+# --- profiles --------------------------------------------------------------------------------------
+def profile_from_item(item: Item) -> Profile:
+    return _model(Profile, item)
+
+
+def profile_to_item(profile: Profile) -> Item:
+    """The profile item; while it is live it is also the org listing's entry and the user's (gsi2, gsi1)."""
+    item: Item = {
+        **keys.profile_key(profile.org_id, profile.profile_id),
+        "type": "profile",
+        **profile.model_dump(mode="json", exclude_none=True),
+        "attributes": profile.attributes.model_dump(mode="json", exclude_none=True),
+    }
+    if not profile.merged_into:
+        item.update(keys.org_listing_keys(profile.org_id, profile.profile_id, profile.created_at))
+        if profile.user_id:
+            item.update(keys.user_profiles_keys(profile.user_id, profile.org_id))
+    return item
+
+
+def is_profile_item(item: Item) -> bool:
+    return item.get("type") == "profile" and item.get("sk") == keys.PROFILE_SK
+
+
+# --- orders and entitlements -----------------------------------------------------------------------
+def order_to_item(order: Order, user_id: str | None) -> Item:
+    return {
+        **keys.order_key(order.org_id, order.profile_id, order.created_at, order.order_id),
+        "type": "order",
+        **order.model_dump(mode="json"),
+        **({"user_id": user_id} if user_id else {}),
+        **keys.history_keys(user_id, order.org_id, order.created_at, order.order_id),
+    }
+
+
+def entitlement_to_item(entitlement: Entitlement, user_id: str | None) -> Item:
+    return {
+        **keys.entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id),
+        "type": "entitlement",
+        **entitlement.model_dump(mode="json"),
+        **({"user_id": user_id} if user_id else {}),
+        **keys.history_keys(user_id, entitlement.org_id, entitlement.created_at, entitlement.entitlement_id),
+    }
+
+
+def order_from_item(item: Item) -> Order:
+    return _model(Order, item)
+
+
+def entitlement_from_item(item: Item) -> Entitlement:
+    return _model(Entitlement, item)
+
+
+def child_from_item(item: Item) -> Order | Entitlement:
+    return order_from_item(item) if item["type"] == "order" else entitlement_from_item(item)
+
+
+def child_to_item(child: Order | Entitlement, user_id: str | None) -> Item:
+    return order_to_item(child, user_id) if isinstance(child, Order) else entitlement_to_item(child, user_id)
+
+
+# --- resellers, claims, link tasks ---------------------------------------------------------------
+def partner_from_item(item: Item) -> Partner:
+    return _model(Partner, item)
+
+
+def claim_from_item(item: Item) -> Claim:
+    return _model(Claim, item)
+
+
+def is_claim_item(item: Item) -> bool:
+    return item.get("type") == "claim" and item.get("sk") == keys.CLAIM_SK
+
+
+def link_task_item(from_user_id: str, to_user_id: str, now: str) -> Item:
+    return {
+        **keys.link_task_key(from_user_id),
+        "type": "link_task",
+        "from_user_id": from_user_id,
+        "to_user_id": to_user_id,
+        "created_at": now,
+        **keys.pending_link_task_keys(now, from_user_id),
+    }
+
+
+def is_link_task_item(item: Item) -> bool:
+    return item.get("type") == "link_task" and item.get("sk") == keys.LINK_TASK_SK
+
+
+# --- cursors -------------------------------------------------------------------------------------------
+def encode_cursor(position: Any) -> str | None:
+    if not position:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(plain(position), sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    if not cursor:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error) as error:
+        raise InvalidInput("invalid cursor", field="cursor") from error
+
+
+def decode_key_cursor(cursor: str | None, *, partition_attribute: str, partition_value: str) -> Item | None:
+    """A query's LastEvaluatedKey back from a cursor, only for the query it came from."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if not isinstance(key, dict) or key.get(partition_attribute) != partition_value:
+        raise InvalidInput("invalid cursor", field="cursor")
+    if not all(isinstance(v, str) for v in key.values()):
+        raise InvalidInput("invalid cursor", field="cursor")
+    return key

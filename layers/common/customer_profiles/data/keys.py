@@ -1,0 +1,161 @@
+"""Every key of the profiles table: partition and sort keys, index keys, and the prefixes they start with.
+
+No other module spells a key. Key design and the access patterns it serves: docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import zlib
+
+from customer_profiles.models.domain import Identifier
+
+Key = dict[str, str]
+
+USER_PREFIX = "USER#"
+SUBJECT_PREFIX = "SUBJECT#"
+IDENTIFIER_PREFIX = "IDENT#"
+APP_CLIENT_PREFIX = "APPCLIENT#"
+PARTNER_PREFIX = "PARTNER#"
+CLAIM_PREFIX = "CLAIM#"
+LINK_TASK_PREFIX = "LINKTASK#"
+USER_SK = "USER"
+SUBJECT_SK = "SUBJECT"
+IDENTIFIER_SK = "IDENT"
+APP_CLIENT_SK = "APPCLIENT"
+PROFILE_SK = "PROFILE"
+USER_ORG_SK = "USERORG"
+ORG_CONFIG_SK = "CONFIG"
+CARD_SK = "CARD"
+PARTNER_SK = "PARTNER"
+WEBHOOK_SK = "WEBHOOK"
+CLAIM_SK = "CLAIM"
+LINK_TASK_SK = "TASK"
+ORDER_SK_PREFIX = "ORDER#"
+ENTITLEMENT_SK_PREFIX = "ENT#"
+SEARCH_SK_PREFIX = "SEARCH#"
+HISTORY_PREFIX = "HIST#"
+PROFILE_BY_USER_PREFIX = "PROFILE#ORG#"
+PENDING_LINK_TASKS = "LINKTASKS#PENDING"
+BY_USER_INDEX = "gsi1"
+BY_ORG_INDEX = "gsi2"
+# The org listing key takes one write per new profile; 4 shards give it 4,000 writes/s (docs/decisions.md).
+ORG_LISTING_SHARDS = 4
+
+
+def user_key(user_id: str) -> Key:
+    return {"pk": f"{USER_PREFIX}{user_id}", "sk": USER_SK}
+
+
+def subject_key(subject: str) -> Key:
+    return {"pk": f"{SUBJECT_PREFIX}{subject}", "sk": SUBJECT_SK}
+
+
+def identifier_key(identifier: Identifier) -> Key:
+    kind, value = identifier
+    return {"pk": f"{IDENTIFIER_PREFIX}{kind}#{value}", "sk": IDENTIFIER_SK}
+
+
+def app_client_key(client_id: str) -> Key:
+    return {"pk": f"{APP_CLIENT_PREFIX}{client_id}", "sk": APP_CLIENT_SK}
+
+
+def org_config_key(org_id: str) -> Key:
+    return {"pk": f"ORG#{org_id}", "sk": ORG_CONFIG_SK}
+
+
+def profile_pk(org_id: str, profile_id: str) -> str:
+    return f"ORG#{org_id}#PROFILE#{profile_id}"
+
+
+def profile_key(org_id: str, profile_id: str) -> Key:
+    return {"pk": profile_pk(org_id, profile_id), "sk": PROFILE_SK}
+
+
+def user_org_key(user_id: str, org_id: str) -> Key:
+    return {"pk": f"{USER_PREFIX}{user_id}#ORG#{org_id}", "sk": USER_ORG_SK}
+
+
+def card_key(org_id: str, fingerprint: str) -> Key:
+    return {"pk": f"ORG#{org_id}#CARD#{fingerprint}", "sk": CARD_SK}
+
+
+def order_key(org_id: str, profile_id: str, created_at: str, order_id: str) -> Key:
+    return {"pk": profile_pk(org_id, profile_id), "sk": f"{ORDER_SK_PREFIX}{created_at}#{order_id}"}
+
+
+def entitlement_key(org_id: str, profile_id: str, entitlement_id: str) -> Key:
+    return {"pk": profile_pk(org_id, profile_id), "sk": f"{ENTITLEMENT_SK_PREFIX}{entitlement_id}"}
+
+
+def search_key(org_id: str, profile_id: str, entry: str) -> Key:
+    return {"pk": profile_pk(org_id, profile_id), "sk": f"{SEARCH_SK_PREFIX}{entry}"}
+
+
+def listing_shard_pk(org_id: str, shard: int) -> str:
+    return f"ORG#{org_id}#PROFILES#{shard}"
+
+
+def org_listing_keys(org_id: str, profile_id: str, created_at: str) -> Key:
+    """The profile item's gsi2 keys: newest first within a shard chosen by the profile id."""
+    shard = zlib.crc32(profile_id.encode()) % ORG_LISTING_SHARDS
+    return {"gsi2pk": listing_shard_pk(org_id, shard), "gsi2sk": f"{created_at}#{profile_id}"}
+
+
+def search_name(value: str) -> str:
+    """Case- and accent-insensitive form of a name, for prefix search."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def org_search_pk(org_id: str, by: str, value: str) -> str:
+    # Names are keyed by their first character, so a prefix search reads one key and name writes spread
+    # over as many keys as there are initials.
+    return f"ORG#{org_id}#{by.upper()}#{value[:1] if by == 'name' else value}"
+
+
+def org_search_keys(org_id: str, profile_id: str, by: str, value: str) -> Key:
+    return {"gsi2pk": org_search_pk(org_id, by, value), "gsi2sk": f"{value}#{profile_id}"}
+
+
+def user_profiles_keys(user_id: str, org_id: str) -> Key:
+    """A user's profiles across orgs (gsi1), one per org."""
+    return {"gsi1pk": f"{USER_PREFIX}{user_id}", "gsi1sk": f"{PROFILE_BY_USER_PREFIX}{org_id}"}
+
+
+def user_history_pk(user_id: str, org_id: str | None = None) -> str:
+    return f"{USER_PREFIX}{user_id}" + (f"#ORG#{org_id}" if org_id else "")
+
+
+def history_keys(user_id: str | None, org_id: str, created_at: str, item_id: str) -> Key:
+    """An order's or entitlement's place in its user's history: across orgs (gsi1) and in one org (gsi2)."""
+    if not user_id:
+        return {}
+    sort_key = f"{HISTORY_PREFIX}{created_at}#{item_id}"
+    return {
+        "gsi1pk": user_history_pk(user_id),
+        "gsi1sk": sort_key,
+        "gsi2pk": user_history_pk(user_id, org_id),
+        "gsi2sk": sort_key,
+    }
+
+
+def partner_key(partner_id: str) -> Key:
+    return {"pk": f"{PARTNER_PREFIX}{partner_id}", "sk": PARTNER_SK}
+
+
+def webhook_key(partner_id: str, webhook_id: str) -> Key:
+    return {"pk": f"{PARTNER_PREFIX}{partner_id}#WEBHOOK#{webhook_id}", "sk": WEBHOOK_SK}
+
+
+def claim_key(token_hash: str) -> Key:
+    return {"pk": f"{CLAIM_PREFIX}{token_hash}", "sk": CLAIM_SK}
+
+
+def link_task_key(from_user_id: str) -> Key:
+    return {"pk": f"{LINK_TASK_PREFIX}{from_user_id}", "sk": LINK_TASK_SK}
+
+
+def pending_link_task_keys(created_at: str, from_user_id: str) -> Key:
+    # Tasks are as rare as merges, so one gsi2 key lists them all for the re-drive.
+    return {"gsi2pk": PENDING_LINK_TASKS, "gsi2sk": f"{created_at}#{from_user_id}"}

@@ -1,0 +1,172 @@
+"""The order aggregate: orders and their entitlements, children of one profile, in its partition, and in
+their user's history (index keys) once the profile has a user. Sales write across aggregates (a dormant
+user, identifiers, the profile) in the order's own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.conditions import Key as KeyCondition
+
+from customer_profiles.data import keys
+from customer_profiles.data.codec import (
+    Item,
+    child_from_item,
+    child_to_item,
+    entitlement_from_item,
+    entitlement_to_item,
+    order_to_item,
+    profile_from_item,
+)
+from customer_profiles.data.profiles import ProfileChange, add_profile_changes
+from customer_profiles.data.table import Records
+from customer_profiles.data.tx import Tx
+from customer_profiles.data.users import add_identifiers, add_user
+from customer_profiles.errors import StateConflict
+from customer_profiles.models.domain import Entitlement, EntitlementStatus, Identifier, Order, Profile, User
+
+# The profile a new child goes under must still be live and still belong to the child's user.
+LIVE_PROFILE = "attribute_exists(pk) AND attribute_not_exists(merged_into)"
+
+
+@dataclass
+class SaleWrite:
+    """Everything one sale writes, in one transaction: all of it or none of it."""
+
+    order: Order
+    entitlements: list[Entitlement]
+    user_id: str | None
+    new_user: User | None = None
+    claimed_identifiers: list[Identifier] = field(default_factory=list)
+    profile_change: ProfileChange | None = None  # a new profile, or a known one gaining a card
+
+
+def profile_holds(user_id: str | None) -> tuple[str, dict[str, Any]]:
+    """The condition that a live profile belongs to `user_id` (or to nobody), with its values."""
+    if user_id:
+        return f"{LIVE_PROFILE} AND user_id = :user", {"user": user_id}
+    return f"{LIVE_PROFILE} AND attribute_not_exists(user_id)", {}
+
+
+def add_order(tx: Tx, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
+    tx.put_if_new(order_to_item(order, user_id))
+    for entitlement in entitlements:
+        tx.put_if_new(entitlement_to_item(entitlement, user_id))
+
+
+def add_sale(tx: Tx, sale: SaleWrite) -> None:
+    if sale.new_user:
+        add_user(tx, None, sale.new_user)
+    add_identifiers(tx, sale.claimed_identifiers, sale.user_id or "", sale.order.created_at)
+    change = sale.profile_change
+    holds, values = profile_holds(sale.user_id)
+    if change is None:
+        tx.check(keys.profile_key(sale.order.org_id, sale.order.profile_id), holds, **values)
+    elif change.before is None:
+        add_profile_changes(tx, [change])
+    else:  # the profile is written anyway: its put carries the same guard as the check would
+        add_profile_changes(tx, [ProfileChange(change.before, change.after, holds, values)])
+    add_order(tx, sale.order, sale.entitlements, sale.user_id)
+
+
+class OrderRecords(Records):
+    def write_sale(self, sale: SaleWrite) -> None:
+        tx = self.db.tx()
+        add_sale(tx, sale)
+        tx.execute(self.db.client)
+
+    def create_order(self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
+        """The order and its entitlements in one transaction, under a profile that still belongs to the user."""
+        self.write_sale(SaleWrite(order=order, entitlements=list(entitlements), user_id=user_id))
+
+    def profile_partition(self, org_id: str, profile_id: str) -> list[Item]:
+        """Everything in the profile's partition, strongly consistent, every page."""
+        return self.db.query_all(
+            KeyConditionExpression=KeyCondition("pk").eq(keys.profile_pk(org_id, profile_id)), ConsistentRead=True
+        )
+
+    def children(self, org_id: str, profile_id: str) -> list[Item]:
+        return [i for i in self.profile_partition(org_id, profile_id) if i["type"] in ("order", "entitlement")]
+
+    def profile_with_children(
+        self, org_id: str, profile_id: str
+    ) -> tuple[Profile, list[Order], list[Entitlement]] | None:
+        """A profile with its orders and entitlements: one Query on the profile's partition (paged)."""
+        items = self.profile_partition(org_id, profile_id)
+        profile = next((profile_from_item(i) for i in items if i["sk"] == keys.PROFILE_SK), None)
+        if profile is None:
+            return None
+        children = [child_from_item(i) for i in items if i["type"] in ("order", "entitlement")]
+        orders = sorted((c for c in children if isinstance(c, Order)), key=lambda o: o.created_at, reverse=True)
+        return profile, orders, [c for c in children if isinstance(c, Entitlement)]
+
+    def get_entitlement(self, org_id: str, profile_id: str, entitlement_id: str) -> Entitlement | None:
+        item = self.db.get(keys.entitlement_key(org_id, profile_id, entitlement_id))
+        return entitlement_from_item(item) if item else None
+
+    def set_entitlement_status(
+        self, org_id: str, profile_id: str, entitlement_id: str, *, to: EntitlementStatus, allowed_from: Sequence[str]
+    ) -> Entitlement:
+        """A state-guarded transition; a StateConflict when the entitlement is not in an allowed state."""
+        values = {f"from{i}": state for i, state in enumerate(allowed_from)}
+        allowed = ", ".join(f":{name}" for name in values)
+        updated = self.db.update_if(
+            keys.entitlement_key(org_id, profile_id, entitlement_id),
+            "SET #status = :to",
+            f"attribute_exists(pk) AND #status IN ({allowed})",
+            to=to,
+            **values,
+        )
+        if updated is None:
+            raise StateConflict(f"the entitlement cannot become {to} from its current state")
+        return entitlement_from_item(updated)
+
+    def history_of_user(
+        self, user_id: str, *, org_id: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Order | Entitlement], str | None]:
+        index, attribute = (keys.BY_ORG_INDEX, "gsi2") if org_id else (keys.BY_USER_INDEX, "gsi1")
+        items, next_cursor = self.page(
+            index,
+            (f"{attribute}pk", keys.user_history_pk(user_id, org_id)),
+            (f"{attribute}sk", keys.HISTORY_PREFIX),
+            limit=limit,
+            cursor=cursor,
+            forward=False,
+        )
+        return [child_from_item(i) for i in items], next_cursor
+
+    def rekey_children(self, org_id: str, profile_id: str, user_id: str) -> int:
+        """Give the profile's orders and entitlements the user's history keys; returns how many changed.
+
+        Each write is guarded by the child not having that user yet, so a redelivery changes nothing.
+        """
+        changed = 0
+        for item in self.children(org_id, profile_id):
+            if item.get("user_id") == user_id:
+                continue
+            child_id = item["order_id"] if item["type"] == "order" else item["entitlement_id"]
+            history = keys.history_keys(user_id, org_id, item["created_at"], child_id)
+            updated = self.db.update_if(
+                {"pk": item["pk"], "sk": item["sk"]},
+                "SET user_id = :user, " + ", ".join(f"{name} = :{name}" for name in history),
+                "attribute_exists(pk) AND (attribute_not_exists(user_id) OR user_id <> :user)",
+                user=user_id,
+                **history,
+            )
+            changed += updated is not None
+        return changed
+
+    def move_children(self, source: Profile, target: Profile, *, chunk: int = 25) -> int:
+        """Move every order and entitlement of `source` under `target` (Put under the target + Delete from
+        the source, a chunk per transaction), so each always has exactly one parent; returns how many."""
+        children = self.children(source.org_id, source.profile_id)
+        for start in range(0, len(children), chunk):
+            tx = self.db.tx()
+            for item in children[start : start + chunk]:
+                moved = child_from_item(item).model_copy(update={"profile_id": target.profile_id})
+                tx.put_if_new(child_to_item(moved, target.user_id))
+                tx.delete({"pk": item["pk"], "sk": item["sk"]}, "attribute_exists(pk)")
+            tx.execute(self.db.client)
+        return len(children)

@@ -1,0 +1,289 @@
+"""The profile aggregate: a profile and every item it implies, written through one function.
+
+A live profile implies: its user-in-org uniqueness item (one profile per user per org), its entries in the
+org's search (each email and phone captured, on it or on profiles merged into it, and each name part), and
+a pointer per card fingerprint. Its org listing entry and its place among the user's profiles are the
+profile item's own index keys. A merged profile implies nothing but itself. `add_profile_changes` is the
+only writer: it diffs what the profiles implied before and after, in the profile's own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.conditions import Key as KeyCondition
+
+from customer_profiles.data import keys
+from customer_profiles.data.codec import (
+    Item,
+    decode_cursor,
+    decode_key_cursor,
+    encode_cursor,
+    profile_from_item,
+    profile_to_item,
+)
+from customer_profiles.data.table import Records
+from customer_profiles.data.tx import Tx
+from customer_profiles.data.users import add_identifiers, add_user
+from customer_profiles.errors import InvalidInput
+from customer_profiles.models.domain import Identifier, Profile, User
+
+ItemKey = tuple[str, str]
+UNIQUE_TYPES = frozenset({"user_org", "card"})  # items outside the profile's partition that one profile owns
+SearchField = str  # "email", "phone" or "name"
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """One profile written: `before` as it was read (None: a new profile), `after` as it will be.
+
+    `guard` is a further condition on the stored profile (for instance that it is not merged).
+    """
+
+    before: Profile | None
+    after: Profile
+    guard: str | None = None
+    guard_values: dict[str, Any] = field(default_factory=dict)
+
+
+def search_entries(profile: Profile) -> list[tuple[str, SearchField, str]]:
+    """(entry name, field, normalised value) for each value the org can search this profile by."""
+    captured = profile.captured
+    entries: list[tuple[str, SearchField, str]] = []
+    if captured:
+        for by, values in (
+            ("email", [captured.email, *captured.other_emails]),
+            ("phone", [captured.phone, *captured.other_phones]),
+        ):
+            entries += [(f"{by}#{v}", by, v) for v in dict.fromkeys(values) if v]
+    names = {keys.search_name(getattr(profile.attributes, part) or ""): part for part in ("family_name", "given_name")}
+    entries += [(f"name#{part}", "name", name) for name, part in names.items() if name]  # one entry per distinct name
+    return entries
+
+
+def implied_items(profile: Profile) -> dict[ItemKey, Item]:
+    """Every item the profile implies besides itself, by key. Only stable fields, so an edit that does not
+    touch them writes none of them."""
+    if profile.merged_into:
+        return {}
+    org_id, profile_id = profile.org_id, profile.profile_id
+    items: list[Item] = []
+    if profile.user_id:
+        user_org = keys.user_org_key(profile.user_id, org_id)
+        items.append({**user_org, "type": "user_org", "profile_id": profile_id, "created_at": profile.created_at})
+    for entry, by, value in search_entries(profile):
+        items.append(
+            {
+                **keys.search_key(org_id, profile_id, entry),
+                "type": "search",
+                "profile_id": profile_id,
+                **keys.org_search_keys(org_id, profile_id, by, value),
+            }
+        )
+    items += [{**keys.card_key(org_id, card), "type": "card", "profile_id": profile_id} for card in profile.cards]
+    return {(i["pk"], i["sk"]): i for i in items}
+
+
+def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
+    """The profiles, each over the version it was read at, and every implied item that appears, changes
+    or goes. Changes are diffed together, so an item moving between two profiles (a card on a merge) is
+    one guarded write. Uniqueness items are taken only if free or already this write's."""
+    before: dict[ItemKey, Item] = {}
+    after: dict[ItemKey, Item] = {}
+    for change in changes:
+        item = profile_to_item(change.after)
+        if change.before is None:
+            tx.put_if_new(item)
+        else:
+            tx.put_at_version(item, change.before.version, change.guard, **change.guard_values)
+            before.update(implied_items(change.before))
+        after.update(implied_items(change.after))
+    for key, item in after.items():
+        old = before.get(key)
+        if old == item:
+            continue
+        if item["type"] not in UNIQUE_TYPES:
+            tx.put(item)
+        elif old is None:
+            tx.put_if_new(item)
+        else:
+            tx.put(item, "attribute_not_exists(pk) OR profile_id = :owner", owner=old["profile_id"])
+    for key, old in before.items():
+        if key in after:
+            continue
+        ref = {"pk": key[0], "sk": key[1]}
+        if old["type"] in UNIQUE_TYPES:
+            tx.delete(ref, "attribute_not_exists(pk) OR profile_id = :owner", owner=old["profile_id"])
+        else:
+            tx.delete(ref)
+
+
+class ProfileRecords(Records):
+    def get_profile(self, org_id: str, profile_id: str) -> Profile | None:
+        item = self.db.get(keys.profile_key(org_id, profile_id))
+        return profile_from_item(item) if item else None
+
+    def profile_id_of_user_in_org(self, user_id: str, org_id: str) -> str | None:
+        item = self.db.get(keys.user_org_key(user_id, org_id))
+        return item["profile_id"] if item else None
+
+    def profile_id_of_card(self, org_id: str, fingerprint: str) -> str | None:
+        item = self.db.get(keys.card_key(org_id, fingerprint))
+        return item["profile_id"] if item else None
+
+    def profiles_by_ids(self, org_id: str, profile_ids: Sequence[str]) -> list[Profile]:
+        """Strongly consistent, in the order asked; ids without a profile are left out."""
+        wanted = list(dict.fromkeys(profile_ids))
+        found = self.db.batch_get([keys.profile_key(org_id, p) for p in wanted])
+        by_id = {i["profile_id"]: profile_from_item(i) for i in found}
+        return [by_id[p] for p in wanted if p in by_id]
+
+    def write_profiles(self, *changes: ProfileChange) -> None:
+        tx = self.db.tx()
+        add_profile_changes(tx, changes)
+        tx.execute(self.db.client)
+
+    def profiles_of_user(self, user_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        items, next_cursor = self.page(
+            keys.BY_USER_INDEX,
+            ("gsi1pk", f"{keys.USER_PREFIX}{user_id}"),
+            ("gsi1sk", keys.PROFILE_BY_USER_PREFIX),
+            limit=limit,
+            cursor=cursor,
+            forward=True,
+        )
+        return [profile_from_item(i) for i in items], next_cursor
+
+    def all_profiles_of_user(self, user_id: str) -> list[Profile]:
+        """Candidates from the user index (complete, but eventually consistent)."""
+        condition = KeyCondition("gsi1pk").eq(f"{keys.USER_PREFIX}{user_id}") & KeyCondition("gsi1sk").begins_with(
+            keys.PROFILE_BY_USER_PREFIX
+        )
+        items = self.db.query_all(IndexName=keys.BY_USER_INDEX, KeyConditionExpression=condition)
+        return [profile_from_item(i) for i in items]
+
+    def list_org_profiles(self, org_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        """Newest first across the listing shards. The cursor carries each shard's position, so a page
+        neither skips nor repeats a profile, however the profiles fall into shards."""
+        positions, done = _listing_position(org_id, cursor)
+        taken: list[tuple[int, Item]] = []
+        more: dict[int, bool] = {}
+        for shard in range(keys.ORG_LISTING_SHARDS):
+            if done[shard]:
+                continue
+            condition: Any = KeyCondition("gsi2pk").eq(keys.listing_shard_pk(org_id, shard))
+            if positions[shard]:
+                condition = condition & KeyCondition("gsi2sk").lt(positions[shard])
+            response = self.db.table.query(
+                IndexName=keys.BY_ORG_INDEX, KeyConditionExpression=condition, ScanIndexForward=False, Limit=limit + 1
+            )
+            taken += [(shard, item) for item in response["Items"]]
+            more[shard] = "LastEvaluatedKey" in response or len(response["Items"]) > limit
+        taken.sort(key=lambda pair: pair[1]["gsi2sk"], reverse=True)
+        page = taken[:limit]
+        for shard, item in page:
+            positions[shard] = item["gsi2sk"]
+        for shard, more_in_table in more.items():
+            consumed = sum(1 for s, _ in page if s == shard)
+            remaining = sum(1 for s, _ in taken if s == shard) - consumed
+            done[shard] = not (remaining or more_in_table)
+        next_cursor = None if all(done) else encode_cursor({"org": org_id, "after": positions, "done": done})
+        return [profile_from_item(item) for _, item in page], next_cursor
+
+    def search_profiles(
+        self, org_id: str, by: SearchField, value: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Profile], str | None]:
+        """Profiles whose email or phone is `value`, or one of whose names starts with it.
+
+        The index finds candidates; each is confirmed on the profile as it is now (strongly consistent),
+        and a profile is answered only at its first matching entry, so it appears once across pages.
+        """
+        if by == "name":
+            value = keys.search_name(value)
+        pk = keys.org_search_pk(org_id, by, value)
+        condition: Any = KeyCondition("gsi2pk").eq(pk)
+        if by == "name":
+            condition = condition & KeyCondition("gsi2sk").begins_with(value)
+        arguments: dict[str, Any] = {"IndexName": keys.BY_ORG_INDEX, "KeyConditionExpression": condition}
+        start = decode_key_cursor(cursor, partition_attribute="gsi2pk", partition_value=pk)
+        if start:
+            arguments["ExclusiveStartKey"] = start
+        found: list[Profile] = []
+        for response in self.db.query_pages(**arguments, Limit=limit):
+            entries = response["Items"]
+            current = {p.profile_id: p for p in self.profiles_by_ids(org_id, [e["profile_id"] for e in entries])}
+            for position, entry in enumerate(entries):
+                profile = current.get(entry["profile_id"])
+                if profile and _first_match(profile, pk, by, value) == entry["gsi2sk"]:
+                    found.append(profile)
+                if len(found) == limit:
+                    if position == len(entries) - 1 and "LastEvaluatedKey" not in response:
+                        return found, None
+                    resume = {k: entry[k] for k in ("pk", "sk", "gsi2pk", "gsi2sk")}
+                    return found, encode_cursor(resume)
+        return found, None
+
+
+def _first_match(profile: Profile, pk: str, by: SearchField, value: str) -> str | None:
+    matches = [
+        item["gsi2sk"]
+        for item in implied_items(profile).values()
+        if item["type"] == "search"
+        and item["gsi2pk"] == pk
+        and (item["gsi2sk"].startswith(value) if by == "name" else item["gsi2sk"] == f"{value}#{profile.profile_id}")
+    ]
+    return min(matches, default=None)
+
+
+def _listing_position(org_id: str, cursor: str | None) -> tuple[list[str | None], list[bool]]:
+    shards = keys.ORG_LISTING_SHARDS
+    if not cursor:
+        return [None] * shards, [False] * shards
+    position = decode_cursor(cursor)
+    valid = (
+        isinstance(position, dict)
+        and position.get("org") == org_id
+        and isinstance(position.get("after"), list)
+        and isinstance(position.get("done"), list)
+        and len(position["after"]) == len(position["done"]) == shards
+        and all(p is None or isinstance(p, str) for p in position["after"])
+        and all(isinstance(d, bool) for d in position["done"])
+    )
+    if not valid:
+        raise InvalidInput("invalid cursor", field="cursor")
+    return list(position["after"]), list(position["done"])
+
+
+NOT_MERGED = "attribute_not_exists(merged_into)"
+
+
+class ProfileWrites(ProfileRecords):
+    """The ways a profile changes; each goes through `add_profile_changes`."""
+
+    def create_user_profile(self, profile: Profile) -> None:
+        """A user's profile in an org: a second one for the same pair loses on its uniqueness item."""
+        self.write_profiles(ProfileChange(None, profile))
+
+    def replace_profile(self, current: Profile, updated: Profile) -> None:
+        """Write `updated` only if the stored profile is still at `current.version`."""
+        self.write_profiles(ProfileChange(current, updated))
+
+    def attach_profile_to_user(
+        self, profile: Profile, updated: Profile, new_user: User | None, claimed: Sequence[Identifier]
+    ) -> None:
+        """An orphan profile becomes a user's (a new dormant one, or the holder of its identifiers)."""
+        assert updated.user_id
+        tx = self.db.tx()
+        add_profile_changes(tx, [ProfileChange(profile, updated, "attribute_not_exists(user_id)")])
+        if new_user:
+            add_user(tx, None, new_user)
+        add_identifiers(tx, claimed, updated.user_id, updated.updated_at)
+        tx.execute(self.db.client)
+
+    def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str) -> Profile:
+        """Re-parent a live profile (still at the version read) to another user."""
+        moved = profile.model_copy(update={"user_id": to_user_id, "updated_at": now, "version": profile.version + 1})
+        self.write_profiles(ProfileChange(profile, moved, NOT_MERGED))
+        return moved

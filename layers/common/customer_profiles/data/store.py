@@ -1,0 +1,21 @@
+"""The data layer's entry point: one `Store` per table, composed of the aggregates' records.
+
+Domain code calls its narrow methods and never sees a key, an expression or a boto3 type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from customer_profiles.data.orders import OrderRecords
+from customer_profiles.data.profiles import ProfileWrites
+from customer_profiles.data.resellers import ResellerRecords
+from customer_profiles.data.table import Table
+from customer_profiles.data.tasks import TaskRecords
+from customer_profiles.data.users import UserRecords
+
+
+class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, TaskRecords):
+    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        self.db = Table(table_name, dynamodb)
+        self.table_name = table_name

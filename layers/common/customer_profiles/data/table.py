@@ -1,0 +1,117 @@
+"""The table handle every aggregate module reads and writes through: reads that are complete by construction.
+
+Every BatchGetItem retries its `UnprocessedKeys` with backoff, and every Query that must be complete
+follows `LastEvaluatedKey` to the end: under throttling or past 1 MB, DynamoDB answers in part, and code
+that decides on a part decides wrong while passing every local test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key as KeyCondition
+from botocore.exceptions import ClientError
+
+from customer_profiles.data.codec import Item, decode_key_cursor, encode_cursor
+from customer_profiles.data.keys import Key
+from customer_profiles.data.tx import Tx
+from customer_profiles.retry import backoff
+
+BATCH_GET_LIMIT = 100
+MAX_UNPROCESSED_ROUNDS = 8
+
+
+class IncompleteRead(Exception):
+    """DynamoDB kept some keys unprocessed past every retry: the caller must not decide on a part."""
+
+
+class Table:
+    def __init__(self, table_name: str, dynamodb: Any | None = None, *, sleep: Callable[[float], None] = time.sleep):
+        self.name = table_name
+        self.resource = dynamodb or boto3.resource("dynamodb")
+        self.table = self.resource.Table(table_name)
+        self.client = self.resource.meta.client
+        self._sleep = sleep
+
+    def tx(self) -> Tx:
+        return Tx(self.name)
+
+    def get(self, key: Key, *, consistent: bool = True) -> Item | None:
+        return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+
+    def update_if(self, key: Key, expression: str, condition: str, **values: Any) -> Item | None:
+        """One guarded UpdateItem: the item as it is after, or None when the condition did not hold."""
+        tx = Tx(self.name).update(key, expression, condition, **values)
+        try:
+            return self.client.update_item(**tx.items[0]["Update"], ReturnValues="ALL_NEW")["Attributes"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+
+    def batch_get(self, keys: Sequence[Key], *, consistent: bool = True, projection: str | None = None) -> list[Item]:
+        """Every item that exists among `keys` (in no particular order), whatever DynamoDB leaves unprocessed."""
+        unique = list({(k["pk"], k["sk"]): k for k in keys}.values())
+        found: list[Item] = []
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {"Keys": unique[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}
+            if projection:  # attribute names as `#name`, like every expression here
+                request["ProjectionExpression"] = projection
+                request["ExpressionAttributeNames"] = {f"#{n}": n for n in projection.replace("#", "").split(", ")}
+            pending = {self.name: request}
+            for attempt in range(MAX_UNPROCESSED_ROUNDS):
+                response = self.client.batch_get_item(RequestItems=pending)
+                found += response["Responses"].get(self.name, [])
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending.get(self.name, {}).get("Keys"):
+                    break
+                self._sleep(backoff(attempt))
+            else:
+                raise IncompleteRead(f"{len(pending[self.name]['Keys'])} keys stayed unprocessed")
+        return found
+
+    def query_pages(self, **arguments: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a Query, following LastEvaluatedKey to the end."""
+        while True:
+            response = self.table.query(**arguments)
+            yield response
+            if "LastEvaluatedKey" not in response:
+                return
+            arguments = {**arguments, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+    def query_all(self, **arguments: Any) -> list[Item]:
+        return [item for page in self.query_pages(**arguments) for item in page["Items"]]
+
+
+class Records:
+    """Base of the aggregate modules' record classes: each reads and writes through one `Table`."""
+
+    db: Table
+
+    def page(
+        self,
+        index: str,
+        partition: tuple[str, str],
+        sort_prefix: tuple[str, str],
+        *,
+        limit: int,
+        cursor: str | None,
+        forward: bool,
+    ) -> tuple[list[Item], str | None]:
+        """One page of an index query under a sort-key prefix; the cursor resumes exactly there."""
+        (pk_attribute, pk_value), (sk_attribute, prefix) = partition, sort_prefix
+        arguments: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": KeyCondition(pk_attribute).eq(pk_value)
+            & KeyCondition(sk_attribute).begins_with(prefix),
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        start = decode_key_cursor(cursor, partition_attribute=pk_attribute, partition_value=pk_value)
+        if start:
+            arguments["ExclusiveStartKey"] = start
+        response = self.db.table.query(**arguments)
+        return response["Items"], encode_cursor(response.get("LastEvaluatedKey"))

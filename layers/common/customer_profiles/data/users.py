@@ -1,0 +1,127 @@
+"""The user aggregate: users, the subject mapping, identifiers (each held by at most one user), the
+org settings and white-label app clients that registration reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from customer_profiles.data import keys
+from customer_profiles.data.codec import identifier_to_item, link_task_item, user_from_item, user_to_item
+from customer_profiles.data.table import Records
+from customer_profiles.data.tx import TransactionCancelled, Tx
+from customer_profiles.errors import StateConflict
+from customer_profiles.models.domain import Identifier, User
+
+
+@dataclass
+class RegistrationWrite:
+    """A sign-up or sign-in: the user (new, activated or updated) and the dormant users merged into it."""
+
+    subject: str | None  # set when this registration maps the subject for the first time
+    previous: User | None  # the stored state `user` replaces (None: a new user)
+    user: User
+    claimed_identifiers: list[Identifier] = field(default_factory=list)
+    merged: list[tuple[User, User]] = field(default_factory=list)  # (dormant as read, merged)
+
+
+def add_user(tx: Tx, previous: User | None, user: User) -> None:
+    """A new user, or a user over the version and status it was read in."""
+    if previous is None:
+        tx.put_if_new(user_to_item(user))
+    else:
+        tx.put_at_version(user_to_item(user), previous.version, "#status = :status", status=previous.status)
+
+
+def add_identifiers(tx: Tx, identifiers: Sequence[Identifier], user_id: str, now: str) -> None:
+    """Identifiers nobody holds yet, now held by `user_id`."""
+    for identifier in identifiers:
+        tx.put_if_new(identifier_to_item(identifier, user_id, now))
+
+
+def identifiers_of(user: User) -> list[Identifier]:
+    found: list[Identifier] = []
+    if user.email:
+        found.append(("email", user.email))
+    if user.phone:
+        found.append(("phone", user.phone))
+    return found
+
+
+class UserRecords(Records):
+    def get_user(self, user_id: str) -> User | None:
+        item = self.db.get(keys.user_key(user_id))
+        return user_from_item(item) if item else None
+
+    def user_id_for_subject(self, subject: str) -> str | None:
+        item = self.db.get(keys.subject_key(subject))
+        return item["user_id"] if item else None
+
+    def identifier_holders(self, identifiers: Sequence[Identifier]) -> dict[Identifier, str]:
+        """Which user holds each identifier (absent when nobody does)."""
+        found = self.db.batch_get([keys.identifier_key(i) for i in identifiers])
+        return {(item["kind"], item["value"]): item["user_id"] for item in found}
+
+    def users_by_ids(self, user_ids: Iterable[str]) -> dict[str, User]:
+        found = self.db.batch_get([keys.user_key(u) for u in user_ids])
+        return {item["user_id"]: user_from_item(item) for item in found}
+
+    def users_status(self, user_ids: Iterable[str]) -> dict[str, str]:
+        found = self.db.batch_get(
+            [keys.user_key(u) for u in user_ids], consistent=False, projection="#user_id, #status"
+        )
+        return {item["user_id"]: item["status"] for item in found}
+
+    def write_registration(self, plan: RegistrationWrite) -> None:
+        """One transaction, every user write guarded by the state it was read in.
+
+        A merged user's identifiers move to the survivor (so later sales find it), and a link task records
+        the profiles still to move: the linker runs it from the stream, `operator relink` re-runs it.
+        """
+        user = plan.user
+        tx = self.db.tx()
+        if plan.subject:
+            tx.put_if_new({**keys.subject_key(plan.subject), "type": "subject", "user_id": user.user_id})
+        add_user(tx, plan.previous, user)
+        add_identifiers(tx, plan.claimed_identifiers, user.user_id, user.updated_at)
+        for before, after in plan.merged:
+            add_user(tx, before, after)
+            for identifier in identifiers_of(before):
+                tx.update(
+                    keys.identifier_key(identifier),
+                    "SET user_id = :to",
+                    "user_id = :from",
+                    to=user.user_id,
+                    **{"from": before.user_id},
+                )
+            tx.put_if_new(link_task_item(before.user_id, user.user_id, user.updated_at))
+        tx.execute(self.db.client)
+
+    # --- white-label app clients and org settings -------------------------------------------------
+    def org_of_app_client(self, client_id: str) -> str | None:
+        item = self.db.get(keys.app_client_key(client_id), consistent=False)
+        return item["org_id"] if item else None
+
+    def register_app_client(self, client_id: str, org_id: str, now: str) -> None:
+        """Idempotent for the same org; a client id already owned by another org is a StateConflict."""
+        item = {**keys.app_client_key(client_id), "type": "app_client", "client_id": client_id, "org_id": org_id}
+        tx = self.db.tx().put({**item, "created_at": now}, "attribute_not_exists(pk) OR org_id = :org", org=org_id)
+        try:
+            tx.execute(self.db.client)
+        except TransactionCancelled as error:
+            raise StateConflict(f"app client {client_id} belongs to another org") from error
+
+    def org_default_region(self, org_id: str) -> str | None:
+        item = self.db.get(keys.org_config_key(org_id), consistent=False)
+        return item.get("default_region") if item else None
+
+    def configure_org(self, org_id: str, *, default_region: str, now: str) -> None:
+        self.db.table.put_item(
+            Item={
+                **keys.org_config_key(org_id),
+                "type": "org_config",
+                "org_id": org_id,
+                "default_region": default_region,
+                "updated_at": now,
+            }
+        )

@@ -1,0 +1,1 @@
+"""Use cases: what the service does, free of HTTP and of AWS types. Each takes a `Store` and models."""

@@ -1,0 +1,1 @@
+"""Models: `domain` (what the service knows), `api` (what the routes take and answer)."""

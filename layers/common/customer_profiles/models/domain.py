@@ -1,0 +1,151 @@
+"""Domain models (pydantic): what the service knows, independent of HTTP and of how it is stored.
+
+Stored shapes are built and read only by `customer_profiles.data.codec`; API shapes are in `models.api`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictBool, StrictInt, StringConstraints, UrlConstraints
+
+UserStatus = Literal["active", "dormant", "merged"]
+IdentifierKind = Literal["email", "phone", "card"]
+Identifier = tuple[IdentifierKind, str]
+
+
+class User(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    status: UserStatus
+    subject: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    merged_into: str | None = None
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+
+ProfileOrigin = Literal["white_label", "consumer", "pos", "partner"]
+NAME = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+LOCALE = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
+
+
+class ProfileAttributes(BaseModel):
+    """Org-specific standard attributes: seeded from the user's claims, then owned by the org."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: NAME | None = None
+    family_name: NAME | None = None
+    display_name: NAME | None = None
+    picture_url: Annotated[HttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["https"])] | None = None
+    birth_date: date | None = None
+    locale: LOCALE | None = None
+    marketing_consent: StrictBool | None = None
+
+
+class IdDocument(BaseModel):
+    """The ID the staff checked: its type and last characters only, never the full number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["passport", "driving_licence", "national_id", "other"]
+    last_digits: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{2,4}$")]
+
+
+class CapturedDetails(BaseModel):
+    """What the org's staff or a reseller captured: hints, never proof of identity."""
+
+    email: str | None = None
+    phone: str | None = None
+    id_document: IdDocument | None = None
+    # Captured on profiles merged into this one: still found by the org's search.
+    other_emails: list[str] = Field(default_factory=list)
+    other_phones: list[str] = Field(default_factory=list)
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    org_id: str
+    profile_id: str
+    user_id: str | None = None
+    origin: ProfileOrigin
+    attributes: ProfileAttributes = ProfileAttributes()
+    captured: CapturedDetails | None = None
+    created_at: str
+    updated_at: str
+    version: int = 1
+    merged_into: str | None = None
+    # Card fingerprints that point at this profile (never at a user): each has a pointer item of its own.
+    cards: list[str] = Field(default_factory=list)
+
+
+ID = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+MAX_LINES = 20
+MAX_QUANTITY = 10
+MAX_ENTITLEMENTS_PER_ORDER = 50  # a DynamoDB transaction takes 100 items; this leaves room for the rest
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["ticket", "product"]
+    item_id: ID = Field(description="The event id for a ticket, the product id for a product.")
+    quantity: StrictInt = Field(ge=1, le=MAX_QUANTITY)
+    unit_price: StrictInt = Field(ge=0, le=10_000_000, description="In the currency's minor unit (cents).")
+
+
+EntitlementStatus = Literal["active", "pending_claim", "void"]
+OrderChannel = Literal["app", "pos", "partner"]
+
+
+class Entitlement(BaseModel):
+    entitlement_id: str
+    org_id: str
+    profile_id: str
+    order_id: str
+    kind: Literal["ticket", "product"]
+    item_id: str
+    status: EntitlementStatus
+    created_at: str
+
+
+class Order(BaseModel):
+    order_id: str
+    org_id: str
+    profile_id: str
+    channel: OrderChannel
+    currency: str
+    payment_method: str
+    lines: list[OrderLine]
+    total: int
+    created_at: str
+
+
+MAX_PARTNER_ENTITLEMENTS = 40  # a claim moves each in one transaction: 2 writes each + the claim, under 100
+
+
+class Partner(BaseModel):
+    partner_id: str
+    display_name: str
+    org_ids: list[str]
+    status: Literal["active", "suspended"] = "active"
+
+
+class Claim(BaseModel):
+    claim_id: str
+    org_id: str
+    partner_id: str
+    profile_id: str
+    order_id: str
+    entitlement_ids: list[str]
+    email: str | None = None
+    phone: str | None = None
+    status: Literal["open", "used"]
+    expires_at: str
+    created_at: str

@@ -1,0 +1,89 @@
+"""Property: whatever profiles exist, however they fall into listing shards, and whatever edits and merges
+happened, the org listing lists every live profile exactly once (merged ones never) and name search finds
+exactly the profiles whose current names match, at any page size. On moto."""
+
+import os
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customer_profiles.data.keys import search_name
+from customer_profiles.domain import linking, pos, staff
+from customer_profiles.models.api import PosSaleRequest, ProfileUpdateRequest
+from customer_profiles.models.domain import ProfileAttributes
+from tests.unit.conftest import user_principal
+from tests.unit.test_data_layer import every_page
+
+NAMES = st.sampled_from(["Ann", "Anna", "Andy", "Anderson", "Bob", "Bea", "Émile", "emma", "Zoë", "Zed"])
+PREFIXES = ["a", "an", "em", "z"]
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), NAMES, st.one_of(st.none(), NAMES)),
+        st.tuples(st.just("rename"), st.integers(0, 30), NAMES),
+        st.tuples(st.just("merge"), st.integers(0, 30), st.integers(0, 30)),
+    ),
+    max_size=10,
+)
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "20"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=ACTIONS, limits=st.lists(st.integers(1, 5), min_size=2, max_size=2))
+def test_listing_and_name_search_are_exact_at_any_page_size(store, actions, limits):
+    org = f"org-{uuid.uuid4().hex[:8]}"  # a fresh org per example: the moto table is shared
+    seller = user_principal("till", kind="staff", org_id=org, roles=frozenset({"pos"}))
+    admin = user_principal("admin", kind="staff", org_id=org, roles=frozenset({"admin"}))
+    names: dict[str, tuple[str, str | None]] = {}  # live profile id -> (given, family)
+    order: list[str] = []
+    for action in actions:
+        live = [p for p in order if p in names]
+        if action[0] == "create":
+            _, given_name, family_name = action
+            customer = {"given_name": given_name, **({"family_name": family_name} if family_name else {})}
+            request = PosSaleRequest.model_validate(
+                {
+                    "currency": "GBP",
+                    "payment_method": "cash",
+                    "lines": [{"kind": "ticket", "item_id": "ev", "quantity": 1, "unit_price": 1}],
+                    "customer": customer,
+                }
+            )
+            profile_id = pos.create_pos_sale(store, seller, org, request).profile.profile_id
+            names[profile_id] = (given_name, family_name)
+            order.append(profile_id)
+        elif action[0] == "rename" and live:
+            profile_id = live[action[1] % len(live)]
+            current = store.get_profile(org, profile_id)
+            staff.update_profile(
+                store,
+                admin,
+                org,
+                profile_id,
+                ProfileUpdateRequest(version=current.version, attributes=ProfileAttributes(given_name=action[2])),
+            )
+            names[profile_id] = (action[2], names[profile_id][1])
+        elif action[0] == "merge" and len(live) >= 2:
+            source_id = live[action[1] % len(live)]
+            target_id = next(p for p in live[action[2] % len(live) :] + live if p != source_id)
+            linking.merge_profile_into(
+                store, store.get_profile(org, source_id), store.get_profile(org, target_id), "2026-12-01T00:00:00.000Z"
+            )
+            del names[source_id]
+
+    listed = every_page(
+        lambda limit, cursor: staff.list_profiles(store, admin, org, search=None, limit=limit, cursor=cursor),
+        limits[0],
+    )
+    assert sorted(listed) == sorted(names)  # every live profile exactly once, merged ones never
+    for prefix in PREFIXES:
+        found = every_page(
+            lambda limit, cursor, prefix=prefix: staff.list_profiles(
+                store, admin, org, search=("name", prefix), limit=limit, cursor=cursor
+            ),
+            limits[1],
+        )
+        expected = {
+            p for p, parts in names.items() if any(n and search_name(n).startswith(search_name(prefix)) for n in parts)
+        }
+        assert sorted(found) == sorted(expected), prefix
