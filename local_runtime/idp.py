@@ -83,7 +83,7 @@ def mint_token(
     phone_number_verified: bool = False,
     org_id: str | None = None,
     roles: Sequence[str] = (),
-    client_id: str = "local-consumer-app",
+    client_id: str | None = None,
     ttl_seconds: int = 3600,
     state_dir: str | os.PathLike[str] | None = None,
     extra_claims: dict[str, Any] | None = None,
@@ -91,6 +91,8 @@ def mint_token(
     """An RS256 id token for sub, signed by the local key, accepted by the local authorizer."""
     key, kid = init_idp(state_dir)
     now = int(time.time())
+    # Only the staff console's tokens may carry staff claims (StaffClientIds): a staff token comes from it.
+    client_id = client_id or ("local-staff-console" if org_id or roles else "local-consumer-app")
     claims: dict[str, Any] = {
         "iss": ISSUER,
         "sub": sub,

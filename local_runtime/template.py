@@ -22,6 +22,7 @@ LOCAL_PARAMETERS: dict[str, str] = {
     "LogLevel": "INFO",
     "IdpIssuer": "https://local-idp.customer-profiles.test",
     "IdpAudiences": "local-consumer-app,local-whitelabel-app,local-staff-console",
+    "StaffClientIds": "local-staff-console",
 }
 
 # Properties of AWS::DynamoDB::Table that create_table accepts (and DynamoDB Local honours).

@@ -17,7 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phone-verified", action="store_true")
     parser.add_argument("--org", dest="org_id", help="org_id claim (staff tokens)")
     parser.add_argument("--role", dest="roles", action="append", default=[], help="a role (repeatable)")
-    parser.add_argument("--client", dest="client_id", default=AUDIENCES[0], help=f"app client id, one of {AUDIENCES}")
+    parser.add_argument(
+        "--client",
+        dest="client_id",
+        help=f"app client id, one of {AUDIENCES} (default: the staff console with --org, else the consumer app)",
+    )
     parser.add_argument("--ttl", dest="ttl_seconds", type=int, default=3600)
     parser.add_argument(
         "--claim",

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.edge import config
-from customer_profiles.edge.tokens import TokenVerifier
+from customer_profiles.edge.tokens import ForbiddenToken, TokenVerifier
 from customer_profiles.models.principal import InvalidToken
 
 logger = Logger()
@@ -24,6 +24,7 @@ def verifier() -> TokenVerifier:
         issuer=config.settings().idp_issuer,
         audiences=config.settings().idp_audiences.split(","),
         jwks_url=config.settings().idp_jwks_url,
+        staff_clients=config.settings().staff_client_ids.split(","),
     )
 
 
@@ -47,21 +48,23 @@ def stage_wildcard_arn(method_arn: str) -> str:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         principal = verifier().verify(bearer_token(event.get("headers")))
+    except ForbiddenToken as error:
+        logger.info("token denied", extra={"reason": str(error)})
+        return policy("anonymous", "Deny", event["methodArn"])  # API Gateway answers 403
     except InvalidToken as error:
         logger.info("token refused", extra={"reason": str(error)})
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for 401
     logger.info("token accepted", extra={"kind": principal.kind, "org_id": principal.org_id})
+    return {**policy(principal.subject, "Allow", event["methodArn"]), "context": principal.to_context()}
+
+
+def policy(principal_id: str, effect: str, method_arn: str) -> dict[str, Any]:
     return {
-        "principalId": principal.subject,
+        "principalId": principal_id,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Action": "execute-api:Invoke",
-                    "Effect": "Allow",
-                    "Resource": stage_wildcard_arn(event["methodArn"]),
-                }
+                {"Action": "execute-api:Invoke", "Effect": effect, "Resource": stage_wildcard_arn(method_arn)}
             ],
         },
-        "context": principal.to_context(),
     }

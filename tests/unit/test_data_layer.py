@@ -12,7 +12,7 @@ from customer_profiles.data import keys
 from customer_profiles.data.tx import MAX_ITEMS, TooManyItems, TransactionCancelled, parse_cancellation
 from customer_profiles.domain import linking, orders, pos, registration, staff, users
 from customer_profiles.errors import ConcurrentWrite, StateConflict, TryAgain
-from customer_profiles.models.api import OrderRequest, PosSaleRequest, ProfileUpdateRequest
+from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.domain import ProfileAttributes
 from customer_profiles.retry import on_concurrent_write
 from tests.unit.conftest import user_principal
@@ -133,7 +133,14 @@ def test_after_a_merge_the_merged_profiles_identifiers_find_the_survivor(store):
         ORG,
         OrderRequest.model_validate({"currency": "GBP", "payment_method": "card", "lines": LINES}),
     )
-    sold = sell(store, "card", email="second@example.com", phone="+447911123401", card_fingerprint="fp_merge_001")
+    sold = sell(store, "card", card_fingerprint="fp_merge_001")  # anonymous, then given identifiers by staff
+    staff.attach_identifier(
+        store,
+        ADMIN,
+        ORG,
+        sold.profile.profile_id,
+        AttachIdentifierRequest(version=1, email="second@example.com", phone="+447911123401"),
+    )
     target = store.get_profile(ORG, mine.order.profile_id)
     source = store.get_profile(ORG, sold.profile.profile_id)
 

@@ -18,7 +18,7 @@ def idp(tmp_path: Path) -> FakeIdp:
 
 @pytest.fixture
 def verifier(idp: FakeIdp) -> TokenVerifier:
-    return TokenVerifier(issuer=ISSUER, audiences=AUDIENCES, jwks_url=idp.jwks_url)
+    return TokenVerifier(issuer=ISSUER, audiences=AUDIENCES, jwks_url=idp.jwks_url, staff_clients=["staff-console"])
 
 
 def test_a_valid_user_token_gives_a_user_principal_with_verified_claims(idp, verifier):

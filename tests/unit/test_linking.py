@@ -39,7 +39,8 @@ def person(email=None, phone=None, verified=True):
 
 
 def holder(store, kind, value):
-    return store.identifier_holders([(kind, value)]).get((kind, value))
+    holding = store.identifier_holders([(kind, value)]).get((kind, value))
+    return holding.user_id if holding else None
 
 
 def run_pending_links(store):

@@ -66,7 +66,9 @@ def test_a_signed_order_creates_a_dormant_buyer_pending_entitlements_and_a_claim
     answer, redelivery = accept(store, signed(secret, body), body)
 
     assert not redelivery and answer["entitlements"] == 2
-    holder = store.identifier_holders([("email", "buyer@example.com")])[("email", "buyer@example.com")]
+    holding = store.identifier_holders([("email", "buyer@example.com")])[("email", "buyer@example.com")]
+    assert holding.provenance == "partner_asserted"
+    holder = holding.user_id
     assert store.get_user(holder).status == "dormant"
     profile_id = store.profile_id_of_user_in_org(holder, ORG)
     _, orders, entitlements = store.profile_with_children(ORG, profile_id)

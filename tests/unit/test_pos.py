@@ -25,7 +25,8 @@ def sale(payment_method="cash", **customer):
 
 
 def holder_of(store, kind, value):
-    return store.identifier_holders([(kind, value)]).get((kind, value))
+    holding = store.identifier_holders([(kind, value)]).get((kind, value))
+    return holding.user_id if holding else None
 
 
 def test_an_anonymous_cash_sale_makes_an_orphaned_profile_that_parents_the_entitlements(store):

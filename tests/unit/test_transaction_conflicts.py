@@ -74,7 +74,7 @@ def test_a_sale_that_meets_a_transaction_conflict_creates_one_dormant_user(store
     sale = pos.create_pos_sale(store, seller, "org-a", request)
 
     assert seen["cancelled"] == 1
-    holder = store.identifier_holders([("email", "race@example.com")])[("email", "race@example.com")]
+    holder = store.identifier_holders([("email", "race@example.com")])[("email", "race@example.com")].user_id
     assert store.get_profile("org-a", sale.profile.profile_id).user_id == holder
     assert len(store.profile_with_children("org-a", sale.profile.profile_id)[1]) == 1
 

@@ -2,6 +2,7 @@ import pytest
 
 from customer_profiles.domain import users
 from customer_profiles.errors import Forbidden, NotFound
+from customer_profiles.models.domain import Holding
 from tests.unit.conftest import user_principal
 
 
@@ -15,8 +16,8 @@ def test_register_creates_an_active_user_holding_the_verified_identifiers(store)
     assert created
     assert (user.status, user.email, user.phone) == ("active", "alice@example.com", "+447911123456")
     assert store.identifier_holders([("email", "alice@example.com"), ("phone", "+447911123456")]) == {
-        ("email", "alice@example.com"): user.user_id,
-        ("phone", "+447911123456"): user.user_id,
+        ("email", "alice@example.com"): Holding(user_id=user.user_id, provenance="verified"),
+        ("phone", "+447911123456"): Holding(user_id=user.user_id, provenance="verified"),
     }
 
 
@@ -46,7 +47,9 @@ def test_an_identifier_another_user_holds_is_not_taken(store):
 
     assert second.user_id != first.user_id
     assert second.email is None
-    assert store.identifier_holders([("email", "dave@example.com")]) == {("email", "dave@example.com"): first.user_id}
+    assert store.identifier_holders([("email", "dave@example.com")]) == {
+        ("email", "dave@example.com"): Holding(user_id=first.user_id, provenance="verified")
+    }
 
 
 def test_a_newly_verified_identifier_is_attached_on_the_next_registration(store):

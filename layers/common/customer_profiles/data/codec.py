@@ -15,7 +15,17 @@ from pydantic import BaseModel
 
 from customer_profiles.data import keys
 from customer_profiles.errors import InvalidInput
-from customer_profiles.models.domain import Claim, Entitlement, Identifier, Order, Partner, Profile, User
+from customer_profiles.models.domain import (
+    Claim,
+    Entitlement,
+    Holding,
+    Identifier,
+    Order,
+    Partner,
+    Profile,
+    Proof,
+    User,
+)
 
 Item = dict[str, Any]
 
@@ -43,7 +53,7 @@ def user_to_item(user: User) -> Item:
     return {**keys.user_key(user.user_id), "type": "user", **user.model_dump(exclude_none=True)}
 
 
-def identifier_to_item(identifier: Identifier, user_id: str, now: str) -> Item:
+def identifier_to_item(identifier: Identifier, user_id: str, proof: Proof) -> Item:
     kind, value = identifier
     return {
         **keys.identifier_key(identifier),
@@ -51,8 +61,14 @@ def identifier_to_item(identifier: Identifier, user_id: str, now: str) -> Item:
         "kind": kind,
         "value": value,
         "user_id": user_id,
-        "created_at": now,
+        **proof.model_dump(exclude_none=True),
+        "created_at": proof.at,
     }
+
+
+def holding_from_item(item: Item) -> Holding:
+    # Items written before provenance was recorded were window captures: hints.
+    return Holding(user_id=item["user_id"], provenance=item.get("provenance", "staff_captured"))
 
 
 def is_user_item(item: Item) -> bool:

@@ -25,7 +25,7 @@ from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user
 from customer_profiles.errors import StateConflict
-from customer_profiles.models.domain import Entitlement, EntitlementStatus, Identifier, Order, Profile, User
+from customer_profiles.models.domain import Entitlement, EntitlementStatus, Identifier, Order, Profile, Proof, User
 
 # The profile a new child goes under must still be live and still belong to the child's user.
 LIVE_PROFILE = "attribute_exists(pk) AND attribute_not_exists(merged_into)"
@@ -39,8 +39,9 @@ class SaleWrite:
     entitlements: list[Entitlement]
     user_id: str | None
     new_user: User | None = None
-    claimed_identifiers: list[Identifier] = field(default_factory=list)
-    profile_change: ProfileChange | None = None  # a new profile, or a known one gaining a card
+    claimed_identifiers: list[Identifier] = field(default_factory=list)  # held by the new dormant user
+    proof: Proof | None = None  # how the claimed identifiers are known (window or reseller)
+    new_profile: Profile | None = None  # when the sale creates the profile (else it checks the one it uses)
 
 
 def profile_holds(user_id: str | None) -> tuple[str, dict[str, Any]]:
@@ -59,15 +60,14 @@ def add_order(tx: Tx, order: Order, entitlements: Sequence[Entitlement], user_id
 def add_sale(tx: Tx, sale: SaleWrite) -> None:
     if sale.new_user:
         add_user(tx, None, sale.new_user)
-    add_identifiers(tx, sale.claimed_identifiers, sale.user_id or "", sale.order.created_at)
-    change = sale.profile_change
-    holds, values = profile_holds(sale.user_id)
-    if change is None:
+    if sale.claimed_identifiers:
+        assert sale.proof and sale.user_id
+        add_identifiers(tx, sale.claimed_identifiers, sale.user_id, sale.proof)
+    if sale.new_profile:
+        add_profile_changes(tx, [ProfileChange(None, sale.new_profile)])
+    else:
+        holds, values = profile_holds(sale.user_id)
         tx.check(keys.profile_key(sale.order.org_id, sale.order.profile_id), holds, **values)
-    elif change.before is None:
-        add_profile_changes(tx, [change])
-    else:  # the profile is written anyway: its put carries the same guard as the check would
-        add_profile_changes(tx, [ProfileChange(change.before, change.after, holds, values)])
     add_order(tx, sale.order, sale.entitlements, sale.user_id)
 
 

@@ -28,7 +28,7 @@ from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user
 from customer_profiles.errors import InvalidInput
-from customer_profiles.models.domain import Identifier, Profile, User
+from customer_profiles.models.domain import Identifier, Profile, Proof, User
 
 ItemKey = tuple[str, str]
 UNIQUE_TYPES = frozenset({"user_org", "card"})  # items outside the profile's partition that one profile owns
@@ -271,7 +271,7 @@ class ProfileWrites(ProfileRecords):
         self.write_profiles(ProfileChange(current, updated))
 
     def attach_profile_to_user(
-        self, profile: Profile, updated: Profile, new_user: User | None, claimed: Sequence[Identifier]
+        self, profile: Profile, updated: Profile, new_user: User | None, claimed: Sequence[Identifier], proof: Proof
     ) -> None:
         """An orphan profile becomes a user's (a new dormant one, or the holder of its identifiers)."""
         assert updated.user_id
@@ -279,7 +279,7 @@ class ProfileWrites(ProfileRecords):
         add_profile_changes(tx, [ProfileChange(profile, updated, "attribute_not_exists(user_id)")])
         if new_user:
             add_user(tx, None, new_user)
-        add_identifiers(tx, claimed, updated.user_id, updated.updated_at)
+        add_identifiers(tx, claimed, updated.user_id, proof)
         tx.execute(self.db.client)
 
     def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str) -> Profile:

@@ -7,11 +7,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import identifier_to_item, link_task_item, user_from_item, user_to_item
+from customer_profiles.data.codec import (
+    holding_from_item,
+    identifier_to_item,
+    link_task_item,
+    user_from_item,
+    user_to_item,
+)
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.errors import StateConflict
-from customer_profiles.models.domain import Identifier, User
+from customer_profiles.models.domain import Holding, Identifier, Proof, User
 
 
 @dataclass
@@ -21,7 +27,9 @@ class RegistrationWrite:
     subject: str | None  # set when this registration maps the subject for the first time
     previous: User | None  # the stored state `user` replaces (None: a new user)
     user: User
-    claimed_identifiers: list[Identifier] = field(default_factory=list)
+    claimed_identifiers: list[Identifier] = field(default_factory=list)  # verified, held by nobody yet
+    taken_over: list[tuple[Identifier, str]] = field(default_factory=list)  # verified, from this dormant holder
+    released: list[tuple[Identifier, str]] = field(default_factory=list)  # hints of activated or merged dormants
     merged: list[tuple[User, User]] = field(default_factory=list)  # (dormant as read, merged)
 
 
@@ -33,10 +41,10 @@ def add_user(tx: Tx, previous: User | None, user: User) -> None:
         tx.put_at_version(user_to_item(user), previous.version, "#status = :status", status=previous.status)
 
 
-def add_identifiers(tx: Tx, identifiers: Sequence[Identifier], user_id: str, now: str) -> None:
-    """Identifiers nobody holds yet, now held by `user_id`."""
+def add_identifiers(tx: Tx, identifiers: Sequence[Identifier], user_id: str, proof: Proof) -> None:
+    """Identifiers nobody holds yet, now held by `user_id`, known by `proof`."""
     for identifier in identifiers:
-        tx.put_if_new(identifier_to_item(identifier, user_id, now))
+        tx.put_if_new(identifier_to_item(identifier, user_id, proof))
 
 
 def identifiers_of(user: User) -> list[Identifier]:
@@ -57,10 +65,10 @@ class UserRecords(Records):
         item = self.db.get(keys.subject_key(subject))
         return item["user_id"] if item else None
 
-    def identifier_holders(self, identifiers: Sequence[Identifier]) -> dict[Identifier, str]:
-        """Which user holds each identifier (absent when nobody does)."""
+    def identifier_holders(self, identifiers: Sequence[Identifier]) -> dict[Identifier, Holding]:
+        """Who holds each identifier and how it is known (absent when nobody holds it)."""
         found = self.db.batch_get([keys.identifier_key(i) for i in identifiers])
-        return {(item["kind"], item["value"]): item["user_id"] for item in found}
+        return {(item["kind"], item["value"]): holding_from_item(item) for item in found}
 
     def users_by_ids(self, user_ids: Iterable[str]) -> dict[str, User]:
         found = self.db.batch_get([keys.user_key(u) for u in user_ids])
@@ -73,27 +81,25 @@ class UserRecords(Records):
         return {item["user_id"]: item["status"] for item in found}
 
     def write_registration(self, plan: RegistrationWrite) -> None:
-        """One transaction, every user write guarded by the state it was read in.
+        """One transaction, every user and identifier write guarded by the state it was read in.
 
-        A merged user's identifiers move to the survivor (so later sales find it), and a link task records
-        the profiles still to move: the linker runs it from the stream, `operator relink` re-runs it.
+        Verified identifiers become the person's (taken over from the dormant users that held them as
+        hints); the dormant users' other hints are released for their owners to claim; each merged user
+        gets a link task for the profiles still to move (the linker runs it, `operator relink` re-runs it).
         """
         user = plan.user
+        verified = Proof(provenance="verified", at=user.updated_at)
         tx = self.db.tx()
         if plan.subject:
             tx.put_if_new({**keys.subject_key(plan.subject), "type": "subject", "user_id": user.user_id})
         add_user(tx, plan.previous, user)
-        add_identifiers(tx, plan.claimed_identifiers, user.user_id, user.updated_at)
+        add_identifiers(tx, plan.claimed_identifiers, user.user_id, verified)
+        for identifier, holder in plan.taken_over:
+            tx.put(identifier_to_item(identifier, user.user_id, verified), "user_id = :holder", holder=holder)
+        for identifier, holder in plan.released:
+            tx.delete(keys.identifier_key(identifier), "user_id = :holder", holder=holder)
         for before, after in plan.merged:
             add_user(tx, before, after)
-            for identifier in identifiers_of(before):
-                tx.update(
-                    keys.identifier_key(identifier),
-                    "SET user_id = :to",
-                    "user_id = :from",
-                    to=user.user_id,
-                    **{"from": before.user_id},
-                )
             tx.put_if_new(link_task_item(before.user_id, user.user_id, user.updated_at))
         tx.execute(self.db.client)
 

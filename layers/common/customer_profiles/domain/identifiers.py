@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 import phonenumbers
@@ -14,8 +15,17 @@ MAX_EMAIL_LENGTH = 254
 
 
 def normalise_email(raw: str, *, field: str = "email") -> str:
+    """The address as one identifier: email-validator's normal form (NFC, IDNA domain), lower-cased.
+
+    Lower-casing alone would fold look-alikes into other people's addresses: "\u212aate@example.com" (Kelvin
+    sign, which even NFC turns into K) lowers to "kate@example.com". So an address that NFKC would change
+    (compatibility characters: Kelvin sign, full-width letters, ligatures, superscripts; text not in NFC)
+    is refused rather than folded; any other Unicode address stays as the person wrote it, but for case.
+    """
     if len(raw) > MAX_EMAIL_LENGTH:
         raise InvalidInput("email address is too long", field=field)
+    if unicodedata.normalize("NFKC", raw) != raw:
+        raise InvalidInput("the email address has compatibility characters (look-alikes)", field=field)
     try:
         normalised = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as error:

@@ -25,7 +25,7 @@ from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import Forbidden, InvalidInput, StateConflict, Unauthenticated
 from customer_profiles.models.api import PartnerOrderRequest, PartnerOrderResponse
-from customer_profiles.models.domain import Claim, Partner
+from customer_profiles.models.domain import Claim, Partner, Proof
 from customer_profiles.retry import on_concurrent_write
 
 
@@ -128,6 +128,7 @@ def _record(
         payment_method="partner",  # paid at the reseller
         channel="partner",
         origin="partner",
+        proof=Proof(provenance="partner_asserted", at=utc_now(), partner_id=partner.partner_id),
         entitlement_status="pending_claim",
     )
     now = utc_now()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from customer_profiles.data.orders import SaleWrite
-from customer_profiles.data.profiles import ProfileChange
 from customer_profiles.data.store import Store
 from customer_profiles.domain.access import require_staff_of
 from customer_profiles.domain.orders import build_order
@@ -26,6 +25,7 @@ from customer_profiles.models.domain import (
     Profile,
     ProfileAttributes,
     ProfileOrigin,
+    Proof,
 )
 from customer_profiles.models.principal import Principal
 from customer_profiles.retry import on_concurrent_write
@@ -68,7 +68,14 @@ def create_pos_sale(store: Store, principal: Principal, org_id: str, request: Po
     def attempt() -> PlannedSale:
         # A concurrent sale may have created the same dormant user or profile: each attempt reads again.
         planned = plan_sale(
-            store, org_id, customer, request, payment_method=request.payment_method, channel="pos", origin="pos"
+            store,
+            org_id,
+            customer,
+            request,
+            payment_method=request.payment_method,
+            channel="pos",
+            origin="pos",
+            proof=Proof(provenance="staff_captured", at=utc_now(), org_id=org_id),
         )
         store.write_sale(planned.write)
         return planned
@@ -91,30 +98,34 @@ def plan_sale(
     payment_method: str,
     channel: OrderChannel,
     origin: ProfileOrigin,
+    proof: Proof,
     entitlement_status: EntitlementStatus = "active",
 ) -> PlannedSale:
-    """Everything a sale for this customer will write: the user, profile, card, order and entitlements."""
+    """Everything a sale for this customer will write: the user, profile, card, order and entitlements.
+
+    Identifiers are hints (`proof` says whose): they find the user holding them, or make a dormant one.
+    A card is recorded only on anonymous sales, and a card alone finds only the anonymous profile it paid
+    for before, never a person's, so a card never leads a sale to a user.
+    """
     now = utc_now()
     user_id: str | None = None
     dormant = None
     claimed: list[Identifier] = []
+    card = None if customer.identifiers else customer.card_fingerprint
+    card_profile_id = store.profile_id_of_card(org_id, card) if card else None
+    profile = None
     if customer.identifiers:
         user_id, dormant, claimed = find_or_make_holder(store, customer.identifiers, now)
-
-    card = customer.card_fingerprint
-    card_profile_id = store.profile_id_of_card(org_id, card) if card else None
-    if user_id and not dormant:
-        existing_id = store.profile_id_of_user_in_org(user_id, org_id)
-    elif not user_id:
-        existing_id = card_profile_id  # a card alone finds the org's profile, never a user
-    else:
-        existing_id = None
-
-    profile = store.get_profile(org_id, existing_id) if existing_id else None
-    change = None
+        existing_id = None if dormant else store.profile_id_of_user_in_org(user_id, org_id)
+        profile = store.get_profile(org_id, existing_id) if existing_id else None
+    elif card_profile_id:
+        paid_before = store.get_profile(org_id, card_profile_id)
+        if paid_before and not paid_before.user_id and not paid_before.merged_into:
+            profile = paid_before
+    new_profile = None
     if profile is None:
         captured = dict(customer.identifiers)
-        profile = Profile(
+        new_profile = Profile(
             org_id=org_id,
             profile_id=new_id(),
             user_id=user_id,
@@ -127,13 +138,7 @@ def plan_sale(
             created_at=now,
             updated_at=now,
         )
-        change = ProfileChange(None, profile)
-    elif card and card_profile_id is None:  # a known customer pays with a new card: it points at them now
-        with_card = profile.model_copy(
-            update={"cards": [*profile.cards, card], "updated_at": now, "version": profile.version + 1}
-        )
-        change = ProfileChange(profile, with_card)
-        profile = with_card
+        profile = new_profile
     order, entitlements = build_order(
         request,
         payment_method,
@@ -148,6 +153,7 @@ def plan_sale(
         user_id=profile.user_id,
         new_user=dormant,
         claimed_identifiers=claimed,
-        profile_change=change,
+        proof=proof,
+        new_profile=new_profile,
     )
-    return PlannedSale(write=write, profile=profile, profile_created=change is not None and change.before is None)
+    return PlannedSale(write=write, profile=profile, profile_created=new_profile is not None)

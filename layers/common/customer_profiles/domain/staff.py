@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from customer_profiles.data.store import Store
+from customer_profiles.data.users import identifiers_of
 from customer_profiles.domain.access import require_staff_of
 from customer_profiles.domain.identifiers import normalise_email, normalise_phone
 from customer_profiles.domain.profiles import update_profile_attributes
@@ -22,7 +23,7 @@ from customer_profiles.models.api import (
     ProfileResponse,
     ProfileUpdateRequest,
 )
-from customer_profiles.models.domain import CapturedDetails, Entitlement, Identifier, Profile, User
+from customer_profiles.models.domain import CapturedDetails, Entitlement, Identifier, Profile, Proof, User
 from customer_profiles.models.principal import Principal
 
 READERS = frozenset({"viewer", "admin", "pos"})
@@ -59,12 +60,14 @@ def find_or_make_holder(
     """The user holding the first identifier that has a holder; else a new dormant user holding them all.
 
     Returns (user_id, the new dormant user or None, the identifiers to claim for it). Identifiers typed by
-    staff or a reseller are hints: they never attach to an existing user.
+    staff or a reseller are hints: they never attach to an existing user. A holder is either the person
+    who verified the identifier, or a dormant user holding it as a hint (activation keeps only verified
+    identifiers, so an active user never holds a hint: docs/decisions.md, identity policy).
     """
     holders = store.identifier_holders(identifiers)
     for identifier in identifiers:
         if identifier in holders:
-            return holders[identifier], None, []
+            return holders[identifier].user_id, None, []
     dormant = User(
         user_id=new_id(),
         status="dormant",
@@ -73,7 +76,7 @@ def find_or_make_holder(
         created_at=now,
         updated_at=now,
     )
-    return dormant.user_id, dormant, list(identifiers)
+    return dormant.user_id, dormant, identifiers_of(dormant)  # what it holds is what its record says
 
 
 def _own_profile(store: Store, org_id: str, profile_id: str) -> Profile:
@@ -160,11 +163,12 @@ def attach_identifier(
     user_id, dormant, claimed = find_or_make_holder(store, identifiers, now)
     if store.profile_id_of_user_in_org(user_id, org_id):
         raise StateConflict("this customer already has another profile in this org")
+    proof = Proof(provenance="staff_captured", at=now, org_id=org_id)
     captured = (profile.captured or CapturedDetails()).model_copy(
         update={k: v for k, v in identifiers if k in ("email", "phone")}
     )
     updated = profile.model_copy(
         update={"user_id": user_id, "captured": captured, "updated_at": now, "version": profile.version + 1}
     )
-    store.attach_profile_to_user(profile, updated, dormant, claimed)
+    store.attach_profile_to_user(profile, updated, dormant, claimed, proof)
     return org_views(store, [updated])[0]

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from customer_profiles.data.store import Store
-from customer_profiles.data.users import RegistrationWrite
+from customer_profiles.data.users import RegistrationWrite, identifiers_of
 from customer_profiles.domain.identifiers import verified_identifiers
 from customer_profiles.errors import ConcurrentWrite, Forbidden, NotFound
 from customer_profiles.models.domain import Identifier, User
@@ -46,10 +46,13 @@ def get_me(store: Store, principal: Principal) -> User:
 def register_me(store: Store, principal: Principal) -> tuple[User, bool]:
     """The platform user of the token's subject: returned, created, or activated; returns (user, created).
 
-    Activation: dormant users holding the token's **verified** identifiers become the person's: the first
-    becomes their active user (when they have none yet), the others are merged into it. Verified
-    identifiers nobody holds are attached; identifiers held by another active user are left alone.
-    All of it is one transaction guarded by each user's state, so concurrent activations have one outcome.
+    Only what the identity provider verified counts (docs/decisions.md, identity policy). Dormant users
+    holding a verified identifier as a hint become the person's: the first becomes their active user (when
+    they have none yet), the others are merged into it and their profiles follow (link tasks). The person
+    holds exactly the identifiers they verified: those nobody held, and those taken over from the dormant
+    users; the dormant users' other hints are released, so that their owners can claim them later.
+    Identifiers another active user verified are left alone. One transaction guarded by each user's state
+    and each identifier's holder, so concurrent activations have one outcome.
     """
     _require_user_principal(principal)
     identifiers = verified_identifiers(principal.verified_email, principal.verified_phone)
@@ -62,33 +65,49 @@ def register_me(store: Store, principal: Principal) -> tuple[User, bool]:
 def _register_once(store: Store, principal: Principal, identifiers: list[Identifier]) -> tuple[User, bool]:
     holders = store.identifier_holders(identifiers)
     own_id = store.user_id_for_subject(principal.subject)
-    known = store.users_by_ids([*holders.values(), *([own_id] if own_id else [])])
+    known = store.users_by_ids([*(h.user_id for h in holders.values()), *([own_id] if own_id else [])])
     own = known.get(own_id) if own_id else None
     if own_id and own is None:
         raise ConcurrentWrite("subject points at a user being written")
     dormant = [
         known[u]
-        for u in dict.fromkeys(holders[i] for i in identifiers if i in holders)
+        for u in dict.fromkeys(holders[i].user_id for i in identifiers if i in holders)
         if u in known and known[u].status == "dormant"
     ]
     free = [i for i in identifiers if i not in holders]
     now = utc_now()
-
     if own is not None and not (free or dormant):
         return own, False
+
     created = own is None
     if own is not None:
         survivor, current = own, own
     elif dormant:
         current = dormant.pop(0)
-        survivor = current.model_copy(update={"status": "active", "subject": principal.subject})
+        # A dormant user's email and phone were hints: from now on it shows only what the person verified.
+        survivor = current.model_copy(
+            update={"status": "active", "subject": principal.subject, "email": None, "phone": None}
+        )
     else:
         current = None
         survivor = User(user_id=new_id(), status="active", subject=principal.subject, created_at=now, updated_at=now)
+    dormant_holders = {d.user_id for d in dormant} | (
+        {current.user_id} if current and current.status == "dormant" else set()
+    )
+    taken_over = [
+        (i, holders[i].user_id) for i in identifiers if i in holders and holders[i].user_id in dormant_holders
+    ]
+    released = [
+        (i, d.user_id)
+        for d in (known[u] for u in sorted(dormant_holders))
+        for i in identifiers_of(d)
+        if i not in identifiers
+    ]
+    held = dict([*free, *(i for i, _ in taken_over)])
     survivor = survivor.model_copy(
         update={
-            "email": survivor.email or next((v for k, v in free if k == "email"), None),
-            "phone": survivor.phone or next((v for k, v in free if k == "phone"), None),
+            "email": held.get("email", survivor.email),
+            "phone": held.get("phone", survivor.phone),
             "updated_at": now,
             "version": survivor.version + (0 if current is None else 1),
         }
@@ -99,6 +118,8 @@ def _register_once(store: Store, principal: Principal, identifiers: list[Identif
             previous=current,
             user=survivor,
             claimed_identifiers=free,
+            taken_over=taken_over,
+            released=released,
             merged=[
                 (
                     m,

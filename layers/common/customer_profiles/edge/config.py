@@ -30,6 +30,7 @@ class Settings(BaseModel):
     idp_issuer: str = ""
     idp_audiences: str = ""
     idp_jwks_url: str = ""
+    staff_client_ids: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,8 @@ The authorizer verifies once per token and hands a `Principal` to the handlers.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -15,14 +17,24 @@ from customer_profiles.models.principal import PROFILE_CLAIMS, STAFF_ROLES, Inva
 
 PINNED_ALGORITHMS = ["RS256"]
 MAX_CLAIM_LENGTH = 2048
+MAX_SUBJECT_LENGTH = 255  # OpenID Connect: a sub is at most 255 ASCII characters
+MAX_EMAIL_LENGTH = 254
+MAX_PHONE_LENGTH = 32
+ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class ForbiddenToken(InvalidToken):
+    """A genuine token that asks for what its app client may not have (staff claims from a non-staff app):
+    the authorizer denies it (403), where a malformed or forged token is refused (401)."""
 
 
 class TokenVerifier:
     """Verifies RS256 JWTs against the identity provider's JWKS (keys cached by PyJWKClient)."""
 
-    def __init__(self, *, issuer: str, audiences: list[str], jwks_url: str) -> None:
+    def __init__(self, *, issuer: str, audiences: list[str], jwks_url: str, staff_clients: Sequence[str] = ()) -> None:
         self.issuer = issuer
         self.audiences = frozenset(a for a in audiences if a)
+        self.staff_clients = frozenset(c for c in staff_clients if c)
         self._jwks_url = jwks_url
         self._jwks = None if jwks_url.startswith("file://") else jwt.PyJWKClient(jwks_url, lifespan=300)
 
@@ -66,23 +78,48 @@ class TokenVerifier:
             raise InvalidToken("token was not issued for an accepted app client")
         client_id = claims.get("client_id") if claims.get("client_id") in client_ids else sorted(client_ids)[0]
 
-        org_id = claims.get("org_id")
-        roles = claims.get("roles") or []
-        if isinstance(roles, str):
-            roles = [roles]
-        if org_id and (not isinstance(org_id, str) or not set(roles) <= STAFF_ROLES):
-            raise InvalidToken("staff token with an invalid org or role")
+        # Every claim we use is typed and bounded here: a signed token is still input.
+        subject = _text(claims, "sub", MAX_SUBJECT_LENGTH, required=True)
+        email = _text(claims, "email", MAX_EMAIL_LENGTH)
+        phone_number = _text(claims, "phone_number", MAX_PHONE_LENGTH)
+        org_id, roles = _staff_claims(claims)
+        if (org_id or roles) and client_id not in self.staff_clients:
+            raise ForbiddenToken(f"app client {client_id} is not a staff client: staff claims refused")
         return Principal(
             kind="staff" if org_id else "user",
-            subject=str(claims["sub"]),
+            subject=str(subject),
             client_id=str(client_id),
-            email=claims.get("email"),
+            email=email,
+            # OpenID Connect: only the JSON boolean true verifies (a string "true", as some emulators write, does not)
             email_verified=claims.get("email_verified") is True,
-            phone_number=claims.get("phone_number"),
+            phone_number=phone_number,
             phone_number_verified=claims.get("phone_number_verified") is True,
             org_id=org_id,
-            roles=frozenset(roles) if org_id else frozenset(),
+            roles=roles if org_id else frozenset(),
             profile_claims=tuple(
                 (name, claims[name][:MAX_CLAIM_LENGTH]) for name in PROFILE_CLAIMS if isinstance(claims.get(name), str)
             ),
         )
+
+
+def _text(claims: dict[str, Any], name: str, max_length: int, *, required: bool = False) -> str | None:
+    value = claims.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise InvalidToken(f"claim {name} must be a string of 1 to {max_length} characters")
+    return value
+
+
+def _staff_claims(claims: dict[str, Any]) -> tuple[str | None, frozenset[str]]:
+    org_id = claims.get("org_id")
+    if org_id is not None and (not isinstance(org_id, str) or not ORG_ID.match(org_id)):
+        raise InvalidToken("claim org_id must be an org id")
+    roles = claims.get("roles")
+    if roles is None:
+        return org_id, frozenset()
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(roles, list) or not all(isinstance(r, str) and r in STAFF_ROLES for r in roles):
+        raise InvalidToken(f"claim roles must be a list of {', '.join(sorted(STAFF_ROLES))}")
+    return org_id, frozenset(roles)

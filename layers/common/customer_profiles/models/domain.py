@@ -13,6 +13,29 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictBool, StrictIn
 UserStatus = Literal["active", "dormant", "merged"]
 IdentifierKind = Literal["email", "phone", "card"]
 Identifier = tuple[IdentifierKind, str]
+# How an identifier is known: only `verified` (the identity provider proved it to this user) binds an active
+# user; `staff_captured` (typed at a window) and `partner_asserted` (sent by a reseller) are hints.
+Provenance = Literal["verified", "staff_captured", "partner_asserted"]
+
+
+class Proof(BaseModel):
+    """Where a held identifier came from, and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provenance: Provenance
+    at: str
+    org_id: str | None = None  # the org whose staff captured it
+    partner_id: str | None = None  # the reseller that asserted it
+
+
+class Holding(BaseModel):
+    """Who holds an identifier, and how it is known."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    provenance: Provenance
 
 
 class User(BaseModel):

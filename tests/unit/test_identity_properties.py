@@ -1,0 +1,139 @@
+"""Property: whatever window sales and reseller orders are typed with whatever mix of people's emails and
+phones, and whatever each person later proves to the identity provider, nobody holds an identifier as
+verified that they did not verify, an active user never holds a hint, and every sale is seen by at most
+one person: one entitled to it (who verified an identifier the sale was sold to), and by one as soon as
+anyone is. On moto, the linker run to quiescence after each sign-up."""
+
+import os
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customer_profiles.data.users import identifiers_of
+from customer_profiles.domain import history, linking, pos, users
+from customer_profiles.domain.users import utc_now
+from customer_profiles.models.api import PosSaleRequest
+from customer_profiles.models.domain import Proof
+from tests.unit.conftest import user_principal
+
+PEOPLE = 3
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "20"))
+LINES = [{"kind": "ticket", "item_id": "ev", "quantity": 1, "unit_price": 1}]
+# What a window or a reseller types: an email, a phone, or both, of anyone
+TYPED = st.one_of(
+    st.tuples(st.just("email"), st.integers(0, PEOPLE - 1)).map(lambda i: [i]),
+    st.tuples(st.just("phone"), st.integers(0, PEOPLE - 1)).map(lambda i: [i]),
+    st.tuples(st.integers(0, PEOPLE - 1), st.integers(0, PEOPLE - 1)).map(lambda p: [("email", p[0]), ("phone", p[1])]),
+)
+SALE = st.tuples(st.sampled_from(["window", "reseller"]), st.integers(0, 1), TYPED)
+SIGN_UP = st.tuples(st.just("sign_up"), st.integers(0, PEOPLE - 1), st.sampled_from(["email", "phone", "both"]))
+ACTIONS = st.lists(st.one_of(SALE, SIGN_UP), min_size=1, max_size=10)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=ACTIONS)
+def test_nobody_collects_tickets_sold_to_identifiers_they_never_proved(store, actions):
+    run = uuid.uuid4().hex[:8]  # the moto table is shared across examples: fresh people and orgs for each
+    orgs = [f"org-{run}-{n}" for n in range(2)]
+    email = [f"person{n}-{run}@example.com" for n in range(PEOPLE)]
+    phone = [f"+4479111{run_digits(run, n)}" for n in range(PEOPLE)]
+    owner = {("email", email[n]): n for n in range(PEOPLE)} | {("phone", phone[n]): n for n in range(PEOPLE)}
+    verified: dict[int, set] = {n: set() for n in range(PEOPLE)}
+    principals: dict[int, object] = {}
+    sold_to: dict[str, set] = {}  # entitlement id -> the identifiers it was sold to
+
+    for action in actions:
+        if action[0] == "sign_up":
+            _, n, which = action
+            proved = {"email": {("email", email[n])}, "phone": {("phone", phone[n])}}.get(which) or {
+                ("email", email[n]),
+                ("phone", phone[n]),
+            }
+            principals[n] = principal = user_principal(
+                f"person{n}-{run}",
+                email=email[n],
+                email_verified=("email", email[n]) in proved,
+                phone_number=phone[n],
+                phone_number_verified=("phone", phone[n]) in proved,
+            )
+            users.register_me(store, principal)
+            verified[n] |= proved
+            linking.relink_pending(store)
+            continue
+        channel, org_index, picked = action
+        identifiers = list(dict.fromkeys((kind, email[n] if kind == "email" else phone[n]) for kind, n in picked))
+        identifiers.sort(key=lambda i: i[0])  # email first, as the API passes them
+        targets = expected_sold_to(store, identifiers)
+        for entitlement_id in sell(store, orgs[org_index], identifiers, channel):
+            sold_to[entitlement_id] = targets
+
+    # No user holds an identifier as verified that its person did not verify; active users hold no hints
+    user_of = {n: users.current_user_id(store, p) for n, p in principals.items()}
+    holdings = store.identifier_holders(list(owner))
+    for identifier, holding in holdings.items():
+        holder = store.get_user(holding.user_id)
+        if holding.provenance == "verified":
+            n = owner[identifier]
+            assert identifier in verified[n] and user_of.get(n) == holding.user_id, identifier
+        assert holder.status != "active" or holding.provenance == "verified", identifier
+
+    # Each sale is seen by at most one person, entitled to it; and by one as soon as anyone is entitled
+    seen_by: dict[str, set] = {e: set() for e in sold_to}
+    for n, principal in principals.items():
+        for entitlement_id in entitlements_in_history(store, principal):
+            seen_by[entitlement_id].add(n)
+    for entitlement_id, targets in sold_to.items():
+        entitled = {n for n in principals if verified[n] & targets}
+        assert len(seen_by[entitlement_id]) <= 1, (entitlement_id, seen_by[entitlement_id])
+        assert seen_by[entitlement_id] <= entitled, (targets, seen_by[entitlement_id], entitled)
+        assert bool(seen_by[entitlement_id]) == bool(entitled), (targets, entitled)
+    assert store.pending_link_tasks() == []
+
+
+def run_digits(run: str, n: int) -> str:
+    return f"{(int(run, 16) + n) % 100000:05d}"
+
+
+def expected_sold_to(store, identifiers):
+    """Whom a sale typed with these identifiers is sold to, as the customer is known at that moment: the
+    person who verified the first held identifier; or every hint of the dormant user holding it; or, when
+    nobody holds any, all of them (a new dormant user)."""
+    holders = store.identifier_holders(identifiers)
+    bound = next((i for i in identifiers if i in holders), None)
+    if bound is None:
+        return set(identifiers)
+    user = store.get_user(holders[bound].user_id)
+    return {bound} if user.status == "active" else set(identifiers_of(user))
+
+
+def sell(store, org_id, identifiers, channel):
+    customer = pos.Customer(identifiers=identifiers)
+    request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES})
+    proof = (
+        Proof(provenance="staff_captured", at=utc_now(), org_id=org_id)
+        if channel == "window"
+        else Proof(provenance="partner_asserted", at=utc_now(), partner_id="reseller")
+    )
+    planned = pos.plan_sale(
+        store,
+        org_id,
+        customer,
+        request,
+        payment_method="cash",
+        channel="pos" if channel == "window" else "partner",
+        origin="pos" if channel == "window" else "partner",
+        proof=proof,
+        entitlement_status="active" if channel == "window" else "pending_claim",
+    )
+    store.write_sale(planned.write)
+    return [e.entitlement_id for e in planned.write.entitlements]
+
+
+def entitlements_in_history(store, principal):
+    found, cursor = [], None
+    while True:
+        page = history.history_of_me(store, principal, org_id=None, limit=50, cursor=cursor)
+        found += [e.entitlement.entitlement_id for e in page.entries if e.entitlement]
+        if not (cursor := page.next_cursor):
+            return found
