@@ -26,7 +26,7 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from customer_profiles.data.store import Store  # noqa: E402
-from customer_profiles.domain import history, linking, orders, pos, users  # noqa: E402
+from customer_profiles.domain import effects, history, orders, pos, users  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
 from tests.support.template_tables import dynamodb_local_store  # noqa: E402
@@ -94,7 +94,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
         users.register_me(
             store, Principal(kind="user", subject=principal.subject, client_id="app", email=email, email_verified=True)
         )
-        return linking.relink_pending(store)
+        return effects.redrive(store, lambda events: None)
 
     cases: list[tuple[str, Callable[[], object]]] = [
         ("floor: one GetItem", lambda: store.get_user("nobody")),

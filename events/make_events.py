@@ -99,21 +99,6 @@ def stream_record(event_name, keys, new_image, old_image=None, sequence="1111000
     }
 
 
-def user_image(status, version, **extra):
-    image = {
-        "pk": {"S": f"USER#{DORMANT_USER_ID}"},
-        "sk": {"S": "USER"},
-        "type": {"S": "user"},
-        "user_id": {"S": DORMANT_USER_ID},
-        "status": {"S": status},
-        "email": {"S": "dana.okafor@example.com"},
-        "created_at": {"S": "2026-11-20T19:02:11.000Z"},
-        "updated_at": {"S": "2026-11-25T16:00:00.000Z"},
-        "version": {"N": str(version)},
-    }
-    return {**image, **{k: {"S": v} for k, v in extra.items()}}
-
-
 EVENTS = {
     "authorizer-request.json": {
         "type": "REQUEST",
@@ -246,98 +231,81 @@ EVENTS = {
         path_parameters={"token": "CLAIM_TOKEN"},
         context=USER_CONTEXT,
     ),
-    "linker-user-registered.json": {
-        "Records": [
-            {
-                "eventID": "7de3041dd709b024af6f29e4fa13d34c",
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1764086400,
-                    "Keys": {"pk": {"S": "USER#3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"}, "sk": {"S": "USER"}},
-                    "NewImage": {
-                        "pk": {"S": "USER#3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"},
-                        "sk": {"S": "USER"},
-                        "type": {"S": "user"},
-                        "user_id": {"S": "3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"},
-                        "status": {"S": "active"},
-                        "subject": {"S": "local-user-alice"},
-                        "email": {"S": "alice@example.com"},
-                        "created_at": {"S": "2026-11-25T16:00:00.000Z"},
-                        "updated_at": {"S": "2026-11-25T16:00:00.000Z"},
-                        "version": {"N": "1"},
-                    },
-                    "SequenceNumber": "111100000000000000000001",
-                    "SizeBytes": 260,
-                    "StreamViewType": "NEW_AND_OLD_IMAGES",
-                },
-                "eventSourceARN": STREAM_ARN,
-            }
-        ]
+}
+
+
+def pending_record(kind, effect_id, cause, sequence):
+    """The stream's INSERT of a pending effect: what the linker completes."""
+    created_at = "2026-11-25T16:00:00.000Z"
+    key = {"pk": {"S": f"PENDING#{kind}#{effect_id}"}, "sk": {"S": "PENDING"}}
+    image = {
+        **key,
+        "type": {"S": "pending"},
+        "kind": {"S": kind},
+        "effect_id": {"S": effect_id},
+        "cause": {"M": {name: attribute(value) for name, value in cause.items()}},
+        "created_at": {"S": created_at},
+        "gsi2pk": {"S": "PENDING#0"},
+        "gsi2sk": {"S": f"{created_at}#{kind}#{effect_id}"},
+    }
+    return {"Records": [stream_record("INSERT", key, image, sequence=sequence)]}
+
+
+def attribute(value):
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, list):
+        return {"L": [attribute(v) for v in value]}
+    if isinstance(value, dict):
+        return {"M": {k: attribute(v) for k, v in value.items()}}
+    raise TypeError(value)
+
+
+REGISTERED_USER_ID = "3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"
+EVENTS["linker-user-registered.json"] = pending_record(
+    "publish",
+    f"registered#{REGISTERED_USER_ID}",
+    {
+        "detail_type": "UserRegistered",
+        "detail": {"user_id": REGISTERED_USER_ID, "created_at": "2026-11-25T16:00:00.000Z"},
     },
-}
+    "111100000000000000000001",
+)
+EVENTS["linker-user-activated.json"] = pending_record(
+    "announce_activation", f"{DORMANT_USER_ID}#2", {"user_id": DORMANT_USER_ID}, "111100000000000000000002"
+)
+EVENTS["linker-user-merged.json"] = pending_record(
+    "link_user",
+    DORMANT_USER_ID,
+    {"from_user_id": DORMANT_USER_ID, "to_user_id": SURVIVOR_USER_ID},
+    "111100000000000000000003",
+)
+EVENTS["linker-profile-changed-hands.json"] = pending_record(
+    "rekey_profile",
+    "org-demo#d4c3b2a1e5f60718293a4b5c6d7e8f90#2",
+    {"org_id": "org-demo", "profile_id": "d4c3b2a1e5f60718293a4b5c6d7e8f90", "user_id": SURVIVOR_USER_ID},
+    "111100000000000000000004",
+)
+EVENTS["linker-claim-created.json"] = pending_record(
+    "notify_claim",
+    "c1a2b3c4d5e6f708192a3b4c5d6e7f80",
+    {
+        "claim_id": "c1a2b3c4d5e6f708192a3b4c5d6e7f80",
+        "org_id": "org-demo",
+        "partner_id": "partner-demo",
+        "profile_id": "d4c3b2a1e5f60718293a4b5c6d7e8f90",
+        "order_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "entitlement_ids": ["e0000000000000000000000000000001", "e0000000000000000000000000000002"],
+        "email": "buyer@example.com",
+        "status": "open",
+        "expires_at": "2026-12-25T16:00:00.000Z",
+        "created_at": "2026-11-25T16:00:00.000Z",
+    },
+    "111100000000000000000005",
+)
 
-EVENTS["linker-user-activated.json"] = {
-    "Records": [
-        stream_record(
-            "MODIFY",
-            {"pk": {"S": f"USER#{DORMANT_USER_ID}"}, "sk": {"S": "USER"}},
-            user_image("active", 2, subject="local-user-dana"),
-            user_image("dormant", 1),
-        )
-    ]
-}
-EVENTS["linker-user-merged.json"] = {
-    "Records": [
-        stream_record(
-            "INSERT",
-            {"pk": {"S": f"LINKTASK#{DORMANT_USER_ID}"}, "sk": {"S": "TASK"}},
-            {
-                "pk": {"S": f"LINKTASK#{DORMANT_USER_ID}"},
-                "sk": {"S": "TASK"},
-                "type": {"S": "link_task"},
-                "from_user_id": {"S": DORMANT_USER_ID},
-                "to_user_id": {"S": SURVIVOR_USER_ID},
-                "created_at": {"S": "2026-11-25T16:00:00.000Z"},
-                "gsi2pk": {"S": "LINKTASKS#PENDING"},
-                "gsi2sk": {"S": f"2026-11-25T16:00:00.000Z#{DORMANT_USER_ID}"},
-            },
-            sequence="111100000000000000000002",
-        )
-    ]
-}
-
-EVENTS["linker-claim-created.json"] = {
-    "Records": [
-        stream_record(
-            "INSERT",
-            {
-                "pk": {"S": "CLAIM#9f2b0c1d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"},
-                "sk": {"S": "CLAIM"},
-            },
-            {
-                "pk": {"S": "CLAIM#9f2b0c1d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"},
-                "sk": {"S": "CLAIM"},
-                "type": {"S": "claim"},
-                "claim_id": {"S": "c1a2b3c4d5e6f708192a3b4c5d6e7f80"},
-                "org_id": {"S": "org-demo"},
-                "partner_id": {"S": "partner-demo"},
-                "profile_id": {"S": "d4c3b2a1e5f60718293a4b5c6d7e8f90"},
-                "order_id": {"S": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"},
-                "entitlement_ids": {
-                    "L": [{"S": "e0000000000000000000000000000001"}, {"S": "e0000000000000000000000000000002"}]
-                },
-                "email": {"S": "buyer@example.com"},
-                "status": {"S": "open"},
-                "expires_at": {"S": "2026-12-25T16:00:00.000Z"},
-                "created_at": {"S": "2026-11-25T16:00:00.000Z"},
-            },
-            sequence="111100000000000000000003",
-        )
-    ]
-}
 
 if __name__ == "__main__":
     for name, event in EVENTS.items():

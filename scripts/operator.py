@@ -4,7 +4,9 @@
   python -m scripts.operator configure-org --org-id <org> --default-region GB
   python -m scripts.operator register-partner --partner-id <id> --name <name> --org-id <org> [--org-id ...]
       [--rotate] [--secrets-file .local/partner-secrets.json | --secrets-prefix customer-profiles/<stage>/partners/]
-  python -m scripts.operator relink [--queue-url <LinkerFailureQueueUrl> | --failures-file .local/linker-failures.jsonl]
+  python -m scripts.operator redrive --state-dir .local        (locally; `relink` is an alias)
+  python -m scripts.operator redrive --event-bus <EventBusName> --claim-key-secret <arn> --claim-url-base <url>
+      --queue-url <LinkerFailureQueueUrl>                          (in AWS)
 
 Common options: --table (default customer-profiles-local; in AWS the stack's ProfilesTableName output),
 --endpoint (DynamoDB endpoint, e.g. http://127.0.0.1:8000 for `make run`), --region.
@@ -27,7 +29,6 @@ import phonenumbers
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "common"))
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import linking
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import Conflict
 from customer_profiles.models.domain import Partner
@@ -60,28 +61,44 @@ def register_partner(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def relink_and_drain(store: Store, args: argparse.Namespace) -> int:
-    # Drain first: a failure that lands while we relink stays for the next run.
-    messages = []
-    if args.queue_url:
+def redrive(store: Store, args: argparse.Namespace) -> int:
+    """Complete every pending effect from the table, then clear the linker's failure messages, but only when
+    nothing is left pending: a message is never deleted for work that was not done."""
+    local = args.state_dir and {  # the local runtime's event sink and claim-token key
+        "LOCAL_EVENT_SINK": str(args.state_dir / "events.jsonl"),
+        "LOCAL_CLAIM_TOKEN_KEY_FILE": str(args.state_dir / "claim-token.key"),
+    }
+    aws = {"EVENT_BUS_NAME": args.event_bus, "CLAIM_TOKEN_KEY_SECRET": args.claim_key_secret}
+    os.environ.update({k: v for k, v in {**(local or aws), "CLAIM_URL_BASE": args.claim_url_base}.items() if v})
+    from customer_profiles.domain import effects
+    from customer_profiles.edge import config
+    from customer_profiles.edge.events import default_publisher
+
+    config.settings.cache_clear()
+    default_publisher.cache_clear()
+
+    failures = args.failures_file or (args.state_dir / "linker-failures.jsonl" if args.state_dir else None)
+    messages: list = []
+    if args.queue_url:  # drained first: a failure that lands while we re-drive stays for the next run
         sqs = boto3.client("sqs", region_name=args.region)
         while batch := sqs.receive_message(QueueUrl=args.queue_url, MaxNumberOfMessages=10).get("Messages", []):
             messages += batch
-    elif args.failures_file and args.failures_file.exists():
-        messages = args.failures_file.read_text().splitlines()
-    done, failed = linking.relink_pending(store)
-    for failure in failed:
+    elif failures and failures.exists():
+        messages = failures.read_text().splitlines()
+    result = effects.redrive(store, default_publisher().publish)
+    for failure in result.failed:
         print(f"still failing: {failure}", file=sys.stderr)
-    if failed:
-        print(f"relinked {len(done)} merged users; {len(failed)} still pending; failure messages kept")
+    left = len(store.all_pending())
+    if left:
+        print(f"completed {result.done} pending effects; {left} still pending; failure messages kept")
         return 1
-    print(f"relinked {len(done)} merged users; {len(messages)} failure messages cleared")
+    print(f"completed {result.done} pending effects; {len(messages)} failure messages cleared")
     if args.queue_url:
         for message in messages:
             sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])
-    elif args.failures_file and args.failures_file.exists():
-        remaining = args.failures_file.read_text().splitlines()[len(messages) :]
-        args.failures_file.write_text("".join(line + "\n" for line in remaining))
+    elif failures and failures.exists():
+        remaining = failures.read_text().splitlines()[len(messages) :]
+        failures.write_text("".join(line + "\n" for line in remaining))
     return 0
 
 
@@ -110,15 +127,23 @@ def main(argv: list[str] | None = None) -> int:
     where = partner.add_mutually_exclusive_group(required=True)
     where.add_argument("--secrets-file", type=Path, help="the local runtime's .local/partner-secrets.json")
     where.add_argument("--secrets-prefix", help="Secrets Manager name prefix: customer-profiles/<stage>/partners/")
-    relink = commands.add_parser(
-        "relink",
-        help="re-drive: run every pending link task again, then clear the linker's failure messages",
+    drive = commands.add_parser(
+        "redrive",
+        aliases=["relink"],
+        help="complete every pending effect (links, re-keys, events, claim notifications), then clear the "
+        "linker's failure messages",
         description="Failure messages carry only a batch's sequence range, not its records, so the re-drive "
-        "works from the table: every merge leaves a link task until it is done, and this runs them all.",
+        "works from the table: every effect the stream drives stays pending until it is done, and this "
+        "completes them all. Locally: --state-dir .local; in AWS: --event-bus, --claim-key-secret, "
+        "--claim-url-base and --queue-url from the stack's outputs and parameters.",
     )
-    drained = relink.add_mutually_exclusive_group()
+    drive.add_argument("--state-dir", type=Path, help="the local runtime's state folder (.local)")
+    drive.add_argument("--event-bus", help="the stack's EventBusName output (AWS)")
+    drive.add_argument("--claim-key-secret", help="the claim-token key's secret ARN (AWS)")
+    drive.add_argument("--claim-url-base", help="the ClaimUrlBase parameter (AWS)")
+    drained = drive.add_mutually_exclusive_group()
     drained.add_argument("--queue-url", help="the stack's LinkerFailureQueueUrl output (AWS)")
-    drained.add_argument("--failures-file", type=Path, help="the local runtime's .local/linker-failures.jsonl")
+    drained.add_argument("--failures-file", type=Path, help="default: <state-dir>/linker-failures.jsonl")
     args = parser.parse_args(argv)
 
     # DynamoDB Local takes any credentials; a laptop may have none configured at all.
@@ -134,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app client {args.client_id} now registers users into org {args.org_id}")
     elif args.command == "register-partner":
         return register_partner(store, args)
-    elif args.command == "relink":
-        return relink_and_drain(store, args)
+    elif args.command in ("redrive", "relink"):
+        return redrive(store, args)
     else:
         region = args.default_region.upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:

@@ -1,29 +1,35 @@
-"""Stream-triggered function: turns table changes into linking work and domain events.
+"""Stream-triggered function: completes the pending effects the table's stream announces (linking,
+re-keying, events, claim notifications), and, on its schedule, re-drives those left pending.
 
-Each record is handled on its own and every write it makes is guarded by the state it expects, so
-Powertools' BatchProcessor may go on after a failed record (Lambda re-delivers from the lowest failed
-sequence number) without a later record undoing an earlier one. Failures are reported per record.
+Each record is handled on its own; every effect is idempotent and deleted only once done, so Powertools'
+BatchProcessor may go on after a failed record (Lambda re-delivers from the lowest failed sequence number)
+and a redelivery changes nothing. Failures are reported per record, each logged with its cause.
 """
 
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
+from customer_profiles.domain import effects
 from customer_profiles.domain.stream import handle_change
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
+from customer_profiles.edge.stream_images import plain_image
 
 logger = Logger()
-require(
-    "TABLE_NAME", ("EVENT_BUS_NAME", "LOCAL_EVENT_SINK"), ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE")
-)  # a missing variable fails the cold start, naming it
+require("TABLE_NAME", ("EVENT_BUS_NAME", "LOCAL_EVENT_SINK"), ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"))
 tracer = Tracer()
+metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# The stream normally completes an effect within seconds; the sweep leaves younger ones to it.
+SWEEP_AFTER = timedelta(minutes=5)
 
 
 @lru_cache(maxsize=1)
@@ -31,20 +37,48 @@ def store() -> Store:
     return Store(settings().table_name)
 
 
+def publish(events: list[effects.DomainEvent]) -> None:
+    default_publisher().publish(events)
+    logger.info("published", extra={"events": [e.detail_type for e in events]})
+
+
 @tracer.capture_method
 def handle_record(record: DynamoDBRecord) -> None:
-    change = record.dynamodb
-    assert change is not None
-    event_name = record.event_name.name if record.event_name else ""
-    events = handle_change(store(), event_name, change.old_image, change.new_image)
-    if events:
-        default_publisher().publish(events)
-        logger.info("published", extra={"events": [e.detail_type for e in events]})
+    raw = record.raw_event.get("dynamodb") or {}
+    try:
+        acted = handle_change(
+            store(), str(record.raw_event.get("eventName")), plain_image(raw.get("NewImage")), publish
+        )
+    except Exception:
+        logger.exception("record failed", extra={"keys": raw.get("Keys"), "sequence_number": raw.get("SequenceNumber")})
+        raise
+    if not acted:
+        metrics.add_metric(name="RecordsIgnored", unit=MetricUnit.Count, value=1)
+
+
+def sweep() -> dict[str, Any]:
+    """The schedule's work: report the oldest pending effect's age, and re-drive those the stream left."""
+    pending = store().all_pending()
+    now = datetime.now(UTC)
+    ages = [(now - datetime.fromisoformat(e.created_at)).total_seconds() for e in pending]
+    metrics.add_metric(name="OldestPendingEffectSeconds", unit=MetricUnit.Seconds, value=max(ages, default=0))
+    stale = [e for e, age in zip(pending, ages, strict=True) if age >= SWEEP_AFTER.total_seconds()]
+    failed = []
+    for effect in stale:
+        try:
+            effects.complete(store(), effect, publish)
+        except Exception:
+            logger.exception("pending effect failed again", extra={"kind": effect.kind, "effect_id": effect.effect_id})
+            failed.append(effect.effect_id)
+    return {"pending": len(pending), "redriven": len(stale) - len(failed), "failed": len(failed)}
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" not in event:  # the EventBridge schedule
+        return sweep()
     return dict(
         process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
     )

@@ -6,6 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from customer_profiles.data.codec import pending_to_item
+from customer_profiles.models.domain import PendingEffect
 from scripts.operator import main as operator
 
 pytestmark = pytest.mark.integration
@@ -107,18 +109,13 @@ def test_a_poison_record_is_retried_then_parked_then_re_driven_with_nothing_lost
     target_id = f"late-{uuid.uuid4().hex[:8]}"
     failures = runtime.state_dir / "linker-failures.jsonl"
     before = failures.read_text().count("\n") if failures.exists() else 0
-    table.put_item(
-        Item={
-            "pk": f"LINKTASK#{dormant_id}",
-            "sk": "TASK",
-            "type": "link_task",
-            "from_user_id": dormant_id,
-            "to_user_id": target_id,
-            "created_at": "2026-01-01T00:00:00Z",
-            "gsi2pk": "LINKTASKS#PENDING",
-            "gsi2sk": f"2026-01-01T00:00:00Z#{dormant_id}",
-        }
+    link = PendingEffect(
+        kind="link_user",
+        effect_id=dormant_id,
+        cause={"from_user_id": dormant_id, "to_user_id": target_id},
+        created_at="2026-01-01T00:00:00.000Z",
     )
+    table.put_item(Item=pending_to_item(link))
 
     # When the linker keeps failing on it, the poller gives up after the retry limit and parks the batch
     runtime.wait_for(lambda: failures.exists() and failures.read_text().count("\n") > before, timeout=60)
@@ -138,10 +135,11 @@ def test_a_poison_record_is_retried_then_parked_then_re_driven_with_nothing_lost
             "version": 1,
         }
     )
-    assert operator(["--endpoint", runtime.dynamodb_endpoint, "relink", "--failures-file", str(failures)]) == 0
+    redrive = ["--endpoint", runtime.dynamodb_endpoint, "redrive", "--state-dir", str(runtime.state_dir)]
+    assert operator(redrive) == 0
     profile = table.get_item(
         Key={"pk": f"ORG#{sale['profile']['org_id']}#PROFILE#{sale['profile']['profile_id']}", "sk": "PROFILE"}
     )["Item"]
     assert profile["user_id"] == target_id
     assert failures.read_text() == ""
-    assert "Item" not in table.get_item(Key={"pk": f"LINKTASK#{dormant_id}", "sk": "TASK"})
+    assert "Item" not in table.get_item(Key={"pk": f"PENDING#link_user#{dormant_id}", "sk": "PENDING"})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from customer_profiles.domain import linking, pos, users
+from customer_profiles.domain import effects, pos, users
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.principal import Principal
 from tests.support.template_tables import dynamodb_local_store
@@ -79,9 +79,11 @@ def link_request_count(store, k=3):
     def count(model, **_):
         counter.update([model.name])
 
+    person = users.current_user_id(store, principal)
+    (link,) = [e for e in store.all_pending() if e.kind == "link_user" and e.cause["to_user_id"] == person]
     store.db.client.meta.events.register("before-call.dynamodb.*", count)
     try:
-        linking.relink_pending(store)
+        assert effects.complete(store, link, lambda events: None)
     finally:
         store.db.client.meta.events.unregister("before-call.dynamodb.*", count)
     assert len(store.all_profiles_of_user(users.current_user_id(store, principal))) == k
@@ -96,7 +98,7 @@ def test_linking_costs_the_same_requests_whatever_the_table_size(store):
 
     assert small == large
     assert "Scan" not in small
-    # the task: pending-task query, target user read, profiles query, task delete; per profile (k = 3): the
-    # consistent re-read of the candidate, the user-in-org read, the move transaction, the children query,
-    # and one update per child (3: 1 order, 2 tickets)
-    assert sum(small.values()) == 4 + 3 * (4 + 3)
+    # the effect: its consistent read, the target user, the merged user's profiles (a Query on its partition
+    # and a BatchGetItem), the final check that nothing is left (a Query), the effect's delete; per profile
+    # (k = 3): the user-in-org read, the move transaction, the children query, one update per child (3)
+    assert sum(small.values()) == 6 + 3 * (3 + 3)

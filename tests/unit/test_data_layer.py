@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from customer_profiles.data import keys
+from customer_profiles.data.pending import add_pending
 from customer_profiles.data.tx import MAX_ITEMS, TooManyItems, TransactionCancelled, parse_cancellation
 from customer_profiles.domain import linking, orders, pos, registration, staff, users
 from customer_profiles.errors import ConcurrentWrite, StateConflict, TryAgain
 from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest, ProfileUpdateRequest
-from customer_profiles.models.domain import ProfileAttributes
+from customer_profiles.models.domain import PendingEffect, ProfileAttributes
 from customer_profiles.retry import on_concurrent_write
 from tests.unit.conftest import user_principal
 
@@ -221,18 +222,19 @@ def one_item_pages(store, monkeypatch):
     monkeypatch.setattr(store.db.table, "query", paged)
 
 
-def test_the_re_drive_sees_every_pending_link_task_across_pages(store, monkeypatch):
-    # Given three pending link tasks
-    for n in range(3):
+def test_the_re_drive_sees_every_pending_effect_across_pages_and_shards(store, monkeypatch):
+    # Given twelve pending effects, over the index shards
+    made = []
+    for n in range(12):
+        effect = PendingEffect(kind="publish", effect_id=f"e{n}", cause={}, created_at=f"2026-01-01T00:00:{n:02d}.000Z")
         tx = store.db.tx()
-        from customer_profiles.data.codec import link_task_item
-
-        tx.put_if_new(link_task_item(f"from-{n}", f"to-{n}", f"2026-01-0{n + 1}T00:00:00.000Z"))
+        add_pending(tx, effect)
         tx.execute(store.db.client)
+        made.append(effect)
     one_item_pages(store, monkeypatch)
 
-    # Then all three are listed, oldest first
-    assert store.pending_link_tasks() == [(f"from-{n}", f"to-{n}") for n in range(3)]
+    # Then all of them are listed, oldest first
+    assert store.all_pending() == made
 
 
 def test_a_profile_is_read_whole_across_query_pages(store, monkeypatch):

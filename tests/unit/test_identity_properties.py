@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customer_profiles.data.users import identifiers_of
-from customer_profiles.domain import history, linking, pos, users
+from customer_profiles.domain import effects, history, pos, users
 from customer_profiles.domain.users import utc_now
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.domain import Proof
@@ -59,7 +59,7 @@ def test_nobody_collects_tickets_sold_to_identifiers_they_never_proved(store, ac
             )
             users.register_me(store, principal)
             verified[n] |= proved
-            linking.relink_pending(store)
+            assert not effects.redrive(store, lambda events: None).failed
             continue
         channel, org_index, picked = action
         identifiers = list(dict.fromkeys((kind, email[n] if kind == "email" else phone[n]) for kind, n in picked))
@@ -88,7 +88,7 @@ def test_nobody_collects_tickets_sold_to_identifiers_they_never_proved(store, ac
         assert len(seen_by[entitlement_id]) <= 1, (entitlement_id, seen_by[entitlement_id])
         assert seen_by[entitlement_id] <= entitled, (targets, seen_by[entitlement_id], entitled)
         assert bool(seen_by[entitlement_id]) == bool(entitled), (targets, entitled)
-    assert store.pending_link_tasks() == []
+    assert store.all_pending() == []
 
 
 def run_digits(run: str, n: int) -> str:

@@ -1,9 +1,16 @@
+"""The linker function: every record shape a DynamoDB stream can send, partial batch failures with their
+cause logged, and the scheduled sweep. On moto."""
+
 import copy
 import json
+import logging
 
 import pytest
 
 import linker
+from customer_profiles.data.codec import pending_to_item
+from customer_profiles.edge.stream_images import plain_image
+from customer_profiles.models.domain import PendingEffect
 from tests.unit.conftest import EVENTS_DIR, FakeContext
 
 pytestmark = pytest.mark.usefixtures("aws", "reset_handler_caches")
@@ -13,9 +20,20 @@ def stream_event():
     return json.loads((EVENTS_DIR / "linker-user-registered.json").read_text())
 
 
-def test_a_bad_record_is_reported_alone_and_the_rest_are_processed(tmp_path):
-    # Given a batch of a malformed user record followed by a good one
+def pending_in_table(store, event):
+    for record in event["Records"]:
+        store.db.table.put_item(Item=plain_image(record["dynamodb"]["NewImage"]))
+
+
+def published(tmp_path):
+    sink = tmp_path / "events.jsonl"
+    return [json.loads(line) for line in sink.read_text().splitlines()] if sink.exists() else []
+
+
+def test_a_bad_record_is_reported_alone_with_its_cause_logged_and_the_rest_are_processed(store, tmp_path, caplog):
+    # Given a batch of a malformed pending record followed by a good one
     event = stream_event()
+    pending_in_table(store, event)
     good = event["Records"][0]
     bad = copy.deepcopy(good)
     bad["dynamodb"]["SequenceNumber"] = "111100000000000000000000"
@@ -23,16 +41,106 @@ def test_a_bad_record_is_reported_alone_and_the_rest_are_processed(tmp_path):
     event["Records"] = [bad, good]
 
     # When the linker runs
-    result = linker.handler(event, FakeContext())
+    with caplog.at_level(logging.ERROR):
+        result = linker.handler(event, FakeContext())
 
-    # Then only the bad record is reported, and the good one was published
+    # Then only the bad record is reported, its keys and sequence number logged, and the good one published
     assert result == {"batchItemFailures": [{"itemIdentifier": "111100000000000000000000"}]}
-    assert len((tmp_path / "events.jsonl").read_text().splitlines()) == 1
+    assert [e["detail-type"] for e in published(tmp_path)] == ["UserRegistered"]
+    failure = next(r for r in caplog.records if r.getMessage() == "record failed")
+    assert failure.sequence_number == "111100000000000000000000" and failure.keys["sk"] == {"S": "PENDING"}
 
 
-def test_changes_that_mean_nothing_publish_nothing(tmp_path):
+def test_a_redelivered_record_publishes_nothing_twice(store, tmp_path):
     event = stream_event()
-    event["Records"][0]["eventName"] = "MODIFY"
+    pending_in_table(store, event)
 
     assert linker.handler(event, FakeContext()) == {"batchItemFailures": []}
-    assert not (tmp_path / "events.jsonl").exists()
+    assert linker.handler(copy.deepcopy(event), FakeContext()) == {"batchItemFailures": []}
+
+    assert [e["detail-type"] for e in published(tmp_path)] == ["UserRegistered"]
+
+
+def record(event_name, new_image=None, old_image=None, **extra):
+    change = {
+        "Keys": {"pk": {"S": "X"}, "sk": {"S": "Y"}},
+        "SequenceNumber": "2",
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new_image is not None:
+        change["NewImage"] = new_image
+    if old_image is not None:
+        change["OldImage"] = old_image
+    return {"eventID": "1", "eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": change, **extra}
+
+
+ODD_IMAGE = {
+    "pk": {"S": "ORG#o#PROFILE#p"},
+    "sk": {"S": "PROFILE"},
+    "type": {"S": "profile"},
+    "attributes": {},  # DynamoDB Local's empty map
+    "tags": {"L": []},
+    "nothing": {"NULL": True},
+    "blob": {"B": "AAEC"},
+    "numbers": {"NS": ["1", "2.5"]},
+    "blobs": {"BS": ["AAEC"]},
+    "words": {"SS": ["a"]},
+    "ok": {"BOOL": True},
+}
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        record("INSERT", ODD_IMAGE),
+        record("MODIFY", ODD_IMAGE, ODD_IMAGE),
+        record("REMOVE", old_image=ODD_IMAGE),
+        record(
+            "REMOVE", old_image=ODD_IMAGE, userIdentity={"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+        ),
+        record("INSERT", {"pk": {"S": "SOMETHING#new"}, "sk": {"S": "UNKNOWN"}, "type": {"S": "future_item"}}),
+    ],
+    ids=["insert-odd-shapes", "modify", "remove", "ttl-delete", "unknown-item"],
+)
+def test_every_record_shape_is_read_and_what_asks_for_nothing_is_ignored(shape, tmp_path):
+    assert linker.handler({"Records": [shape]}, FakeContext()) == {"batchItemFailures": []}
+    assert published(tmp_path) == []
+
+
+def test_the_tolerant_reader_turns_each_type_into_a_plain_value():
+    assert plain_image(ODD_IMAGE) == {
+        "pk": "ORG#o#PROFILE#p",
+        "sk": "PROFILE",
+        "type": "profile",
+        "attributes": {},
+        "tags": [],
+        "nothing": None,
+        "blob": b"\x00\x01\x02",
+        "numbers": {1, plain_image({"n": {"N": "2.5"}})["n"]},
+        "blobs": {b"\x00\x01\x02"},
+        "words": {"a"},
+        "ok": True,
+    }
+
+
+def test_the_scheduled_sweep_completes_stale_effects_and_leaves_fresh_ones_to_the_stream(store, tmp_path):
+    stale = PendingEffect(
+        kind="publish",
+        effect_id="old",
+        cause={"detail_type": "Old", "detail": {}},
+        created_at="2026-01-01T00:00:00.000Z",
+    )
+    fresh = PendingEffect(
+        kind="publish",
+        effect_id="new",
+        cause={"detail_type": "New", "detail": {}},
+        created_at="2999-01-01T00:00:00.000Z",
+    )
+    for effect in (stale, fresh):
+        store.db.table.put_item(Item=pending_to_item(effect))
+
+    answer = linker.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+
+    assert answer == {"pending": 2, "redriven": 1, "failed": 0}
+    assert [e["detail-type"] for e in published(tmp_path)] == ["Old"]
+    assert store.all_pending() == [fresh]

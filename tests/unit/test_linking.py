@@ -2,12 +2,13 @@
 
 import pytest
 
-from customer_profiles.data.codec import user_to_item
+from customer_profiles.data.codec import pending_to_item
 from customer_profiles.data.users import RegistrationWrite
-from customer_profiles.domain import history, linking, orders, pos, users
+from customer_profiles.domain import effects, history, linking, orders, pos, users
 from customer_profiles.domain.stream import handle_change
-from customer_profiles.errors import Conflict
+from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
+from customer_profiles.models.domain import PendingEffect
 from tests.unit.conftest import user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]
@@ -44,7 +45,11 @@ def holder(store, kind, value):
 
 
 def run_pending_links(store):
-    return linking.relink_pending(store)[0]
+    """What the linker does from the stream: complete every pending effect; returns what was published."""
+    published = []
+    result = effects.redrive(store, published.extend)
+    assert not result.failed, result.failed
+    return published
 
 
 def entitlement_ids(store, principal):
@@ -102,8 +107,12 @@ def test_two_dormant_users_are_merged_and_every_profile_follows(store):
     assert entitlement_ids(store, principal) == expected
     assert sorted(p.org_id for p in store.all_profiles_of_user(email_user)) == ["org-a", "org-b"]
     assert store.all_profiles_of_user(phone_user) == []
-    assert [e.detail_type for e in events] == ["ProfilesLinked"]
-    assert store.pending_link_tasks() == []
+    # the activation announced, and the merged user's profiles linked
+    assert sorted((e.detail_type, bool(e.detail.get("activated"))) for e in events) == [
+        ("ProfilesLinked", False),
+        ("ProfilesLinked", True),
+    ]
+    assert store.all_pending() == []
 
 
 def test_a_profile_in_the_same_org_on_both_sides_is_merged_into_one(store):
@@ -143,27 +152,21 @@ def test_redelivering_and_replaying_link_work_changes_nothing(store):
     users.register_me(
         store, principal.__class__(**{**principal.__dict__, "email": "twice@example.com", "email_verified": True})
     )
-    merged_id = next(u for u, _ in [(t[0], t[1]) for t in store.pending_link_tasks()])
-    target_id = users.current_user_id(store, principal)
-
-    linking.link_merged_user(store, merged_id, target_id)
+    link = next(e for e in store.all_pending() if e.kind == "link_user")
+    published = []
+    effects.complete(store, link, published.extend)
+    rekeys = [e for e in store.all_pending() if e.kind == "rekey_profile"]
     snapshot = entitlement_ids(store, principal)
-    # a redelivery of the task record, and a replay of an older profile change after it
-    linking.link_merged_user(store, merged_id, target_id)
-    for profile in store.all_profiles_of_user(target_id):
-        handle_change(
-            store,
-            "MODIFY",
-            {"type": "profile", "sk": "PROFILE", "user_id": merged_id},
-            {**_profile_image(store, profile.org_id, profile.profile_id)},
-        )
+    # a redelivery of the link's record, the link run again, and every re-key replayed twice
+    assert effects.complete(store, link, published.extend) is False
+    assert linking.link_merged_user(store, link.cause["from_user_id"], link.cause["to_user_id"]) == []
+    for rekey in rekeys * 2:
+        effects.perform(store, rekey)
+        handle_change(store, "INSERT", pending_to_item(rekey), published.extend)
 
     assert entitlement_ids(store, principal) == snapshot
     assert len(snapshot) == 6
-
-
-def _profile_image(store, org_id, profile_id):
-    return store.db.table.get_item(Key={"pk": f"ORG#{org_id}#PROFILE#{profile_id}", "sk": "PROFILE"})["Item"]
+    assert [e.detail_type for e in published] == ["ProfilesLinked"]  # once, for the one link
 
 
 def test_sales_after_a_merge_land_on_the_surviving_user(store):
@@ -183,7 +186,7 @@ def test_a_stale_activation_loses_and_writes_nothing(store):
     first, _ = users.register_me(store, person("race@example.com"))
 
     # a second activation planned from the dormant state read before the first one won
-    with pytest.raises(Conflict):
+    with pytest.raises(ConcurrentWrite):
         store.write_registration(
             RegistrationWrite(
                 subject="someone-else",
@@ -200,21 +203,25 @@ def test_linking_to_a_user_that_is_not_active_fails_the_record(store):
     sell(store, "org-a", email="poison@example.com")
     dormant_id = holder(store, "email", "poison@example.com")
 
+    effect = PendingEffect(
+        kind="link_user",
+        effect_id=dormant_id,
+        cause={"from_user_id": dormant_id, "to_user_id": "no-such-user"},
+        created_at="2026-12-01T00:00:00.000Z",
+    )
+    item = pending_to_item(effect)
+    store.db.table.put_item(Item=item)
+
     with pytest.raises(linking.LinkTargetNotReady):
-        handle_change(
-            store,
-            "INSERT",
-            None,
-            {"type": "link_task", "sk": "TASK", "from_user_id": dormant_id, "to_user_id": "no-such-user"},
-        )
+        handle_change(store, "INSERT", item, lambda events: None)
+    assert store.get_pending(effect) == effect  # still pending, for the retry and the re-drive
 
 
 def test_activation_publishes_profiles_linked(store):
     sell(store, "org-a", email="evt@example.com")
-    dormant = store.get_user(holder(store, "email", "evt@example.com"))
     user, _ = users.register_me(store, person("evt@example.com"))
 
-    events = handle_change(store, "MODIFY", user_to_item(dormant), user_to_item(user))
+    events = run_pending_links(store)
 
     assert [(e.detail_type, e.detail["user_id"], len(e.detail["profiles"])) for e in events] == [
         ("ProfilesLinked", user.user_id, 1)

@@ -10,6 +10,7 @@ import pytest
 from standardwebhooks import Webhook
 
 import partner_webhooks
+from customer_profiles.data.codec import pending_to_item
 from customer_profiles.domain import claims, partners, users
 from customer_profiles.domain.stream import handle_change
 from customer_profiles.edge.secrets import claim_token_key
@@ -193,12 +194,15 @@ def claim_token_for(store, secret, body=None, webhook_id="msg_claim", **changes)
     return partners.claim_token(claim["claim_id"], claim_token_key()), claim
 
 
-def test_the_claim_notification_comes_from_the_claims_stream_record(store, secret):
-    token, claim_item = claim_token_for(store, secret)
+def test_the_claim_notification_is_a_pending_effect_written_with_the_order(store, secret):
+    token, _ = claim_token_for(store, secret)
+    (pending,) = [e for e in store.all_pending() if e.kind == "notify_claim"]
+    published = []
 
-    events = handle_change(store, "INSERT", None, claim_item)
+    assert handle_change(store, "INSERT", pending_to_item(pending), published.extend)
 
-    (event,) = events
+    (event,) = published
+    assert store.all_pending() == [] or all(e.kind != "notify_claim" for e in store.all_pending())
     assert event.detail_type == "ClaimNotificationRequested"
     assert event.detail["email"] == "buyer@example.com"
     assert event.detail["claim_url"].endswith(token)

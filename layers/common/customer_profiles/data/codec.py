@@ -22,6 +22,7 @@ from customer_profiles.models.domain import (
     Identifier,
     Order,
     Partner,
+    PendingEffect,
     Profile,
     Proof,
     User,
@@ -149,19 +150,21 @@ def is_claim_item(item: Item) -> bool:
     return item.get("type") == "claim" and item.get("sk") == keys.CLAIM_SK
 
 
-def link_task_item(from_user_id: str, to_user_id: str, now: str) -> Item:
+def pending_to_item(effect: PendingEffect) -> Item:
     return {
-        **keys.link_task_key(from_user_id),
-        "type": "link_task",
-        "from_user_id": from_user_id,
-        "to_user_id": to_user_id,
-        "created_at": now,
-        **keys.pending_link_task_keys(now, from_user_id),
+        **keys.pending_key(effect.kind, effect.effect_id),
+        "type": "pending",
+        **effect.model_dump(mode="json"),
+        **keys.pending_index_keys(effect.kind, effect.effect_id, effect.created_at),
     }
 
 
-def is_link_task_item(item: Item) -> bool:
-    return item.get("type") == "link_task" and item.get("sk") == keys.LINK_TASK_SK
+def pending_from_item(item: Item) -> PendingEffect:
+    return _model(PendingEffect, item)
+
+
+def is_pending_item(item: Item) -> bool:
+    return item.get("type") == "pending" and item.get("sk") == keys.PENDING_SK
 
 
 # --- cursors -------------------------------------------------------------------------------------------

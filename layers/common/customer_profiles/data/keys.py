@@ -18,29 +18,28 @@ IDENTIFIER_PREFIX = "IDENT#"
 APP_CLIENT_PREFIX = "APPCLIENT#"
 PARTNER_PREFIX = "PARTNER#"
 CLAIM_PREFIX = "CLAIM#"
-LINK_TASK_PREFIX = "LINKTASK#"
+PENDING_PREFIX = "PENDING#"
 USER_SK = "USER"
 SUBJECT_SK = "SUBJECT"
 IDENTIFIER_SK = "IDENT"
 APP_CLIENT_SK = "APPCLIENT"
 PROFILE_SK = "PROFILE"
-USER_ORG_SK = "USERORG"
 ORG_CONFIG_SK = "CONFIG"
 CARD_SK = "CARD"
 PARTNER_SK = "PARTNER"
 WEBHOOK_SK = "WEBHOOK"
 CLAIM_SK = "CLAIM"
-LINK_TASK_SK = "TASK"
+PENDING_SK = "PENDING"
 ORDER_SK_PREFIX = "ORDER#"
 ENTITLEMENT_SK_PREFIX = "ENT#"
 SEARCH_SK_PREFIX = "SEARCH#"
 HISTORY_PREFIX = "HIST#"
 PROFILE_BY_USER_PREFIX = "PROFILE#ORG#"
-PENDING_LINK_TASKS = "LINKTASKS#PENDING"
 BY_USER_INDEX = "gsi1"
 BY_ORG_INDEX = "gsi2"
 # The org listing key takes one write per new profile; 4 shards give it 4,000 writes/s (docs/decisions.md).
 ORG_LISTING_SHARDS = 4
+PENDING_SHARDS = 4
 
 
 def user_key(user_id: str) -> Key:
@@ -73,7 +72,9 @@ def profile_key(org_id: str, profile_id: str) -> Key:
 
 
 def user_org_key(user_id: str, org_id: str) -> Key:
-    return {"pk": f"{USER_PREFIX}{user_id}#ORG#{org_id}", "sk": USER_ORG_SK}
+    """One profile per user per org, in the user's own partition: a strongly consistent Query on it lists
+    every profile of the user (the linker decides on it, never on an index)."""
+    return {"pk": f"{USER_PREFIX}{user_id}", "sk": f"{PROFILE_BY_USER_PREFIX}{org_id}"}
 
 
 def card_key(org_id: str, fingerprint: str) -> Key:
@@ -152,10 +153,16 @@ def claim_key(token_hash: str) -> Key:
     return {"pk": f"{CLAIM_PREFIX}{token_hash}", "sk": CLAIM_SK}
 
 
-def link_task_key(from_user_id: str) -> Key:
-    return {"pk": f"{LINK_TASK_PREFIX}{from_user_id}", "sk": LINK_TASK_SK}
+def pending_key(kind: str, effect_id: str) -> Key:
+    return {"pk": f"{PENDING_PREFIX}{kind}#{effect_id}", "sk": PENDING_SK}
 
 
-def pending_link_task_keys(created_at: str, from_user_id: str) -> Key:
-    # Tasks are as rare as merges, so one gsi2 key lists them all for the re-drive.
-    return {"gsi2pk": PENDING_LINK_TASKS, "gsi2sk": f"{created_at}#{from_user_id}"}
+def pending_shard_pk(shard: int) -> str:
+    return f"{PENDING_PREFIX}{shard}"
+
+
+def pending_index_keys(kind: str, effect_id: str, created_at: str) -> Key:
+    """Pending effects listed oldest first for the re-drive, over shards: a claim notification comes with
+    every reseller order, so one key would cap them at one partition's writes."""
+    shard = zlib.crc32(f"{kind}#{effect_id}".encode()) % PENDING_SHARDS
+    return {"gsi2pk": pending_shard_pk(shard), "gsi2sk": f"{created_at}#{kind}#{effect_id}"}

@@ -28,7 +28,7 @@ from customer_profiles.errors import StateConflict
 from customer_profiles.models.domain import Entitlement, EntitlementStatus, Identifier, Order, Profile, Proof, User
 
 # The profile a new child goes under must still be live and still belong to the child's user.
-LIVE_PROFILE = "attribute_exists(pk) AND attribute_not_exists(merged_into)"
+LIVE_PROFILE = "attribute_exists(pk) AND attribute_not_exists(merged_into) AND attribute_not_exists(merging_into)"
 
 
 @dataclass
@@ -60,6 +60,8 @@ def add_order(tx: Tx, order: Order, entitlements: Sequence[Entitlement], user_id
 def add_sale(tx: Tx, sale: SaleWrite) -> None:
     if sale.new_user:
         add_user(tx, None, sale.new_user)
+    elif sale.user_id:  # the holder as planned must not have been merged meanwhile (its profiles would strand)
+        tx.check(keys.user_key(sale.user_id), "attribute_exists(pk) AND #status <> :merged", merged="merged")
     if sale.claimed_identifiers:
         assert sale.proof and sale.user_id
         add_identifiers(tx, sale.claimed_identifiers, sale.user_id, sale.proof)

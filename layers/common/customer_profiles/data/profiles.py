@@ -24,11 +24,12 @@ from customer_profiles.data.codec import (
     profile_from_item,
     profile_to_item,
 )
+from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user
 from customer_profiles.errors import InvalidInput
-from customer_profiles.models.domain import Identifier, Profile, Proof, User
+from customer_profiles.models.domain import Identifier, PendingEffect, Profile, Proof, User
 
 ItemKey = tuple[str, str]
 UNIQUE_TYPES = frozenset({"user_org", "card"})  # items outside the profile's partition that one profile owns
@@ -86,6 +87,18 @@ def implied_items(profile: Profile) -> dict[ItemKey, Item]:
     return {(i["pk"], i["sk"]): i for i in items}
 
 
+def _changes_hands(change: ProfileChange) -> bool:
+    return bool(change.before and change.after.user_id and change.after.user_id != change.before.user_id)
+
+
+def rekey_effect(profile: Profile) -> PendingEffect:
+    """A profile changed hands: its orders and entitlements must join its new user's history."""
+    assert profile.user_id
+    cause = {"org_id": profile.org_id, "profile_id": profile.profile_id, "user_id": profile.user_id}
+    effect_id = f"{profile.org_id}#{profile.profile_id}#{profile.version}"
+    return PendingEffect(kind="rekey_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)
+
+
 def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
     """The profiles, each over the version it was read at, and every implied item that appears, changes
     or goes. Changes are diffed together, so an item moving between two profiles (a card on a merge) is
@@ -100,6 +113,12 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
             tx.put_at_version(item, change.before.version, change.guard, **change.guard_values)
             before.update(implied_items(change.before))
         after.update(implied_items(change.after))
+        if _changes_hands(change):
+            add_pending(tx, rekey_effect(change.after))
+    _add_implied_diff(tx, before, after)
+
+
+def _add_implied_diff(tx: Tx, before: dict[ItemKey, Item], after: dict[ItemKey, Item]) -> None:
     for key, item in after.items():
         old = before.get(key)
         if old == item:
@@ -157,12 +176,15 @@ class ProfileRecords(Records):
         return [profile_from_item(i) for i in items], next_cursor
 
     def all_profiles_of_user(self, user_id: str) -> list[Profile]:
-        """Candidates from the user index (complete, but eventually consistent)."""
-        condition = KeyCondition("gsi1pk").eq(f"{keys.USER_PREFIX}{user_id}") & KeyCondition("gsi1sk").begins_with(
-            keys.PROFILE_BY_USER_PREFIX
+        """Every profile of the user, from the base table: its user-in-org items (a strongly consistent
+        Query on the user's partition, every page), then the profiles (strongly consistent)."""
+        key = keys.user_key(user_id)
+        condition = KeyCondition("pk").eq(key["pk"]) & KeyCondition("sk").begins_with(keys.PROFILE_BY_USER_PREFIX)
+        items = self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True)
+        found = self.db.batch_get(
+            [keys.profile_key(i["sk"].removeprefix(keys.PROFILE_BY_USER_PREFIX), i["profile_id"]) for i in items]
         )
-        items = self.db.query_all(IndexName=keys.BY_USER_INDEX, KeyConditionExpression=condition)
-        return [profile_from_item(i) for i in items]
+        return sorted((profile_from_item(i) for i in found), key=lambda p: p.org_id)
 
     def list_org_profiles(self, org_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         """Newest first across the listing shards. The cursor carries each shard's position, so a page

@@ -9,8 +9,9 @@ from typing import Any
 from customer_profiles.data import keys
 from customer_profiles.data.codec import claim_from_item, entitlement_to_item, partner_from_item, plain
 from customer_profiles.data.orders import SaleWrite, add_sale
+from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import Records
-from customer_profiles.models.domain import Claim, Entitlement, Partner, Profile
+from customer_profiles.models.domain import Claim, Entitlement, Partner, PendingEffect, Profile
 
 
 @dataclass
@@ -56,6 +57,11 @@ class ResellerRecords(Records):
         )
         tx.put_if_new(
             {**keys.claim_key(write.claim_token_hash), "type": "claim", **write.claim.model_dump(exclude_none=True)}
+        )
+        claim = write.claim
+        cause = claim.model_dump(mode="json", exclude_none=True)
+        add_pending(
+            tx, PendingEffect(kind="notify_claim", effect_id=claim.claim_id, cause=cause, created_at=claim.created_at)
         )
         tx.execute(self.db.client)
 

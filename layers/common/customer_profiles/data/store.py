@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from customer_profiles.data.orders import OrderRecords
+from customer_profiles.data.pending import PendingRecords
 from customer_profiles.data.profiles import ProfileWrites
 from customer_profiles.data.resellers import ResellerRecords
 from customer_profiles.data.table import Table
-from customer_profiles.data.tasks import TaskRecords
 from customer_profiles.data.users import UserRecords
 
 
-class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, TaskRecords):
+class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, PendingRecords):
     def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
         self.db = Table(table_name, dynamodb)
         self.table_name = table_name

@@ -10,14 +10,14 @@ from customer_profiles.data import keys
 from customer_profiles.data.codec import (
     holding_from_item,
     identifier_to_item,
-    link_task_item,
     user_from_item,
     user_to_item,
 )
+from customer_profiles.data.pending import add_pending, publish_effect
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.errors import StateConflict
-from customer_profiles.models.domain import Holding, Identifier, Proof, User
+from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Proof, User
 
 
 @dataclass
@@ -88,7 +88,8 @@ class UserRecords(Records):
         gets a link task for the profiles still to move (the linker runs it, `operator relink` re-runs it).
         """
         user = plan.user
-        verified = Proof(provenance="verified", at=user.updated_at)
+        now = user.updated_at
+        verified = Proof(provenance="verified", at=now)
         tx = self.db.tx()
         if plan.subject:
             tx.put_if_new({**keys.subject_key(plan.subject), "type": "subject", "user_id": user.user_id})
@@ -100,7 +101,15 @@ class UserRecords(Records):
             tx.delete(keys.identifier_key(identifier), "user_id = :holder", holder=holder)
         for before, after in plan.merged:
             add_user(tx, before, after)
-            tx.put_if_new(link_task_item(before.user_id, user.user_id, user.updated_at))
+            cause = {"from_user_id": before.user_id, "to_user_id": user.user_id}
+            add_pending(tx, PendingEffect(kind="link_user", effect_id=before.user_id, cause=cause, created_at=now))
+        if plan.previous is None:
+            detail = {"user_id": user.user_id, "created_at": user.created_at}
+            add_pending(tx, publish_effect("UserRegistered", detail, f"registered#{user.user_id}", now))
+        elif plan.previous.status == "dormant":
+            cause = {"user_id": user.user_id}
+            effect_id = f"{user.user_id}#{user.version}"
+            add_pending(tx, PendingEffect(kind="announce_activation", effect_id=effect_id, cause=cause, created_at=now))
         tx.execute(self.db.client)
 
     # --- white-label app clients and org settings -------------------------------------------------

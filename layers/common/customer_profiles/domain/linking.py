@@ -1,7 +1,8 @@
-"""Linking: after an activation or a merge, every profile of the dormant identities follows the person.
+"""Linking: after a merge of users, every profile of the merged (dormant) user follows the person.
 
-Runs from the table's stream (at least once, ordered per item only), so every step is guarded by the state
-it expects and a redelivery, or a replay out of order, changes nothing.
+Runs as a pending effect (`domain.effects`): at least once, possibly concurrently with a re-drive, so every
+step is guarded by the state it expects and a repeat changes nothing. Decisions are taken on strongly
+consistent reads of the base table: the merged user's profiles come from its own partition.
 """
 
 from __future__ import annotations
@@ -15,65 +16,86 @@ from customer_profiles.models.events import DomainEvent
 
 
 class LinkTargetNotReady(Exception):
-    """The user to link to is not (yet) active: the record fails and is retried, then re-driven."""
+    """The user to link to is not (yet) active: the effect stays pending, retried, then re-driven."""
 
 
-def link_merged_user(store: Store, from_user_id: str, to_user_id: str) -> DomainEvent:
-    """Re-parent every profile of `from_user_id` (merged) to `to_user_id`; one profile per org survives."""
+def link_merged_user(store: Store, from_user_id: str, to_user_id: str) -> list[DomainEvent]:
+    """Re-parent every profile of `from_user_id` (merged) to `to_user_id`; one profile per org survives.
+
+    Done only when a final read finds nothing of the merged user left; otherwise it raises to be retried.
+    Publishes `ProfilesLinked` only when it moved something (a repeat finds nothing and says nothing).
+    """
     target = store.get_user(to_user_id)
     if target is None or target.status != "active":
         raise LinkTargetNotReady(f"user {to_user_id} is not active")
     linked: list[dict[str, str]] = []
-    for candidate in store.all_profiles_of_user(from_user_id):
-        # The index only finds candidates: decide on the profile as it is now.
-        profile = store.get_profile(candidate.org_id, candidate.profile_id)
-        if profile is None or profile.merged_into:
-            continue
+    for profile in store.all_profiles_of_user(from_user_id):
         survivor = _link_profile(store, profile, to_user_id)
         linked.append(
             {
                 "org_id": profile.org_id,
                 "profile_id": survivor.profile_id,
-                **({"merged_profile_id": profile.profile_id} if survivor is not profile else {}),
+                **({"merged_profile_id": profile.profile_id} if survivor.profile_id != profile.profile_id else {}),
             }
         )
-    store.complete_link_task(from_user_id)
-    return DomainEvent("ProfilesLinked", {"user_id": to_user_id, "merged_user_id": from_user_id, "profiles": linked})
+    left = store.all_profiles_of_user(from_user_id)
+    if left:
+        raise ConcurrentWrite(f"{len(left)} profiles of merged user {from_user_id} appeared while linking; retry")
+    if not linked:
+        return []
+    detail = {"user_id": to_user_id, "merged_user_id": from_user_id, "profiles": linked}
+    return [DomainEvent("ProfilesLinked", detail)]
 
 
 def _link_profile(store: Store, profile: Profile, to_user_id: str) -> Profile:
     now = utc_now()
+    if profile.merging_into:  # an earlier attempt began merging it: finish
+        return finish_merge(store, profile, now)
     existing_id = store.profile_id_of_user_in_org(to_user_id, profile.org_id)
     if existing_id is None:
-        try:
-            moved = store.move_profile_to_user(profile, to_user_id, now)
-        except ConcurrentWrite:
-            return _after_lost_race(store, profile, to_user_id)
-        store.rekey_children(moved.org_id, moved.profile_id, to_user_id)
+        moved = store.move_profile_to_user(profile, to_user_id, now)
+        store.rekey_children(moved.org_id, moved.profile_id, to_user_id)  # the pending re-key makes it durable
         return moved
-    if existing_id == profile.profile_id:  # moved by an earlier delivery: finish its children
-        store.rekey_children(profile.org_id, profile.profile_id, to_user_id)
-        return profile
     target = store.get_profile(profile.org_id, existing_id)
-    if target is None:
-        raise ConcurrentWrite("the user's profile in this org is being written")
-    merge_profile_into(store, profile, target, now)
-    return target
+    if target is None or target.merged_into or target.merging_into:
+        raise ConcurrentWrite("the user's profile in this org is being written; retry")
+    return merge_profile_into(store, profile, target, now)
 
 
-def merge_profile_into(store: Store, source: Profile, target: Profile, now: str) -> None:
-    """Two profiles of one person in one org become one: every order and entitlement moves under `target`
-    (each always has exactly one parent), then `source` is marked merged and `target` takes over what
-    the org could find it by (captured emails and phones, card pointers), in one transaction."""
-    store.move_children(source, target)
+def merge_profile_into(store: Store, source: Profile, target: Profile, now: str) -> Profile:
+    """Two profiles of one person in one org become one, closing the door first: `source` is marked as
+    merging (sales and claims refuse it from then on), every order and entitlement moves under `target`
+    until none is left (each always has exactly one parent), then `source` is marked merged and `target`
+    takes over what the org could find it by (captured emails and phones, card pointers), in one
+    transaction. Each step is guarded, so an interrupted merge is finished by the next attempt."""
+    closing = source.model_copy(
+        update={"merging_into": target.profile_id, "updated_at": now, "version": source.version + 1}
+    )
+    store.write_profiles(ProfileChange(source, closing, NOT_MERGED))
+    return finish_merge(store, closing, now)
+
+
+def finish_merge(store: Store, source: Profile, now: str) -> Profile:
+    assert source.merging_into
+    target = store.get_profile(source.org_id, source.merging_into)
+    if target is None or target.merged_into:
+        raise ConcurrentWrite("the profile merged into is being written; retry")
+    while store.move_children(source, target):
+        pass  # a child written just before the door closed is moved on the next round
     merged = source.model_copy(
-        update={"merged_into": target.profile_id, "updated_at": now, "version": source.version + 1}
+        update={
+            "merged_into": target.profile_id,
+            "merging_into": None,
+            "updated_at": now,
+            "version": source.version + 1,
+        }
     )
     changes = [ProfileChange(source, merged, NOT_MERGED)]
     absorbed = _absorb(target, source, now)
     if absorbed is not target:
         changes.append(ProfileChange(target, absorbed, NOT_MERGED))
     store.write_profiles(*changes)
+    return absorbed
 
 
 def _absorb(target: Profile, source: Profile, now: str) -> Profile:
@@ -105,31 +127,7 @@ def _absorb(target: Profile, source: Profile, now: str) -> Profile:
     )
 
 
-def _after_lost_race(store: Store, profile: Profile, to_user_id: str) -> Profile:
-    current = store.get_profile(profile.org_id, profile.profile_id)
-    if current is not None and current.user_id == to_user_id:
-        store.rekey_children(current.org_id, current.profile_id, to_user_id)
-        return current
-    # The user got a profile in this org meanwhile: merge into it on the retry.
-    raise ConcurrentWrite("the profile changed while linking; retry")
-
-
 def activation_event(store: Store, user_id: str) -> DomainEvent:
     """A dormant user became a person's active user: its profiles are theirs already (same user id)."""
     profiles = [{"org_id": p.org_id, "profile_id": p.profile_id} for p in store.all_profiles_of_user(user_id)]
     return DomainEvent("ProfilesLinked", {"user_id": user_id, "activated": True, "profiles": profiles})
-
-
-def relink_pending(store: Store) -> tuple[list[DomainEvent], list[str]]:
-    """The re-drive: run every link task still pending (those whose stream records were given up on).
-
-    Returns the events of the links done and a description of each task that failed again (left pending).
-    """
-    done: list[DomainEvent] = []
-    failed: list[str] = []
-    for source, target in store.pending_link_tasks():
-        try:
-            done.append(link_merged_user(store, source, target))
-        except (LinkTargetNotReady, ConcurrentWrite) as error:
-            failed.append(f"{source} -> {target}: {error}")
-    return done, failed

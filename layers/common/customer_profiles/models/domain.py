@@ -6,7 +6,7 @@ Stored shapes are built and read only by `customer_profiles.data.codec`; API sha
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictBool, StrictInt, StringConstraints, UrlConstraints
 
@@ -104,6 +104,7 @@ class Profile(BaseModel):
     updated_at: str
     version: int = 1
     merged_into: str | None = None
+    merging_into: str | None = None  # a merge in progress: the profile takes no new children
     # Card fingerprints that point at this profile (never at a user): each has a pointer item of its own.
     cards: list[str] = Field(default_factory=list)
 
@@ -171,4 +172,20 @@ class Claim(BaseModel):
     phone: str | None = None
     status: Literal["open", "used"]
     expires_at: str
+    created_at: str
+
+
+# --- effects the stream drives --------------------------------------------------------------------------
+EffectKind = Literal["link_user", "rekey_profile", "announce_activation", "publish", "notify_claim"]
+
+
+class PendingEffect(BaseModel):
+    """Work the stream drives, written in its cause's transaction and removed only once it is done (and its
+    events published): a lost stream record, a parked batch or a crash never loses it; `redrive` replays it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: EffectKind
+    effect_id: str  # unique per cause, so the same cause can never leave two
+    cause: dict[str, Any]
     created_at: str

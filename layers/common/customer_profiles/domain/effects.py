@@ -1,0 +1,96 @@
+"""Pending effects: what each one does, and the one way to complete one (perform, publish, then delete).
+
+The stream delivers each pending item's INSERT to the linker; `redrive` replays whatever is still pending
+(a parked batch, a lost record, a crash between the effect and its deletion). Both go through `complete`,
+and every effect is idempotent, so a redelivery or a re-drive racing the stream changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from customer_profiles.data.store import Store
+from customer_profiles.domain import linking
+from customer_profiles.domain.partners import claim_token
+from customer_profiles.edge.config import settings
+from customer_profiles.edge.secrets import claim_token_key
+from customer_profiles.models.domain import Claim, PendingEffect
+from customer_profiles.models.events import DomainEvent
+
+Publish = Callable[[list[DomainEvent]], None]
+
+
+def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
+    """Do the effect (again, harmlessly, if it was done before) and return the events it announces."""
+    cause = effect.cause
+    match effect.kind:
+        case "link_user":
+            return linking.link_merged_user(store, cause["from_user_id"], cause["to_user_id"])
+        case "rekey_profile":
+            profile = store.get_profile(cause["org_id"], cause["profile_id"])
+            if profile is not None and profile.user_id == cause["user_id"] and not profile.merged_into:
+                store.rekey_children(profile.org_id, profile.profile_id, cause["user_id"])
+            return []  # a profile that changed hands again has a newer re-key of its own
+        case "announce_activation":
+            return [linking.activation_event(store, cause["user_id"])]
+        case "publish":
+            return [DomainEvent(cause["detail_type"], cause["detail"])]
+        case "notify_claim":
+            return [claim_notification(Claim.model_validate(cause))]
+    raise ValueError(f"unknown effect {effect.kind}")  # pragma: no cover - EffectKind is closed
+
+
+def complete(store: Store, effect: PendingEffect, publish: Publish) -> bool:
+    """Perform a pending effect, publish its events, then delete it. False when it was done already."""
+    current = store.get_pending(effect)
+    if current is None:
+        return False  # done by an earlier delivery or a re-drive: nothing to do, nothing to announce
+    events = perform(store, current)
+    if events:
+        publish(events)
+    store.complete_pending(current)
+    return True
+
+
+@dataclass
+class Redrive:
+    done: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def redrive(store: Store, publish: Publish, *, rounds: int = 10) -> Redrive:
+    """Complete every pending effect, oldest first, and those their completion causes (a link leaves re-keys),
+    until none is left; what fails again stays pending and is reported."""
+    result = Redrive()
+    failing: set[tuple[str, str]] = set()
+    for _ in range(rounds):
+        batch = [e for e in store.all_pending() if (e.kind, e.effect_id) not in failing]
+        if not batch:
+            break
+        for effect in batch:
+            try:
+                result.done += complete(store, effect, publish)
+            except Exception as error:  # one failing effect must not stop the others
+                failing.add((effect.kind, effect.effect_id))
+                result.failed.append(f"{effect.kind} {effect.effect_id}: {error!r}")
+    return result
+
+
+def claim_notification(claim: Claim) -> DomainEvent:
+    """Asks for the buyer's notification with the claim link (at least once; the notifier dedupes by claim
+    id). The token is rebuilt from the claim id with the server key, so only its hash is stored."""
+    link = f"{settings().claim_url_base}{claim_token(claim.claim_id, claim_token_key())}"
+    return DomainEvent(
+        "ClaimNotificationRequested",
+        {
+            "claim_id": claim.claim_id,
+            "org_id": claim.org_id,
+            "partner_id": claim.partner_id,
+            "email": claim.email,
+            "phone": claim.phone,
+            "claim_url": link,
+            "expires_at": claim.expires_at,
+            "entitlements": len(claim.entitlement_ids),
+        },
+    )
