@@ -9,12 +9,14 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: help run token test lint format unit integration openapi build deploy bench tools clean operator
+.PHONY: help run token test lint format unit integration openapi build deploy bench soak tools clean operator
 
 help:
 	@echo "make run         serve the API on http://127.0.0.1:3000 (DynamoDB Local, stream poller, local IdP)"
 	@echo "make test        lint, type checks, sam validate --lint, unit and integration tests"
 	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token"
+	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (register-app-client, configure-org, register-partner, redrive)"
+	@echo "make soak        the property tests with many more examples (chaos mode on for the stateful one)"
 	@echo "make build | deploy | bench | openapi | lint | unit | integration | clean"
 
 $(STAMPS)/venv: requirements-dev.txt layers/common/requirements.txt scripts/find-python.sh
@@ -78,8 +80,16 @@ deploy: build
 bench: tools
 	$(BIN)/python -m bench.run $(ARGS)
 
+# The property tests with many more examples: `make test` runs a bounded number of each.
+SOAK_EXAMPLES ?= 200
+soak: tools
+	HYPOTHESIS_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/unit/test_identity_properties.py tests/unit/test_listing_search_properties.py $(PYTEST_ARGS)
+	SOAK_EXAMPLES=$(SOAK_EXAMPLES) SOAK_STEPS=30 $(BIN)/python -m pytest -q -p no:cacheprovider -m integration \
+	  tests/integration/test_stateful_chaos.py $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) node_modules $(STAMPS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(STAMPS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 operator: $(STAMPS)/venv
 	$(BIN)/python -m scripts.operator $(ARGS)

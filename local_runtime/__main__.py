@@ -28,6 +28,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--state-dir", default=str(ROOT / ".local"), help="local state (default .local)")
     parser.add_argument("--dynamodb-port", type=int, default=8000, help="DynamoDB Local port (0: a free port)")
     parser.add_argument("--dynamodb-endpoint", help="use this running DynamoDB endpoint instead of starting one")
+    parser.add_argument(
+        "--chaos",
+        type=int,
+        metavar="SEED",
+        help="inject AWS's races reproducibly: transaction conflicts, lagging indexes, parallel out-of-order "
+        "stream shards, redelivered batches (local_runtime/chaos.py)",
+    )
     parser.add_argument("--template", default=str(ROOT / "template.yaml"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -64,8 +71,17 @@ def _announce_when_listening(host: str, port: int, lines: list[str], stop: threa
         _say(line)
 
 
-def _make_pollers(template: Any, streams: dict[str, str | None], endpoint: str, runner: Any, state_dir: Path) -> list:
+def _make_pollers(
+    template: Any,
+    streams: dict[str, str | None],
+    endpoint: str,
+    runner: Any,
+    state_dir: Path,
+    *,
+    chaos_seed: int | None,
+) -> list:
     """A StreamPoller per DynamoDB event of every function, on the table's latest stream."""
+    from local_runtime.chaos import Chaos
     from local_runtime.dynamodb import client
     from local_runtime.poller import DynamoDBStreamSource, StreamPoller, jsonl_sink
 
@@ -82,7 +98,12 @@ def _make_pollers(template: Any, streams: dict[str, str | None], endpoint: str, 
                 return runner.invoke_event(_id, event)
 
             source = DynamoDBStreamSource(client(endpoint, "dynamodbstreams"), stream_arn)
-            pollers.append(StreamPoller(source, invoke, spec, failures, function_arn=fn.arn, retry_delay=0.5, log=_log))
+            chaos = Chaos(chaos_seed) if chaos_seed is not None else None
+            pollers.append(
+                StreamPoller(
+                    source, invoke, spec, failures, function_arn=fn.arn, retry_delay=0.5, log=_log, chaos=chaos
+                )
+            )
     return pollers
 
 
@@ -143,6 +164,7 @@ class LocalRuntime:
             # ..."` writes them) and the claim-token key (made on first run).
             "LOCAL_PARTNER_SECRETS_FILE": str(self.state_dir / "partner-secrets.json"),
             "LOCAL_CLAIM_TOKEN_KEY_FILE": str(ensure_claim_token_key(self.state_dir)),
+            **({"LOCAL_CHAOS_SEED": str(self.args.chaos)} if self.args.chaos is not None else {}),
         }
 
     def serve(self, announce_stop: threading.Event) -> None:
@@ -164,7 +186,9 @@ class LocalRuntime:
         streams = create_tables(self.endpoint, list(template.tables.values()))
 
         self.runner = LocalRunner(template.functions, self.worker_env(), log=sys.stderr)
-        pollers = _make_pollers(template, streams, self.endpoint, self.runner, self.state_dir)
+        pollers = _make_pollers(
+            template, streams, self.endpoint, self.runner, self.state_dir, chaos_seed=self.args.chaos
+        )
         self.poller_thread = PollerThread(pollers, interval=0.2, log=_log)
         self.poller_thread.start()
 

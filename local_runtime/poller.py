@@ -7,6 +7,7 @@ works on any ``StreamSource``; ``DynamoDBStreamSource`` is the boto3 implementat
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from local_runtime.chaos import Chaos, deliver_with_chaos
 from local_runtime.pool import InvokeResult
 from local_runtime.template import REGION, StreamSourceSpec
 
@@ -92,6 +94,7 @@ class StreamPoller:
         function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local",
         retry_delay: float = 0.0,
         log: Callable[[str], None] | None = None,
+        chaos: Chaos | None = None,
     ) -> None:
         self.source = source
         self.invoke = invoke
@@ -101,6 +104,8 @@ class StreamPoller:
         self.retry_delay = retry_delay
         self.log = log or (lambda _msg: None)
         self._shards: dict[str, _ShardState] = {}
+        self.chaos = chaos
+        self._rng = chaos.rng("poller") if chaos else None
 
     # --- shards ---------------------------------------------------------------------------------------------------
 
@@ -131,7 +136,11 @@ class StreamPoller:
                     break
                 batch = state.buffer[: self.spec.batch_size]
                 del state.buffer[: self.spec.batch_size]
-                self._deliver(batch, state.shard.shard_id)
+                deliver = functools.partial(self._deliver, shard_id=state.shard.shard_id)
+                if self.chaos and self._rng:
+                    deliver_with_chaos(self.chaos, self._rng, batch, deliver)
+                else:
+                    deliver(batch)
                 state.last_sequence = _seq(batch[-1])
                 delivered += len(batch)
         return delivered

@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     sys.stdout = os.fdopen(1, "w", encoding="utf-8", buffering=1, closefd=False)
 
+    from local_runtime.chaos import install_in_worker
+
+    install_in_worker()  # before the handler creates its clients; does nothing unless --chaos was given
     _set_sys_path(args.code_dir, args.layer_dir)
     os.chdir(args.code_dir)
 

@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,9 @@ class Runtime:
         raise AssertionError(f"not true within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    state_dir = tmp_path_factory.mktemp("local-runtime")
+@contextmanager
+def local_runtime(state_dir: Path, *extra: str) -> Iterator[Runtime]:
+    """The local runtime as a developer starts it (`make run ARGS=...`), on free ports, stopped on exit."""
     log = (state_dir / "runtime.log").open("w")
     process = subprocess.Popen(
         [
@@ -97,6 +98,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
             "0",
             "--state-dir",
             str(state_dir),
+            *extra,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -119,10 +121,6 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         pytest.fail(f"local runtime did not start:\n{(state_dir / 'runtime.log').read_text()[-3000:]}")
     try:
         yield Runtime(base_url=base_url, dynamodb_endpoint=endpoint.rstrip(");,"), state_dir=state_dir)
-        # Nothing the suite did may have parked a stream batch: the one test that parks a poison record on
-        # purpose re-drives it and clears the file.
-        failures = state_dir / "linker-failures.jsonl"
-        assert not failures.exists() or failures.read_text() == "", failures.read_text()[:2000]
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -130,3 +128,14 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    state_dir = tmp_path_factory.mktemp("local-runtime")
+    with local_runtime(state_dir) as started:
+        yield started
+        # Nothing the suite did may have parked a stream batch: the one test that parks a poison record on
+        # purpose re-drives it and clears the file.
+        failures = state_dir / "linker-failures.jsonl"
+        assert not failures.exists() or failures.read_text() == "", failures.read_text()[:2000]

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from customer_profiles.data import keys
 from customer_profiles.data.keys import Key
 from customer_profiles.errors import ConcurrentWrite
 
@@ -31,6 +32,11 @@ class TransactionCancelled(ConcurrentWrite):
     def __init__(self, message: str, reasons: dict[int, Reason]) -> None:
         super().__init__(message)
         self.reasons = reasons
+        self.failed_keys: dict[int, str] = {}
+
+    def __str__(self) -> str:
+        failed = "; ".join(f"{key} ({self.reasons[i]})" for i, key in self.failed_keys.items())
+        return f"{self.message}{': ' + failed if failed else ''}"
 
     @property
     def kinds(self) -> set[Reason]:
@@ -108,8 +114,19 @@ class Tx:
             client.transact_write_items(TransactItems=self.items)
         except ClientError as error:
             if error.response["Error"]["Code"] in ("TransactionCanceledException", "ConditionalCheckFailedException"):
-                raise parse_cancellation(error) from error
+                cancelled = parse_cancellation(error)
+                cancelled.failed_keys = {i: self._key_of(i) for i in cancelled.reasons if i < len(self.items)}
+                raise cancelled from error
             raise
+
+    def _key_of(self, index: int) -> str:
+        """Which item a cancellation reason is about, for the logs (keys only, never attribute values)."""
+        ((operation, body),) = self.items[index].items()
+        key = body.get("Key") or {name: body["Item"][name] for name in ("pk", "sk")}
+        pk = str(key["pk"])
+        if pk.startswith(keys.IDENTIFIER_PREFIX):  # an email or phone: name its kind only
+            pk = pk.rsplit("#", 1)[0] + "#..."
+        return f"{operation} {pk} / {key['sk']}"
 
 
 def _placeholders(values: dict[str, Any]) -> dict[str, Any]:

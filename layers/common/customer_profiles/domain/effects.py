@@ -7,6 +7,7 @@ and every effect is idempotent, so a redelivery or a re-drive racing the stream 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from customer_profiles.edge.config import settings
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.models.domain import Claim, PendingEffect
 from customer_profiles.models.events import DomainEvent
+from customer_profiles.retry import on_concurrent_write
 
 Publish = Callable[[list[DomainEvent]], None]
 
@@ -70,10 +72,13 @@ def redrive(store: Store, publish: Publish, *, rounds: int = 10) -> Redrive:
             break
         for effect in batch:
             try:
-                result.done += complete(store, effect, publish)
+                # The stream may be completing the same effect right now: a lost race is read again.
+                result.done += on_concurrent_write(
+                    functools.partial(complete, store, effect, publish), give_up="kept conflicting with the stream"
+                )
             except Exception as error:  # one failing effect must not stop the others
                 failing.add((effect.kind, effect.effect_id))
-                result.failed.append(f"{effect.kind} {effect.effect_id}: {error!r}")
+                result.failed.append(f"{effect.kind} {effect.effect_id}: {type(error).__name__}: {error}")
     return result
 
 
