@@ -172,7 +172,7 @@ class LocalRuntime:
         from samcli.lib.utils.stream_writer import StreamWriter
 
         from local_runtime.dynamodb import create_tables
-        from local_runtime.gateway import GatewayService
+        from local_runtime.gateway import GatewayService, reauthorize_every
         from local_runtime.idp import init_idp, jwks_path
         from local_runtime.poller import PollerThread
         from local_runtime.pool import LocalRunner
@@ -200,6 +200,7 @@ class LocalRuntime:
             port=self.args.port,
             host=self.args.host,
             stderr=StreamWriter(sys.stderr, auto_flush=True),
+            authorizer_cache_seconds=reauthorize_every(self.args.template) if self.args.chaos is not None else 0,
         )
         service.create()
         lines = _banner(self.args.host, self.args.port, self.endpoint, self.state_dir, api, template)

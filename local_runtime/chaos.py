@@ -6,6 +6,7 @@
 - In the stream poller: each batch split into parallel "shards" by item (order kept per item only, as
   DynamoDB Streams promise, lost across items), delivered concurrently in random order, and batches
   delivered twice.
+- At the gateway (`local_runtime.gateway`): the authorizer's answer cached per token for ReauthorizeEvery.
 Off by default. DynamoDB Local has one shard and synchronous indexes: without this, races that need them pass
 every local test.
 """

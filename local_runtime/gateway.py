@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 from flask import Response, make_response
@@ -48,6 +49,19 @@ def gateway_responses(template_path: str) -> dict[str, tuple[int, Any]]:
     return responses
 
 
+def reauthorize_every(template_path: str) -> int:
+    """The longest ReauthorizeEvery of the template's Lambda authorizers (API Gateway's default: 300 s)."""
+    with open(template_path, encoding="utf-8") as template:
+        resources = yaml_parse(template.read()).get("Resources", {})
+    seconds = [
+        int(authorizer.get("Identity", {}).get("ReauthorizeEvery", 300))
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::Serverless::Api"
+        for authorizer in resource.get("Properties", {}).get("Auth", {}).get("Authorizers", {}).values()
+    ]
+    return max(seconds, default=0)
+
+
 def _error_message(output: str | bytes) -> str | None:
     try:
         parsed = json.loads(output)
@@ -61,10 +75,15 @@ class AuthorizerRefused(Exception):
 
 
 class GatewayService(LocalApigwService):
-    def __init__(self, *args: Any, template_path: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, template_path: str, authorizer_cache_seconds: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._responses = gateway_responses(template_path)
         self._in_authorizer = threading.local()
+        # API Gateway caches an authorizer's policy per identity source (ReauthorizeEvery); SAM never does.
+        # The chaos mode turns it on, so that what a cached policy would hide shows locally.
+        self._cache_seconds = authorizer_cache_seconds
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._cache_lock = threading.Lock()
 
     def gateway_response(self, kind: str) -> Response:
         status, body = self._responses[kind]
@@ -85,9 +104,19 @@ class GatewayService(LocalApigwService):
             self._in_authorizer.active = False
 
     def _invoke_lambda_function(self, lambda_function_name: str, event: dict, tenant_id: str | None = None) -> Any:
+        in_authorizer = getattr(self._in_authorizer, "active", False)
+        identity = str((event.get("headers") or {}).get("Authorization", "")) if in_authorizer else ""
+        if identity and self._cache_seconds:
+            with self._cache_lock:
+                cached = self._cache.get(identity)
+            if cached and cached[0] > time.monotonic():
+                return cached[1]
         output = super()._invoke_lambda_function(lambda_function_name, event, tenant_id)
-        if getattr(self._in_authorizer, "active", False) and _error_message(output) == "Unauthorized":
+        if in_authorizer and _error_message(output) == "Unauthorized":
             raise AuthorizerRefused()
+        if identity and self._cache_seconds:
+            with self._cache_lock:
+                self._cache[identity] = (time.monotonic() + self._cache_seconds, output)
         return output
 
     def _request_handler(self, **kwargs: Any) -> Any:
