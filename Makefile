@@ -9,11 +9,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: help run token test lint format unit integration openapi build deploy bench soak tools clean operator
+.PHONY: help run invoke token test lint format unit integration openapi build deploy bench soak tools clean operator
 
 help:
 	@echo "make run         serve the API on http://127.0.0.1:3000 (DynamoDB Local, stream poller, local IdP)"
 	@echo "make test        lint, type checks, sam validate --lint, unit and integration tests"
+	@echo "make invoke FN=LinkerFunction EVENT=events/linker-user-merged.json   one function, one event (sam local invoke)"
 	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token"
 	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (register-app-client, configure-org, register-partner, redrive)"
 	@echo "make soak        the property tests with many more examples (chaos mode on for the stateful one)"
@@ -45,6 +46,12 @@ tools: $(STAMPS)/venv $(STAMPS)/node $(STAMPS)/java
 
 run: tools
 	$(BIN)/python -m local_runtime $(ARGS)
+
+# `sam local invoke` without Docker: make invoke FN=LinkerFunction EVENT=events/linker-user-merged.json
+FN ?= AppApiFunction
+EVENT ?= events/app-api-get-me.json
+invoke: tools
+	@$(BIN)/python -m local_runtime invoke $(FN) -e $(EVENT) $(ARGS)
 
 token: $(STAMPS)/venv
 	@$(BIN)/python -m local_runtime.token $(ARGS)

@@ -2,7 +2,8 @@
 
 1. Operations against DynamoDB Local, each as median wall time / the median of one GetItem round trip
    (the floor), next to the number of DynamoDB requests it makes (what costs money and latency in AWS).
-2. Cold import of each handler without bytecode (as `sam build` ships it) / with compiled bytecode.
+2. A warm invocation through the local Lambda endpoint / the same handler called in-process.
+3. Cold import of each handler without bytecode (as `sam build` ships it) / with compiled bytecode.
 
   make bench            # or: .venv/bin/python -m bench.run [--runs 30]
 """
@@ -106,12 +107,67 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
     return [(name, median_seconds(action, runs), requests_of(store, action)) for name, action in cases]
 
 
+def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
+    """A warm invocation through the local Lambda endpoint (boto3) and the same handler called in-process:
+    the linker with an empty batch, so only the invocation itself is measured."""
+    import boto3
+    from botocore.config import Config
+
+    from local_runtime.__main__ import function_environment, template_overrides
+    from local_runtime.lambda_api import serve_lambda_api
+    from local_runtime.pool import LocalRunner
+    from local_runtime.template import load_template
+
+    state = Path(tempfile.mkdtemp(prefix="bench-state-"))
+    environment = function_environment(state, endpoint)
+    runner = LocalRunner(load_template(ROOT / "template.yaml", template_overrides(state)).functions, environment)
+    server = serve_lambda_api(runner, "127.0.0.1", 0)
+    client = boto3.client(
+        "lambda",
+        endpoint_url=f"http://127.0.0.1:{server.server_address[1]}",
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    try:
+        client.invoke(FunctionName="LinkerFunction", Payload=b'{"Records": []}')  # warm the worker
+        through_endpoint = median_seconds(
+            lambda: client.invoke(FunctionName="LinkerFunction", Payload=b'{"Records": []}'), runs
+        )
+    finally:
+        server.shutdown()
+        runner.close()
+    os.environ.update({**environment, "TABLE_NAME": "bench-profiles"})
+    sys.path.insert(0, str(ROOT / "functions" / "linker"))
+    import linker
+    from local_runtime.worker import LambdaContext
+
+    context = LambdaContext("LinkerFunction", 512, "bench", int(time.time() * 1000) + 60_000)
+    linker.handler({"Records": []}, context)
+    in_process = median_seconds(lambda: linker.handler({"Records": []}, context), runs)
+    return through_endpoint, in_process
+
+
 def import_seconds(handler: str, cache_dir: str | None, runs: int) -> float:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / handler), str(ROOT / "layers" / "common")]),
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "TABLE_NAME": "t",
+        # each function refuses to start without its settings; importing needs no real values
+        **{
+            name: "bench"
+            for name in (
+                "TABLE_NAME",
+                "IDEMPOTENCY_TABLE_NAME",
+                "LOCAL_EVENT_SINK",
+                "LOCAL_PARTNER_SECRETS_FILE",
+                "LOCAL_CLAIM_TOKEN_KEY_FILE",
+                "IDP_ISSUER",
+                "IDP_AUDIENCES",
+                "IDP_JWKS_URL",
+            )
+        },
     }
     samples = []
     for _ in range(runs):
@@ -134,11 +190,17 @@ def main() -> int:
     tables = {"ProfilesTable": "bench-profiles", "IdempotencyTable": "bench-idempotency"}
     with dynamodb_local_store(ROOT, tables) as store:
         results = database_operations(store, args.runs)
+        through_endpoint, in_process = invoke_overhead(store.db.client.meta.endpoint_url, args.runs)
     floor = results[0][1]
     print(f"DynamoDB Local, median of {args.runs} runs; floor = one GetItem round trip ({floor * 1000:.2f} ms here)")
     print(f"{'operation':40} {'x floor':>8} {'requests':>9}")
     for name, seconds, count in results:
         print(f"{name:40} {seconds / floor:8.1f} {count:9d}")
+
+    print(
+        f"\nwarm invocation through the local Lambda endpoint (boto3) / the handler called in-process: "
+        f"{through_endpoint / in_process:.1f}x  ({through_endpoint * 1000:.1f} ms / {in_process * 1000:.2f} ms)"
+    )
 
     print("\ncold import of each handler: no bytecode (as sam build ships it) / compiled bytecode")
     warm = tempfile.mkdtemp(prefix="bench-pyc-")

@@ -35,6 +35,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="inject AWS's races reproducibly: transaction conflicts, lagging indexes, parallel out-of-order "
         "stream shards, redelivered batches (local_runtime/chaos.py)",
     )
+    parser.add_argument(
+        "--lambda-port",
+        type=int,
+        default=3001,
+        help="the Lambda Invoke API, as `sam local start-lambda` serves it (default 3001; 0: a free port)",
+    )
+    parser.add_argument("--debug-port", type=int, help="start --debug-function's worker under debugpy on this port")
+    parser.add_argument("--debug-function", default="AppApiFunction", help="the function to debug (logical id)")
     parser.add_argument("--template", default=str(ROOT / "template.yaml"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -45,6 +53,35 @@ def ensure_claim_token_key(state_dir: Path) -> Path:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path
+
+
+def function_environment(state_dir: Path, endpoint: str, chaos: int | None = None) -> dict[str, str]:
+    """What every function's worker gets besides the template's variables: the local endpoints and stand-ins."""
+    from local_runtime.template import REGION
+
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "LOCAL_EVENT_SINK": str(state_dir / "events.jsonl"),
+        # Secrets Manager's stand-ins: partners' webhook secrets (`make operator ARGS="register-partner
+        # ..."` writes them) and the claim-token key (made on first run).
+        "LOCAL_PARTNER_SECRETS_FILE": str(state_dir / "partner-secrets.json"),
+        "LOCAL_CLAIM_TOKEN_KEY_FILE": str(ensure_claim_token_key(state_dir)),
+        **({"LOCAL_CHAOS_SEED": str(chaos)} if chaos is not None else {}),
+    }
+
+
+def template_overrides(state_dir: Path) -> dict[str, str]:
+    """The template's parameters for local use: the local identity provider (made on first run)."""
+    from local_runtime.idp import init_idp, jwks_path
+    from local_runtime.template import LOCAL_PARAMETERS
+
+    init_idp(state_dir)
+    return {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(state_dir).as_uri()}
 
 
 def _say(line: str) -> None:
@@ -136,6 +173,7 @@ class LocalRuntime:
         self.ddb: Any = None
         self.runner: Any = None
         self.poller_thread: Any = None
+        self.lambda_api: Any = None
         self.endpoint = ""
 
     def start_dynamodb(self) -> None:
@@ -149,43 +187,28 @@ class LocalRuntime:
         self.ddb.start()
         self.endpoint = self.ddb.endpoint
 
-    def worker_env(self) -> dict[str, str]:
-        from local_runtime.template import REGION
-
-        return {
-            "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "LOCAL_EVENT_SINK": str(self.state_dir / "events.jsonl"),
-            # Secrets Manager's stand-ins: partners' webhook secrets (`make operator ARGS="register-partner
-            # ..."` writes them) and the claim-token key (made on first run).
-            "LOCAL_PARTNER_SECRETS_FILE": str(self.state_dir / "partner-secrets.json"),
-            "LOCAL_CLAIM_TOKEN_KEY_FILE": str(ensure_claim_token_key(self.state_dir)),
-            **({"LOCAL_CHAOS_SEED": str(self.args.chaos)} if self.args.chaos is not None else {}),
-        }
-
     def serve(self, announce_stop: threading.Event) -> None:
         from samcli.lib.providers.api_provider import ApiProvider
         from samcli.lib.utils.stream_writer import StreamWriter
 
         from local_runtime.dynamodb import create_tables
         from local_runtime.gateway import GatewayService, reauthorize_every
-        from local_runtime.idp import init_idp, jwks_path
+        from local_runtime.lambda_api import serve_lambda_api
         from local_runtime.poller import PollerThread
         from local_runtime.pool import LocalRunner
-        from local_runtime.template import LOCAL_PARAMETERS, load_template
+        from local_runtime.template import load_template
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.start_dynamodb()
-        init_idp(self.state_dir)
-        overrides = {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(self.state_dir).as_uri()}
-        template = load_template(self.args.template, overrides)
+        template = load_template(self.args.template, template_overrides(self.state_dir))
         streams = create_tables(self.endpoint, list(template.tables.values()))
 
-        self.runner = LocalRunner(template.functions, self.worker_env(), log=sys.stderr)
+        env = function_environment(self.state_dir, self.endpoint, self.args.chaos)
+        self.runner = LocalRunner(template.functions, env, log=sys.stderr)
+        if self.args.debug_port:
+            self.runner.debug = (self.runner.find(self.args.debug_function).logical_id, self.args.debug_port)
+        if self.args.lambda_port is not None:
+            self.lambda_api = serve_lambda_api(self.runner, self.args.host, self.args.lambda_port)
         pollers = _make_pollers(
             template, streams, self.endpoint, self.runner, self.state_dir, chaos_seed=self.args.chaos
         )
@@ -204,12 +227,17 @@ class LocalRuntime:
         )
         service.create()
         lines = _banner(self.args.host, self.args.port, self.endpoint, self.state_dir, api, template)
+        if self.lambda_api is not None:
+            lines.insert(1, f"Lambda endpoint at http://{self.args.host}:{self.lambda_api.server_address[1]}")
         threading.Thread(
             target=_announce_when_listening, args=(self.args.host, self.args.port, lines, announce_stop), daemon=True
         ).start()
         service.run()  # blocks; installs SAM's SIGTERM handler, so it runs in the main thread
 
     def close(self) -> None:
+        if self.lambda_api is not None:
+            self.lambda_api.shutdown()
+            self.lambda_api = None
         if self.poller_thread is not None:
             self.poller_thread.stop()
             self.poller_thread = None
@@ -222,6 +250,11 @@ class LocalRuntime:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["invoke"]:
+        from local_runtime.invoke import main as invoke
+
+        return invoke(argv[1:])
     args = _parse(argv)
     os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
     from local_runtime.dynamodb import SetupError

@@ -123,6 +123,23 @@ def _tail(path: Path) -> str:
     return " | ".join(lines[-3:]) or "(no output)"
 
 
+def endpoint_if_reachable(endpoint: str, timeout: float = 0.5) -> str | None:
+    """The endpoint if a DynamoDB answers there (a running `make run`), else None."""
+    probe = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local ignores credentials
+        config=Config(retries={"max_attempts": 1}, connect_timeout=timeout, read_timeout=timeout),
+    )
+    try:
+        probe.list_tables(Limit=1)
+    except Exception:
+        return None
+    return endpoint
+
+
 def wait_until_ready(endpoint: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     ddb = client(endpoint)
     deadline = time.monotonic() + timeout
@@ -148,7 +165,8 @@ def create_tables(endpoint: str, tables: list[TableSpec]) -> dict[str, str | Non
     streams: dict[str, str | None] = {}
     for table in tables:
         if table.name not in existing:
-            ddb.create_table(**table.create_args)
+            with contextlib.suppress(ddb.exceptions.ResourceInUseException):  # a parallel `invoke` made it first
+                ddb.create_table(**table.create_args)
             ddb.get_waiter("table_exists").wait(TableName=table.name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
             if table.ttl_attribute:
                 with contextlib.suppress(Exception):  # TTL is optional locally

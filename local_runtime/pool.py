@@ -22,6 +22,7 @@ from local_runtime.template import FunctionSpec
 PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 MAX_WORKERS_PER_FUNCTION = 4
 _PASS_THROUGH = ("PATH", "HOME", "LANG")
+DEBUG_TIMEOUT = 3600.0
 _SKIP_DIRS = {"__pycache__", ".venv", "node_modules", ".git", ".pytest_cache", ".mypy_cache"}
 
 
@@ -70,11 +71,16 @@ def worker_environment(fn: FunctionSpec, extra: dict[str, str]) -> dict[str, str
 class Worker:
     """One warm worker subprocess (its own process group)."""
 
-    def __init__(self, fn: FunctionSpec, env: dict[str, str], generation: int, log: TextIO) -> None:
+    def __init__(
+        self, fn: FunctionSpec, env: dict[str, str], generation: int, log: TextIO, *, debug_port: int | None = None
+    ) -> None:
         self.fn = fn
         self.generation = generation
+        # Under debugpy, the worker waits for an IDE to attach before it imports the handler.
+        debugger = ["-m", "debugpy", "--listen", f"127.0.0.1:{debug_port}", "--wait-for-client"] if debug_port else []
         cmd = [
             sys.executable,
+            *debugger,
             "-m",
             "local_runtime.worker",
             "--handler",
@@ -205,12 +211,16 @@ class FunctionPool:
         log: TextIO,
         max_workers: int = MAX_WORKERS_PER_FUNCTION,
         timeout: float | None = None,
+        *,
+        debug_port: int | None = None,
     ) -> None:
         self.fn = fn
         self.env = env
         self.log = log
-        self.max_workers = max_workers
-        self.timeout = float(timeout if timeout is not None else fn.timeout)
+        self.debug_port = debug_port
+        # One debuggee, and no timeout while a breakpoint holds it.
+        self.max_workers = 1 if debug_port else max_workers
+        self.timeout = DEBUG_TIMEOUT if debug_port else float(timeout if timeout is not None else fn.timeout)
         self._cond = threading.Condition()
         self._idle: list[Worker] = []
         self._busy: set[Worker] = set()
@@ -246,7 +256,7 @@ class FunctionPool:
                         return worker
                     worker.kill()
                 if len(self._busy) < self.max_workers:
-                    worker = Worker(self.fn, self.env, self._generation, self.log)
+                    worker = Worker(self.fn, self.env, self._generation, self.log, debug_port=self.debug_port)
                     self._busy.add(worker)
                     return worker
                 self._cond.wait()
@@ -291,6 +301,7 @@ class LocalRunner:
         self.pools: dict[str, FunctionPool] = {}
         self._extra_env = extra_env
         self._lock = threading.Lock()
+        self.debug: tuple[str, int] | None = None  # (logical id, port): that function's worker runs under debugpy
 
     def find(self, identifier: str) -> FunctionSpec:
         if identifier in self.functions:
@@ -305,7 +316,10 @@ class LocalRunner:
         fn = self.find(identifier)
         with self._lock:
             if fn.logical_id not in self.pools:
-                self.pools[fn.logical_id] = FunctionPool(fn, worker_environment(fn, self._extra_env), self.log)
+                debug_port = self.debug[1] if self.debug and self.debug[0] == fn.logical_id else None
+                self.pools[fn.logical_id] = FunctionPool(
+                    fn, worker_environment(fn, self._extra_env), self.log, debug_port=debug_port
+                )
             return self.pools[fn.logical_id]
 
     def invoke_event(self, identifier: str, event: Any) -> InvokeResult:

@@ -79,6 +79,8 @@ def sweep() -> dict[str, Any]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" not in event:  # the EventBridge schedule
         return sweep()
+    if not event["Records"]:  # Powertools refuses an empty batch; Lambda never sends one, a person might
+        return {"batchItemFailures": []}
     return dict(
         process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
     )

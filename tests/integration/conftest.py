@@ -24,6 +24,7 @@ from local_runtime.idp import mint_token
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"local runtime ready on (http://\S+)")
 DYNAMODB = re.compile(r"DynamoDB at (http://\S+)")
+LAMBDA = re.compile(r"Lambda endpoint at (http://\S+)")
 TABLE = "customer-profiles-local"
 
 pytestmark = pytest.mark.integration
@@ -40,6 +41,7 @@ class Runtime:
     base_url: str
     dynamodb_endpoint: str
     state_dir: Path
+    lambda_endpoint: str = ""
 
     def token(self, sub: str | None = None, **claims: Any) -> str:
         extra = claims.pop("extra_claims", None)
@@ -96,6 +98,8 @@ def local_runtime(state_dir: Path, *extra: str) -> Iterator[Runtime]:
             str(free_port()),
             "--dynamodb-port",
             "0",
+            "--lambda-port",
+            "0",
             "--state-dir",
             str(state_dir),
             *extra,
@@ -107,7 +111,7 @@ def local_runtime(state_dir: Path, *extra: str) -> Iterator[Runtime]:
         start_new_session=True,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
     )
-    base_url = endpoint = None
+    base_url = endpoint = lambda_endpoint = None
     deadline = time.monotonic() + 90
     assert process.stdout is not None
     while time.monotonic() < deadline and base_url is None:
@@ -115,12 +119,18 @@ def local_runtime(state_dir: Path, *extra: str) -> Iterator[Runtime]:
         if not line:
             break
         endpoint = endpoint or (m.group(1) if (m := DYNAMODB.search(line)) else None)
+        lambda_endpoint = lambda_endpoint or (m.group(1) if (m := LAMBDA.search(line)) else None)
         base_url = m.group(1) if (m := READY.search(line)) else None
     if base_url is None or endpoint is None:
         process.kill()
         pytest.fail(f"local runtime did not start:\n{(state_dir / 'runtime.log').read_text()[-3000:]}")
     try:
-        yield Runtime(base_url=base_url, dynamodb_endpoint=endpoint.rstrip(");,"), state_dir=state_dir)
+        yield Runtime(
+            base_url=base_url,
+            dynamodb_endpoint=endpoint.rstrip(");,"),
+            state_dir=state_dir,
+            lambda_endpoint=lambda_endpoint or "",
+        )
     finally:
         process.send_signal(signal.SIGINT)
         try:

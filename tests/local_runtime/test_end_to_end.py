@@ -68,6 +68,8 @@ def test_local_runtime_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
             str(port),
             "--dynamodb-port",
             "0",
+            "--lambda-port",
+            "0",
             "--state-dir",
             str(tmp_path),
         ],

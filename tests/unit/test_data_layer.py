@@ -38,12 +38,13 @@ def search(store, by, value, limit=25, cursor=None):
 
 def every_page(fetch, limit):
     seen, cursor = [], None
-    while True:
+    for _ in range(1000):  # a cursor that never ends is a failure, not a hang
         page = fetch(limit, cursor)
         seen += [p.profile_id for p in page.profiles]
         cursor = page.next_cursor
         if not cursor:
             return seen
+    raise AssertionError(f"the cursor never ended: {len(seen)} results, {len(set(seen))} distinct")
 
 
 def test_listing_pages_through_profiles_that_all_sit_in_one_shard(store, monkeypatch):

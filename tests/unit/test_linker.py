@@ -144,3 +144,7 @@ def test_the_scheduled_sweep_completes_stale_effects_and_leaves_fresh_ones_to_th
     assert answer == {"pending": 2, "redriven": 1, "failed": 0}
     assert [e["detail-type"] for e in published(tmp_path)] == ["Old"]
     assert store.all_pending() == [fresh]
+
+
+def test_an_empty_batch_is_answered_with_no_failures():
+    assert linker.handler({"Records": []}, FakeContext()) == {"batchItemFailures": []}

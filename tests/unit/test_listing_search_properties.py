@@ -5,7 +5,7 @@ exactly the profiles whose current names match, at any page size. On moto."""
 import os
 import uuid
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from customer_profiles.data.keys import search_name
@@ -26,9 +26,16 @@ ACTIONS = st.lists(
     max_size=10,
 )
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "20"))
+# Hypothesis' explain phase traces every line run (moto's included) and runs out of memory on long runs.
+WITHOUT_EXPLAIN = [phase for phase in Phase if phase is not Phase.explain]
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=WITHOUT_EXPLAIN,
+)
 @given(actions=ACTIONS, limits=st.lists(st.integers(1, 5), min_size=2, max_size=2))
 def test_listing_and_name_search_are_exact_at_any_page_size(store, actions, limits):
     org = f"org-{uuid.uuid4().hex[:8]}"  # a fresh org per example: the moto table is shared

@@ -1,0 +1,146 @@
+"""`python -m local_runtime invoke`: `sam local invoke` without Docker, for every event in events/."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from local_runtime.dynamodb import DynamoDBLocal
+from local_runtime.idp import mint_token
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+FUNCTIONS = {
+    "authorizer-": "AuthorizerFunction",
+    "app-api-": "AppApiFunction",
+    "org-api-": "OrgApiFunction",
+    "partner-webhooks-": "PartnerWebhooksFunction",
+    "linker-": "LinkerFunction",
+}
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def dynamodb(tmp_path_factory):
+    local = DynamoDBLocal(ROOT, port=0, log_path=tmp_path_factory.mktemp("ddb") / "ddb.log")
+    local.start()
+    yield local.endpoint
+    local.stop()
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("invoke-state")
+
+
+def invoke(function, *args, dynamodb, state_dir, stdin=None):
+    command = [sys.executable, "-m", "local_runtime", "invoke", function, "--dynamodb-endpoint", dynamodb]
+    command += ["--state-dir", str(state_dir), *args]
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )
+
+
+def test_every_event_invokes_cleanly_through_its_function(dynamodb, state_dir, tmp_path):
+    def run(path):
+        event = json.loads(path.read_text())
+        if path.name.startswith("authorizer-"):  # the committed event holds a placeholder: a fresh token
+            event["headers"]["Authorization"] = f"Bearer {mint_token('invoker', state_dir=state_dir)}"
+        fresh = tmp_path / path.name
+        fresh.write_text(json.dumps(event))
+        function = next(f for prefix, f in FUNCTIONS.items() if path.name.startswith(prefix))
+        return path.name, invoke(function, "-e", str(fresh), dynamodb=dynamodb, state_dir=state_dir)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(run, sorted(EVENTS.glob("*.json"))))
+
+    for name, result in results:
+        assert result.returncode == 0, (name, result.stdout, result.stderr[-2000:])
+        answer = json.loads(result.stdout)  # the answer alone on stdout
+        if "statusCode" in answer:
+            assert answer["statusCode"] < 500, (name, answer)
+    assert len(results) == len(list(EVENTS.glob("*.json")))
+
+
+def test_an_unhandled_error_exits_non_zero_with_lambdas_error_shape_and_logs_on_stderr(dynamodb, state_dir):
+    event = (EVENTS / "authorizer-request.json").read_text()  # its placeholder token is refused
+
+    result = invoke("AuthorizerFunction", "-e", "-", dynamodb=dynamodb, state_dir=state_dir, stdin=event)
+
+    assert result.returncode == 1
+    error = json.loads(result.stdout)
+    assert (error["errorMessage"], error["errorType"]) == ("Unauthorized", "Exception") and error["stackTrace"]
+    assert "token refused" in result.stderr
+
+
+def test_env_vars_and_parameter_overrides_reach_the_function(dynamodb, state_dir, tmp_path):
+    staff = f"Bearer {mint_token('till', org_id='org-1', roles=['pos'], state_dir=state_dir)}"
+    event = json.loads((EVENTS / "authorizer-request.json").read_text())
+    event["headers"]["Authorization"] = staff
+    (tmp_path / "event.json").write_text(json.dumps(event))
+
+    allowed = invoke("AuthorizerFunction", "-e", str(tmp_path / "event.json"), dynamodb=dynamodb, state_dir=state_dir)
+    denied = invoke(
+        "AuthorizerFunction",
+        "-e",
+        str(tmp_path / "event.json"),
+        "--parameter-overrides",
+        "StaffClientIds=nobody",
+        dynamodb=dynamodb,
+        state_dir=state_dir,
+    )
+    (tmp_path / "env.json").write_text(json.dumps({"AuthorizerFunction": {"STAFF_CLIENT_IDS": "someone-else"}}))
+    denied_by_env = invoke(
+        "AuthorizerFunction",
+        "-e",
+        str(tmp_path / "event.json"),
+        "--env-vars",
+        str(tmp_path / "env.json"),
+        dynamodb=dynamodb,
+        state_dir=state_dir,
+    )
+
+    effect = lambda result: json.loads(result.stdout)["policyDocument"]["Statement"][0]["Effect"]  # noqa: E731
+    assert (effect(allowed), effect(denied), effect(denied_by_env)) == ("Allow", "Deny", "Deny")
+
+
+def test_a_debug_port_starts_the_function_under_debugpy_waiting_for_an_ide(dynamodb, state_dir):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "local_runtime", "invoke", "LinkerFunction", "--dynamodb-endpoint", dynamodb]
+    process = subprocess.Popen(
+        [*command, "--state-dir", str(state_dir), "--debug-port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("debugpy never listened")
+        assert process.poll() is None  # waiting for the IDE, the invocation has not run
+    finally:
+        os.killpg(process.pid, 9)
+        process.wait()
