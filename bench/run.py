@@ -28,6 +28,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from customer_profiles.data.store import Store  # noqa: E402
 from customer_profiles.domain import effects, history, orders, pos, users  # noqa: E402
+from customer_profiles.edge.config import placeholders  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
 from tests.support.template_tables import dynamodb_local_store  # noqa: E402
@@ -154,20 +155,7 @@ def import_seconds(handler: str, cache_dir: str | None, runs: int) -> float:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / handler), str(ROOT / "layers" / "common")]),
         "POWERTOOLS_TRACE_DISABLED": "true",
-        # each function refuses to start without its settings; importing needs no real values
-        **{
-            name: "bench"
-            for name in (
-                "TABLE_NAME",
-                "IDEMPOTENCY_TABLE_NAME",
-                "LOCAL_EVENT_SINK",
-                "LOCAL_PARTNER_SECRETS_FILE",
-                "LOCAL_CLAIM_TOKEN_KEY_FILE",
-                "IDP_ISSUER",
-                "IDP_AUDIENCES",
-                "IDP_JWKS_URL",
-            )
-        },
+        **placeholders("bench"),  # each function refuses to start without its settings
     }
     samples = []
     for _ in range(runs):

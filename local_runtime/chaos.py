@@ -57,17 +57,7 @@ def install_in_worker() -> None:
     def conflict(**_: Any) -> Any:
         with lock:
             hit = rng.random() < chaos.conflict_rate
-        if not hit:
-            return None
-        return SimpleNamespace(status_code=400, headers={}, text=""), {
-            "Error": {
-                "Code": "TransactionCanceledException",
-                "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons "
-                "[TransactionConflict]",
-            },
-            "CancellationReasons": [{"Code": "TransactionConflict"}],
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
+        return transaction_conflict() if hit else None
 
     def note_index(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["chaos_index"] = params.get("IndexName")
@@ -82,6 +72,20 @@ def install_in_worker() -> None:
     events.register("before-call.dynamodb.TransactWriteItems", conflict)
     events.register("before-parameter-build.dynamodb.Query", note_index)  # the API's parameters, not the request
     events.register("after-call.dynamodb.Query", lag)
+
+
+def transaction_conflict() -> tuple[Any, dict[str, Any]]:
+    """What DynamoDB answers a transaction that met a conflicting one, as a botocore `before-call` hook returns
+    it (the call then raises it as a ClientError, and nothing is sent)."""
+    return SimpleNamespace(status_code=400, headers={}, text=""), {
+        "Error": {
+            "Code": "TransactionCanceledException",
+            "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            "[TransactionConflict]",
+        },
+        "CancellationReasons": [{"Code": "TransactionConflict"}],
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
 
 
 def _written_at(item: dict[str, Any]) -> float:

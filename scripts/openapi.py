@@ -22,9 +22,10 @@ DOCUMENT = ROOT / "docs" / "openapi.json"
 
 def generate() -> str:
     sys.path[:0] = [str(ROOT / "layers" / "common"), *(str(ROOT / "functions" / f) for f in API_FUNCTIONS)]
+    from customer_profiles.edge.config import placeholders
+
     # The functions refuse to start without their settings; describing their routes needs no real values.
-    for name in ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "LOCAL_PARTNER_SECRETS_FILE", "LOCAL_CLAIM_TOKEN_KEY_FILE"):
-        os.environ.setdefault(name, "unused-to-describe-the-api")
+    os.environ.update({**placeholders("unused-to-describe-the-api"), **os.environ})
     paths: dict[str, dict] = {}
     schemas: dict[str, dict] = {}
     for module_name in API_FUNCTIONS:

@@ -1,5 +1,7 @@
 import os
 
+from customer_profiles.edge.config import placeholders
+
 # No test may reach AWS: fake credentials and a fixed region for every boto3 client.
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -14,14 +16,4 @@ os.environ.update(
 )
 # Functions refuse to start without their settings (customer_profiles.edge.config.require); tests that
 # use a table or an identity provider set the real values in their fixtures.
-for _name in (
-    "TABLE_NAME",
-    "IDEMPOTENCY_TABLE_NAME",
-    "LOCAL_EVENT_SINK",
-    "LOCAL_PARTNER_SECRETS_FILE",
-    "LOCAL_CLAIM_TOKEN_KEY_FILE",
-    "IDP_ISSUER",
-    "IDP_AUDIENCES",
-    "IDP_JWKS_URL",
-):
-    os.environ.setdefault(_name, f"unset-{_name.lower()}")
+os.environ.update({**placeholders("unset-in-tests"), **os.environ})

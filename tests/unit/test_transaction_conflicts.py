@@ -4,13 +4,12 @@ A botocore hook answers the first TransactWriteItems with that cancellation, as 
 operation tries again and writes exactly once.
 """
 
-from types import SimpleNamespace
-
 import pytest
 
 from customer_profiles.domain import orders, pos, users
 from customer_profiles.errors import TryAgain
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
+from local_runtime.chaos import transaction_conflict
 from tests.unit.conftest import user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 1, "unit_price": 100}]
@@ -23,15 +22,7 @@ def cancel_transactions(store, times: int) -> dict[str, int]:
         if seen["cancelled"] >= times:
             return None
         seen["cancelled"] += 1
-        return SimpleNamespace(status_code=400, headers={}, text=""), {
-            "Error": {
-                "Code": "TransactionCanceledException",
-                "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons "
-                "[TransactionConflict]",
-            },
-            "CancellationReasons": [{"Code": "TransactionConflict"}],
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
+        return transaction_conflict()
 
     store.db.client.meta.events.register("before-call.dynamodb.TransactWriteItems", conflict)
     return seen

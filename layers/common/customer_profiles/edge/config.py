@@ -11,6 +11,23 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
+# Every variable some function requires: tools that import the functions without running them (the OpenAPI
+# document, the benchmark, tests) give each a placeholder.
+REQUIRED_SOMEWHERE = (
+    "TABLE_NAME",
+    "IDEMPOTENCY_TABLE_NAME",
+    "LOCAL_EVENT_SINK",
+    "LOCAL_PARTNER_SECRETS_FILE",
+    "LOCAL_CLAIM_TOKEN_KEY_FILE",
+    "IDP_ISSUER",
+    "IDP_AUDIENCES",
+    "IDP_JWKS_URL",
+)
+
+
+def placeholders(value: str) -> dict[str, str]:
+    return dict.fromkeys(REQUIRED_SOMEWHERE, value)
+
 
 class MissingSettings(RuntimeError):
     """A function started without a variable it needs."""
