@@ -58,3 +58,25 @@ def test_a_function_is_found_by_its_deployed_name_too(runtime):
         FunctionName="arn:aws:lambda:us-east-1:123456789012:function:LinkerFunction", Payload=b'{"Records": []}'
     )
     assert answer["StatusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("function", "event"),
+    [
+        ("AuthorizerFunction", "authorizer-request.json"),
+        ("AppApiFunction", "app-api-get-me.json"),
+        ("OrgApiFunction", "org-api-list-profiles.json"),
+        ("PartnerWebhooksFunction", "partner-webhooks-post-order.json"),
+        ("LinkerFunction", "linker-user-merged.json"),
+    ],
+)
+def test_every_function_answers_through_the_endpoint(runtime, function, event):
+    payload = json.loads((EVENTS_DIR / event).read_text())
+    if function == "AuthorizerFunction":
+        payload["headers"]["Authorization"] = f"Bearer {runtime.token()}"
+
+    answer = lambda_client(runtime).invoke(FunctionName=function, Payload=json.dumps(payload))
+
+    assert answer["StatusCode"] == 200 and "FunctionError" not in answer
+    body = json.loads(answer["Payload"].read())
+    assert body.get("statusCode", 200) < 500, body
