@@ -72,10 +72,6 @@ def holding_from_item(item: Item) -> Holding:
     return Holding(user_id=item["user_id"], provenance=item.get("provenance", "staff_captured"))
 
 
-def is_user_item(item: Item) -> bool:
-    return str(item.get("pk", "")).startswith(keys.USER_PREFIX) and item.get("sk") == keys.USER_SK
-
-
 # --- profiles --------------------------------------------------------------------------------------
 def profile_from_item(item: Item) -> Profile:
     return _model(Profile, item)
@@ -94,10 +90,6 @@ def profile_to_item(profile: Profile) -> Item:
         if profile.user_id:
             item.update(keys.user_profiles_keys(profile.user_id, profile.org_id))
     return item
-
-
-def is_profile_item(item: Item) -> bool:
-    return item.get("type") == "profile" and item.get("sk") == keys.PROFILE_SK
 
 
 # --- orders and entitlements -----------------------------------------------------------------------
@@ -144,10 +136,6 @@ def partner_from_item(item: Item) -> Partner:
 
 def claim_from_item(item: Item) -> Claim:
     return _model(Claim, item)
-
-
-def is_claim_item(item: Item) -> bool:
-    return item.get("type") == "claim" and item.get("sk") == keys.CLAIM_SK
 
 
 def pending_to_item(effect: PendingEffect) -> Item:

@@ -10,7 +10,7 @@ only writer: it diffs what the profiles implied before and after, in the profile
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key as KeyCondition
@@ -46,7 +46,6 @@ class ProfileChange:
     before: Profile | None
     after: Profile
     guard: str | None = None
-    guard_values: dict[str, Any] = field(default_factory=dict)
 
 
 def search_entries(profile: Profile) -> list[tuple[str, SearchField, str]]:
@@ -110,7 +109,7 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
         if change.before is None:
             tx.put_if_new(item)
         else:
-            tx.put_at_version(item, change.before.version, change.guard, **change.guard_values)
+            tx.put_at_version(item, change.before.version, change.guard)
             before.update(implied_items(change.before))
         after.update(implied_items(change.after))
         if _changes_hands(change):

@@ -18,4 +18,3 @@ from customer_profiles.data.users import UserRecords
 class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, PendingRecords):
     def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
         self.db = Table(table_name, dynamodb)
-        self.table_name = table_name

@@ -38,10 +38,6 @@ class TransactionCancelled(ConcurrentWrite):
         failed = "; ".join(f"{key} ({self.reasons[i]})" for i, key in self.failed_keys.items())
         return f"{self.message}{': ' + failed if failed else ''}"
 
-    @property
-    def kinds(self) -> set[Reason]:
-        return set(self.reasons.values())
-
 
 class TooManyItems(Exception):
     """A write planned past DynamoDB's 100-item limit: a bug in the caller's bounds, never sent."""
@@ -65,9 +61,6 @@ class Tx:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
         self.items: list[dict[str, Any]] = []
-
-    def __len__(self) -> int:
-        return len(self.items)
 
     def _add(self, operation: str, body: dict[str, Any], condition: str | None, values: dict[str, Any]) -> Tx:
         body = {"TableName": self.table_name, **body}
