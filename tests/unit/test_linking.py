@@ -156,6 +156,8 @@ def test_redelivering_and_replaying_link_work_changes_nothing(store):
     published = []
     effects.complete(store, link, published.extend)
     rekeys = [e for e in store.all_pending() if e.kind == "rekey_profile"]
+    for rekey in rekeys:  # the histories the moves left pending, done once
+        assert effects.complete(store, rekey, published.extend)
     snapshot = entitlement_ids(store, principal)
     # a redelivery of the link's record, the link run again, and every re-key replayed twice
     assert effects.complete(store, link, published.extend) is False

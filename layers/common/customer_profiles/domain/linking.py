@@ -53,9 +53,8 @@ def _link_profile(store: Store, profile: Profile, to_user_id: str) -> Profile:
         return finish_merge(store, profile, now)
     existing_id = store.profile_id_of_user_in_org(to_user_id, profile.org_id)
     if existing_id is None:
-        moved = store.move_profile_to_user(profile, to_user_id, now)
-        store.rekey_children(moved.org_id, moved.profile_id, to_user_id)  # the pending re-key makes it durable
-        return moved
+        # Its orders and entitlements join the user's history through the re-key the move leaves pending.
+        return store.move_profile_to_user(profile, to_user_id, now)
     target = store.get_profile(profile.org_id, existing_id)
     if target is None or target.merged_into or target.merging_into:
         raise ConcurrentWrite("the user's profile in this org is being written; retry")
