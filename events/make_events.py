@@ -18,8 +18,8 @@ USER_CONTEXT = {
     "email_verified": "true",
     "phone_number": "+447911123456",
     "phone_number_verified": "true",
-    "org_id": "",
-    "roles": "",
+    "token_use": "id",
+    "memberships": "{}",
 }
 STAFF_CONTEXT = {
     **USER_CONTEXT,
@@ -30,8 +30,8 @@ STAFF_CONTEXT = {
     "email": "bob@venue.example",
     "phone_number": "",
     "phone_number_verified": "false",
-    "org_id": "org-demo",
-    "roles": "admin,pos",
+    # what the authorizer read from the service's memberships (a token claim grants no role)
+    "memberships": json.dumps({"org-demo": ["admin", "pos"]}),
 }
 
 
@@ -203,6 +203,29 @@ EVENTS = {
         "/v1/orgs/{org_id}/profiles/{profile_id}/entitlements/{entitlement_id}/void",
         "/v1/orgs/org-demo/profiles/PROFILE_ID/entitlements/ENTITLEMENT_ID/void",
         path_parameters={"org_id": "org-demo", "profile_id": "PROFILE_ID", "entitlement_id": "ENTITLEMENT_ID"},
+        context=STAFF_CONTEXT,
+    ),
+    "org-api-list-staff.json": api_event(
+        "GET",
+        "/v1/orgs/{org_id}/staff",
+        "/v1/orgs/org-demo/staff",
+        path_parameters={"org_id": "org-demo"},
+        context=STAFF_CONTEXT,
+        query={"limit": "25"},
+    ),
+    "org-api-put-staff-member.json": api_event(
+        "PUT",
+        "/v1/orgs/{org_id}/staff/{subject}",
+        "/v1/orgs/org-demo/staff/local-staff-carol",
+        path_parameters={"org_id": "org-demo", "subject": "local-staff-carol"},
+        context=STAFF_CONTEXT,
+        body={"roles": ["pos"]},
+    ),
+    "org-api-delete-staff-member.json": api_event(
+        "DELETE",
+        "/v1/orgs/{org_id}/staff/{subject}",
+        "/v1/orgs/org-demo/staff/local-staff-carol",
+        path_parameters={"org_id": "org-demo", "subject": "local-staff-carol"},
         context=STAFF_CONTEXT,
     ),
     "partner-webhooks-post-order.json": api_event(

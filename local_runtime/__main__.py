@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import json
 import os
 import secrets
 import socket
@@ -41,10 +42,35 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=3001,
         help="the Lambda Invoke API, as `sam local start-lambda` serves it (default 3001; 0: a free port)",
     )
+    idp = parser.add_argument_group(
+        "identity provider", "any OpenID Connect issuer (Cognito, Auth0, Keycloak...); default: the local one"
+    )
+    idp.add_argument("--idp-issuer", help="the tokens' iss, e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID")
+    idp.add_argument("--idp-jwks-url", help="its JWKS (default: ISSUER/.well-known/jwks.json)")
+    idp.add_argument("--idp-audiences", help="accepted app client ids, comma-separated (needed with --idp-issuer)")
+    idp.add_argument("--staff-client-ids", help="the staff console's app client ids, comma-separated")
     parser.add_argument("--debug-port", type=int, help="start --debug-function's worker under debugpy on this port")
     parser.add_argument("--debug-function", default="AppApiFunction", help="the function to debug (logical id)")
     parser.add_argument("--template", default=str(ROOT / "template.yaml"), help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.idp_issuer and not args.idp_audiences:
+        parser.error("--idp-issuer needs --idp-audiences (the app client ids its tokens are issued for)")
+    if (args.idp_jwks_url or args.idp_audiences) and not args.idp_issuer:
+        parser.error("--idp-jwks-url and --idp-audiences go with --idp-issuer")
+    return args
+
+
+def idp_parameters(args: argparse.Namespace) -> dict[str, str]:
+    """The template's identity provider parameters for an outside issuer (none: the local one)."""
+    if not args.idp_issuer:
+        return {"StaffClientIds": args.staff_client_ids} if args.staff_client_ids else {}
+    issuer = args.idp_issuer.rstrip("/")
+    return {
+        "IdpIssuer": issuer,
+        "IdpJwksUrl": args.idp_jwks_url or f"{issuer}/.well-known/jwks.json",
+        "IdpAudiences": args.idp_audiences,
+        "StaffClientIds": args.staff_client_ids or "",
+    }
 
 
 def ensure_claim_token_key(state_dir: Path) -> Path:
@@ -75,13 +101,19 @@ def function_environment(state_dir: Path, endpoint: str, chaos: int | None = Non
     }
 
 
-def template_overrides(state_dir: Path) -> dict[str, str]:
-    """The template's parameters for local use: the local identity provider (made on first run)."""
+def template_overrides(state_dir: Path, idp: dict[str, str] | None = None) -> dict[str, str]:
+    """The template's parameters for local use: the local identity provider (made on first run), unless `idp`
+    names another."""
     from local_runtime.idp import init_idp, jwks_path
     from local_runtime.template import LOCAL_PARAMETERS
 
     init_idp(state_dir)
-    return {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(state_dir).as_uri()}
+    return {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(state_dir).as_uri(), **(idp or {})}
+
+
+def runtime_file(state_dir: Path) -> Path:
+    """Where a running local runtime says where its DynamoDB is (read by `make token` and the operator)."""
+    return state_dir / "runtime.json"
 
 
 def _say(line: str) -> None:
@@ -175,6 +207,7 @@ class LocalRuntime:
         self.poller_thread: Any = None
         self.lambda_api: Any = None
         self.endpoint = ""
+        self.wrote_runtime_file = False
 
     def start_dynamodb(self) -> None:
         from local_runtime.dynamodb import DynamoDBLocal, wait_until_ready
@@ -200,8 +233,12 @@ class LocalRuntime:
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.start_dynamodb()
-        template = load_template(self.args.template, template_overrides(self.state_dir))
+        template = load_template(self.args.template, template_overrides(self.state_dir, idp_parameters(self.args)))
         streams = create_tables(self.endpoint, list(template.tables.values()))
+        runtime_file(self.state_dir).write_text(
+            json.dumps({"dynamodb_endpoint": self.endpoint, "table": template.tables["ProfilesTable"].name})
+        )
+        self.wrote_runtime_file = True
 
         env = function_environment(self.state_dir, self.endpoint, self.args.chaos)
         self.runner = LocalRunner(template.functions, env, log=sys.stderr)
@@ -235,6 +272,9 @@ class LocalRuntime:
         service.run()  # blocks; installs SAM's SIGTERM handler, so it runs in the main thread
 
     def close(self) -> None:
+        if self.wrote_runtime_file:  # never another runtime's (a second `make run` on the same state dir)
+            runtime_file(self.state_dir).unlink(missing_ok=True)
+            self.wrote_runtime_file = False
         if self.lambda_api is not None:
             self.lambda_api.shutdown()
             self.lambda_api = None

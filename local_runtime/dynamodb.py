@@ -46,7 +46,7 @@ def client(endpoint: str, service: Literal["dynamodb", "dynamodbstreams"] = "dyn
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local ignores credentials
+        aws_secret_access_key="local",
         config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=30),
     )
 
@@ -130,7 +130,7 @@ def endpoint_if_reachable(endpoint: str, timeout: float = 0.5) -> str | None:
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local ignores credentials
+        aws_secret_access_key="local",
         config=Config(retries={"max_attempts": 1}, connect_timeout=timeout, read_timeout=timeout),
     )
     try:

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,27 +80,28 @@ def mint_token(
     email_verified: bool = False,
     phone_number: str | None = None,
     phone_number_verified: bool = False,
-    org_id: str | None = None,
-    roles: Sequence[str] = (),
     client_id: str | None = None,
+    access_token: bool = False,
     ttl_seconds: int = 3600,
     state_dir: str | os.PathLike[str] | None = None,
     extra_claims: dict[str, Any] | None = None,
 ) -> str:
-    """An RS256 id token for sub, signed by the local key, accepted by the local authorizer."""
+    """An RS256 token for sub (an ID token, or a Cognito-shaped access token), signed by the local key and
+    accepted by the local authorizer. It grants no staff role: memberships do (local_runtime.staff)."""
     key, kid = init_idp(state_dir)
     now = int(time.time())
-    # Only the staff console's tokens may carry staff claims (StaffClientIds): a staff token comes from it.
-    client_id = client_id or ("local-staff-console" if org_id or roles else "local-consumer-app")
+    client_id = client_id or "local-consumer-app"
     claims: dict[str, Any] = {
         "iss": ISSUER,
         "sub": sub,
-        "aud": client_id,
         "client_id": client_id,
         "iat": now,
         "exp": now + ttl_seconds,
-        "token_use": "id",
+        "token_use": "access" if access_token else "id",
     }
+    if access_token:  # like Cognito's: the subject and its client, no identifiers
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+    claims["aud"] = client_id
     if email is not None:
         claims["email"] = email
     if email is not None or email_verified:
@@ -110,9 +110,5 @@ def mint_token(
         claims["phone_number"] = phone_number
     if phone_number is not None or phone_number_verified:
         claims["phone_number_verified"] = phone_number_verified
-    if org_id is not None:
-        claims["org_id"] = org_id
-    if roles:
-        claims["roles"] = list(roles)
     claims.update(extra_claims or {})  # e.g. the OIDC profile claims given_name, family_name, picture
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})

@@ -4,12 +4,14 @@
   python -m scripts.operator configure-org --org-id <org> --default-region GB
   python -m scripts.operator register-partner --partner-id <id> --name <name> --org-id <org> [--org-id ...]
       [--rotate] [--secrets-file .local/partner-secrets.json | --secrets-prefix customer-profiles/<stage>/partners/]
+  python -m scripts.operator add-staff --org-id <org> --subject <IdP sub> --role admin [--role pos ...]
+  python -m scripts.operator remove-staff --org-id <org> --subject <IdP sub>
   python -m scripts.operator redrive --state-dir .local        (locally; `relink` is an alias)
   python -m scripts.operator redrive --event-bus <EventBusName> --claim-key-secret <arn> --claim-url-base <url>
       --queue-url <LinkerFailureQueueUrl>                          (in AWS)
 
 Common options: --table (default customer-profiles-local; in AWS the stack's ProfilesTableName output),
---endpoint (DynamoDB endpoint, e.g. http://127.0.0.1:8000 for `make run`), --region.
+--endpoint (DynamoDB endpoint; default with the local table: the running `make run`'s), --region.
 Locally: make operator ARGS="register-app-client --client-id local-whitelabel-app --org-id org-demo"
 """
 
@@ -29,9 +31,23 @@ import phonenumbers
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "common"))
 
 from customer_profiles.data.store import Store
+from customer_profiles.domain import memberships
 from customer_profiles.domain.users import utc_now
-from customer_profiles.errors import Conflict
+from customer_profiles.errors import Conflict, DomainError
 from customer_profiles.models.domain import Partner
+
+LOCAL_TABLE = "customer-profiles-local"
+LOCAL_STATE_DIR = Path(__file__).resolve().parent.parent / ".local"
+
+
+def local_endpoint() -> str | None:
+    """The DynamoDB of the `make run` running on .local, if one is."""
+    from local_runtime.staff import LocalStaffError, running_dynamodb
+
+    try:
+        return running_dynamodb(LOCAL_STATE_DIR)[0]
+    except LocalStaffError:
+        return None
 
 
 def register_partner(store: Store, args: argparse.Namespace) -> int:
@@ -58,6 +74,21 @@ def register_partner(store: Store, args: argparse.Namespace) -> int:
         Partner(partner_id=args.partner_id, display_name=args.name, org_ids=sorted(set(args.org_id))), utc_now()
     )
     print(secret)
+    return 0
+
+
+def staff(store: Store, args: argparse.Namespace) -> int:
+    """An org's first admin (and any later change): the service keeps staff rights, tokens grant none."""
+    try:
+        if args.command == "add-staff":
+            membership, _ = memberships.grant(store, args.org_id, args.subject, args.role)
+            print(f"{args.subject} is staff of {args.org_id}: {', '.join(membership.roles)}")
+        else:
+            memberships.revoke(store, args.org_id, args.subject)
+            print(f"{args.subject} is no longer staff of {args.org_id}")
+    except DomainError as error:
+        print(f"refused: {error.message}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -102,10 +133,12 @@ def redrive(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--table", default="customer-profiles-local")
-    parser.add_argument("--endpoint", default=None, help="DynamoDB endpoint, e.g. http://127.0.0.1:8000 locally")
+    parser.add_argument("--table", default=LOCAL_TABLE)
+    parser.add_argument(
+        "--endpoint", default=None, help="DynamoDB endpoint (default with the local table: the running `make run`'s)"
+    )
     parser.add_argument("--region", default="us-east-1")
     commands = parser.add_subparsers(dest="command", required=True)
     app_client = commands.add_parser("register-app-client", help="a white-label app client registers users into an org")
@@ -127,6 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     where = partner.add_mutually_exclusive_group(required=True)
     where.add_argument("--secrets-file", type=Path, help="the local runtime's .local/partner-secrets.json")
     where.add_argument("--secrets-prefix", help="Secrets Manager name prefix: customer-profiles/<stage>/partners/")
+    add_staff = commands.add_parser(
+        "add-staff",
+        help="make an identity provider subject staff of an org (an org's first admin comes from here)",
+        description="Sets the subject's roles in the org (replacing earlier ones). Takes effect on the subject's "
+        "next token, or within the authorizer's cache time (ReauthorizeEvery) for a token already in use.",
+    )
+    add_staff.add_argument("--org-id", required=True)
+    add_staff.add_argument("--subject", required=True, help="the staff member's sub claim at the identity provider")
+    add_staff.add_argument("--role", action="append", required=True, choices=["admin", "pos", "viewer"])
+    remove_staff = commands.add_parser("remove-staff", help="revoke a subject's membership of an org")
+    remove_staff.add_argument("--org-id", required=True)
+    remove_staff.add_argument("--subject", required=True)
     drive = commands.add_parser(
         "redrive",
         aliases=["relink"],
@@ -144,8 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     drained = drive.add_mutually_exclusive_group()
     drained.add_argument("--queue-url", help="the stack's LinkerFailureQueueUrl output (AWS)")
     drained.add_argument("--failures-file", type=Path, help="default: <state-dir>/linker-failures.jsonl")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    if args.endpoint is None and args.table == LOCAL_TABLE:
+        args.endpoint = local_endpoint()
     # DynamoDB Local takes any credentials; a laptop may have none configured at all.
     local_credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"} if args.endpoint else {}
     dynamodb = boto3.resource("dynamodb", endpoint_url=args.endpoint, region_name=args.region, **local_credentials)
@@ -159,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app client {args.client_id} now registers users into org {args.org_id}")
     elif args.command == "register-partner":
         return register_partner(store, args)
+    elif args.command in ("add-staff", "remove-staff"):
+        return staff(store, args)
     elif args.command in ("redrive", "relink"):
         return redrive(store, args)
     else:

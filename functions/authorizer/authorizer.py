@@ -1,21 +1,25 @@
 """API Gateway REQUEST authorizer: verifies the bearer token, hands the principal to the handlers.
 
 Raising "Unauthorized" is API Gateway's contract for a 401; an Allow policy carries the principal.
-The policy covers every method of the stage because API Gateway caches it per token for all routes.
+The policy covers every method of the stage because API Gateway caches it per token for all routes; so does
+the principal, with a staff member's memberships: a revocation takes effect within the cache time
+(the authorizer's ReauthorizeEvery).
 """
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from customer_profiles.data.store import Store
 from customer_profiles.edge import config
-from customer_profiles.edge.tokens import ForbiddenToken, TokenVerifier
-from customer_profiles.models.principal import InvalidToken
+from customer_profiles.edge.tokens import TokenVerifier
+from customer_profiles.models.principal import InvalidToken, Principal
 
 logger = Logger()
-config.require("IDP_ISSUER", "IDP_AUDIENCES", "IDP_JWKS_URL")
+config.require("IDP_ISSUER", "IDP_AUDIENCES", "IDP_JWKS_URL", "TABLE_NAME")
 
 
 @lru_cache(maxsize=1)
@@ -26,6 +30,19 @@ def verifier() -> TokenVerifier:
         jwks_url=config.settings().idp_jwks_url,
         staff_clients=config.settings().staff_client_ids.split(","),
     )
+
+
+@lru_cache(maxsize=1)
+def store() -> Store:
+    return Store(config.settings().table_name)
+
+
+def with_memberships(principal: Principal) -> Principal:
+    """A staff principal with every org its subject is staff of (a strongly consistent read)."""
+    if principal.kind != "staff":
+        return principal
+    found = store().memberships_of(principal.subject)
+    return replace(principal, memberships={m.org_id: frozenset(m.roles) for m in found})
 
 
 def bearer_token(headers: dict[str, str] | None) -> str:
@@ -48,13 +65,14 @@ def stage_wildcard_arn(method_arn: str) -> str:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         principal = verifier().verify(bearer_token(event.get("headers")))
-    except ForbiddenToken as error:
-        logger.info("token denied", extra={"reason": str(error)})
-        return policy("anonymous", "Deny", event["methodArn"])  # API Gateway answers 403
     except InvalidToken as error:
         logger.info("token refused", extra={"reason": str(error)})
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for 401
-    logger.info("token accepted", extra={"kind": principal.kind, "org_id": principal.org_id})
+    principal = with_memberships(principal)
+    logger.info(
+        "token accepted",
+        extra={"kind": principal.kind, "token_use": principal.token_use, "orgs": sorted(principal.memberships)},
+    )
     return {**policy(principal.subject, "Allow", event["methodArn"]), "context": principal.to_context()}
 
 

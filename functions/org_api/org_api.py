@@ -4,13 +4,13 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import pos, staff
+from customer_profiles.domain import memberships, pos, staff
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver, principal_of
 from customer_profiles.edge.idempotency import created_once
@@ -22,6 +22,9 @@ from customer_profiles.models.api import (
     OrgProfileResponse,
     PosSaleRequest,
     ProfileUpdateRequest,
+    StaffListResponse,
+    StaffMemberRequest,
+    StaffMemberResponse,
 )
 from customer_profiles.models.domain import Entitlement
 
@@ -38,6 +41,8 @@ ENTITLEMENT_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 LIMIT = Annotated[int, Query(ge=1, le=100)]
 CURSOR = Annotated[str | None, Query(max_length=2048)]
 SEARCH_VALUE = Annotated[str | None, Query(min_length=1, max_length=254)]
+# An OpenID Connect subject: at most 255 ASCII characters (Cognito's are UUIDs; others hold `|`, `@`...).
+SUBJECT = Annotated[str, Path(pattern=r"^[\x21-\x7e]{1,255}$")]
 
 
 @lru_cache(maxsize=1)
@@ -103,6 +108,31 @@ def attach_identifier(
 @tracer.capture_method
 def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
     return staff.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
+
+
+@app.get("/v1/orgs/<org_id>/staff", responses=ERROR_RESPONSES)
+@tracer.capture_method
+def list_staff(org_id: ORG_ID, limit: LIMIT = 50, cursor: CURSOR = None) -> StaffListResponse:
+    found, next_cursor = memberships.list_staff(store(), principal_of(app), org_id, limit=limit, cursor=cursor)
+    return StaffListResponse(staff=[StaffMemberResponse.of(m) for m in found], next_cursor=next_cursor)
+
+
+@app.put(
+    "/v1/orgs/<org_id>/staff/<subject>",
+    responses={200: {"description": "OK"}, 201: {"description": "Created"}, **ERROR_RESPONSES},
+)
+@tracer.capture_method
+def put_staff_member(org_id: ORG_ID, subject: SUBJECT, member: StaffMemberRequest) -> Response[dict[str, Any]]:
+    membership, created = memberships.put_staff(store(), principal_of(app), org_id, subject, member.roles)
+    body = StaffMemberResponse.of(membership).model_dump(mode="json")
+    return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.delete("/v1/orgs/<org_id>/staff/<subject>", responses={204: {"description": "No Content"}, **ERROR_RESPONSES})
+@tracer.capture_method
+def remove_staff_member(org_id: ORG_ID, subject: SUBJECT) -> Response[None]:
+    memberships.remove_staff(store(), principal_of(app), org_id, subject)
+    return Response(status_code=204)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from local_runtime.idp import mint_token
+from local_runtime.staff import grant_local
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"local runtime ready on (http://\S+)")
@@ -43,11 +44,15 @@ class Runtime:
     state_dir: Path
     lambda_endpoint: str = ""
 
-    def token(self, sub: str | None = None, **claims: Any) -> str:
+    def token(self, sub: str | None = None, *, org_id: str | None = None, roles: Any = (), **claims: Any) -> str:
+        """A local token; with `org_id`, its subject is first made staff of the org with `roles` (a
+        membership, as `make token ARGS="--org ... --role ..."` makes one) and it comes from the staff console."""
+        sub = sub or f"user-{uuid.uuid4().hex[:10]}"
+        if org_id:
+            grant_local(self.dynamodb_endpoint, TABLE, org_id, sub, list(roles))
+            claims.setdefault("client_id", "local-staff-console")
         extra = claims.pop("extra_claims", None)
-        return mint_token(
-            sub or f"user-{uuid.uuid4().hex[:10]}", state_dir=self.state_dir, extra_claims=extra, **claims
-        )
+        return mint_token(sub, state_dir=self.state_dir, extra_claims=extra, **claims)
 
     def call(
         self,

@@ -64,7 +64,7 @@ def link_request_count(store, k=3):
         org_id = f"org-{n}-{tag}"
         pos.create_pos_sale(
             store,
-            Principal(kind="staff", subject="till", client_id="staff", org_id=org_id, roles=frozenset({"pos"})),
+            Principal(kind="staff", subject="till", client_id="staff", memberships={org_id: frozenset({"pos"})}),
             org_id,
             sale,
         )

@@ -15,8 +15,6 @@ def test_minted_token_verifies_against_the_written_jwks(tmp_path: Path) -> None:
         "alice",
         email="a@example.com",
         email_verified=True,
-        org_id="org-1",
-        roles=("pos", "admin"),
         client_id="local-staff-console",
         state_dir=tmp_path,
     )
@@ -27,7 +25,7 @@ def test_minted_token_verifies_against_the_written_jwks(tmp_path: Path) -> None:
     claims = jwt.decode(raw, key.key, algorithms=["RS256"], audience="local-staff-console", issuer=ISSUER)
     assert claims["sub"] == "alice" and claims["client_id"] == "local-staff-console"
     assert claims["token_use"] == "id" and claims["email_verified"] is True
-    assert claims["org_id"] == "org-1" and claims["roles"] == ["pos", "admin"]
+    assert "org_id" not in claims and "roles" not in claims  # memberships grant staff rights, never claims
     assert claims["exp"] > claims["iat"]
 
 
@@ -41,8 +39,21 @@ def test_key_is_reused_and_optional_claims_are_omitted(tmp_path: Path) -> None:
 
 
 def test_token_cli_prints_a_token(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    args = ["--sub", "alice", "--phone", "+447700900123", "--phone-verified", "--org", "org-1", "--role", "pos"]
+    args = ["--sub", "alice", "--phone", "+447700900123", "--phone-verified"]
     assert token_cli.main([*args, "--client", "local-staff-console", "--state-dir", str(tmp_path)]) == 0
     claims = jwt.decode(capsys.readouterr().out.strip(), options={"verify_signature": False})
     assert claims["phone_number"] == "+447700900123" and claims["phone_number_verified"] is True
-    assert claims["roles"] == ["pos"] and claims["aud"] == "local-staff-console"
+    assert claims["aud"] == "local-staff-console" and claims["token_use"] == "id"
+
+
+def test_token_cli_access_token_carries_no_identifiers(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert token_cli.main(["--sub", "alice", "--email", "a@x.example", "--access", "--state-dir", str(tmp_path)]) == 0
+    claims = jwt.decode(capsys.readouterr().out.strip(), options={"verify_signature": False})
+    assert claims["token_use"] == "access" and "email" not in claims and "aud" not in claims
+
+
+def test_token_cli_staff_membership_needs_the_running_runtime(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["--sub", "till", "--org", "org-1", "--role", "pos", "--state-dir", str(tmp_path)]
+
+    assert token_cli.main(args) == 2
+    assert "start `make run` first" in capsys.readouterr().err

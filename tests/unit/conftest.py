@@ -73,6 +73,16 @@ def user_principal(subject: str | None = None, **overrides: Any) -> Principal:
     return Principal(**values)
 
 
+def staff_principal(subject: str | None, org_id: str, *roles: str) -> Principal:
+    """A staff console's principal whose subject is staff of `org_id` (as the authorizer hands it over)."""
+    return Principal(
+        kind="staff",
+        subject=subject or f"staff-{uuid.uuid4().hex[:8]}",
+        client_id="staff-console",
+        memberships={org_id: frozenset(roles)},
+    )
+
+
 def api_event(name: str, *, principal: Principal | None = None, **changes: Any) -> dict[str, Any]:
     """A committed events/ file, with another principal or request fields swapped in."""
     event = json.loads((EVENTS_DIR / name).read_text())

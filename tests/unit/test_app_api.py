@@ -3,7 +3,7 @@ import json
 import pytest
 
 import app_api
-from tests.unit.conftest import FakeContext, api_event, user_principal
+from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
 
 pytestmark = pytest.mark.usefixtures("aws", "reset_handler_caches")
 
@@ -33,7 +33,7 @@ def test_get_me_before_put_is_a_json_404():
 
 
 def test_a_staff_token_on_me_is_403():
-    staff = user_principal(kind="staff", org_id="org-1", roles=frozenset({"pos"}))
+    staff = staff_principal(None, "org-1", "pos")
 
     status, body = call(api_event("app-api-get-me.json", principal=staff))
 

@@ -4,22 +4,31 @@ from pathlib import Path
 import pytest
 
 import authorizer
+from customer_profiles.domain import memberships
+from customer_profiles.models.principal import Principal
 from tests.support.tokens import AUDIENCES, ISSUER, FakeIdp
 from tests.unit.conftest import EVENTS_DIR, FakeContext
 
+CACHES = (authorizer.verifier, authorizer.config.settings, authorizer.store)
 
-@pytest.fixture
-def idp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeIdp:
+
+def configure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeIdp:
+    """The authorizer's settings pointing at a test identity provider (and the `aws` fixture's table)."""
     idp = FakeIdp.create(tmp_path)
     monkeypatch.setenv("IDP_ISSUER", ISSUER)
     monkeypatch.setenv("IDP_AUDIENCES", ",".join(AUDIENCES))
     monkeypatch.setenv("IDP_JWKS_URL", idp.jwks_url)
     monkeypatch.setenv("STAFF_CLIENT_IDS", "staff-console")
-    authorizer.verifier.cache_clear()
-    authorizer.config.settings.cache_clear()
-    yield idp
-    authorizer.verifier.cache_clear()
-    authorizer.config.settings.cache_clear()
+    for cache in CACHES:
+        cache.cache_clear()
+    return idp
+
+
+@pytest.fixture
+def idp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws) -> FakeIdp:
+    yield configure(tmp_path, monkeypatch)
+    for cache in CACHES:
+        cache.cache_clear()
 
 
 def authorizer_event(token: str) -> dict:
@@ -90,27 +99,55 @@ def outcome(idp, aud="staff-console", **claims) -> str:
     return "200" if result["policyDocument"]["Statement"][0]["Effect"] == "Allow" else "403"
 
 
-@pytest.mark.parametrize("name", ["roles", "email", "phone_number", "email_verified", "phone_number_verified", "sub"])
+@pytest.mark.parametrize(
+    "name", ["roles", "org_id", "email", "phone_number", "email_verified", "phone_number_verified", "sub"]
+)
 @pytest.mark.parametrize("value", JSON_VALUES, ids=lambda v: repr(v)[:20])
 def test_every_json_type_in_a_signed_claim_is_answered_never_crashed(idp, name, value):
-    answer = outcome(idp, **{name: value}, org_id="org-1")
+    answer = outcome(idp, **{name: value})
 
     accepted = (
-        name in ("email_verified", "phone_number_verified")  # anything but JSON true just verifies nothing
+        name in ("email_verified", "phone_number_verified", "roles", "org_id")  # never read as proof or rights
         or (value is None and name != "sub")  # an absent claim
-        or (name == "roles" and value in ([], ["admin"]))
         or (name == "sub" and isinstance(value, str) and 0 < len(value) <= 255)
     )
     assert answer == ("200" if accepted else "401")
 
 
-def test_staff_claims_only_from_a_staff_client(idp):
-    assert outcome(idp, aud="consumer-app", org_id="org-1", roles=["admin"]) == "403"
-    assert outcome(idp, aud="consumer-app", roles=["admin"]) == "403"
-    assert outcome(idp, aud="whitelabel-app", org_id="org-1") == "403"
-    assert outcome(idp, aud="staff-console", org_id="org-1", roles=["admin"]) == "200"
-    assert outcome(idp, aud="consumer-app") == "200"
+def principal_of(result: dict) -> Principal:
+    return Principal.from_context(result["context"])
 
 
-def test_a_role_object_is_never_read_as_a_role(idp):
-    assert outcome(idp, org_id="org-1", roles={"admin": True}) == "401"
+def authorize(idp, sub: str, aud: str, **claims) -> Principal:
+    return principal_of(authorizer.handler(authorizer_event(idp.token(sub, aud=aud, **claims)), FakeContext()))
+
+
+def test_claims_grant_no_staff_role_from_any_client(idp, store):
+    for aud in ("consumer-app", "whitelabel-app", "staff-console"):
+        principal = authorize(idp, "mallory", aud, org_id="org-1", roles=["admin"], **{"cognito:groups": ["admin"]})
+        assert principal.roles_in("org-1") == frozenset(), aud
+
+
+def test_staff_rights_come_from_memberships_and_only_through_a_staff_client(idp, store):
+    memberships.grant(store, "org-1", "bob", ["admin"])
+    memberships.grant(store, "org-2", "bob", ["pos", "viewer"])
+
+    staff = authorize(idp, "bob", "staff-console")
+    same_person_in_the_consumer_app = authorize(idp, "bob", "consumer-app")
+
+    assert staff.memberships == {"org-1": frozenset({"admin"}), "org-2": frozenset({"pos", "viewer"})}
+    assert same_person_in_the_consumer_app.kind == "user"
+    assert same_person_in_the_consumer_app.roles_in("org-1") == frozenset()
+
+
+def test_a_revoked_membership_is_gone_from_the_next_authorization(idp, store):
+    memberships.grant(store, "org-1", "bob", ["admin"])
+    memberships.grant(store, "org-1", "carol", ["admin"])
+    memberships.revoke(store, "org-1", "bob")
+
+    assert authorize(idp, "bob", "staff-console").memberships == {}
+
+
+def test_client_credentials_are_unauthorized(idp):
+    assert outcome(idp, sub="staff-console", aud="staff-console") == "401"
+    assert outcome(idp, sub="consumer-app", aud=None, client_id="consumer-app", token_use="access") == "401"

@@ -16,12 +16,12 @@ from customer_profiles.errors import ConcurrentWrite, StateConflict, TryAgain
 from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.domain import PendingEffect, ProfileAttributes
 from customer_profiles.retry import on_concurrent_write
-from tests.unit.conftest import user_principal
+from tests.unit.conftest import staff_principal, user_principal
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "org-data"
-SELLER = user_principal("till-d", kind="staff", org_id=ORG, roles=frozenset({"pos"}))
-ADMIN = user_principal("admin-d", kind="staff", org_id=ORG, roles=frozenset({"admin"}))
+SELLER = staff_principal("till-d", ORG, "pos")
+ADMIN = staff_principal("admin-d", ORG, "admin")
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 1, "unit_price": 1000}]
 
 
@@ -66,7 +66,7 @@ def test_a_listing_cursor_of_another_org_is_refused(store):
     sell(store)
     sell(store)
     page = staff.list_profiles(store, ADMIN, ORG, search=None, limit=1, cursor=None)
-    other = user_principal("admin-x", kind="staff", org_id="org-x", roles=frozenset({"admin"}))
+    other = staff_principal("admin-x", "org-x", "admin")
     with pytest.raises(Exception, match="invalid cursor"):
         staff.list_profiles(store, other, "org-x", search=None, limit=1, cursor=page.next_cursor)
 

@@ -6,7 +6,7 @@ from customer_profiles.data import keys
 from customer_profiles.domain import effects, linking, pos, users
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.api import PosSaleRequest
-from tests.unit.conftest import user_principal
+from tests.unit.conftest import staff_principal, user_principal
 from tests.unit.test_linking import person, run_pending_links, sell
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 1, "unit_price": 100}]
@@ -56,7 +56,7 @@ def test_a_sale_planned_for_a_dormant_user_that_is_merged_before_it_commits_land
     # Then the planned sale cannot strand a profile under the merged user; planned again, it is the person's
     with pytest.raises(ConcurrentWrite):
         store.write_sale(planned.write)
-    seller = user_principal("till", kind="staff", org_id="org-z", roles=frozenset({"pos"}))
+    seller = staff_principal("till", "org-z", "pos")
     again = pos.create_pos_sale(
         store,
         seller,
@@ -77,7 +77,7 @@ def test_a_profile_being_merged_takes_no_new_children_and_an_interrupted_merge_i
     users.register_me(store, principal)
     mine = pos.create_pos_sale(
         store,
-        user_principal("till", kind="staff", org_id="org-a", roles=frozenset({"pos"})),
+        staff_principal("till", "org-a", "pos"),
         "org-a",
         PosSaleRequest.model_validate(
             {"currency": "GBP", "payment_method": "cash", "lines": LINES, "customer": {"phone": "+14155552671"}}

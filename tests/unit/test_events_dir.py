@@ -15,6 +15,7 @@ import org_api
 import partner_webhooks
 from customer_profiles.data.codec import user_to_item
 from customer_profiles.data.profiles import ProfileChange
+from customer_profiles.domain.memberships import grant
 from customer_profiles.domain.partners import claim_token
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.edge.stream_images import plain_image
@@ -76,6 +77,9 @@ def prepare(name: str, event: dict, store) -> None:
     if name.startswith("app-api-"):
         for setup in ("app-api-put-me.json", "app-api-post-order.json"):
             app_api.handler(load(setup), FakeContext())
+    if "staff" in name:  # the event's caller is an admin of org-demo; carol is the member it changes
+        grant(store, "org-demo", "local-staff-bob", ["admin", "pos"])
+        grant(store, "org-demo", "local-staff-carol", ["viewer"])
     if name.startswith("org-api-") and name != "org-api-post-pos-sale.json":
         sale = load("org-api-post-pos-sale.json")
         if name == "org-api-attach-identifier.json":  # needs an orphaned profile: an anonymous cash sale
@@ -101,8 +105,9 @@ def test_api_events_are_answered_without_a_server_error(name, store):
     prepare(name, event, store)
     response = module.handler(event, FakeContext())
 
-    assert response["statusCode"] in (200, 201), response["body"]
-    assert isinstance(json.loads(response["body"]), dict)
+    assert response["statusCode"] in (200, 201, 204), response["body"]
+    if response["statusCode"] != 204:
+        assert isinstance(json.loads(response["body"]), dict)
 
 
 LINKER_EVENTS = sorted(n for n in ALL_EVENTS if n.startswith("linker-"))

@@ -33,18 +33,61 @@ def test_a_valid_user_token_gives_a_user_principal_with_verified_claims(idp, ver
     assert principal.verified_phone is None  # present but not verified
 
 
-def test_a_staff_token_carries_its_org_and_roles(idp, verifier):
+def test_a_staff_console_token_is_staff_and_its_claims_grant_no_role(idp, verifier):
     token = idp.token("bob", aud="staff-console", org_id="org-1", roles=["pos", "viewer"])
 
     principal = verifier.verify(token)
 
-    assert (principal.kind, principal.org_id, principal.roles) == ("staff", "org-1", frozenset({"pos", "viewer"}))
+    assert principal.kind == "staff"
+    assert principal.memberships == {}  # the authorizer reads them from the service's memberships
+    assert principal.roles_in("org-1") == frozenset()
 
 
-def test_access_tokens_are_accepted_by_client_id(idp, verifier):
-    token = idp.token("alice", aud=None, client_id="whitelabel-app")
+@pytest.mark.parametrize("claims", [{"org_id": "org-1", "roles": ["admin"]}, {"cognito:groups": ["admin"]}], ids=str)
+def test_a_consumer_app_token_carrying_staff_claims_is_a_plain_user(idp, verifier, claims):
+    principal = verifier.verify(idp.token("mallory", aud="consumer-app", **claims))
 
-    assert verifier.verify(token).client_id == "whitelabel-app"
+    assert principal.kind == "user"
+    assert principal.roles_in("org-1") == frozenset()
+
+
+def test_access_tokens_are_accepted_by_client_id_and_carry_no_identifiers(idp, verifier):
+    token = idp.token(
+        "alice", aud=None, client_id="whitelabel-app", token_use="access", email="a@x.example", email_verified=True
+    )
+
+    principal = verifier.verify(token)
+
+    assert (principal.client_id, principal.token_use) == ("whitelabel-app", "access")
+    assert principal.verified_email is None
+
+
+def test_an_rfc9068_access_token_is_an_access_token(idp, verifier):
+    token = idp.token("alice", headers={"typ": "at+jwt"}, email="a@x.example", email_verified=True)
+
+    principal = verifier.verify(token)
+
+    assert principal.token_use == "access"
+    assert principal.verified_email is None
+
+
+def test_an_oidc_id_token_without_token_use_is_an_id_token(idp, verifier):
+    principal = verifier.verify(idp.token("alice", email="a@x.example", email_verified=True))
+
+    assert (principal.token_use, principal.verified_email) == ("id", "a@x.example")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "consumer-app", "aud": None, "client_id": "consumer-app", "token_use": "access"},  # Cognito
+        {"sub": "staff-console", "aud": "staff-console"},
+    ],
+    ids=["cognito-client-credentials", "subject-is-the-client"],
+)
+def test_client_credentials_tokens_name_no_person_and_are_refused(idp, verifier, claims):
+    with pytest.raises(InvalidToken, match="no person"):
+        verifier.verify(idp.token(**claims))
 
 
 @pytest.mark.parametrize(
@@ -65,7 +108,7 @@ def test_access_tokens_are_accepted_by_client_id(idp, verifier):
             ),
             id="alg-none",
         ),
-        pytest.param(lambda idp: idp.token(org_id="org-1", roles=["superuser"]), id="unknown-staff-role"),
+        pytest.param(lambda idp: idp.token(token_use="refresh"), id="unknown-token-use"),
         pytest.param(lambda idp: "not-a-jwt", id="garbage"),
         pytest.param(lambda idp: idp.token(headers={"kid": "unknown-key"}), id="unknown-kid"),
     ],
@@ -106,8 +149,8 @@ def test_principal_survives_the_api_gateway_context_round_trip():
         client_id="staff-console",
         email="b@x.example",
         email_verified=True,
-        org_id="org-1",
-        roles=frozenset({"pos"}),
+        token_use="access",
+        memberships={"org-1": frozenset({"pos"}), "org-2": frozenset({"admin", "viewer"})},
     )
 
     assert Principal.from_context(principal.to_context()) == principal

@@ -77,5 +77,12 @@ def test_each_function_uses_only_what_its_policy_grants(name, store, used_action
     assert used_actions["current"] <= granted_actions(logical_id), json.dumps(sorted(used_actions["current"]))
 
 
-def test_the_authorizer_has_no_data_access():
-    assert granted_actions("AuthorizerFunction") == set()
+def test_the_authorizer_only_queries_a_staff_subjects_memberships(store, used_actions, tmp_path, monkeypatch):
+    from tests.unit.test_authorizer import authorizer, authorizer_event, configure
+
+    idp = configure(tmp_path, monkeypatch)
+    used_actions.clear()
+
+    authorizer.handler(authorizer_event(idp.token("bob", aud="staff-console")), FakeContext())
+
+    assert used_actions["current"] == granted_actions("AuthorizerFunction") == {"Query"}

@@ -9,13 +9,13 @@ from customer_profiles.domain.stream import handle_change
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from customer_profiles.models.domain import PendingEffect
-from tests.unit.conftest import user_principal
+from tests.unit.conftest import staff_principal, user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]
 
 
 def seller(org_id):
-    return user_principal(f"till-{org_id}", kind="staff", org_id=org_id, roles=frozenset({"pos"}))
+    return staff_principal(f"till-{org_id}", org_id, "pos")
 
 
 def sell(store, org_id, **customer):

@@ -12,7 +12,7 @@ from customer_profiles.data.keys import search_name
 from customer_profiles.domain import linking, pos, staff
 from customer_profiles.models.api import PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.domain import ProfileAttributes
-from tests.unit.conftest import user_principal
+from tests.unit.conftest import staff_principal
 from tests.unit.test_data_layer import every_page
 
 NAMES = st.sampled_from(["Ann", "Anna", "Andy", "Anderson", "Bob", "Bea", "Émile", "emma", "Zoë", "Zed"])
@@ -39,8 +39,8 @@ WITHOUT_EXPLAIN = [phase for phase in Phase if phase is not Phase.explain]
 @given(actions=ACTIONS, limits=st.lists(st.integers(1, 5), min_size=2, max_size=2))
 def test_listing_and_name_search_are_exact_at_any_page_size(store, actions, limits):
     org = f"org-{uuid.uuid4().hex[:8]}"  # a fresh org per example: the moto table is shared
-    seller = user_principal("till", kind="staff", org_id=org, roles=frozenset({"pos"}))
-    admin = user_principal("admin", kind="staff", org_id=org, roles=frozenset({"admin"}))
+    seller = staff_principal("till", org, "pos")
+    admin = staff_principal("admin", org, "admin")
     names: dict[str, tuple[str, str | None]] = {}  # live profile id -> (given, family)
     order: list[str] = []
     for action in actions:

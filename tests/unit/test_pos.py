@@ -9,12 +9,12 @@ import org_api
 from customer_profiles.domain import pos, staff, users
 from customer_profiles.errors import Conflict, Forbidden, InvalidInput, NotFound
 from customer_profiles.models.api import AttachIdentifierRequest, PosSaleRequest, ProfileUpdateRequest
-from tests.unit.conftest import FakeContext, api_event, user_principal
+from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
 
 ORG = "org-venue"
-SELLER = user_principal("till-1", kind="staff", org_id=ORG, roles=frozenset({"pos"}))
-ADMIN = user_principal("manager", kind="staff", org_id=ORG, roles=frozenset({"admin"}))
-VIEWER = user_principal("auditor", kind="staff", org_id=ORG, roles=frozenset({"viewer"}))
+SELLER = staff_principal("till-1", ORG, "pos")
+ADMIN = staff_principal("manager", ORG, "admin")
+VIEWER = staff_principal("auditor", ORG, "viewer")
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]
 
 
@@ -57,7 +57,7 @@ def test_a_card_fingerprint_alone_links_repeat_card_purchases_but_never_to_a_use
 
 def test_a_card_fingerprint_is_org_scoped(store):
     here = pos.create_pos_sale(store, SELLER, ORG, sale("card", card_fingerprint="fp_card_0002"))
-    other_seller = user_principal("till-9", kind="staff", org_id="org-other", roles=frozenset({"pos"}))
+    other_seller = staff_principal("till-9", "org-other", "pos")
 
     there = pos.create_pos_sale(store, other_seller, "org-other", sale("card", card_fingerprint="fp_card_0002"))
 
@@ -112,7 +112,7 @@ def test_a_repeat_customer_reuses_the_profile_of_their_dormant_user(store):
 
 def test_an_existing_dormant_user_gets_a_profile_in_a_second_org(store):
     pos.create_pos_sale(store, SELLER, ORG, sale(email="traveller@example.com"))
-    seller_b = user_principal("till-b", kind="staff", org_id="org-b", roles=frozenset({"pos"}))
+    seller_b = staff_principal("till-b", "org-b", "pos")
 
     result = pos.create_pos_sale(store, seller_b, "org-b", sale(email="traveller@example.com"))
 
@@ -137,7 +137,7 @@ def test_invalid_identifiers_are_refused_naming_the_field(store, customer, field
 
 
 def test_staff_of_another_org_and_users_cannot_sell_here(store):
-    other = user_principal("till-x", kind="staff", org_id="org-other", roles=frozenset({"pos"}))
+    other = staff_principal("till-x", "org-other", "pos")
 
     with pytest.raises(NotFound):
         pos.create_pos_sale(store, other, ORG, sale())
@@ -176,7 +176,7 @@ def test_search_by_email_phone_and_name_prefix_finds_only_this_orgs_profiles(sto
         ORG,
         sale(email="zoe@example.com", phone="07911 123456", given_name="Zoë", family_name="Ångström"),
     )
-    seller_b = user_principal("till-b", kind="staff", org_id="org-b", roles=frozenset({"pos"}))
+    seller_b = staff_principal("till-b", "org-b", "pos")
     pos.create_pos_sale(store, seller_b, "org-b", sale(email="zoe@example.com", given_name="Zoe"))
 
     def found(**search):
@@ -218,7 +218,7 @@ def test_reading_a_profile_gives_its_orders_and_entitlements_but_never_the_user(
 
 def test_another_orgs_profile_is_404(store):
     made = pos.create_pos_sale(store, SELLER, ORG, sale())
-    foreign = user_principal("spy", kind="staff", org_id="org-spy", roles=frozenset({"admin", "viewer"}))
+    foreign = staff_principal("spy", "org-spy", "admin", "viewer")
 
     with pytest.raises(NotFound):
         staff.read_profile(store, foreign, "org-spy", made.profile.profile_id)
@@ -294,7 +294,6 @@ def test_voiding_an_entitlement_is_state_guarded_and_idempotent(store):
 @pytest.mark.usefixtures("reset_handler_caches")
 def test_a_retried_sale_with_the_same_key_is_one_sale(store):
     event = api_event("org-api-post-pos-sale.json")
-    event["requestContext"]["authorizer"]["org_id"] = "org-demo"
 
     first = org_api.handler(event, FakeContext())
     retry = org_api.handler(event, FakeContext())

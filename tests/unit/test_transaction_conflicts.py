@@ -10,7 +10,7 @@ from customer_profiles.domain import orders, pos, users
 from customer_profiles.errors import TryAgain
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from local_runtime.chaos import transaction_conflict
-from tests.unit.conftest import user_principal
+from tests.unit.conftest import staff_principal, user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 1, "unit_price": 100}]
 
@@ -56,7 +56,7 @@ def test_a_purchase_that_keeps_conflicting_asks_for_a_retry_and_writes_nothing(s
 
 
 def test_a_sale_that_meets_a_transaction_conflict_creates_one_dormant_user(store):
-    seller = user_principal("till", kind="staff", org_id="org-a", roles=frozenset({"pos"}))
+    seller = staff_principal("till", "org-a", "pos")
     request = PosSaleRequest.model_validate(
         {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": {"email": "race@example.com"}}
     )

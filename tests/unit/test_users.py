@@ -3,7 +3,7 @@ import pytest
 from customer_profiles.domain import users
 from customer_profiles.errors import Forbidden, NotFound
 from customer_profiles.models.domain import Holding
-from tests.unit.conftest import user_principal
+from tests.unit.conftest import staff_principal, user_principal
 
 
 def test_register_creates_an_active_user_holding_the_verified_identifiers(store):
@@ -78,7 +78,7 @@ def test_get_me_before_registering_is_not_found(store):
 
 
 def test_staff_tokens_have_no_platform_user(store):
-    staff = user_principal(kind="staff", org_id="org-1", roles=frozenset({"pos"}))
+    staff = staff_principal(None, "org-1", "pos")
 
     with pytest.raises(Forbidden):
         users.register_me(store, staff)

@@ -24,6 +24,12 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class IdTokenRequired(Forbidden):
+    """The operation reads the person's identifiers, which only an ID token carries."""
+
+    code = "id_token_required"
+
+
 class Conflict(DomainError):
     """The request conflicts with the resource's state: nothing was changed."""
 

@@ -25,6 +25,7 @@ from customer_profiles.models.domain import (
     PendingEffect,
     Profile,
     Proof,
+    StaffMembership,
     User,
 )
 
@@ -132,6 +133,19 @@ def child_to_item(child: Order | Entitlement, user_id: str | None) -> Item:
 # --- resellers, claims, link tasks ---------------------------------------------------------------
 def partner_from_item(item: Item) -> Partner:
     return _model(Partner, item)
+
+
+def membership_to_items(membership: StaffMembership) -> tuple[Item, Item]:
+    """The membership in its org's staff partition, and its copy in the subject's partition."""
+    body = {"type": "staff_membership", **membership.model_dump()}
+    return (
+        {**keys.membership_key(membership.org_id, membership.subject), **body},
+        {**keys.subject_membership_key(membership.subject, membership.org_id), **body},
+    )
+
+
+def membership_from_item(item: Item) -> StaffMembership:
+    return _model(StaffMembership, item)
 
 
 def claim_from_item(item: Item) -> Claim:

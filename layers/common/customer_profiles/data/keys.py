@@ -19,6 +19,7 @@ APP_CLIENT_PREFIX = "APPCLIENT#"
 PARTNER_PREFIX = "PARTNER#"
 CLAIM_PREFIX = "CLAIM#"
 PENDING_PREFIX = "PENDING#"
+STAFF_PREFIX = "STAFF#"
 USER_SK = "USER"
 SUBJECT_SK = "SUBJECT"
 IDENTIFIER_SK = "IDENT"
@@ -30,6 +31,8 @@ PARTNER_SK = "PARTNER"
 WEBHOOK_SK = "WEBHOOK"
 CLAIM_SK = "CLAIM"
 PENDING_SK = "PENDING"
+STAFF_ROSTER_SK = "ROSTER"
+MEMBER_SK_PREFIX = "MEMBER#"
 ORDER_SK_PREFIX = "ORDER#"
 ENTITLEMENT_SK_PREFIX = "ENT#"
 SEARCH_SK_PREFIX = "SEARCH#"
@@ -166,3 +169,27 @@ def pending_index_keys(kind: str, effect_id: str, created_at: str) -> Key:
     every reseller order, so one key would cap them at one partition's writes."""
     shard = zlib.crc32(f"{kind}#{effect_id}".encode()) % PENDING_SHARDS
     return {"gsi2pk": pending_shard_pk(shard), "gsi2sk": f"{created_at}#{kind}#{effect_id}"}
+
+
+def staff_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#STAFF"
+
+
+def membership_key(org_id: str, subject: str) -> Key:
+    """An org's staff member, in the org's staff partition (listed by a Query on it)."""
+    return {"pk": staff_pk(org_id), "sk": f"{MEMBER_SK_PREFIX}{subject}"}
+
+
+def staff_roster_key(org_id: str) -> Key:
+    """The org's admin count: every change of an admin role goes through it, so the last admin stays."""
+    return {"pk": staff_pk(org_id), "sk": STAFF_ROSTER_SK}
+
+
+def subject_membership_key(subject: str, org_id: str) -> Key:
+    """The same membership in the subject's partition: the authorizer reads every org of a subject with one
+    strongly consistent Query."""
+    return {"pk": f"{STAFF_PREFIX}{subject}", "sk": f"ORG#{org_id}"}
+
+
+def subject_memberships_pk(subject: str) -> str:
+    return f"{STAFF_PREFIX}{subject}"

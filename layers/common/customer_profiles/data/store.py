@@ -11,10 +11,11 @@ from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import PendingRecords
 from customer_profiles.data.profiles import ProfileWrites
 from customer_profiles.data.resellers import ResellerRecords
+from customer_profiles.data.staff import StaffRecords
 from customer_profiles.data.table import Table
 from customer_profiles.data.users import UserRecords
 
 
-class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, PendingRecords):
+class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, PendingRecords, StaffRecords):
     def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
         self.db = Table(table_name, dynamodb)

@@ -93,7 +93,7 @@ class Records:
 
     def page(
         self,
-        index: str,
+        index: str | None,
         partition: tuple[str, str],
         sort_prefix: tuple[str, str],
         *,
@@ -101,10 +101,11 @@ class Records:
         cursor: str | None,
         forward: bool,
     ) -> tuple[list[Item], str | None]:
-        """One page of an index query under a sort-key prefix; the cursor resumes exactly there."""
+        """One page of a query (of an index, or of the table when `index` is None) under a sort-key prefix;
+        the cursor resumes exactly there."""
         (pk_attribute, pk_value), (sk_attribute, prefix) = partition, sort_prefix
         arguments: dict[str, Any] = {
-            "IndexName": index,
+            **({"IndexName": index} if index else {"ConsistentRead": True}),
             "KeyConditionExpression": KeyCondition(pk_attribute).eq(pk_value)
             & KeyCondition(sk_attribute).begins_with(prefix),
             "ScanIndexForward": forward,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from customer_profiles.data.store import Store
 from customer_profiles.data.users import RegistrationWrite, identifiers_of
 from customer_profiles.domain.identifiers import verified_identifiers
-from customer_profiles.errors import ConcurrentWrite, Forbidden, NotFound
+from customer_profiles.errors import ConcurrentWrite, Forbidden, IdTokenRequired, NotFound
 from customer_profiles.models.domain import Identifier, User
 from customer_profiles.models.principal import Principal
 from customer_profiles.retry import on_concurrent_write
@@ -55,6 +55,12 @@ def register_me(store: Store, principal: Principal) -> tuple[User, bool]:
     and each identifier's holder, so concurrent activations have one outcome.
     """
     _require_user_principal(principal)
+    if principal.token_use == "access":  # it proves the subject, but carries no verified identifiers
+        user_id = store.user_id_for_subject(principal.subject)
+        user = store.get_user(user_id) if user_id else None
+        if user is None:
+            raise IdTokenRequired("registering needs an ID token: an access token carries no verified identifiers")
+        return user, False
     identifiers = verified_identifiers(principal.verified_email, principal.verified_phone)
     return on_concurrent_write(
         lambda: _register_once(store, principal, identifiers),  # a concurrent registration won: read again

@@ -5,31 +5,30 @@ The authorizer verifies once per token and hands a `Principal` to the handlers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 import jwt
 
-from customer_profiles.models.principal import PROFILE_CLAIMS, STAFF_ROLES, InvalidToken, Principal
+from customer_profiles.models.principal import PROFILE_CLAIMS, InvalidToken, Principal
 
 PINNED_ALGORITHMS = ["RS256"]
 MAX_CLAIM_LENGTH = 2048
 MAX_SUBJECT_LENGTH = 255  # OpenID Connect: a sub is at most 255 ASCII characters
 MAX_EMAIL_LENGTH = 254
 MAX_PHONE_LENGTH = 32
-ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-class ForbiddenToken(InvalidToken):
-    """A genuine token that asks for what its app client may not have (staff claims from a non-staff app):
-    the authorizer denies it (403), where a malformed or forged token is refused (401)."""
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068
+TokenUse = Literal["id", "access"]
 
 
 class TokenVerifier:
-    """Verifies RS256 JWTs against the identity provider's JWKS (keys cached by PyJWKClient)."""
+    """Verifies RS256 JWTs against the identity provider's JWKS (keys cached by PyJWKClient).
+
+    The identity provider only authenticates: a token says who the subject is (and, in an ID token, which
+    email and phone it verified). Staff rights come from the service's memberships, never from a claim.
+    """
 
     def __init__(self, *, issuer: str, audiences: list[str], jwks_url: str, staff_clients: Sequence[str] = ()) -> None:
         self.issuer = issuer
@@ -38,8 +37,7 @@ class TokenVerifier:
         self._jwks_url = jwks_url
         self._jwks = None if jwks_url.startswith("file://") else jwt.PyJWKClient(jwks_url, lifespan=300)
 
-    def _signing_key(self, token: str) -> jwt.PyJWK:
-        header = jwt.get_unverified_header(token)
+    def _signing_key(self, token: str, header: dict[str, Any]) -> jwt.PyJWK:
         # Pinned before any key lookup: `none` and HS256 (a public key used as an HMAC secret) never get further.
         if header.get("alg") not in PINNED_ALGORITHMS:
             raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
@@ -55,9 +53,10 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         try:
+            header = jwt.get_unverified_header(token)
             claims = jwt.decode(
                 token,
-                self._signing_key(token).key,
+                self._signing_key(token, header).key,
                 algorithms=PINNED_ALGORITHMS,
                 issuer=self.issuer,
                 options={"require": ["exp", "iat", "iss", "sub"], "verify_aud": False},
@@ -67,9 +66,9 @@ class TokenVerifier:
             raise
         except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError) as error:
             raise InvalidToken(str(error)) from error
-        return self._principal(claims)
+        return self._principal(claims, header)
 
-    def _principal(self, claims: dict[str, Any]) -> Principal:
+    def _principal(self, claims: dict[str, Any], header: dict[str, Any]) -> Principal:
         # Cognito puts the app client in `aud` (ID tokens) or `client_id` (access tokens).
         audience = claims.get("aud")
         audiences = {audience} if isinstance(audience, str) else set(audience or [])
@@ -79,27 +78,39 @@ class TokenVerifier:
         client_id = claims.get("client_id") if claims.get("client_id") in client_ids else sorted(client_ids)[0]
 
         # Every claim we use is typed and bounded here: a signed token is still input.
-        subject = _text(claims, "sub", MAX_SUBJECT_LENGTH, required=True)
-        email = _text(claims, "email", MAX_EMAIL_LENGTH)
-        phone_number = _text(claims, "phone_number", MAX_PHONE_LENGTH)
-        org_id, roles = _staff_claims(claims)
-        if (org_id or roles) and client_id not in self.staff_clients:
-            raise ForbiddenToken(f"app client {client_id} is not a staff client: staff claims refused")
+        subject = str(_text(claims, "sub", MAX_SUBJECT_LENGTH, required=True))
+        if subject == claims.get("client_id") or subject in audiences:
+            # Client credentials (RFC 9068, Cognito): the subject is an app, not a person.
+            raise InvalidToken("the token names no person (client credentials)")
+        token_use = _token_use(claims, header)
+        kind: Literal["user", "staff"] = "staff" if client_id in self.staff_clients else "user"
+        if token_use == "access":  # an access token proves the subject; identifiers come from ID tokens only
+            return Principal(kind=kind, subject=subject, client_id=str(client_id), token_use="access")
         return Principal(
-            kind="staff" if org_id else "user",
-            subject=str(subject),
+            kind=kind,
+            subject=subject,
             client_id=str(client_id),
-            email=email,
-            # OpenID Connect: only the JSON boolean true verifies (a string "true", as some emulators write, does not)
+            email=_text(claims, "email", MAX_EMAIL_LENGTH),
+            # OpenID Connect: only the JSON boolean true verifies (a string "true", as moto's Cognito
+            # emulation writes, does not)
             email_verified=claims.get("email_verified") is True,
-            phone_number=phone_number,
+            phone_number=_text(claims, "phone_number", MAX_PHONE_LENGTH),
             phone_number_verified=claims.get("phone_number_verified") is True,
-            org_id=org_id,
-            roles=roles if org_id else frozenset(),
             profile_claims=tuple(
                 (name, claims[name][:MAX_CLAIM_LENGTH]) for name in PROFILE_CLAIMS if isinstance(claims.get(name), str)
             ),
         )
+
+
+def _token_use(claims: dict[str, Any], header: dict[str, Any]) -> TokenUse:
+    """ID or access token: Cognito says so in `token_use`, RFC 9068 in the `typ` header; an OpenID Connect
+    ID token from any other provider has neither."""
+    token_use = claims.get("token_use")
+    if token_use is None:
+        return "access" if str(header.get("typ", "")).lower() in ACCESS_TOKEN_TYPES else "id"
+    if token_use == "id" or token_use == "access":  # noqa: PLR1714 - narrows the type for mypy
+        return token_use
+    raise InvalidToken("claim token_use must be id or access")
 
 
 def _text(claims: dict[str, Any], name: str, max_length: int, *, required: bool = False) -> str | None:
@@ -109,17 +120,3 @@ def _text(claims: dict[str, Any], name: str, max_length: int, *, required: bool 
     if not isinstance(value, str) or not value or len(value) > max_length:
         raise InvalidToken(f"claim {name} must be a string of 1 to {max_length} characters")
     return value
-
-
-def _staff_claims(claims: dict[str, Any]) -> tuple[str | None, frozenset[str]]:
-    org_id = claims.get("org_id")
-    if org_id is not None and (not isinstance(org_id, str) or not ORG_ID.match(org_id)):
-        raise InvalidToken("claim org_id must be an org id")
-    roles = claims.get("roles")
-    if roles is None:
-        return org_id, frozenset()
-    if isinstance(roles, str):
-        roles = [roles]
-    if not isinstance(roles, list) or not all(isinstance(r, str) and r in STAFF_ROLES for r in roles):
-        raise InvalidToken(f"claim roles must be a list of {', '.join(sorted(STAFF_ROLES))}")
-    return org_id, frozenset(roles)

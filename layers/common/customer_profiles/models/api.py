@@ -20,6 +20,8 @@ from customer_profiles.models.domain import (
     Profile,
     ProfileAttributes,
     ProfileOrigin,
+    StaffMembership,
+    StaffRole,
     User,
     UserStatus,
 )
@@ -238,3 +240,27 @@ class ClaimResponse(BaseModel):
     org_id: str
     profile_id: str
     entitlements: list[Entitlement]
+
+
+# --- staff memberships ------------------------------------------------------------------------------------
+class StaffMemberRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"roles": ["pos", "viewer"]}]})
+
+    roles: list[StaffRole] = Field(min_length=1, max_length=3, description="admin, pos and/or viewer")
+
+
+class StaffMemberResponse(BaseModel):
+    org_id: str
+    subject: str = Field(description="The identity provider's subject (sub claim) of the staff member")
+    roles: list[StaffRole]
+    granted_by: str = Field(description="The subject of the admin who granted the roles, or `operator`")
+    granted_at: str
+
+    @classmethod
+    def of(cls, membership: StaffMembership) -> StaffMemberResponse:
+        return cls.model_validate(membership.model_dump(exclude={"version"}))
+
+
+class StaffListResponse(BaseModel):
+    staff: list[StaffMemberResponse]
+    next_cursor: str | None = None

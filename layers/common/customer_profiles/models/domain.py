@@ -175,6 +175,21 @@ class Claim(BaseModel):
     created_at: str
 
 
+# --- staff memberships ------------------------------------------------------------------------------------
+StaffRole = Literal["admin", "pos", "viewer"]
+
+
+class StaffMembership(BaseModel):
+    """An identity provider subject's rights in one org, kept by the service (token claims grant nothing)."""
+
+    org_id: str
+    subject: str
+    roles: list[StaffRole]
+    granted_by: str  # "operator", or the granting admin's subject
+    granted_at: str
+    version: int = 1
+
+
 # --- effects the stream drives --------------------------------------------------------------------------
 EffectKind = Literal["link_user", "rekey_profile", "announce_activation", "publish", "notify_claim"]
 

@@ -6,6 +6,8 @@ strings (API Gateway's context only carries scalars).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,17 +21,23 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    kind: Literal["user", "staff"]
+    kind: Literal["user", "staff"]  # staff: the token came from a staff client (StaffClientIds)
     subject: str
     client_id: str
+    # An ID token carries the person's identifiers; an access token only proves the subject.
+    token_use: Literal["id", "access"] = "id"
     email: str | None = None
     email_verified: bool = False
     phone_number: str | None = None
     phone_number_verified: bool = False
-    org_id: str | None = None
-    roles: frozenset[str] = field(default_factory=frozenset)
+    # Staff only: each org the subject is staff of and its roles there, from the service's own memberships
+    # (read by the authorizer); no token claim grants any.
+    memberships: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Standard OIDC profile claims: they seed a white-label profile, nothing else.
     profile_claims: tuple[tuple[str, str], ...] = ()
+
+    def roles_in(self, org_id: str) -> frozenset[str]:
+        return self.memberships.get(org_id, frozenset()) if self.kind == "staff" else frozenset()
 
     @property
     def verified_email(self) -> str | None:
@@ -48,8 +56,8 @@ class Principal:
             "email_verified": str(self.email_verified).lower(),
             "phone_number": self.phone_number or "",
             "phone_number_verified": str(self.phone_number_verified).lower(),
-            "org_id": self.org_id or "",
-            "roles": ",".join(sorted(self.roles)),
+            "token_use": self.token_use,
+            "memberships": json.dumps({org: sorted(roles) for org, roles in sorted(self.memberships.items())}),
             **{f"claim_{name}": value for name, value in self.profile_claims},
         }
 
@@ -59,19 +67,30 @@ class Principal:
             return str(context.get(name, "")).lower() == "true"
 
         kind = context.get("kind")
+        token_use: Literal["id", "access"] = "access" if context.get("token_use") == "access" else "id"
         if kind not in ("user", "staff") or not context.get("subject"):
             raise InvalidToken("no principal in the request context")
         return cls(
             kind=kind,
             subject=str(context["subject"]),
             client_id=str(context.get("client_id") or ""),
+            token_use=token_use,
             email=context.get("email") or None,
             email_verified=flag("email_verified"),
             phone_number=context.get("phone_number") or None,
             phone_number_verified=flag("phone_number_verified"),
-            org_id=context.get("org_id") or None,
-            roles=frozenset(r for r in str(context.get("roles") or "").split(",") if r),
+            memberships=_memberships(context.get("memberships")),
             profile_claims=tuple(
                 (name, str(context[f"claim_{name}"])) for name in PROFILE_CLAIMS if context.get(f"claim_{name}")
             ),
         )
+
+
+def _memberships(value: Any) -> dict[str, frozenset[str]]:
+    try:
+        parsed = json.loads(value) if value else {}
+    except (TypeError, ValueError) as error:
+        raise InvalidToken("malformed memberships in the request context") from error
+    if not isinstance(parsed, dict):
+        raise InvalidToken("malformed memberships in the request context")
+    return {str(org): frozenset(r for r in roles if r in STAFF_ROLES) for org, roles in parsed.items()}
