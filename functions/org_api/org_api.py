@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -14,6 +14,7 @@ from customer_profiles.domain import memberships, pos, staff
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver, principal_of
 from customer_profiles.edge.idempotency import created_once
+from customer_profiles.edge.logs import masked_logger
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import (
     AttachIdentifierRequest,
@@ -28,7 +29,7 @@ from customer_profiles.models.api import (
 )
 from customer_profiles.models.domain import Entitlement
 
-logger = Logger()
+logger = masked_logger()
 require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME")  # a missing variable fails the cold start, naming it
 tracer = Tracer()
 metrics = Metrics()

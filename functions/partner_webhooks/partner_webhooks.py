@@ -5,7 +5,7 @@ redelivery too), 4xx with a JSON reason for what will never succeed, 5xx only fo
 from functools import lru_cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,8 +15,9 @@ from customer_profiles.data.store import Store
 from customer_profiles.domain import partners
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver
+from customer_profiles.edge.logs import masked_logger
 
-logger = Logger()
+logger = masked_logger()
 require(
     "TABLE_NAME",
     ("PARTNER_SECRETS_PREFIX", "LOCAL_PARTNER_SECRETS_FILE"),

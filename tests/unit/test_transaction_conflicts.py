@@ -4,13 +4,16 @@ A botocore hook answers the first TransactWriteItems with that cancellation, as 
 operation tries again and writes exactly once.
 """
 
+import json
+from types import SimpleNamespace
+
 import pytest
 
 from customer_profiles.domain import orders, pos, users
 from customer_profiles.errors import TryAgain
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from local_runtime.chaos import transaction_conflict
-from tests.unit.conftest import staff_principal, user_principal
+from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 1, "unit_price": 100}]
 
@@ -77,3 +80,41 @@ def test_a_registration_that_meets_a_transaction_conflict_is_retried(store):
 
     assert seen["cancelled"] == 1 and created
     assert store.get_user(user.user_id) == user
+
+
+def throttled(code: str, reasons: list[str] | None = None):
+    """DynamoDB's answer under load, as a botocore `before-call` hook returns it."""
+    body = {"Error": {"Code": code, "Message": "throughput exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+    if reasons:
+        body["CancellationReasons"] = [{"Code": r} for r in reasons]
+    return lambda **_: (SimpleNamespace(status_code=400, headers={}, text=""), body)
+
+
+@pytest.mark.usefixtures("reset_handler_caches")
+def test_a_throttled_transaction_is_a_429_with_retry_after_never_a_5xx(store):
+    import org_api
+
+    org_api.store().db.client.meta.events.register(
+        "before-call.dynamodb.TransactWriteItems",
+        throttled("TransactionCanceledException", ["ThrottlingError", "None", "None"]),
+    )
+
+    response = org_api.handler(api_event("org-api-post-pos-sale.json"), FakeContext())
+
+    assert response["statusCode"] == 429, response["body"]
+    assert response["multiValueHeaders"]["Retry-After"] == ["1"]
+    assert json.loads(response["body"])["error"]["code"] == "throttled"
+
+
+@pytest.mark.usefixtures("reset_handler_caches")
+def test_a_throttled_read_is_a_429_with_retry_after(store):
+    import app_api
+
+    app_api.handler(api_event("app-api-put-me.json"), FakeContext())
+    app_api.store().db.client.meta.events.register(
+        "before-call.dynamodb.GetItem", throttled("ProvisionedThroughputExceededException")
+    )
+
+    response = app_api.handler(api_event("app-api-get-me.json"), FakeContext())
+
+    assert (response["statusCode"], response["multiValueHeaders"]["Retry-After"]) == (429, ["1"])

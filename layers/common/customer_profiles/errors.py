@@ -72,6 +72,13 @@ class Gone(DomainError):
     code = "gone"
 
 
+class Throttled(DomainError):
+    """DynamoDB (or a limit of ours) refused the load: the client should slow down and retry after a while."""
+
+    code = "throttled"
+    retry_after_seconds = 1
+
+
 class TryAgain(DomainError):
     """A transient condition (concurrent work kept winning): the same request can succeed later."""
 

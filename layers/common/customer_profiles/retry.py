@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Callable
 
-from customer_profiles.errors import ConcurrentWrite, TryAgain
+from customer_profiles.errors import ConcurrentWrite, Throttled, TryAgain
 
 ATTEMPTS = 3
 
@@ -24,11 +24,14 @@ def on_concurrent_write[T](
     attempt: Callable[[], T], *, give_up: str, attempts: int = ATTEMPTS, sleep: Callable[[float], None] = time.sleep
 ) -> T:
     """Run `attempt` (which reads afresh each time) until no concurrent write beats it; then `TryAgain`
-    (503) with `give_up` as the message. Permanent conflicts (`StateConflict`) are never retried."""
+    (503) with `give_up` as the message, or `Throttled` (429) when DynamoDB throttled the last attempt.
+    Permanent conflicts (`StateConflict`) are never retried."""
     for number in range(attempts):
         try:
             return attempt()
-        except ConcurrentWrite:
+        except ConcurrentWrite as error:
             if number + 1 < attempts:
                 sleep(backoff(number))
+            elif getattr(error, "throttled", False):
+                raise Throttled("the service is under more load than it takes; retry shortly") from error
     raise TryAgain(give_up)

@@ -34,6 +34,11 @@ class TransactionCancelled(ConcurrentWrite):
         self.reasons = reasons
         self.failed_keys: dict[int, str] = {}
 
+    @property
+    def throttled(self) -> bool:
+        """Only throttling cancelled it: the answer is to slow down (429), not that a write won."""
+        return bool(self.reasons) and set(self.reasons.values()) == {"throttled"}
+
     def __str__(self) -> str:
         failed = "; ".join(f"{key} ({self.reasons[i]})" for i, key in self.failed_keys.items())
         return f"{self.message}{': ' + failed if failed else ''}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -15,7 +14,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from botocore.exceptions import ClientError
 
+from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
 from customer_profiles.errors import (
     Conflict,
     DomainError,
@@ -24,12 +25,13 @@ from customer_profiles.errors import (
     InvalidInput,
     MissingIdempotencyKey,
     NotFound,
+    Throttled,
     TryAgain,
     Unauthenticated,
 )
 from customer_profiles.models.principal import InvalidToken, Principal
 
-logger = Logger()
+logger = masked_logger()
 
 MAX_BODY_BYTES = 64 * 1024
 STATUS_OF: dict[type[DomainError], HTTPStatus] = {
@@ -41,10 +43,16 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
     Gone: HTTPStatus.GONE,
     TryAgain: HTTPStatus.SERVICE_UNAVAILABLE,
+    Throttled: HTTPStatus.TOO_MANY_REQUESTS,
 }
+# DynamoDB's answers to overload (after boto3's own retries): the client is told to slow down, never a 5xx.
+THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "LimitExceededException"}
+)
 # Declared on routes so the OpenAPI document lists the error answers.
 ERROR_RESPONSES: dict[int, Any] = {
-    code: {"description": HTTPStatus(code).phrase} for code in (400, 401, 403, 404, 405, 409, 410, 413, 415, 422)
+    code: {"description": HTTPStatus(code).phrase}
+    for code in (400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 503)
 }
 
 
@@ -65,6 +73,8 @@ def create_resolver() -> APIGatewayRestResolver:
 
     def guard_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event
+        forget_personal()  # what this request holds is masked in every log line it leads to
+        remember_personal({"body": event.body, "principal": event.request_context.authorizer.raw_event})
         body = event.body or ""
         if len(body.encode()) > MAX_BODY_BYTES:
             return error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", "the body is too large")
@@ -79,7 +89,17 @@ def create_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(DomainError)
     def domain_error(error: DomainError) -> Response:
         status = next((STATUS_OF[c] for c in type(error).__mro__ if c in STATUS_OF), HTTPStatus.BAD_REQUEST)
-        return error_response(status, error.code, error.message, field=error.field)
+        response = error_response(status, error.code, error.message, field=error.field)
+        if isinstance(error, Throttled):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
+
+    @app.exception_handler(ClientError)
+    def aws_error(error: ClientError) -> Response:
+        if error.response.get("Error", {}).get("Code") in THROTTLING_CODES:
+            logger.warning("throttled", extra={"operation": error.operation_name})
+            return domain_error(Throttled("the service is under more load than it takes; retry shortly"))
+        return unexpected(error)
 
     @app.exception_handler(IdempotencyValidationError)
     def key_reused(error: IdempotencyValidationError) -> Response:
