@@ -1,8 +1,8 @@
 """SAM CLI's local API Gateway, closer to the real one where our clients can tell the difference.
 
 SAM's service answers an authorizer that raises "Unauthorized" (API Gateway's contract for a 401) with a 500,
-and uses its own bodies for gateway errors. Here both follow API Gateway and the template's
-`AWS::ApiGateway::GatewayResponse` resources, so local clients see what deployed clients see.
+uses its own bodies for gateway errors, and fails a body that is not UTF-8 with a 502. Here all three follow
+API Gateway and the template's gateway responses, so local clients see what deployed clients see.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from flask import Response, make_response
+from flask import Response, make_response, request
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.yamlhelper import yaml_parse
 
@@ -120,6 +120,13 @@ class GatewayService(LocalApigwService):
         return output
 
     def _request_handler(self, **kwargs: Any) -> Any:
+        # API Gateway passes a body that is not UTF-8 on as text (binary media types aside), where SAM's
+        # service fails the request with a 502: the bytes reach the handler, which refuses them itself.
+        data = request.get_data(cache=True)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            request._cached_data = data.decode("utf-8", "replace").encode("utf-8")  # noqa: SLF001
         try:
             response = super()._request_handler(**kwargs)
         except AuthorizerRefused:

@@ -38,7 +38,7 @@ PATH_VALUES = ["x", "org-fuzz", quote("../../etc/passwd", safe=""), quote("ünï
 
 
 def fill(path: str, value: str) -> str:
-    for name in ("org_id", "profile_id", "entitlement_id", "partner_id", "token"):
+    for name in ("org_id", "profile_id", "entitlement_id", "partner_id", "token", "subject"):
         path = path.replace("{" + name + "}", value)
     return path
 
@@ -70,3 +70,33 @@ def test_no_input_makes_a_server_error(runtime, path, method):
                 )
                 assert response.status_code < 500, (method, path, value, body[:80], response.text[:300])
                 assert isinstance(response.json(), dict)
+
+
+ENCODINGS = [
+    (b'{"currency": "EUR"}', "text/plain", 415),
+    (b"<order/>", "application/xml", 415),
+    (b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--', "multipart/form-data; boundary=b", 415),
+    # Not UTF-8: API Gateway (and the local gateway) pass it on as text with replacement characters, so the
+    # route answers it as any other JSON; never a 502.
+    (b'{"currency": "\xff\xfe"}', "application/json", None),
+    (b"[" * 20_000, "application/json", 422),
+    (b'{"unterminated": ', "application/json", 422),
+    (json.dumps({"x": "y" * 1_000_000}).encode(), "application/json", 413),
+]
+
+
+@pytest.mark.parametrize(("path", "method"), [r for r in ROUTES if r[1] in ("POST", "PUT", "PATCH")], ids=str)
+def test_a_body_that_is_not_small_utf8_json_is_refused_before_parsing(runtime, path, method):
+    token = runtime.token(org_id="org-fuzz", roles=["admin", "pos", "viewer"])
+    for body, content_type, status in ENCODINGS:
+        response = requests.request(
+            method,
+            runtime.base_url + fill(path, "org-fuzz"),
+            data=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": content_type, "Idempotency-Key": "enc"},
+            timeout=30,
+        )
+        expected = status or response.status_code
+        assert response.status_code == expected < 500, (method, path, content_type, body[:40], response.text[:300])
+        error = response.json()["error"]
+        assert error["code"] and "field" not in error

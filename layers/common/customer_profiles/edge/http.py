@@ -3,13 +3,20 @@ errors into JSON responses. Handlers never build error responses themselves."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
@@ -34,6 +41,8 @@ from customer_profiles.models.principal import InvalidToken, Principal
 logger = masked_logger()
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32  # our deepest request nests 4; Python's parser recurses, so depth is bounded before it runs
+JSON_TYPES = ("application/json",)
 STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
     Forbidden: HTTPStatus.FORBIDDEN,
@@ -66,25 +75,106 @@ def principal_of(app: APIGatewayRestResolver) -> Principal:
     return Principal.from_context(app.current_event.request_context.authorizer.raw_event or {})
 
 
+class RequestRefused(Exception):
+    def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def json_nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in `text`, strings skipped; linear and without recursion.
+    Hand-written: the standard parser is what must not see a 20 KB run of `[` (it recurses, then fails)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def check_request_body(event: dict[str, Any]) -> None:
+    """What every route requires of a body, before any parsing or validation: at most MAX_BODY_BYTES of
+    UTF-8 JSON (application/json), nested at most MAX_JSON_DEPTH deep, and well-formed. Decodes a base64 body
+    in place (API Gateway sends one for binary media types), so the handlers see text."""
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded") and raw:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestRefused(HTTPStatus.BAD_REQUEST, "invalid_body", "the body is not valid base64") from None
+    else:
+        data = raw.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise RequestRefused(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes"
+        )
+    if not data:
+        return
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    media_type, _, parameters = headers.get("content-type", "").partition(";")
+    charset = next((p.split("=", 1)[1].strip().strip('"').lower() for p in parameters.split(";") if "=" in p), "utf-8")
+    if media_type.strip().lower() not in JSON_TYPES or charset not in ("utf-8", "utf8"):
+        raise RequestRefused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send application/json")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestRefused(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_json", "the body is not UTF-8 encoded JSON"
+        ) from None
+    if json_nesting_depth(text) > MAX_JSON_DEPTH:
+        raise RequestRefused(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels"
+        )
+    try:
+        json.loads(text)
+    except ValueError as error:
+        message = f"the body is not valid JSON ({error.msg if isinstance(error, json.JSONDecodeError) else error})"
+        raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_json", message) from None
+    event["body"], event["isBase64Encoded"] = text, False
+
+
+class GuardedResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, with every body checked before Powertools parses or validates it."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        event = dict(event)
+        try:
+            check_request_body(event)
+        except RequestRefused as refused:
+            body = {"error": {"code": refused.code, "message": refused.message}}
+            return {
+                "statusCode": refused.status.value,
+                "multiValueHeaders": {"Content-Type": ["application/json"], "Access-Control-Allow-Origin": ["*"]},
+                "body": json.dumps(body),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
 def create_resolver() -> APIGatewayRestResolver:
     # Browsers read our answers (errors too) only with CORS headers; API Gateway answers the preflight.
     cors = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
-    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500, cors=cors)
+    app = GuardedResolver(enable_validation=True, response_validation_error_http_code=500, cors=cors)
 
-    def guard_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    def forget_and_remember(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event
         forget_personal()  # what this request holds is masked in every log line it leads to
         remember_personal({"body": event.body, "principal": event.request_context.authorizer.raw_event})
-        body = event.body or ""
-        if len(body.encode()) > MAX_BODY_BYTES:
-            return error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", "the body is too large")
-        content_type = (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type") or ""
-        if body and not content_type.lower().startswith("application/json"):
-            # Also keeps multipart bodies (which Powertools cannot parse without a boundary) away.
-            return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send application/json")
         return next_middleware(app)
 
-    app.use(middlewares=[guard_body])
+    app.use(middlewares=[forget_and_remember])
 
     @app.exception_handler(DomainError)
     def domain_error(error: DomainError) -> Response:
@@ -119,6 +209,11 @@ def create_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(InvalidToken)
     def no_principal(error: InvalidToken) -> Response:
         return error_response(HTTPStatus.UNAUTHORIZED, "unauthorized", "a valid bearer token is required")
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_media_type(error: RequestUnsupportedContentType) -> Response:
+        # An empty body under another media type, on a route that takes one (bodies are refused earlier).
+        return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send application/json")
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
