@@ -2,7 +2,7 @@
 
 SAM's service answers an authorizer that raises "Unauthorized" (API Gateway's contract for a 401) with a 500,
 uses its own bodies for gateway errors, and fails a body that is not UTF-8 with a 502. Here all three follow
-API Gateway and the template's gateway responses, so local clients see what deployed clients see.
+API Gateway and the API's `GatewayResponses`, so local clients see what deployed clients see.
 """
 
 from __future__ import annotations
@@ -31,21 +31,21 @@ SAM_BODIES = {
 
 
 def gateway_responses(template_path: str) -> dict[str, tuple[int, Any]]:
+    """The APIs' `GatewayResponses` (response type -> status and JSON body), over API Gateway's defaults."""
     responses: dict[str, tuple[int, Any]] = dict(DEFAULT_RESPONSES)
     with open(template_path, encoding="utf-8") as template:
         resources = yaml_parse(template.read()).get("Resources", {})
     for resource in resources.values():
-        if resource.get("Type") != "AWS::ApiGateway::GatewayResponse":
+        if resource.get("Type") != "AWS::Serverless::Api":
             continue
-        props = resource["Properties"]
-        kind = props["ResponseType"]
-        status = int(props.get("StatusCode", responses.get(kind, (500, None))[0]))
-        body = props.get("ResponseTemplates", {}).get("application/json")
-        try:
-            parsed = json.loads(body) if body else responses.get(kind, (status, None))[1]
-        except ValueError:
-            continue  # a template with $context variables: API Gateway's own answers stand in locally
-        responses[kind] = (status, parsed)
+        for kind, props in resource.get("Properties", {}).get("GatewayResponses", {}).items():
+            status = int(props.get("StatusCode", responses.get(kind, (500, None))[0]))
+            body = props.get("ResponseTemplates", {}).get("application/json")
+            try:
+                parsed = json.loads(body) if body else responses.get(kind, (status, None))[1]
+            except ValueError:
+                continue  # a template with $context variables: API Gateway's own answers stand in locally
+            responses[kind] = (status, parsed)
     return responses
 
 

@@ -66,3 +66,31 @@ def test_the_dashboard_is_json_naming_only_the_stacks_resources_and_parameters()
     titles = " ".join(w["properties"]["title"] for w in widgets)
     for shown in ("requests", "p99", "errors", "throttles", "Linker lag", "failure queues"):
         assert shown in titles
+
+
+def test_the_prod_placeholders_are_refused_before_anything_is_deployed():
+    import tomllib
+
+    config = tomllib.loads((TEMPLATE.parent / "samconfig.toml").read_text())
+    overrides = dict(p.split("=", 1) for p in config["prod"]["deploy"]["parameters"]["parameter_overrides"].split())
+    parameters = TEMPLATE_DICT["Parameters"]
+    for name in ("IdpIssuer", "IdpJwksUrl"):
+        assert overrides[name] == "CHANGE-ME"
+        assert not re.fullmatch(parameters[name]["AllowedPattern"], overrides[name])
+        assert re.fullmatch(parameters[name]["AllowedPattern"], "https://idp.example.com/x")
+    refused = {
+        a["Assert"]["Fn::Not"][0]["Fn::Equals"][0]["Ref"]
+        for a in TEMPLATE_DICT["Rules"]["NoPlaceholders"]["Assertions"]
+    }
+    assert {"IdpAudiences", "StaffClientIds"} <= refused
+    assert config["default"]["global"]["parameters"]["region"]
+
+
+def test_gateway_responses_belong_to_the_api_and_answer_in_our_error_shape():
+    assert not [k for k, v in RESOURCES.items() if v["Type"] == "AWS::ApiGateway::GatewayResponse"]
+    responses = RESOURCES["ProfileApi"]["Properties"]["GatewayResponses"]
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "QUOTA_EXCEEDED"):
+        template = responses[kind]["ResponseTemplates"]["application/json"]
+        assert json.loads(template)["error"]["code"]
+        assert responses[kind]["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == "'*'"
+    assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
