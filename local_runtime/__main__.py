@@ -12,6 +12,7 @@ import atexit
 import json
 import os
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -28,7 +29,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="API host (default 127.0.0.1)")
     parser.add_argument("--state-dir", default=str(ROOT / ".local"), help="local state (default .local)")
     parser.add_argument("--dynamodb-port", type=int, default=8000, help="DynamoDB Local port (0: a free port)")
-    parser.add_argument("--dynamodb-endpoint", help="use this running DynamoDB endpoint instead of starting one")
+    parser.add_argument(
+        "--dynamodb-endpoint", help="use this DynamoDB (another DynamoDB Local, or AWS's) instead of starting one"
+    )
+    parser.add_argument(
+        "--persist",
+        action="store_true",
+        help="keep DynamoDB Local's data in STATE_DIR/dynamodb across restarts (default: in memory, gone on exit)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="the functions' log level (default WARNING: quiet; INFO shows every request's lines)",
+    )
     parser.add_argument(
         "--chaos",
         type=int,
@@ -101,14 +115,14 @@ def function_environment(state_dir: Path, endpoint: str, chaos: int | None = Non
     }
 
 
-def template_overrides(state_dir: Path, idp: dict[str, str] | None = None) -> dict[str, str]:
-    """The template's parameters for local use: the local identity provider (made on first run), unless `idp`
-    names another."""
+def template_overrides(state_dir: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The template's parameters for local use: the local identity provider (made on first run), unless
+    `overrides` names another (or sets other parameters, such as LogLevel)."""
     from local_runtime.idp import init_idp, jwks_path
     from local_runtime.template import LOCAL_PARAMETERS
 
     init_idp(state_dir)
-    return {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(state_dir).as_uri(), **(idp or {})}
+    return {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(state_dir).as_uri(), **(overrides or {})}
 
 
 def runtime_file(state_dir: Path) -> Path:
@@ -176,11 +190,11 @@ def _make_pollers(
     return pollers
 
 
-def _banner(host: str, port: int, endpoint: str, state_dir: Path, api: Any, template: Any) -> list[str]:  # noqa: PLR0917
+def _banner(host: str, port: int, endpoint: str, storage: str, state_dir: Path, api: Any, template: Any) -> list[str]:  # noqa: PLR0917
     """The start-up lines: where the API is, how to get a token, the routes, then the ready line."""
     base = f"http://{host}:{port}"
     lines = [
-        f"API on {base} (DynamoDB at {endpoint}, state in {state_dir}); get a token with "
+        f"API on {base} (DynamoDB at {endpoint}, {storage}; state in {state_dir}); get a token with "
         f'make token ARGS="--sub alice --email alice@example.com --email-verified"  or  '
         f"{sys.executable} -m local_runtime.token --state-dir {state_dir} --sub alice "
         f"--email alice@example.com --email-verified",
@@ -209,6 +223,14 @@ class LocalRuntime:
         self.endpoint = ""
         self.wrote_runtime_file = False
 
+    def check_ports(self) -> None:
+        """Every port this runtime will serve on is free, before anything starts."""
+        from local_runtime.dynamodb import require_free_port
+
+        require_free_port(self.args.port, self.args.host, "the API", "--port")
+        if self.args.lambda_port:
+            require_free_port(self.args.lambda_port, self.args.host, "the Lambda endpoint", "--lambda-port")
+
     def start_dynamodb(self) -> None:
         from local_runtime.dynamodb import DynamoDBLocal, wait_until_ready
 
@@ -216,7 +238,12 @@ class LocalRuntime:
             self.endpoint = self.args.dynamodb_endpoint.rstrip("/")
             wait_until_ready(self.endpoint, 10)
             return
-        self.ddb = DynamoDBLocal(ROOT, port=self.args.dynamodb_port, log_path=self.state_dir / "dynamodb-local.log")
+        self.ddb = DynamoDBLocal(
+            ROOT,
+            port=self.args.dynamodb_port,
+            log_path=self.state_dir / "dynamodb-local.log",
+            data_dir=self.state_dir / "dynamodb" if self.args.persist else None,
+        )
         self.ddb.start()
         self.endpoint = self.ddb.endpoint
 
@@ -232,8 +259,10 @@ class LocalRuntime:
         from local_runtime.template import load_template
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.check_ports()
         self.start_dynamodb()
-        template = load_template(self.args.template, template_overrides(self.state_dir, idp_parameters(self.args)))
+        overrides = {**idp_parameters(self.args), "LogLevel": self.args.log_level}
+        template = load_template(self.args.template, template_overrides(self.state_dir, overrides))
         streams = create_tables(self.endpoint, list(template.tables.values()))
         runtime_file(self.state_dir).write_text(
             json.dumps({"dynamodb_endpoint": self.endpoint, "table": template.tables["ProfilesTable"].name})
@@ -263,7 +292,14 @@ class LocalRuntime:
             authorizer_cache_seconds=reauthorize_every(self.args.template) if self.args.chaos is not None else 0,
         )
         service.create()
-        lines = _banner(self.args.host, self.args.port, self.endpoint, self.state_dir, api, template)
+        storage = (
+            "your DynamoDB"
+            if self.args.dynamodb_endpoint
+            else "kept in STATE_DIR/dynamodb"
+            if self.args.persist
+            else "in memory: gone when this stops, --persist keeps it"
+        )
+        lines = _banner(self.args.host, self.args.port, self.endpoint, storage, self.state_dir, api, template)
         if self.lambda_api is not None:
             lines.insert(1, f"Lambda endpoint at http://{self.args.host}:{self.lambda_api.server_address[1]}")
         threading.Thread(
@@ -289,6 +325,10 @@ class LocalRuntime:
             self.ddb = None
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["invoke"]:
@@ -301,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
 
     runtime = LocalRuntime(args)
     atexit.register(runtime.close)
+    # Closing the terminal (SIGHUP) stops everything as Ctrl+C does; children started before also die with
+    # this process however it ends (local_runtime.dynamodb.die_with_parent; workers end on their closed pipe).
+    signal.signal(signal.SIGHUP, _interrupt)
     announce_stop = threading.Event()
     try:
         runtime.serve(announce_stop)

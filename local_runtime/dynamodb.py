@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,27 @@ from local_runtime.template import REGION, TableSpec
 
 class SetupError(Exception):
     """Something to install or fix before the local runtime can start (a one-line message)."""
+
+
+def require_free_port(port: int, host: str, what: str, flag: str) -> None:
+    """Refuse to start on a port something else holds: never "ready" on another process's server."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise SetupError(
+                f"port {port} ({what}) is in use: stop what holds it (another `make run`?) or pass "
+                f"{flag} with another port (0: a free one)"
+            ) from None
+
+
+def die_with_parent() -> None:
+    """For `preexec_fn`: the child gets SIGTERM when the process that started it dies, however it dies
+    (Linux's PR_SET_PDEATHSIG; elsewhere the runtime's own clean-up is all there is)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -52,9 +74,16 @@ def client(endpoint: str, service: Literal["dynamodb", "dynamodbstreams"] = "dyn
 
 
 class DynamoDBLocal:
-    """A DynamoDB Local java process (in-memory, shared db) in its own process group."""
+    """A DynamoDB Local java process (shared db; in memory, or in `data_dir`) in its own process group."""
 
-    def __init__(self, root: Path, port: int = 8000, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        port: int = 8000,
+        host: str = "127.0.0.1",
+        log_path: Path | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
         if shutil.which("java") is None:
             raise SetupError(
                 "java is missing: install a Java 17 runtime (e.g. apt-get install openjdk-17-jre-headless)"
@@ -64,6 +93,7 @@ class DynamoDBLocal:
         self.port = port or free_port(host)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = log_path or Path(os.devnull)
+        self.data_dir = data_dir
 
     @property
     def endpoint(self) -> str:
@@ -76,11 +106,14 @@ class DynamoDBLocal:
             f"-Djava.library.path={lib}",
             "-jar",
             str(self.jar),
-            "-inMemory",
+            *(["-dbPath", str(self.data_dir)] if self.data_dir else ["-inMemory"]),
             "-sharedDb",
             "-port",
             str(self.port),
         ]
+        require_free_port(self.port, self.host, "DynamoDB Local", "--dynamodb-port")
+        if self.data_dir:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         self.proc = subprocess.Popen(  # noqa: S603 - fixed java command line
@@ -89,6 +122,7 @@ class DynamoDBLocal:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - started from the main thread, before any other
         )
         log.close()
         try:

@@ -16,11 +16,15 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import warnings
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+# Powertools warns on every invocation that adds no metric; most of our routes add none, by design.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 MASK = "*****"
 # Field names whose values are personal or secret, at any depth (compared lower-cased).
