@@ -18,6 +18,37 @@ API_FUNCTIONS = {
     "partner_webhooks": "Partner webhooks (signed)",
 }
 DOCUMENT = ROOT / "docs" / "openapi.json"
+SECURITY_SCHEMES_DOCUMENT = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An ID token (or an access token of a registered user) from the identity provider",
+    },
+    "webhookSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "webhook-signature",
+        "description": "Standard Webhooks: v1,<base64 HMAC-SHA256 of webhook-id.webhook-timestamp.body> with the "
+        "partner's secret (whsec_...), with the webhook-id and webhook-timestamp headers",
+    },
+    "partnerApiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "The partner's API key (in AWS; the local runtime does not check it)",
+    },
+}
+
+
+def _security_schemes() -> dict:
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, HTTPBearer
+
+    return {
+        "bearer": HTTPBearer(bearerFormat="JWT"),
+        "webhookSignature": APIKey(name="webhook-signature", **{"in": "header"}),
+        "partnerApiKey": APIKey(name="x-api-key", **{"in": "header"}),
+    }
 
 
 def generate() -> str:
@@ -29,21 +60,29 @@ def generate() -> str:
     paths: dict[str, dict] = {}
     schemas: dict[str, dict] = {}
     for module_name in API_FUNCTIONS:
-        schema = (
-            importlib.import_module(module_name)
-            .app.get_openapi_schema(title="Customer profile service", version="1.0.0")
-            .model_dump(mode="json", by_alias=True, exclude_none=True)
-        )
+        module = importlib.import_module(module_name)
+        schema = module.app.get_openapi_schema(
+            title="Customer profile service", version="1.0.0", security_schemes=_security_schemes()
+        ).model_dump(mode="json", by_alias=True, exclude_none=True)
         for path, operations in schema.get("paths", {}).items():
             paths.setdefault(path, {}).update(operations)
         schemas.update(schema.get("components", {}).get("schemas", {}))
+        # Bodies a route reads raw (a signed webhook) are declared by its module, documented here.
+        for (path, method), model in getattr(module, "DOCUMENTED_BODIES", {}).items():
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(body.pop("$defs", {}))
+            schemas[model.__name__] = body
+            paths[path][method]["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+            }
     document = {
         "openapi": "3.1.0",
         "info": {"title": "Customer profile service", "version": "1.0.0"},
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": dict(sorted(schemas.items())),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": SECURITY_SCHEMES_DOCUMENT,
         },
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

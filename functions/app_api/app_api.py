@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from customer_profiles.data.store import Store
 from customer_profiles.domain import claims, history, orders, profiles, registration, users
 from customer_profiles.edge.config import require, settings
-from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver, principal_of
+from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
 from customer_profiles.edge.idempotency import created_once
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.models.api import (
     ClaimResponse,
     HistoryResponse,
     OrderRequest,
+    OrderResponse,
     ProfileListResponse,
     ProfileResponse,
     ProfileUpdateRequest,
@@ -46,7 +47,7 @@ def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.put("/v1/me", responses={200: {"description": "OK"}, 201: {"description": "Created"}, **ERROR_RESPONSES})
+@app.put("/v1/me", responses=answers({200: UserResponse, 201: UserResponse}), security=BEARER)
 @tracer.capture_method
 def register_me() -> Response[dict[str, Any]]:
     result = registration.register(store(), principal_of(app))
@@ -56,27 +57,29 @@ def register_me() -> Response[dict[str, Any]]:
     return json_response(201 if result.created else 200, body)
 
 
-@app.get("/v1/me", responses=ERROR_RESPONSES)
+@app.get("/v1/me", responses=answers({200: UserResponse}), security=BEARER)
 @tracer.capture_method
 def get_me() -> UserResponse:
     return UserResponse.of(users.get_me(store(), principal_of(app)))
 
 
-@app.get("/v1/me/profiles", responses=ERROR_RESPONSES)
+@app.get("/v1/me/profiles", responses=answers({200: ProfileListResponse}), security=BEARER)
 @tracer.capture_method
 def list_my_profiles(limit: LIMIT = 50, cursor: CURSOR = None) -> ProfileListResponse:
     return history.profiles_of_me(store(), principal_of(app), limit=limit, cursor=cursor)
 
 
-@app.get("/v1/me/history", responses=ERROR_RESPONSES)
+@app.get("/v1/me/history", responses=answers({200: HistoryResponse}), security=BEARER)
 @tracer.capture_method
 def my_history(org_id: OPTIONAL_ORG_ID = None, limit: LIMIT = 25, cursor: CURSOR = None) -> HistoryResponse:
     return history.history_of_me(store(), principal_of(app), org_id=org_id, limit=limit, cursor=cursor)
 
 
-@app.post("/v1/orgs/<org_id>/orders", responses={201: {"description": "Created"}, **ERROR_RESPONSES})
+@app.post("/v1/orgs/<org_id>/orders", responses=answers({201: OrderResponse}), security=BEARER)
 @tracer.capture_method
-def place_consumer_order(org_id: ORG_ID, order: OrderRequest) -> Response[dict[str, Any]]:
+def place_consumer_order(
+    org_id: ORG_ID, order: OrderRequest, idempotency_key: IDEMPOTENCY_KEY = None
+) -> Response[dict[str, Any]]:
     principal = principal_of(app)
     response = created_once(
         app,
@@ -89,7 +92,7 @@ def place_consumer_order(org_id: ORG_ID, order: OrderRequest) -> Response[dict[s
     return response
 
 
-@app.post("/v1/claims/<token>", responses=ERROR_RESPONSES)
+@app.post("/v1/claims/<token>", responses=answers({200: ClaimResponse}), security=BEARER)
 @tracer.capture_method
 def claim_entitlements(token: Annotated[str, Path(min_length=16, max_length=128)]) -> ClaimResponse:
     result = claims.claim_entitlements(store(), principal_of(app), token)
@@ -97,14 +100,14 @@ def claim_entitlements(token: Annotated[str, Path(min_length=16, max_length=128)
     return result
 
 
-@app.get("/v1/orgs/<org_id>/profile", responses=ERROR_RESPONSES)
+@app.get("/v1/orgs/<org_id>/profile", responses=answers({200: ProfileResponse}), security=BEARER)
 @tracer.capture_method
 def get_my_org_profile(org_id: ORG_ID) -> ProfileResponse:
     user_id = users.current_user_id(store(), principal_of(app))
     return ProfileResponse.of(profiles.user_profile_in_org(store(), user_id, org_id))
 
 
-@app.patch("/v1/orgs/<org_id>/profile", responses=ERROR_RESPONSES)
+@app.patch("/v1/orgs/<org_id>/profile", responses=answers({200: ProfileResponse}), security=BEARER)
 @tracer.capture_method
 def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> ProfileResponse:
     user_id = users.current_user_id(store(), principal_of(app))

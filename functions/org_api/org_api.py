@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from customer_profiles.data.store import Store
 from customer_profiles.domain import memberships, pos, staff
 from customer_profiles.edge.config import require, settings
-from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver, principal_of
+from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
 from customer_profiles.edge.idempotency import created_once
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.errors import InvalidInput
@@ -22,6 +22,7 @@ from customer_profiles.models.api import (
     OrgProfileListResponse,
     OrgProfileResponse,
     PosSaleRequest,
+    PosSaleResponse,
     ProfileUpdateRequest,
     StaffListResponse,
     StaffMemberRequest,
@@ -51,9 +52,11 @@ def store() -> Store:
     return Store(settings().table_name)
 
 
-@app.post("/v1/orgs/<org_id>/pos/sales", responses={201: {"description": "Created"}, **ERROR_RESPONSES})
+@app.post("/v1/orgs/<org_id>/pos/sales", responses=answers({201: PosSaleResponse}), security=BEARER)
 @tracer.capture_method
-def create_pos_sale(org_id: ORG_ID, sale: PosSaleRequest) -> Response[dict[str, Any]]:
+def create_pos_sale(
+    org_id: ORG_ID, sale: PosSaleRequest, idempotency_key: IDEMPOTENCY_KEY = None
+) -> Response[dict[str, Any]]:
     principal = principal_of(app)
     response = created_once(
         app,
@@ -66,7 +69,7 @@ def create_pos_sale(org_id: ORG_ID, sale: PosSaleRequest) -> Response[dict[str, 
     return response
 
 
-@app.get("/v1/orgs/<org_id>/profiles", responses=ERROR_RESPONSES)
+@app.get("/v1/orgs/<org_id>/profiles", responses=answers({200: OrgProfileListResponse}), security=BEARER)
 @tracer.capture_method
 def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
     org_id: ORG_ID,
@@ -85,19 +88,23 @@ def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
     )
 
 
-@app.get("/v1/orgs/<org_id>/profiles/<profile_id>", responses=ERROR_RESPONSES)
+@app.get("/v1/orgs/<org_id>/profiles/<profile_id>", responses=answers({200: OrgProfileDetailResponse}), security=BEARER)
 @tracer.capture_method
 def read_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID) -> OrgProfileDetailResponse:
     return staff.read_profile(store(), principal_of(app), org_id, profile_id)
 
 
-@app.patch("/v1/orgs/<org_id>/profiles/<profile_id>", responses=ERROR_RESPONSES)
+@app.patch("/v1/orgs/<org_id>/profiles/<profile_id>", responses=answers({200: OrgProfileResponse}), security=BEARER)
 @tracer.capture_method
 def update_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID, update: ProfileUpdateRequest) -> OrgProfileResponse:
     return staff.update_profile(store(), principal_of(app), org_id, profile_id, update)
 
 
-@app.post("/v1/orgs/<org_id>/profiles/<profile_id>/identifiers", responses=ERROR_RESPONSES)
+@app.post(
+    "/v1/orgs/<org_id>/profiles/<profile_id>/identifiers",
+    responses=answers({200: OrgProfileResponse}),
+    security=BEARER,
+)
 @tracer.capture_method
 def attach_identifier(
     org_id: ORG_ID, profile_id: PROFILE_ID, identifier: AttachIdentifierRequest
@@ -105,13 +112,17 @@ def attach_identifier(
     return staff.attach_identifier(store(), principal_of(app), org_id, profile_id, identifier)
 
 
-@app.post("/v1/orgs/<org_id>/profiles/<profile_id>/entitlements/<entitlement_id>/void", responses=ERROR_RESPONSES)
+@app.post(
+    "/v1/orgs/<org_id>/profiles/<profile_id>/entitlements/<entitlement_id>/void",
+    responses=answers({200: Entitlement}),
+    security=BEARER,
+)
 @tracer.capture_method
 def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
     return staff.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
 
 
-@app.get("/v1/orgs/<org_id>/staff", responses=ERROR_RESPONSES)
+@app.get("/v1/orgs/<org_id>/staff", responses=answers({200: StaffListResponse}), security=BEARER)
 @tracer.capture_method
 def list_staff(org_id: ORG_ID, limit: LIMIT = 50, cursor: CURSOR = None) -> StaffListResponse:
     found, next_cursor = memberships.list_staff(store(), principal_of(app), org_id, limit=limit, cursor=cursor)
@@ -120,7 +131,8 @@ def list_staff(org_id: ORG_ID, limit: LIMIT = 50, cursor: CURSOR = None) -> Staf
 
 @app.put(
     "/v1/orgs/<org_id>/staff/<subject>",
-    responses={200: {"description": "OK"}, 201: {"description": "Created"}, **ERROR_RESPONSES},
+    responses=answers({200: StaffMemberResponse, 201: StaffMemberResponse}),
+    security=BEARER,
 )
 @tracer.capture_method
 def put_staff_member(org_id: ORG_ID, subject: SUBJECT, member: StaffMemberRequest) -> Response[dict[str, Any]]:
@@ -129,7 +141,7 @@ def put_staff_member(org_id: ORG_ID, subject: SUBJECT, member: StaffMemberReques
     return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.delete("/v1/orgs/<org_id>/staff/<subject>", responses={204: {"description": "No Content"}, **ERROR_RESPONSES})
+@app.delete("/v1/orgs/<org_id>/staff/<subject>", responses=answers({204: None}), security=BEARER)
 @tracer.capture_method
 def remove_staff_member(org_id: ORG_ID, subject: SUBJECT) -> Response[None]:
     memberships.remove_staff(store(), principal_of(app), org_id, subject)

@@ -7,15 +7,16 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import partners
 from customer_profiles.edge.config import require, settings
-from customer_profiles.edge.http import ERROR_RESPONSES, create_resolver
+from customer_profiles.edge.http import answers, create_resolver
 from customer_profiles.edge.logs import masked_logger
+from customer_profiles.models.api import PartnerOrderRequest, PartnerOrderResponse
 
 logger = masked_logger()
 require(
@@ -28,6 +29,9 @@ metrics = Metrics()
 app = create_resolver()
 
 PARTNER_ID = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+# The body is read raw (the signature covers its bytes) and parsed after the check, so no route parameter
+# declares it; the OpenAPI generator documents it from here.
+DOCUMENTED_BODIES = {("/v1/partners/{partner_id}/orders", "post"): PartnerOrderRequest}
 
 
 @lru_cache(maxsize=1)
@@ -37,14 +41,20 @@ def store() -> Store:
 
 @app.post(
     "/v1/partners/<partner_id>/orders",
-    responses={
-        200: {"description": "A redelivery: the first answer"},
-        201: {"description": "Accepted"},
-        **ERROR_RESPONSES,
-    },
+    responses=answers({200: PartnerOrderResponse, 201: PartnerOrderResponse}),
+    security=[{"webhookSignature": [], "partnerApiKey": []}],
+    description="A reseller's order, signed with Standard Webhooks (the body: PartnerOrderRequest). 201 the first "
+    "time, 200 with the first answer for a redelivery of the same webhook-id.",
 )
 @tracer.capture_method
-def receive_partner_order(partner_id: PARTNER_ID) -> Response[dict[str, Any]]:
+def receive_partner_order(
+    partner_id: PARTNER_ID,
+    webhook_id: Annotated[str | None, Header(alias="webhook-id", description="Unique per message")] = None,
+    webhook_timestamp: Annotated[str | None, Header(alias="webhook-timestamp", description="Unix seconds")] = None,
+    webhook_signature: Annotated[
+        str | None, Header(alias="webhook-signature", description="v1,<base64 HMAC-SHA256 of id.timestamp.body>")
+    ] = None,
+) -> Response[dict[str, Any]]:
     event = app.current_event
     answer, redelivery = partners.accept_partner_order(
         store(),

@@ -51,10 +51,16 @@ class UserResponse(BaseModel):
         )
 
 
-class ErrorDetail(BaseModel):
-    code: str
+class ErrorFieldDetail(BaseModel):
+    field: str
     message: str
-    field: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="What went wrong, for code to branch on (e.g. not_found, invalid_request)")
+    message: str
+    field: str | None = Field(default=None, description="The input the error is about, when there is one")
+    details: list[ErrorFieldDetail] | None = Field(default=None, description="Each invalid input (422)")
 
 
 class ErrorResponse(BaseModel):
@@ -78,7 +84,12 @@ class ProfileResponse(BaseModel):
 class ProfileUpdateRequest(BaseModel):
     """A partial update; `version` is the one the caller read (optimistic concurrency)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"version": 1, "attributes": {"display_name": "Dana O.", "birth_date": "1990-04-01"}}]
+        },
+    )
 
     version: StrictInt = Field(ge=1)
     attributes: ProfileAttributes
@@ -101,7 +112,18 @@ class ProfileListResponse(BaseModel):
 
 
 class OrderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "currency": "EUR",
+                    "payment_method": "card",
+                    "lines": [{"kind": "ticket", "item_id": "ev-2027-opening", "quantity": 2, "unit_price": 4500}],
+                }
+            ]
+        },
+    )
 
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     payment_method: Literal["card", "wallet", "cash"]
@@ -147,6 +169,20 @@ class PosCustomer(BaseModel):
 
 
 class PosSaleRequest(OrderRequest):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "currency": "GBP",
+                    "payment_method": "cash",
+                    "customer": {"email": "dana@example.com", "given_name": "Dana"},
+                    "lines": [{"kind": "ticket", "item_id": "ev-2027-opening", "quantity": 2, "unit_price": 4500}],
+                }
+            ]
+        },
+    )
+
     payment_method: Literal["cash", "card"]
     customer: PosCustomer = PosCustomer()
 
@@ -183,7 +219,9 @@ class PosSaleResponse(BaseModel):
 
 
 class AttachIdentifierRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"version": 1, "email": "walk.in@example.com"}]}
+    )
 
     version: StrictInt = Field(ge=1)
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
@@ -214,7 +252,22 @@ class PartnerBuyer(BaseModel):
 
 
 class PartnerOrderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A reseller's order, sent signed (Standard Webhooks) to POST /v1/partners/{partner_id}/orders."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "org_id": "org-demo",
+                    "external_order_id": "pd-1001",
+                    "currency": "EUR",
+                    "buyer": {"email": "buyer@example.com", "given_name": "Bo"},
+                    "lines": [{"kind": "ticket", "item_id": "ev-2027-opening", "quantity": 2, "unit_price": 4500}],
+                }
+            ]
+        },
+    )
 
     org_id: ID
     external_order_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None

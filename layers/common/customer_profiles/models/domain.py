@@ -8,7 +8,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictBool, StrictInt, StringConstraints, UrlConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    UrlConstraints,
+)
 
 UserStatus = Literal["active", "dormant", "merged"]
 IdentifierKind = Literal["email", "phone", "card"]
@@ -57,6 +67,13 @@ NAME = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 LOCALE = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
 
 
+def _not_a_number(value: Any) -> Any:
+    """A date is "YYYY-MM-DD": pydantic's lax mode would read the number 0 as 1970-01-01."""
+    if isinstance(value, int | float):
+        raise ValueError("a date as YYYY-MM-DD")  # noqa: TRY004 - pydantic turns ValueError into a 422 detail
+    return value
+
+
 class ProfileAttributes(BaseModel):
     """Org-specific standard attributes: seeded from the user's claims, then owned by the org."""
 
@@ -66,7 +83,7 @@ class ProfileAttributes(BaseModel):
     family_name: NAME | None = None
     display_name: NAME | None = None
     picture_url: Annotated[HttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["https"])] | None = None
-    birth_date: date | None = None
+    birth_date: Annotated[date, BeforeValidator(_not_a_number)] | None = None
     locale: LOCALE | None = None
     marketing_consent: StrictBool | None = None
 
