@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: help run invoke token test lint format unit integration openapi build deploy bench soak tools clean operator
+.PHONY: help run invoke token test lint format unit integration openapi build deploy bench soak contract tools clean operator
 
 help:
 	@echo "make run         serve the API on http://127.0.0.1:3000 (DynamoDB Local, stream poller, local IdP)"
@@ -18,6 +18,7 @@ help:
 	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token"
 	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (register-app-client, configure-org, register-partner, redrive)"
 	@echo "make soak        the property tests with many more examples (chaos mode on for the stateful one)"
+	@echo "make contract    the API against docs/openapi.json with many more generated requests (CONTRACT_EXAMPLES=200)"
 	@echo "make build | deploy | bench | openapi | lint | unit | integration | clean"
 
 $(STAMPS)/venv: requirements-dev.txt layers/common/requirements.txt scripts/find-python.sh
@@ -98,6 +99,11 @@ bench: tools
 
 # The property tests with many more examples: `make test` runs a bounded number of each.
 SOAK_EXAMPLES ?= 200
+CONTRACT_EXAMPLES ?= 200
+contract: tools
+	CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider -m integration \
+	  tests/integration/test_contract.py $(PYTEST_ARGS)
+
 soak: tools
 	HYPOTHESIS_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
 	  tests/unit/test_identity_properties.py tests/unit/test_listing_search_properties.py $(PYTEST_ARGS)
