@@ -206,6 +206,7 @@ def _banner(host: str, port: int, endpoint: str, storage: str, state_dir: Path, 
     for fn in template.functions.values():
         for spec in fn.streams:
             lines.append(f"  stream {template.tables[spec.table_logical_id].name} -> {fn.logical_id}")
+    lines.append(f"  {base}/swagger: the API document, browsable (Swagger UI)")
     lines.append(f"local runtime ready on {base}")
     return lines
 
@@ -256,6 +257,7 @@ class LocalRuntime:
         from local_runtime.lambda_api import serve_lambda_api
         from local_runtime.poller import PollerThread
         from local_runtime.pool import LocalRunner
+        from local_runtime import swagger
         from local_runtime.template import load_template
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -292,6 +294,7 @@ class LocalRuntime:
             authorizer_cache_seconds=reauthorize_every(self.args.template) if self.args.chaos is not None else 0,
         )
         service.create()
+        swagger.register(service._app)  # noqa: SLF001 - SAM's service keeps its Flask app private
         storage = (
             "your DynamoDB"
             if self.args.dynamodb_endpoint
