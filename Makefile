@@ -8,8 +8,12 @@ export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 PYTEST_ARGS ?=
 ARGS ?=
+# make run's state folder (its DynamoDB endpoint, the local identity provider's key, events, secrets);
+# `make token` and `make operator` find the running runtime through it.
+STATE_DIR ?= .local
+export STATE_DIR
 
-.PHONY: help run invoke token test lint format unit integration openapi build deploy bench soak contract tools clean operator
+.PHONY: help run invoke token test lint format unit integration openapi build deploy bench soak contract demo tools clean operator
 
 help:
 	@echo "make run         serve the API on http://127.0.0.1:3000 (DynamoDB Local, stream poller, local IdP)"
@@ -17,6 +21,7 @@ help:
 	@echo "make invoke FN=LinkerFunction EVENT=events/linker-user-merged.json   one function, one event (sam local invoke)"
 	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token"
 	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (register-app-client, configure-org, register-partner, redrive)"
+	@echo "make demo        the README walkthrough against a running make run, step by step (API=..., STATE_DIR=...)"
 	@echo "make soak        the property tests with many more examples (chaos mode on for the stateful one)"
 	@echo "make contract    the API against docs/openapi.json with many more generated requests (CONTRACT_EXAMPLES=200)"
 	@echo "make build | deploy | bench | openapi | lint | unit | integration | clean"
@@ -54,7 +59,7 @@ $(STAMPS)/java:
 tools: $(STAMPS)/venv $(STAMPS)/node $(STAMPS)/java
 
 run: tools
-	$(BIN)/python -m local_runtime $(ARGS)
+	$(BIN)/python -m local_runtime --state-dir $(STATE_DIR) $(ARGS)
 
 # `sam local invoke` without Docker: make invoke FN=LinkerFunction EVENT=events/linker-user-merged.json
 FN ?= AppApiFunction
@@ -63,7 +68,7 @@ invoke: tools
 	@$(BIN)/python -m local_runtime invoke $(FN) -e $(EVENT) $(ARGS)
 
 token: $(STAMPS)/venv
-	@$(BIN)/python -m local_runtime.token $(ARGS)
+	@$(BIN)/python -m local_runtime.token --state-dir $(STATE_DIR) $(ARGS)
 
 lint: $(STAMPS)/venv $(STAMPS)/scan
 	$(BIN)/ruff check .
@@ -99,6 +104,9 @@ bench: tools
 
 # The property tests with many more examples: `make test` runs a bounded number of each.
 SOAK_EXAMPLES ?= 200
+demo: $(STAMPS)/venv
+	@$(BIN)/python -m scripts.demo
+
 CONTRACT_EXAMPLES ?= 200
 contract: tools
 	CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider -m integration \

@@ -252,12 +252,12 @@ class LocalRuntime:
         from samcli.lib.providers.api_provider import ApiProvider
         from samcli.lib.utils.stream_writer import StreamWriter
 
+        from local_runtime import swagger
         from local_runtime.dynamodb import create_tables
         from local_runtime.gateway import GatewayService, reauthorize_every
         from local_runtime.lambda_api import serve_lambda_api
         from local_runtime.poller import PollerThread
         from local_runtime.pool import LocalRunner
-        from local_runtime import swagger
         from local_runtime.template import load_template
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -347,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     # Closing the terminal (SIGHUP) stops everything as Ctrl+C does; children started before also die with
     # this process however it ends (local_runtime.dynamodb.die_with_parent; workers end on their closed pipe).
     signal.signal(signal.SIGHUP, _interrupt)
+    # A shell without job control starts background commands with SIGINT ignored; Ctrl+C and `kill -INT` must
+    # still stop this one.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     announce_stop = threading.Event()
     try:
         runtime.serve(announce_stop)

@@ -77,10 +77,9 @@ class Worker:
         self.fn = fn
         self.generation = generation
         # Under debugpy, the worker waits for an IDE to attach before it imports the handler.
-        debugger = ["-m", "debugpy", "--listen", f"127.0.0.1:{debug_port}", "--wait-for-client"] if debug_port else []
+        debugger = ["--debug-port", str(debug_port)] if debug_port else []
         cmd = [
             sys.executable,
-            *debugger,
             "-m",
             "local_runtime.worker",
             "--handler",
@@ -93,6 +92,7 @@ class Worker:
             str(fn.memory),
             "--timeout",
             str(fn.timeout),
+            *debugger,
         ]
         for layer in fn.layer_dirs:
             cmd += ["--layer-dir", str(layer)]

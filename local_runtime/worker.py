@@ -15,6 +15,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -63,6 +64,22 @@ def _load_handler(spec: str) -> Callable[[Any, Any], Any]:
     return getattr(module, func_name)  # type: ignore[no-any-return,unused-ignore]
 
 
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _wait_for_debugger(port: int) -> None:
+    """Listen for an IDE and wait for it; a worker left waiting when its runtime ends exits (it reads no
+    stdin until the IDE attaches, so it would not see the pipe close)."""
+    import debugpy
+
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    debugpy.listen(("127.0.0.1", port))
+    debugpy.wait_for_client()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--handler", required=True)
@@ -71,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function-name", required=True)
     parser.add_argument("--memory", type=int, default=128)
     parser.add_argument("--timeout", type=int, default=3)
+    parser.add_argument("--debug-port", type=int, help="wait for an IDE (debugpy) on this port before importing")
     args = parser.parse_args(argv)
+    if args.debug_port:
+        _wait_for_debugger(args.debug_port)
 
     # The protocol keeps the real stdout; everything written to fd 1 afterwards lands on stderr.
     sys.stdout.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -76,6 +77,18 @@ def generate() -> str:
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
             }
+    # Powertools documents a 500 of its own shape for response validation; our error handler answers every
+    # 500 in the one error shape.
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    for operations in paths.values():
+        for operation in operations.values():
+            answer = operation["responses"].get("500", {})
+            if answer.get("content", {}).get("application/json", {}).get("schema") != error:
+                operation["responses"]["500"] = {
+                    "description": "Internal Server Error",
+                    "content": {"application/json": {"schema": error}},
+                }
+    schemas = _referenced(paths, schemas)
     document = {
         "openapi": "3.1.0",
         "info": {"title": "Customer profile service", "version": "1.0.0"},
@@ -86,6 +99,18 @@ def generate() -> str:
         },
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _referenced(paths: dict, schemas: dict) -> dict:
+    """The schemas the paths reach, directly or through other schemas."""
+    keep: set[str] = set()
+    pending = re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(paths))
+    while pending:
+        name = pending.pop()
+        if name not in keep:
+            keep.add(name)
+            pending += re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schemas[name]))
+    return {name: schema for name, schema in schemas.items() if name in keep}
 
 
 def main() -> int:

@@ -38,15 +38,15 @@ from customer_profiles.errors import Conflict, DomainError
 from customer_profiles.models.domain import Partner
 
 LOCAL_TABLE = "customer-profiles-local"
-LOCAL_STATE_DIR = Path(__file__).resolve().parent.parent / ".local"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def local_endpoint() -> str | None:
-    """The DynamoDB of the `make run` running on .local, if one is."""
+    """The DynamoDB of the `make run` running on STATE_DIR (default .local), if one is."""
     from local_runtime.staff import LocalStaffError, running_dynamodb
 
     try:
-        return running_dynamodb(LOCAL_STATE_DIR)[0]
+        return running_dynamodb(ROOT / os.environ.get("STATE_DIR", ".local"))[0]
     except LocalStaffError:
         return None
 

@@ -47,7 +47,13 @@ def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.put("/v1/me", responses=answers({200: UserResponse, 201: UserResponse}), security=BEARER)
+@app.put(
+    "/v1/me",
+    responses=answers({200: UserResponse, 201: UserResponse}),
+    security=BEARER,
+    operation_id="register_me",
+    tags=["app"],
+)
 @tracer.capture_method
 def register_me() -> Response[dict[str, Any]]:
     result = registration.register(store(), principal_of(app))
@@ -57,25 +63,43 @@ def register_me() -> Response[dict[str, Any]]:
     return json_response(201 if result.created else 200, body)
 
 
-@app.get("/v1/me", responses=answers({200: UserResponse}), security=BEARER)
+@app.get("/v1/me", responses=answers({200: UserResponse}), security=BEARER, operation_id="get_me", tags=["app"])
 @tracer.capture_method
 def get_me() -> UserResponse:
     return UserResponse.of(users.get_me(store(), principal_of(app)))
 
 
-@app.get("/v1/me/profiles", responses=answers({200: ProfileListResponse}), security=BEARER)
+@app.get(
+    "/v1/me/profiles",
+    responses=answers({200: ProfileListResponse}),
+    security=BEARER,
+    operation_id="list_my_profiles",
+    tags=["app"],
+)
 @tracer.capture_method
 def list_my_profiles(limit: LIMIT = 50, cursor: CURSOR = None) -> ProfileListResponse:
     return history.profiles_of_me(store(), principal_of(app), limit=limit, cursor=cursor)
 
 
-@app.get("/v1/me/history", responses=answers({200: HistoryResponse}), security=BEARER)
+@app.get(
+    "/v1/me/history",
+    responses=answers({200: HistoryResponse}),
+    security=BEARER,
+    operation_id="my_history",
+    tags=["app"],
+)
 @tracer.capture_method
 def my_history(org_id: OPTIONAL_ORG_ID = None, limit: LIMIT = 25, cursor: CURSOR = None) -> HistoryResponse:
     return history.history_of_me(store(), principal_of(app), org_id=org_id, limit=limit, cursor=cursor)
 
 
-@app.post("/v1/orgs/<org_id>/orders", responses=answers({201: OrderResponse}), security=BEARER)
+@app.post(
+    "/v1/orgs/<org_id>/orders",
+    responses=answers({201: OrderResponse}),
+    security=BEARER,
+    operation_id="place_consumer_order",
+    tags=["app"],
+)
 @tracer.capture_method
 def place_consumer_order(
     org_id: ORG_ID, order: OrderRequest, idempotency_key: IDEMPOTENCY_KEY = None
@@ -92,7 +116,13 @@ def place_consumer_order(
     return response
 
 
-@app.post("/v1/claims/<token>", responses=answers({200: ClaimResponse}), security=BEARER)
+@app.post(
+    "/v1/claims/<token>",
+    responses=answers({200: ClaimResponse}),
+    security=BEARER,
+    operation_id="claim_entitlements",
+    tags=["app"],
+)
 @tracer.capture_method
 def claim_entitlements(token: Annotated[str, Path(min_length=16, max_length=128)]) -> ClaimResponse:
     result = claims.claim_entitlements(store(), principal_of(app), token)
@@ -100,14 +130,26 @@ def claim_entitlements(token: Annotated[str, Path(min_length=16, max_length=128)
     return result
 
 
-@app.get("/v1/orgs/<org_id>/profile", responses=answers({200: ProfileResponse}), security=BEARER)
+@app.get(
+    "/v1/orgs/<org_id>/profile",
+    responses=answers({200: ProfileResponse}),
+    security=BEARER,
+    operation_id="get_my_org_profile",
+    tags=["app"],
+)
 @tracer.capture_method
 def get_my_org_profile(org_id: ORG_ID) -> ProfileResponse:
     user_id = users.current_user_id(store(), principal_of(app))
     return ProfileResponse.of(profiles.user_profile_in_org(store(), user_id, org_id))
 
 
-@app.patch("/v1/orgs/<org_id>/profile", responses=answers({200: ProfileResponse}), security=BEARER)
+@app.patch(
+    "/v1/orgs/<org_id>/profile",
+    responses=answers({200: ProfileResponse}),
+    security=BEARER,
+    operation_id="update_my_org_profile",
+    tags=["app"],
+)
 @tracer.capture_method
 def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> ProfileResponse:
     user_id = users.current_user_id(store(), principal_of(app))

@@ -52,7 +52,13 @@ def store() -> Store:
     return Store(settings().table_name)
 
 
-@app.post("/v1/orgs/<org_id>/pos/sales", responses=answers({201: PosSaleResponse}), security=BEARER)
+@app.post(
+    "/v1/orgs/<org_id>/pos/sales",
+    responses=answers({201: PosSaleResponse}),
+    security=BEARER,
+    operation_id="create_pos_sale",
+    tags=["org"],
+)
 @tracer.capture_method
 def create_pos_sale(
     org_id: ORG_ID, sale: PosSaleRequest, idempotency_key: IDEMPOTENCY_KEY = None
@@ -69,7 +75,13 @@ def create_pos_sale(
     return response
 
 
-@app.get("/v1/orgs/<org_id>/profiles", responses=answers({200: OrgProfileListResponse}), security=BEARER)
+@app.get(
+    "/v1/orgs/<org_id>/profiles",
+    responses=answers({200: OrgProfileListResponse}),
+    security=BEARER,
+    operation_id="list_org_profiles",
+    tags=["org"],
+)
 @tracer.capture_method
 def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
     org_id: ORG_ID,
@@ -88,13 +100,25 @@ def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
     )
 
 
-@app.get("/v1/orgs/<org_id>/profiles/<profile_id>", responses=answers({200: OrgProfileDetailResponse}), security=BEARER)
+@app.get(
+    "/v1/orgs/<org_id>/profiles/<profile_id>",
+    responses=answers({200: OrgProfileDetailResponse}),
+    security=BEARER,
+    operation_id="read_org_profile",
+    tags=["org"],
+)
 @tracer.capture_method
 def read_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID) -> OrgProfileDetailResponse:
     return staff.read_profile(store(), principal_of(app), org_id, profile_id)
 
 
-@app.patch("/v1/orgs/<org_id>/profiles/<profile_id>", responses=answers({200: OrgProfileResponse}), security=BEARER)
+@app.patch(
+    "/v1/orgs/<org_id>/profiles/<profile_id>",
+    responses=answers({200: OrgProfileResponse}),
+    security=BEARER,
+    operation_id="update_org_profile",
+    tags=["org"],
+)
 @tracer.capture_method
 def update_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID, update: ProfileUpdateRequest) -> OrgProfileResponse:
     return staff.update_profile(store(), principal_of(app), org_id, profile_id, update)
@@ -104,6 +128,8 @@ def update_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID, update: ProfileUp
     "/v1/orgs/<org_id>/profiles/<profile_id>/identifiers",
     responses=answers({200: OrgProfileResponse}),
     security=BEARER,
+    operation_id="attach_identifier",
+    tags=["org"],
 )
 @tracer.capture_method
 def attach_identifier(
@@ -116,13 +142,21 @@ def attach_identifier(
     "/v1/orgs/<org_id>/profiles/<profile_id>/entitlements/<entitlement_id>/void",
     responses=answers({200: Entitlement}),
     security=BEARER,
+    operation_id="void_entitlement",
+    tags=["org"],
 )
 @tracer.capture_method
 def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
     return staff.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
 
 
-@app.get("/v1/orgs/<org_id>/staff", responses=answers({200: StaffListResponse}), security=BEARER)
+@app.get(
+    "/v1/orgs/<org_id>/staff",
+    responses=answers({200: StaffListResponse}),
+    security=BEARER,
+    operation_id="list_staff",
+    tags=["org"],
+)
 @tracer.capture_method
 def list_staff(org_id: ORG_ID, limit: LIMIT = 50, cursor: CURSOR = None) -> StaffListResponse:
     found, next_cursor = memberships.list_staff(store(), principal_of(app), org_id, limit=limit, cursor=cursor)
@@ -133,6 +167,8 @@ def list_staff(org_id: ORG_ID, limit: LIMIT = 50, cursor: CURSOR = None) -> Staf
     "/v1/orgs/<org_id>/staff/<subject>",
     responses=answers({200: StaffMemberResponse, 201: StaffMemberResponse}),
     security=BEARER,
+    operation_id="put_staff_member",
+    tags=["org"],
 )
 @tracer.capture_method
 def put_staff_member(org_id: ORG_ID, subject: SUBJECT, member: StaffMemberRequest) -> Response[dict[str, Any]]:
@@ -141,7 +177,13 @@ def put_staff_member(org_id: ORG_ID, subject: SUBJECT, member: StaffMemberReques
     return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.delete("/v1/orgs/<org_id>/staff/<subject>", responses=answers({204: None}), security=BEARER)
+@app.delete(
+    "/v1/orgs/<org_id>/staff/<subject>",
+    responses=answers({204: None}),
+    security=BEARER,
+    operation_id="remove_staff_member",
+    tags=["org"],
+)
 @tracer.capture_method
 def remove_staff_member(org_id: ORG_ID, subject: SUBJECT) -> Response[None]:
     memberships.remove_staff(store(), principal_of(app), org_id, subject)

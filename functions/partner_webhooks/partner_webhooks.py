@@ -45,6 +45,8 @@ def store() -> Store:
     security=[{"webhookSignature": [], "partnerApiKey": []}],
     description="A reseller's order, signed with Standard Webhooks (the body: PartnerOrderRequest). 201 the first "
     "time, 200 with the first answer for a redelivery of the same webhook-id.",
+    operation_id="receive_partner_order",
+    tags=["partners"],
 )
 @tracer.capture_method
 def receive_partner_order(

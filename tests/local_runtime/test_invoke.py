@@ -144,3 +144,13 @@ def test_a_debug_port_starts_the_function_under_debugpy_waiting_for_an_ide(dynam
     finally:
         os.killpg(process.pid, 9)
         process.wait()
+    # the worker left waiting for an IDE ends with the command that started it
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            time.sleep(0.2)
+        except OSError:
+            break
+    else:
+        pytest.fail("the debug worker outlived its command")
