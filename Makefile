@@ -17,10 +17,10 @@ export STATE_DIR
 
 help:
 	@echo "make run         serve the API on http://127.0.0.1:3000 (DynamoDB Local, stream poller, local IdP)"
-	@echo "make test        lint, type checks, sam validate --lint, unit and integration tests"
+	@echo "make test        lint (ruff, mypy, sam validate --lint, template scanners, OpenAPI drift), sam build, unit and integration tests"
 	@echo "make invoke FN=LinkerFunction EVENT=events/linker-user-merged.json   one function, one event (sam local invoke)"
-	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token"
-	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (register-app-client, configure-org, register-partner, redrive)"
+	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token (--org O --role R: staff)"
+	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (add-staff, remove-staff, register-app-client, configure-org, register-partner, redrive)"
 	@echo "make demo        the README walkthrough against a running make run, step by step (API=..., STATE_DIR=...)"
 	@echo "make soak        the property tests with many more examples (chaos mode on for the stateful one)"
 	@echo "make contract    the API against docs/openapi.json with many more generated requests (CONTRACT_EXAMPLES=200)"
