@@ -13,7 +13,7 @@ from customer_profiles.data.store import Store
 from customer_profiles.domain import claims, history, orders, profiles, registration, users
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
-from customer_profiles.edge.idempotency import created_once
+from customer_profiles.edge.idempotency import keyed_request
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.models.api import (
     ClaimResponse,
@@ -40,7 +40,7 @@ OPTIONAL_ORG_ID = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-
 
 @lru_cache(maxsize=1)
 def store() -> Store:
-    return Store(settings().table_name)
+    return Store(settings().table_name, requests_table=settings().idempotency_table_name)
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
@@ -105,15 +105,15 @@ def place_consumer_order(
     org_id: ORG_ID, order: OrderRequest, idempotency_key: IDEMPOTENCY_KEY = None
 ) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    response = created_once(
-        app,
+    once = keyed_request(
+        app.current_event.headers,
         "place_consumer_order",
         caller=f"user:{principal.subject}",
         payload={"org_id": org_id, "order": order.model_dump(mode="json")},
-        action=lambda: orders.place_consumer_order(store(), principal, org_id, order).model_dump(mode="json"),
     )
+    placed = orders.place_consumer_order(store(), principal, org_id, order, once)
     metrics.add_metric(name="ConsumerOrders", unit="Count", value=1)
-    return response
+    return json_response(201, placed.model_dump(mode="json"))
 
 
 @app.post(

@@ -37,10 +37,13 @@ def store() -> Store:
     return Store(config.settings().table_name)
 
 
-def with_memberships(principal: Principal) -> Principal:
-    """A staff principal with every org its subject is staff of (a strongly consistent read)."""
-    if principal.kind != "staff":
-        return principal
+def with_what_the_service_knows(principal: Principal) -> Principal:
+    """A staff principal with every org its subject is staff of; a user's with their platform user id, so
+    the handlers need not read it on every request (one strongly consistent read either way, cached by API
+    Gateway with the policy: a subject's user never changes once written, and a user who registers after
+    this answer is found by the handlers' own lookup)."""
+    if principal.kind == "user":
+        return replace(principal, user_id=store().user_id_for_subject(principal.subject) or "")
     found = store().memberships_of(principal.subject)
     return replace(principal, memberships={m.org_id: frozenset(m.roles) for m in found})
 
@@ -68,7 +71,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except InvalidToken as error:
         logger.info("token refused", extra={"reason": str(error)})
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for 401
-    principal = with_memberships(principal)
+    principal = with_what_the_service_knows(principal)
     logger.info(
         "token accepted",
         extra={"kind": principal.kind, "token_use": principal.token_use, "orgs": sorted(principal.memberships)},

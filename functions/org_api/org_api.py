@@ -13,7 +13,7 @@ from customer_profiles.data.store import Store
 from customer_profiles.domain import memberships, pos, staff
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
-from customer_profiles.edge.idempotency import created_once
+from customer_profiles.edge.idempotency import keyed_request
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import (
@@ -49,7 +49,7 @@ SUBJECT = Annotated[str, Path(pattern=r"^[\x21-\x7e]{1,255}$")]
 
 @lru_cache(maxsize=1)
 def store() -> Store:
-    return Store(settings().table_name)
+    return Store(settings().table_name, requests_table=settings().idempotency_table_name)
 
 
 @app.post(
@@ -64,15 +64,15 @@ def create_pos_sale(
     org_id: ORG_ID, sale: PosSaleRequest, idempotency_key: IDEMPOTENCY_KEY = None
 ) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    response = created_once(
-        app,
+    once = keyed_request(
+        app.current_event.headers,
         "create_pos_sale",
         caller=f"staff:{org_id}:{principal.subject}",
         payload={"org_id": org_id, "sale": sale.model_dump(mode="json")},
-        action=lambda: pos.create_pos_sale(store(), principal, org_id, sale).model_dump(mode="json"),
     )
+    sold = pos.create_pos_sale(store(), principal, org_id, sale, once)
     metrics.add_metric(name="PosSales", unit="Count", value=1)
-    return response
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=sold.model_dump(mode="json"))
 
 
 @app.get(

@@ -49,6 +49,6 @@ def dynamodb_local_store(root: Path, tables: dict[str, str], log_path: Path | No
             aws_secret_access_key="local",
         )
         create_tables(resource.meta.client, tables)
-        yield Store(tables["ProfilesTable"], resource)
+        yield Store(tables["ProfilesTable"], resource, requests_table=tables["IdempotencyTable"])
     finally:
         dynamodb_local.stop()

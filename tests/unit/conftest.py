@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from customer_profiles.data.store import Store
-from customer_profiles.edge import config, events, idempotency
+from customer_profiles.edge import config, events
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.models.principal import Principal
 from tests.support.template_tables import create_tables
@@ -27,7 +27,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("LOCAL_PARTNER_SECRETS_FILE", str(tmp_path / "partner-secrets.json"))
     (tmp_path / "claim-token.key").write_text("unit-test-claim-key")
     monkeypatch.setenv("LOCAL_CLAIM_TOKEN_KEY_FILE", str(tmp_path / "claim-token.key"))
-    caches = (config.settings, events.default_publisher, idempotency._persistence, secret_store.claim_token_key)
+    caches = (config.settings, events.default_publisher, secret_store.claim_token_key)
     for cache in caches:
         cache.cache_clear()
     with mock_aws():
@@ -40,7 +40,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def store(aws: Any) -> Store:
-    return Store(TABLES["ProfilesTable"], aws)
+    return Store(TABLES["ProfilesTable"], aws, requests_table=TABLES["IdempotencyTable"])
 
 
 @pytest.fixture

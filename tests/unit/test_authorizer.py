@@ -151,3 +151,19 @@ def test_a_revoked_membership_is_gone_from_the_next_authorization(idp, store):
 def test_client_credentials_are_unauthorized(idp):
     assert outcome(idp, sub="staff-console", aud="staff-console") == "401"
     assert outcome(idp, sub="consumer-app", aud=None, client_id="consumer-app", token_use="access") == "401"
+
+
+def test_a_registered_users_context_carries_their_platform_user_id_and_a_new_ones_none(idp):
+    from customer_profiles.data.store import Store
+    from customer_profiles.domain import users
+    from tests.unit.conftest import TABLES, user_principal
+
+    token = idp.token("carol", aud="consumer-app", email="carol@example.com", email_verified=True)
+    before = authorizer.handler(authorizer_event(token), FakeContext())["context"]
+    registered, _ = users.register_me(
+        Store(TABLES["ProfilesTable"]), user_principal("carol", email="carol@example.com", email_verified=True)
+    )
+    after = authorizer.handler(authorizer_event(token), FakeContext())["context"]
+
+    assert (before["user_id"], after["user_id"]) == ("", registered.user_id)
+    assert Principal.from_context(after).user_id == registered.user_id

@@ -77,12 +77,18 @@ def test_each_function_uses_only_what_its_policy_grants(name, store, used_action
     assert used_actions["current"] <= granted_actions(logical_id), json.dumps(sorted(used_actions["current"]))
 
 
-def test_the_authorizer_only_queries_a_staff_subjects_memberships(store, used_actions, tmp_path, monkeypatch):
+def test_the_authorizer_reads_only_a_staff_subjects_memberships_and_a_users_id(
+    store, used_actions, tmp_path, monkeypatch
+):
     from tests.unit.test_authorizer import authorizer, authorizer_event, configure
 
     idp = configure(tmp_path, monkeypatch)
     used_actions.clear()
 
     authorizer.handler(authorizer_event(idp.token("bob", aud="staff-console")), FakeContext())
+    staff = set(used_actions["current"])
+    used_actions.clear()
+    authorizer.handler(authorizer_event(idp.token("ann", aud="consumer-app")), FakeContext())
 
-    assert used_actions["current"] == granted_actions("AuthorizerFunction") == {"Query"}
+    assert (staff, used_actions["current"]) == ({"Query"}, {"GetItem"})
+    assert granted_actions("AuthorizerFunction") == {"Query", "GetItem"}

@@ -54,6 +54,12 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """An Idempotency-Key already answered a request with another payload."""
+
+    code = "idempotency_key_reused"
+
+
 class MissingIdempotencyKey(DomainError):
     """The route requires an Idempotency-Key header."""
 

@@ -1,10 +1,12 @@
-"""Every key of the profiles table: partition and sort keys, index keys, and the prefixes they start with.
+"""Every key of the profiles table (partition and sort keys, index keys, the prefixes they start with), and
+of the requests table's idempotent answers.
 
 No other module spells a key. Key design and the access patterns it serves: docs/decisions.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 import zlib
 
@@ -193,3 +195,10 @@ def subject_membership_key(subject: str, org_id: str) -> Key:
 
 def subject_memberships_pk(subject: str) -> str:
     return f"{STAFF_PREFIX}{subject}"
+
+
+def request_key(operation: str, caller: str, idempotency_key: str) -> Key:
+    """An idempotent request's answer, in the requests table (its `id`, hashed: the parts are unbounded
+    client strings). The prefix keeps it apart from any record of another kind in that table."""
+    digest = hashlib.sha256("\n".join((operation, caller, idempotency_key)).encode()).hexdigest()
+    return {"id": f"request#{digest}"}

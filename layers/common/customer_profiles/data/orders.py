@@ -17,15 +17,26 @@ from customer_profiles.data.codec import (
     child_to_item,
     entitlement_from_item,
     entitlement_to_item,
+    holding_from_item,
     order_to_item,
     profile_from_item,
 )
 from customer_profiles.data.profiles import ProfileChange, add_profile_changes
+from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user
 from customer_profiles.errors import StateConflict
-from customer_profiles.models.domain import Entitlement, EntitlementStatus, Identifier, Order, Profile, Proof, User
+from customer_profiles.models.domain import (
+    Entitlement,
+    EntitlementStatus,
+    Holding,
+    Identifier,
+    Order,
+    Profile,
+    Proof,
+    User,
+)
 
 # The profile a new child goes under must still be live and still belong to the child's user.
 LIVE_PROFILE = "attribute_exists(pk) AND attribute_not_exists(merged_into) AND attribute_not_exists(merging_into)"
@@ -74,10 +85,37 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
 
 
 class OrderRecords(Records):
-    def write_sale(self, sale: SaleWrite) -> None:
+    def write_sale(self, sale: SaleWrite, answer: tuple[IdempotentRequest, dict[str, Any]] | None = None) -> None:
+        """The sale, and the answer to the request that made it when it came with an Idempotency-Key."""
         tx = self.db.tx()
         add_sale(tx, sale)
+        if answer:
+            add_answer(tx, self.requests_table, *answer)
         tx.execute(self.db.client)
+
+    def answer_and_user_profile(
+        self, request: IdempotentRequest, user_id: str, org_id: str
+    ) -> tuple[Answered | None, str | None]:
+        """A purchase's one read: its earlier answer, if any, and the user's profile id in the org."""
+        found = self.db.batch_get_across(
+            {
+                self.requests_table: answer_read(request),
+                self.db.name: {"Keys": [keys.user_org_key(user_id, org_id)], "ConsistentRead": True},
+            }
+        )
+        pointer = found[self.db.name]
+        return answered_from(found[self.requests_table]), pointer[0]["profile_id"] if pointer else None
+
+    def answer_and_holders(
+        self, request: IdempotentRequest, identifiers: Sequence[Identifier]
+    ) -> tuple[Answered | None, dict[Identifier, Holding]]:
+        """A sale's first read: its earlier answer, if any, and who holds each identifier typed."""
+        reads = {self.requests_table: answer_read(request)}
+        if identifiers:
+            reads[self.db.name] = {"Keys": [keys.identifier_key(i) for i in identifiers], "ConsistentRead": True}
+        found = self.db.batch_get_across(reads)
+        holders = {(i["kind"], i["value"]): holding_from_item(i) for i in found.get(self.db.name, [])}
+        return answered_from(found[self.requests_table]), holders
 
     def create_order(self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
         """The order and its entitlements in one transaction, under a profile that still belongs to the user."""

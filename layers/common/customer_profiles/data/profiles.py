@@ -143,6 +143,17 @@ class ProfileRecords(Records):
         item = self.db.get(keys.profile_key(org_id, profile_id))
         return profile_from_item(item) if item else None
 
+    def user_profile_candidate(self, user_id: str, org_id: str) -> Profile | None:
+        """The user's profile in the org as the by-user index has it, in one Query: a candidate only (the
+        index lags its table), for a write whose own condition checks that it still holds."""
+        user_profile = keys.user_profiles_keys(user_id, org_id)
+        items = self.db.table.query(
+            IndexName=keys.BY_USER_INDEX,
+            KeyConditionExpression=KeyCondition("gsi1pk").eq(user_profile["gsi1pk"])
+            & KeyCondition("gsi1sk").eq(user_profile["gsi1sk"]),
+        )["Items"]
+        return profile_from_item(items[0]) if items else None
+
     def profile_id_of_user_in_org(self, user_id: str, org_id: str) -> str | None:
         item = self.db.get(keys.user_org_key(user_id, org_id))
         return item["profile_id"] if item else None

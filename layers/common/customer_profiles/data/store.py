@@ -17,5 +17,6 @@ from customer_profiles.data.users import UserRecords
 
 
 class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, PendingRecords, StaffRecords):
-    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+    def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
         self.db = Table(table_name, dynamodb)
+        self.requests_table = requests_table  # idempotent requests' answers (data/requests.py)

@@ -61,17 +61,23 @@ class Table:
             if projection:  # attribute names as `#name`, like every expression here
                 request["ProjectionExpression"] = projection
                 request["ExpressionAttributeNames"] = {f"#{n}": n for n in projection.replace("#", "").split(", ")}
-            pending = {self.name: request}
-            for attempt in range(MAX_UNPROCESSED_ROUNDS):
-                response = self.client.batch_get_item(RequestItems=pending)
-                found += response["Responses"].get(self.name, [])
-                pending = response.get("UnprocessedKeys") or {}
-                if not pending.get(self.name, {}).get("Keys"):
-                    break
-                self._sleep(backoff(attempt))
-            else:
-                raise IncompleteRead(f"{len(pending[self.name]['Keys'])} keys stayed unprocessed")
+            found += self.batch_get_across({self.name: request}).get(self.name, [])
         return found
+
+    def batch_get_across(self, requests: dict[str, dict[str, Any]]) -> dict[str, list[Item]]:
+        """One BatchGetItem over several tables (each table's request as DynamoDB takes it, at most 100 keys in
+        all), retrying its `UnprocessedKeys`: the items found, by table."""
+        found: dict[str, list[Item]] = {name: [] for name in requests}
+        pending = requests
+        for attempt in range(MAX_UNPROCESSED_ROUNDS):
+            response = self.client.batch_get_item(RequestItems=pending)
+            for name, items in response["Responses"].items():
+                found[name] += items
+            pending = {name: left for name, left in (response.get("UnprocessedKeys") or {}).items() if left.get("Keys")}
+            if not pending:
+                return found
+            self._sleep(backoff(attempt))
+        raise IncompleteRead(f"{sum(len(left['Keys']) for left in pending.values())} keys stayed unprocessed")
 
     def query_pages(self, **arguments: Any) -> Iterator[dict[str, Any]]:
         """Every page of a Query, following LastEvaluatedKey to the end."""
@@ -90,6 +96,7 @@ class Records:
     """Base of the aggregate modules' record classes: each reads and writes through one `Table`."""
 
     db: Table
+    requests_table: str
 
     def page(
         self,

@@ -67,8 +67,15 @@ class Tx:
         self.table_name = table_name
         self.items: list[dict[str, Any]] = []
 
-    def _add(self, operation: str, body: dict[str, Any], condition: str | None, values: dict[str, Any]) -> Tx:
-        body = {"TableName": self.table_name, **body}
+    def _add(
+        self,
+        operation: str,
+        body: dict[str, Any],
+        condition: str | None,
+        values: dict[str, Any],
+        table_name: str | None = None,
+    ) -> Tx:
+        body = {"TableName": table_name or self.table_name, **body}
         if condition:
             body["ConditionExpression"] = condition
         # `#name` always stands for the attribute `name` (reserved words such as status need it).
@@ -85,6 +92,10 @@ class Tx:
     def put(self, item: dict[str, Any], condition: str | None = None, **values: Any) -> Tx:
         """Write `item` whole, if `condition` holds (`:name` placeholders come from `values`)."""
         return self._add("Put", {"Item": item}, condition, _placeholders(values))
+
+    def put_in(self, table_name: str, item: dict[str, Any], condition: str, **values: Any) -> Tx:
+        """`put` into another table of the same account (a transaction may span tables)."""
+        return self._add("Put", {"Item": item}, condition, _placeholders(values), table_name)
 
     def put_if_new(self, item: dict[str, Any]) -> Tx:
         return self.put(item, "attribute_not_exists(pk)")
@@ -120,7 +131,9 @@ class Tx:
     def _key_of(self, index: int) -> str:
         """Which item a cancellation reason is about, for the logs (keys only, never attribute values)."""
         ((operation, body),) = self.items[index].items()
-        key = body.get("Key") or {name: body["Item"][name] for name in ("pk", "sk")}
+        key = body.get("Key") or {name: body["Item"][name] for name in ("pk", "sk") if name in body["Item"]}
+        if "pk" not in key:  # another table's item (an idempotent answer): its id is a hash
+            return f"{operation} {body['TableName']} item"
         pk = str(key["pk"])
         if pk.startswith(keys.IDENTIFIER_PREFIX):  # an email or phone: name its kind only
             pk = pk.rsplit("#", 1)[0] + "#..."

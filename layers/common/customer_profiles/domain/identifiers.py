@@ -1,4 +1,4 @@
-"""Normalising the ways we recognise a person: email (email-validator) and phone (phonenumbers, E.164)."""
+"""Normalising the ways we recognise a person: email (email-validator) and phone (phonenumberslite, E.164)."""
 
 from __future__ import annotations
 

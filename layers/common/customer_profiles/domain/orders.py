@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from customer_profiles.data.orders import SaleWrite
+from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
 from customer_profiles.domain import profiles, users
+from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.models.api import OrderRequest, OrderResponse, PartnerOrderRequest
 from customer_profiles.models.domain import Entitlement, EntitlementStatus, Order, OrderChannel
@@ -49,20 +52,30 @@ def build_order(
     return order, entitlements
 
 
-def place_consumer_order(store: Store, principal: Principal, org_id: str, request: OrderRequest) -> OrderResponse:
+def place_consumer_order(
+    store: Store, principal: Principal, org_id: str, request: OrderRequest, once: IdempotentRequest | None = None
+) -> OrderResponse:
+    """The order (and the user's profile in the org, on their first purchase there), exactly once per
+    Idempotency-Key: one read (the key's earlier answer and the profile, together) and one transaction."""
     user_id = users.current_user_id(store, principal)
-    created_profile = False
+    once = once or unkeyed("place_consumer_order")
 
     def attempt() -> OrderResponse:
-        # Read again on each attempt: a conflict may mean the profile was linked elsewhere meanwhile.
-        nonlocal created_profile
-        profile_id, created = profiles.ensure_user_profile(store, user_id, org_id, origin="consumer")
-        created_profile = created_profile or created
+        # Read again on each attempt: a concurrent retry may have answered, or the profile moved meanwhile.
+        answered, profile_id = store.answer_and_user_profile(once, user_id, org_id)
+        if answered:
+            return OrderResponse.model_validate(replayed(answered, once))
+        new_profile = None
+        if profile_id is None:  # the first purchase here: the profile is born in the order's transaction
+            new_profile = profiles.new_user_profile(user_id, org_id, origin="consumer")
+            profile_id = new_profile.profile_id
         order, entitlements = build_order(
             request, request.payment_method, org_id=org_id, profile_id=profile_id, channel="app"
         )
-        store.create_order(order, entitlements, user_id)
-        return OrderResponse(order=order, entitlements=entitlements, profile_created=created_profile)
+        answer = OrderResponse(order=order, entitlements=entitlements, profile_created=new_profile is not None)
+        sale = SaleWrite(order=order, entitlements=entitlements, user_id=user_id, new_profile=new_profile)
+        store.write_sale(sale, answer=(once, answer.model_dump(mode="json")))
+        return answer
 
     return on_concurrent_write(
         attempt, give_up="the order kept conflicting with concurrent changes; retry with the same Idempotency-Key"

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from customer_profiles.data.orders import SaleWrite
+from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
 from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.orders import build_order
 from customer_profiles.domain.staff import find_or_make_holder, normalised_identifiers, org_views
 from customer_profiles.domain.users import new_id, utc_now
@@ -19,6 +21,7 @@ from customer_profiles.models.api import OrderRequest, PartnerOrderRequest, PosS
 from customer_profiles.models.domain import (
     CapturedDetails,
     EntitlementStatus,
+    Holding,
     IdDocument,
     Identifier,
     OrderChannel,
@@ -49,12 +52,24 @@ class PlannedSale:
     write: SaleWrite
     profile: Profile
     profile_created: bool
+    holder_active: bool = False  # the profile's user has signed up (for the answer's linked_account)
 
 
-def create_pos_sale(store: Store, principal: Principal, org_id: str, request: PosSaleRequest) -> PosSaleResponse:
+def create_pos_sale(
+    store: Store,
+    principal: Principal,
+    org_id: str,
+    request: PosSaleRequest,
+    once: IdempotentRequest | None = None,
+) -> PosSaleResponse:
+    """The sale, exactly once per Idempotency-Key. For a known customer: one read (the key's earlier answer
+    and the identifiers' holders, together), the holder's profile from the by-user index (a candidate the
+    transaction checks; a retry reads the table instead), and one transaction."""
     require_staff_of(principal, org_id, any_role=SELLERS)
     captured = request.customer
-    region = store.org_default_region(org_id) if captured.phone else None
+    # A number in international form needs no default region: most sales skip reading the org's settings.
+    phone = (captured.phone or "").strip()
+    region = store.org_default_region(org_id) if phone and not phone.startswith("+") else None
     customer = Customer(
         identifiers=normalised_identifiers(
             captured.email, captured.phone, default_region=region, field_prefix="customer."
@@ -64,9 +79,16 @@ def create_pos_sale(store: Store, principal: Principal, org_id: str, request: Po
         id_document=captured.id_document,
         card_fingerprint=captured.card_fingerprint,
     )
+    once = once or unkeyed("create_pos_sale")
+    attempts = 0
 
-    def attempt() -> PlannedSale:
+    def attempt() -> PosSaleResponse:
         # A concurrent sale may have created the same dormant user or profile: each attempt reads again.
+        nonlocal attempts
+        attempts += 1
+        answered, holders = store.answer_and_holders(once, customer.identifiers)
+        if answered:
+            return PosSaleResponse.model_validate(replayed(answered, once))
         planned = plan_sale(
             store,
             org_id,
@@ -76,17 +98,21 @@ def create_pos_sale(store: Store, principal: Principal, org_id: str, request: Po
             channel="pos",
             origin="pos",
             proof=Proof(provenance="staff_captured", at=utc_now(), org_id=org_id),
+            holders=holders,
+            index_candidate=attempts == 1,
         )
-        store.write_sale(planned.write)
-        return planned
+        profile = planned.profile
+        statuses = {profile.user_id: "active"} if planned.holder_active and profile.user_id else {}
+        answer = PosSaleResponse(
+            profile=org_views(store, [profile], statuses=statuses)[0],
+            order=planned.write.order,
+            entitlements=planned.write.entitlements,
+            profile_created=planned.profile_created,
+        )
+        store.write_sale(planned.write, answer=(once, answer.model_dump(mode="json")))
+        return answer
 
-    planned = on_concurrent_write(attempt, give_up="the sale kept conflicting with concurrent sales; retry")
-    return PosSaleResponse(
-        profile=org_views(store, [planned.profile])[0],
-        order=planned.write.order,
-        entitlements=planned.write.entitlements,
-        profile_created=planned.profile_created,
-    )
+    return on_concurrent_write(attempt, give_up="the sale kept conflicting with concurrent sales; retry")
 
 
 def plan_sale(
@@ -100,12 +126,17 @@ def plan_sale(
     origin: ProfileOrigin,
     proof: Proof,
     entitlement_status: EntitlementStatus = "active",
+    holders: dict[Identifier, Holding] | None = None,
+    index_candidate: bool = False,
 ) -> PlannedSale:
     """Everything a sale for this customer will write: the user, profile, card, order and entitlements.
 
     Identifiers are hints (`proof` says whose): they find the user holding them, or make a dormant one.
     A card is recorded only on anonymous sales, and a card alone finds only the anonymous profile it paid
-    for before, never a person's, so a card never leads a sale to a user.
+    for before, never a person's, so a card never leads a sale to a user. `holders`: the identifiers'
+    holders when already read. `index_candidate`: take the holder's profile from the by-user index (one
+    read instead of two; the sale's transaction checks that it is live and the holder's, and a profile the
+    index has not seen yet fails on its uniqueness item, so the retry reads the table).
     """
     now = utc_now()
     user_id: str | None = None
@@ -114,10 +145,19 @@ def plan_sale(
     card = None if customer.identifiers else customer.card_fingerprint
     card_profile_id = store.profile_id_of_card(org_id, card) if card else None
     profile = None
+    holder_active = False
     if customer.identifiers:
-        user_id, dormant, claimed = find_or_make_holder(store, customer.identifiers, now)
-        existing_id = None if dormant else store.profile_id_of_user_in_org(user_id, org_id)
-        profile = store.get_profile(org_id, existing_id) if existing_id else None
+        holders = store.identifier_holders(customer.identifiers) if holders is None else holders
+        user_id, dormant, claimed = find_or_make_holder(customer.identifiers, holders, now)
+        # An active user holds only what they verified, a dormant one only hints (the identity policy).
+        holder_active = any(h.user_id == user_id and h.provenance == "verified" for h in holders.values())
+        if dormant:
+            profile = None
+        elif index_candidate:
+            profile = store.user_profile_candidate(user_id, org_id)
+        else:
+            existing_id = store.profile_id_of_user_in_org(user_id, org_id)
+            profile = store.get_profile(org_id, existing_id) if existing_id else None
     elif card_profile_id:
         paid_before = store.get_profile(org_id, card_profile_id)
         if paid_before and not paid_before.user_id and not paid_before.merged_into:
@@ -156,4 +196,6 @@ def plan_sale(
         proof=proof,
         new_profile=new_profile,
     )
-    return PlannedSale(write=write, profile=profile, profile_created=new_profile is not None)
+    return PlannedSale(
+        write=write, profile=profile, profile_created=new_profile is not None, holder_active=holder_active
+    )

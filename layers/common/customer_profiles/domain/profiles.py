@@ -38,6 +38,21 @@ def attributes_from_claims(claims: tuple[tuple[str, str], ...]) -> ProfileAttrib
     return ProfileAttributes.model_validate(seed)
 
 
+def new_user_profile(
+    user_id: str, org_id: str, *, origin: ProfileOrigin, seed: ProfileAttributes | None = None
+) -> Profile:
+    now = utc_now()
+    return Profile(
+        org_id=org_id,
+        profile_id=new_id(),
+        user_id=user_id,
+        origin=origin,
+        attributes=seed or ProfileAttributes(),
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def ensure_user_profile(
     store: Store,
     user_id: str,
@@ -54,16 +69,7 @@ def ensure_user_profile(
     existing = store.profile_id_of_user_in_org(user_id, org_id)
     if existing:
         return existing, False
-    now = utc_now()
-    profile = Profile(
-        org_id=org_id,
-        profile_id=new_id(),
-        user_id=user_id,
-        origin=origin,
-        attributes=seed or ProfileAttributes(),
-        created_at=now,
-        updated_at=now,
-    )
+    profile = new_user_profile(user_id, org_id, origin=origin, seed=seed)
     try:
         store.create_user_profile(profile)
         return profile.profile_id, True

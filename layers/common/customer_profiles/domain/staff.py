@@ -5,7 +5,7 @@ An org learns nothing about a user beyond its own profile: only whether a regist
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from customer_profiles.data.store import Store
@@ -23,7 +23,7 @@ from customer_profiles.models.api import (
     ProfileResponse,
     ProfileUpdateRequest,
 )
-from customer_profiles.models.domain import CapturedDetails, Entitlement, Identifier, Profile, Proof, User
+from customer_profiles.models.domain import CapturedDetails, Entitlement, Holding, Identifier, Profile, Proof, User
 from customer_profiles.models.principal import Principal
 
 READERS = frozenset({"viewer", "admin", "pos"})
@@ -31,8 +31,12 @@ ADMINS = frozenset({"admin"})
 SearchField = Literal["email", "phone", "name"]
 
 
-def org_views(store: Store, profiles: Sequence[Profile]) -> list[OrgProfileResponse]:
-    statuses = store.users_status(p.user_id for p in profiles if p.user_id)
+def org_views(
+    store: Store, profiles: Sequence[Profile], *, statuses: Mapping[str, str] | None = None
+) -> list[OrgProfileResponse]:
+    """Staff's view of profiles; `statuses` (user id -> status) when the caller knows them already."""
+    if statuses is None:
+        statuses = store.users_status(p.user_id for p in profiles if p.user_id)
     return [
         OrgProfileResponse(
             **ProfileResponse.of(p).model_dump(),
@@ -55,7 +59,7 @@ def normalised_identifiers(
 
 
 def find_or_make_holder(
-    store: Store, identifiers: Sequence[Identifier], now: str
+    identifiers: Sequence[Identifier], holders: Mapping[Identifier, Holding], now: str
 ) -> tuple[str, User | None, list[Identifier]]:
     """The user holding the first identifier that has a holder; else a new dormant user holding them all.
 
@@ -64,7 +68,6 @@ def find_or_make_holder(
     who verified the identifier, or a dormant user holding it as a hint (activation keeps only verified
     identifiers, so an active user never holds a hint: docs/decisions.md, identity policy).
     """
-    holders = store.identifier_holders(identifiers)
     for identifier in identifiers:
         if identifier in holders:
             return holders[identifier].user_id, None, []
@@ -160,7 +163,7 @@ def attach_identifier(
         request.email, request.phone, default_region=store.org_default_region(org_id) if request.phone else None
     )
     now = utc_now()
-    user_id, dormant, claimed = find_or_make_holder(store, identifiers, now)
+    user_id, dormant, claimed = find_or_make_holder(identifiers, store.identifier_holders(identifiers), now)
     if store.profile_id_of_user_in_org(user_id, org_id):
         raise StateConflict("this customer already has another profile in this org")
     proof = Proof(provenance="staff_captured", at=now, org_id=org_id)

@@ -28,8 +28,11 @@ def _require_user_principal(principal: Principal) -> None:
 
 
 def current_user_id(store: Store, principal: Principal) -> str:
-    """The platform user of a user token (one read); registering with PUT /v1/me comes first."""
+    """The platform user of a user token: the one the authorizer found, else one read (the token's user may
+    have registered since the authorizer's answer was cached); registering with PUT /v1/me comes first."""
     _require_user_principal(principal)
+    if principal.user_id:
+        return principal.user_id
     user_id = store.user_id_for_subject(principal.subject)
     if user_id is None:
         raise NotFound("no user is registered for this token yet: call PUT /v1/me")

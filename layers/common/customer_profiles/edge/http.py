@@ -18,10 +18,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Header
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from botocore.exceptions import ClientError
 
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
@@ -218,21 +214,6 @@ def create_resolver() -> APIGatewayRestResolver:
             logger.warning("throttled", extra={"operation": error.operation_name})
             return domain_error(Throttled("the service is under more load than it takes; retry shortly"))
         return unexpected(error)
-
-    @app.exception_handler(IdempotencyValidationError)
-    def key_reused(error: IdempotencyValidationError) -> Response:
-        return error_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request",
-            field="Idempotency-Key",
-        )
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
-        return error_response(
-            HTTPStatus.CONFLICT, "request_in_progress", "the first request with this key is still running; retry"
-        )
 
     @app.exception_handler(InvalidToken)
     def no_principal(error: InvalidToken) -> Response:

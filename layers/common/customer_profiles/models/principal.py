@@ -35,6 +35,9 @@ class Principal:
     memberships: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Standard OIDC profile claims: they seed a white-label profile, nothing else.
     profile_claims: tuple[tuple[str, str], ...] = ()
+    # Users only: the platform user the authorizer found for the subject ("" when it had none yet). The
+    # subject's user never changes once written, so API Gateway may cache it with the policy.
+    user_id: str = ""
 
     def roles_in(self, org_id: str) -> frozenset[str]:
         return self.memberships.get(org_id, frozenset()) if self.kind == "staff" else frozenset()
@@ -58,6 +61,7 @@ class Principal:
             "phone_number_verified": str(self.phone_number_verified).lower(),
             "token_use": self.token_use,
             "memberships": json.dumps({org: sorted(roles) for org, roles in sorted(self.memberships.items())}),
+            "user_id": self.user_id,
             **{f"claim_{name}": value for name, value in self.profile_claims},
         }
 
@@ -80,6 +84,7 @@ class Principal:
             phone_number=context.get("phone_number") or None,
             phone_number_verified=flag("phone_number_verified"),
             memberships=_memberships(context.get("memberships")),
+            user_id=str(context.get("user_id") or "") if kind == "user" else "",
             profile_claims=tuple(
                 (name, str(context[f"claim_{name}"])) for name in PROFILE_CLAIMS if context.get(f"claim_{name}")
             ),
