@@ -118,3 +118,55 @@ def test_a_throttled_read_is_a_429_with_retry_after(store):
     response = app_api.handler(api_event("app-api-get-me.json"), FakeContext())
 
     assert (response["statusCode"], response["multiValueHeaders"]["Retry-After"]) == (429, ["1"])
+
+
+@pytest.mark.parametrize("kind", ["purchase", "sale"])
+def test_two_requests_racing_under_one_key_write_once_and_answer_the_same(store, kind):
+    """Both read no answer; the second commits first; the first's transaction then fails on the answer's
+    condition, reads again and replays the second's answer: one order, one answer."""
+    from customer_profiles.domain.idempotency import under_key
+
+    if kind == "purchase":
+        principal = user_principal(email="race@example.com", email_verified=True)
+        users.register_me(store, principal)
+        request = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
+        once = under_key("place_consumer_order", caller="user:x", key="k", payload={"o": 1})
+        earlier = orders.place_consumer_order(store, principal, "org-a", request)  # the profile exists: only
+        # the answer's condition can keep the race from writing twice
+
+        def send():
+            return orders.place_consumer_order(store, principal, "org-a", request, once)
+    else:
+        seller = staff_principal("till", "org-a", "pos")
+        request = PosSaleRequest.model_validate(
+            {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": {"email": "r@example.com"}}
+        )
+        once = under_key("create_pos_sale", caller="staff:org-a:till", key="k", payload={"s": 1})
+        earlier = pos.create_pos_sale(store, seller, "org-a", request)  # a known customer by now
+
+        def send():
+            return pos.create_pos_sale(store, seller, "org-a", request, once)
+
+    overtaken: list = []
+
+    def the_other_commits_first(**_):
+        if not overtaken:
+            overtaken.append(None)
+            overtaken.append(send())  # the racing request, start to end, before this transaction lands
+
+    store.db.client.meta.events.register("before-call.dynamodb.TransactWriteItems", the_other_commits_first)
+    first = send()
+
+    assert first == overtaken[1]
+    profile_id = first.profile.profile_id if kind == "sale" else first.order.profile_id
+    _, placed, _ = store.profile_with_children("org-a", profile_id)
+    assert sorted(o.order_id for o in placed) == sorted([first.order.order_id, earlier.order.order_id])
+
+
+def test_an_expired_answer_is_no_answer():
+    from customer_profiles.data.requests import answered_from
+
+    item = {"expiration": 1_000, "payload_sha256": "h", "answer": "{}"}
+
+    assert answered_from([item], now=999) is not None
+    assert answered_from([item], now=1_000) is None
