@@ -149,7 +149,12 @@ def _resource_translations(template: dict[str, Any], params: dict[str, Any]) -> 
             }
         elif rtype in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             name = prop("FunctionName", logical_id)
-            out[logical_id] = {"Ref": name, "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"}
+            arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            out[logical_id] = {"Ref": name, "Arn": arn}
+            if "AutoPublishAlias" in props:
+                # SAM's `!Ref MyFunction.Alias` (the authorizer's FunctionArn): the alias ARN, in which SAM CLI's
+                # gateway finds the function; unresolved, it would skip the authorizer and serve routes unguarded.
+                out[f"{logical_id}.Alias"] = {"Ref": f"{arn}:{prop('AutoPublishAlias', 'live')}"}
         elif rtype == "AWS::Logs::LogGroup":
             name = prop("LogGroupName", logical_id)
             out[logical_id] = {"Ref": name, "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"}
