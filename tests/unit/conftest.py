@@ -27,7 +27,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("LOCAL_PARTNER_SECRETS_FILE", str(tmp_path / "partner-secrets.json"))
     (tmp_path / "claim-token.key").write_text("unit-test-claim-key")
     monkeypatch.setenv("LOCAL_CLAIM_TOKEN_KEY_FILE", str(tmp_path / "claim-token.key"))
-    caches = (config.settings, events.default_publisher, idempotency._persistence, secret_store.claim_token_key)
+    caches = (config.settings, events.default_publisher, idempotency.persistence_layer, secret_store.claim_token_key)
     for cache in caches:
         cache.cache_clear()
     with mock_aws():

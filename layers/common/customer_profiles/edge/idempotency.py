@@ -26,7 +26,7 @@ RETENTION_SECONDS = 24 * 3600
 
 
 @lru_cache(maxsize=1)
-def _persistence() -> DynamoDBPersistenceLayer:
+def persistence_layer() -> DynamoDBPersistenceLayer:
     table = settings().idempotency_table_name
     if not table:
         raise RuntimeError("IDEMPOTENCY_TABLE_NAME is not set")
@@ -67,9 +67,9 @@ def run_once(
         return action()
 
     perform.__qualname__ = f"run_once.{operation}"
-    guarded = idempotent_function(data_keyword_argument="request", persistence_store=_persistence(), config=config)(
-        perform
-    )
+    guarded = idempotent_function(
+        data_keyword_argument="request", persistence_store=persistence_layer(), config=config
+    )(perform)
     return guarded(request={"operation": operation, "caller": caller, "key": key, "payload": payload})
 
 
