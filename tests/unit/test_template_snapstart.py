@@ -32,6 +32,7 @@ def test_each_function_behind_the_api_publishes_an_alias_with_snapstart(function
     props = RESOURCES[function]["Properties"]
     assert props["AutoPublishAlias"] == "live"
     assert props["AutoPublishAliasAllProperties"] is True  # a new layer or setting publishes a version too
+    assert props["VersionDeletionPolicy"] == "Delete"  # no snapshot left billed on a replaced version
     assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
     # what SnapStart does not support (Lambda's documented limits)
     assert "ProvisionedConcurrencyConfig" not in props and "FileSystemConfigs" not in props
