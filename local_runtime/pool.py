@@ -61,6 +61,8 @@ def worker_environment(fn: FunctionSpec, extra: dict[str, str]) -> dict[str, str
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+            # Lambda's own: how this environment was initialised; "snap-start" makes the worker run the hooks
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if fn.snap_start else "on-demand",
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }

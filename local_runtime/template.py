@@ -67,6 +67,7 @@ class FunctionSpec:
     layer_dirs: list[Path]
     environment: dict[str, str]
     streams: list[StreamSourceSpec] = field(default_factory=list)
+    snap_start: bool = False  # SnapStart on published versions: its worker runs the runtime hooks
 
     @property
     def arn(self) -> str:
@@ -149,7 +150,12 @@ def _resource_translations(template: dict[str, Any], params: dict[str, Any]) -> 
             }
         elif rtype in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             name = prop("FunctionName", logical_id)
-            out[logical_id] = {"Ref": name, "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"}
+            arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            out[logical_id] = {"Ref": name, "Arn": arn}
+            if "AutoPublishAlias" in props:
+                # SAM's `!Ref MyFunction.Alias` (the authorizer's FunctionArn): the alias ARN, in which SAM CLI's
+                # gateway finds the function; unresolved, it would skip the authorizer and serve routes unguarded.
+                out[f"{logical_id}.Alias"] = {"Ref": f"{arn}:{prop('AutoPublishAlias', 'live')}"}
         elif rtype == "AWS::Logs::LogGroup":
             name = prop("LogGroupName", logical_id)
             out[logical_id] = {"Ref": name, "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"}
@@ -226,7 +232,9 @@ def load_template(template_path: str | os.PathLike[str], overrides: dict[str, st
             continue
         env_vars = (fn.environment or {}).get("Variables") or {}
         environment = {str(k): _str(v) for k, v in env_vars.items() if v is not None}
-        raw_events = ((raw.get("Resources") or {}).get(fn.name) or {}).get("Properties", {}).get("Events") or {}
+        raw_props = ((raw.get("Resources") or {}).get(fn.name) or {}).get("Properties") or {}
+        raw_events = raw_props.get("Events") or {}
+        snap_start = raw_props.get("SnapStart") or ((raw.get("Globals") or {}).get("Function") or {}).get("SnapStart")
         layer_dirs = [(root / layer.codeuri).resolve() for layer in fn.layers if getattr(layer, "codeuri", None)]
         functions[fn.name] = FunctionSpec(
             logical_id=fn.name,
@@ -238,5 +246,6 @@ def load_template(template_path: str | os.PathLike[str], overrides: dict[str, st
             layer_dirs=layer_dirs,
             environment=environment,
             streams=_stream_sources(fn.events, tables, raw_events),
+            snap_start=(snap_start or {}).get("ApplyOn") == "PublishedVersions",
         )
     return LocalTemplate(path=path, root=root, parameters=params, tables=tables, functions=functions, stacks=stacks)

@@ -64,6 +64,54 @@ def _load_handler(spec: str) -> Callable[[Any, Any], Any]:
     return getattr(module, func_name)  # type: ignore[no-any-return,unused-ignore]
 
 
+def _run_snapstart_hooks() -> None:
+    """What Lambda does for a SnapStart function after its init: the before-snapshot hooks (last registered
+    first), then, as if restored from that snapshot, the after-restore hooks (in registration order), so a
+    worker serves its first request as a restored environment would."""
+    import snapshot_restore_py  # the Lambda runtime's registry (requirements-dev.txt pins it)
+
+    for func, args, kwargs in reversed(snapshot_restore_py.get_before_snapshot()):
+        try:
+            func(*args, **kwargs)
+        except Exception as exc:
+            raise SnapStartHookError("Runtime.BeforeSnapshotError", exc) from exc
+    for func, args, kwargs in snapshot_restore_py.get_after_restore():
+        try:
+            func(*args, **kwargs)
+        except Exception as exc:
+            raise SnapStartHookError("Runtime.AfterRestoreError", exc) from exc
+
+
+class SnapStartHookError(Exception):
+    """A runtime hook failed: Lambda would fail the version's publication (before the snapshot) or the
+    invocation that restores it (after); the worker answers every invocation with it, as an init error."""
+
+    def __init__(self, error_type: str, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.error_type = error_type
+
+
+def _init(spec: str) -> tuple[Callable[[Any, Any], Any] | None, dict[str, Any] | None]:
+    """The handler after the function's init (and, with SnapStart, its hooks), or the error every invocation
+    answers."""
+    try:
+        handler = _load_handler(spec)
+    except Exception as exc:
+        traceback.print_exc()
+        init_error = error_shape(exc)
+        init_error["errorType"] = f"Runtime.ImportModuleError: {init_error['errorType']}"
+        return None, init_error
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        try:
+            _run_snapstart_hooks()
+        except SnapStartHookError as exc:
+            traceback.print_exc()
+            init_error = error_shape(exc)
+            init_error["errorType"] = f"{exc.error_type}: {type(exc.__cause__).__name__}"
+            return None, init_error
+    return handler, None
+
+
 def _exit_when_orphaned(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
@@ -109,14 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         proto.write(json.dumps(payload, default=str) + "\n")
         proto.flush()
 
-    init_error: dict[str, Any] | None = None
-    handler: Callable[[Any, Any], Any] | None = None
-    try:
-        handler = _load_handler(args.handler)
-    except Exception as exc:
-        traceback.print_exc()
-        init_error = error_shape(exc)
-        init_error["errorType"] = f"Runtime.ImportModuleError: {init_error['errorType']}"
+    handler, init_error = _init(args.handler)
     reply({"ready": True})
 
     for line in sys.stdin:

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import claims, history, orders, profiles, registration, users
+from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
 from customer_profiles.edge.idempotency import keyed_request
@@ -41,6 +42,9 @@ OPTIONAL_ORG_ID = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-
 @lru_cache(maxsize=1)
 def store() -> Store:
     return Store(settings().table_name, requests_table=settings().idempotency_table_name)
+
+
+snapstart.prepare(store)  # built into the snapshot, renewed after each restore
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.edge import config
+from customer_profiles.edge import config, snapstart
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tokens import TokenVerifier
 from customer_profiles.models.principal import InvalidToken, Principal
@@ -35,6 +35,9 @@ def verifier() -> TokenVerifier:
 @lru_cache(maxsize=1)
 def store() -> Store:
     return Store(config.settings().table_name)
+
+
+snapstart.prepare(verifier, store)  # built into the snapshot, renewed after each restore (the JWKS is read later)
 
 
 def with_what_the_service_knows(principal: Principal) -> Principal:

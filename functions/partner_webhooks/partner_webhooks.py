@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import partners
+from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import answers, create_resolver
 from customer_profiles.edge.logs import masked_logger
@@ -37,6 +38,11 @@ DOCUMENTED_BODIES = {("/v1/partners/{partner_id}/orders", "post"): PartnerOrderR
 @lru_cache(maxsize=1)
 def store() -> Store:
     return Store(settings().table_name)
+
+
+# Built into the snapshot, renewed after each restore; partners' secrets and the claim-token key are read at
+# request time (cached briefly), never kept in the snapshot.
+snapstart.prepare(store)
 
 
 @app.post(

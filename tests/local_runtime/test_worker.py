@@ -147,3 +147,75 @@ def test_concurrent_invocations_scale_out_to_several_workers(fn: FunctionSpec) -
         assert len(runner.pool("FakeFunction").worker_pids()) == 3
     finally:
         runner.close()
+
+
+SNAPSTART_HANDLER = """
+import os
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+RAN = []
+register_before_snapshot(RAN.append, "before: registered first")
+register_before_snapshot(RAN.append, "before: registered last")
+register_after_restore(RAN.append, "after: registered first")
+register_after_restore(RAN.append, "after: registered last")
+if os.environ.get("FAIL_AFTER_RESTORE"):
+    register_after_restore(lambda: 1 / 0)
+
+def handler(event, context):
+    return {"ran": RAN, "initialization_type": os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")}
+"""
+
+
+def snapstart_fn(tmp_path: Path, *, snap_start: bool, environment: dict[str, str] | None = None) -> FunctionSpec:
+    code = tmp_path / "snap"
+    code.mkdir(exist_ok=True)
+    (code / "snap.py").write_text(SNAPSTART_HANDLER)
+    return FunctionSpec(
+        logical_id="SnapFunction",
+        name="SnapFunction",
+        code_dir=code,
+        handler="snap.handler",
+        timeout=3,
+        memory=256,
+        layer_dirs=[],
+        environment=environment or {},
+        snap_start=snap_start,
+    )
+
+
+@pytest.mark.parametrize("snap_start", [True, False])
+def test_a_snapstart_worker_runs_the_hooks_as_lambda_does_before_the_first_invocation(
+    tmp_path: Path, snap_start: bool
+) -> None:
+    fn = snapstart_fn(tmp_path, snap_start=snap_start)
+    p = FunctionPool(fn, worker_environment(fn, {}), sys.stderr)
+    try:
+        first = p.invoke({})
+        second = p.invoke({})
+    finally:
+        p.close()
+    assert not first.is_error, first.payload
+    if snap_start:  # before the snapshot last registered first, after the restore in registration order
+        assert first.payload == {
+            "ran": [
+                "before: registered last",
+                "before: registered first",
+                "after: registered first",
+                "after: registered last",
+            ],
+            "initialization_type": "snap-start",
+        }
+    else:  # Lambda runs no hook in a function without SnapStart
+        assert first.payload == {"ran": [], "initialization_type": "on-demand"}
+    assert second.payload == first.payload  # once per worker, never per invocation
+
+
+def test_a_failing_after_restore_hook_fails_every_invocation_as_lambda_reports_it(tmp_path: Path) -> None:
+    fn = snapstart_fn(tmp_path, snap_start=True, environment={"FAIL_AFTER_RESTORE": "1"})
+    p = FunctionPool(fn, worker_environment(fn, {}), sys.stderr)
+    try:
+        result = p.invoke({})
+    finally:
+        p.close()
+    assert result.is_error
+    assert result.payload["errorType"] == "Runtime.AfterRestoreError: ZeroDivisionError"
