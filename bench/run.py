@@ -69,7 +69,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
     buyer = user()
     order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
     orders.place_consumer_order(store, buyer, "org-bench", order)
-    seller = Principal(kind="staff", subject="till", client_id="staff", org_id="org-bench", roles=frozenset({"pos"}))
+    seller = Principal(kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"pos"})})
 
     def new_email_sale() -> object:
         request = PosSaleRequest.model_validate(
@@ -90,7 +90,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
         )
         for n in range(3):
             staff = Principal(
-                kind="staff", subject="till", client_id="staff", org_id=f"org-{n}", roles=frozenset({"pos"})
+                kind="staff", subject="till", client_id="staff", memberships={f"org-{n}": frozenset({"pos"})}
             )
             pos.create_pos_sale(store, staff, f"org-{n}", sale)
         users.register_me(
