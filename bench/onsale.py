@@ -234,7 +234,7 @@ def simulate(
                 if rng.random() < 0.6:
                     customer |= {"given_name": rng.choice(GIVEN), "family_name": rng.choice(FAMILY)}
             elif kind == "pos_phone":
-                customer["phone"] = f"+4479{rng.randrange(10**8):08d}"
+                customer["phone"] = f"+447800{rng.randrange(10**6):06d}"  # a valid UK mobile range
             elif kind == "pos_card":
                 customer["card_fingerprint"] = uuid.uuid4().hex
             pos.create_pos_sale(store, seller, ORG, _request(rng, PosSaleRequest, customer=customer))
