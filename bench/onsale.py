@@ -14,8 +14,8 @@ Accounting, as DynamoDB does it:
   changes the index key is a delete at the old key plus a put at the new one (2 writes);
 - write units: ceil(size / 1 KB), the size being attribute names + values (strings in UTF-8, numbers
   about 1 byte per 2 digits + 1, 3 bytes per list or map + 1 per element); GSI entries add 100 bytes.
-  Transactional writes cost twice that on the base table (not counted in the WCU column: it is the
-  brief's ceil(size / 1 KB) per write; read the base table's figure x2 for transactions).
+  A transactional write costs twice that on the base table; the WCU column does not double it (read the
+  base table's figure x2 where its writes are transactional, as every order's are).
 
 Sign-ups during the on-sale are not orders and are not counted (the buyers registered beforehand).
 
@@ -202,7 +202,7 @@ def simulate(
 ) -> tuple[list[Write], list[float]]:
     """Run the on-sale; returns every recorded write and each order's arrival time (seconds into the window).
 
-    `one_buyer`: every order by the same app user (a degenerate on-sale, to see the check fail)."""
+    `one_buyer`: every order by one app user, in one profile (a degenerate on-sale, to see the check fail)."""
     rng = random.Random(seed)
     recorder = Recorder()
     store = Store(TABLE, StubResource(recorder))
@@ -210,6 +210,8 @@ def simulate(
     seller = Principal(kind="staff", subject="till-1", client_id="staff", memberships={ORG: frozenset({"pos"})})
     arrivals = sorted(rng.uniform(0, seconds) for _ in range(orders_count))
     kinds = [_pick(rng, mix or MIX) for _ in range(orders_count)]
+    if one_buyer:
+        kinds = ["app_first"] * orders_count
     # Buyers registered before the on-sale; known customers bought at the org before it.
     buyers: dict[int, Principal] = {}
     only = _app_buyer(store) if one_buyer else None
