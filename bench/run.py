@@ -4,6 +4,7 @@
    (the floor), next to the number of DynamoDB requests it makes (what costs money and latency in AWS).
 2. A warm invocation through the local Lambda endpoint / the same handler called in-process.
 3. Cold import of each handler without bytecode (as `sam build` ships it) / with compiled bytecode.
+4. The on-sale on paper (bench/onsale.py): the hottest partition key of the table and of each GSI.
 
   make bench            # or: .venv/bin/python -m bench.run [--runs 30]
 """
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+from bench import onsale  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
 from customer_profiles.domain import effects, history, orders, pos, users  # noqa: E402
 from customer_profiles.edge.config import placeholders  # noqa: E402
@@ -69,7 +71,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
     buyer = user()
     order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
     orders.place_consumer_order(store, buyer, "org-bench", order)
-    seller = Principal(kind="staff", subject="till", client_id="staff", org_id="org-bench", roles=frozenset({"pos"}))
+    seller = Principal(kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"pos"})})
 
     def new_email_sale() -> object:
         request = PosSaleRequest.model_validate(
@@ -90,7 +92,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
         )
         for n in range(3):
             staff = Principal(
-                kind="staff", subject="till", client_id="staff", org_id=f"org-{n}", roles=frozenset({"pos"})
+                kind="staff", subject="till", client_id="staff", memberships={f"org-{n}": frozenset({"pos"})}
             )
             pos.create_pos_sale(store, staff, f"org-{n}", sale)
         users.register_me(
@@ -196,6 +198,9 @@ def main() -> int:
         import_seconds(handler, warm, 1)  # compile once into the warm cache
         cold, compiled = import_seconds(handler, None, 5), import_seconds(handler, warm, 5)
         print(f"{handler:40} {cold / compiled:8.2f}x  ({compiled * 1000:.0f} ms with bytecode)")
+
+    print()
+    print(onsale.render(onsale.onsale_figures(), 50_000, 60))  # on paper: bench/onsale.py
     return 0
 
 

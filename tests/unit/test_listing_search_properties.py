@@ -2,16 +2,20 @@
 happened, the org listing lists every live profile exactly once (merged ones never) and name search finds
 exactly the profiles whose current names match, at any page size. On moto."""
 
+import itertools
 import os
 import uuid
+import zlib
+from unittest import mock
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from customer_profiles.data import keys
 from customer_profiles.data.keys import search_name
 from customer_profiles.domain import linking, pos, staff
 from customer_profiles.models.api import PosSaleRequest, ProfileUpdateRequest
-from customer_profiles.models.domain import ProfileAttributes
+from customer_profiles.models.domain import Profile, ProfileAttributes
 from tests.unit.conftest import staff_principal
 from tests.unit.test_data_layer import every_page
 
@@ -94,3 +98,58 @@ def test_listing_and_name_search_are_exact_at_any_page_size(store, actions, limi
             p for p, parts in names.items() if any(n and search_name(n).startswith(search_name(prefix)) for n in parts)
         }
         assert sorted(found) == sorted(expected), prefix
+
+
+def _ids_by_shard(per_shard: int) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {s: [] for s in range(keys.ORG_LISTING_SHARDS)}
+    for n in itertools.count():
+        candidate = f"p{n:05d}"
+        shard = zlib.crc32(candidate.encode()) % keys.ORG_LISTING_SHARDS
+        if len(found[shard]) < per_shard:
+            found[shard].append(candidate)
+        if all(len(ids) == per_shard for ids in found.values()):
+            return found
+    raise AssertionError("unreachable")
+
+
+IDS_BY_SHARD = _ids_by_shard(per_shard=6)
+LISTED = st.lists(
+    st.tuples(
+        st.integers(0, keys.ORG_LISTING_SHARDS - 1),  # the shard the profile's id falls into
+        st.integers(0, 3),  # the second it was created in (ties are broken by the profile id)
+        st.booleans(),  # written when the listing had 4 shards (still under shard 0-3)
+    ),
+    max_size=14,
+)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=WITHOUT_EXPLAIN,
+)
+@given(profiles=LISTED, limit=st.integers(1, 6))
+def test_the_sharded_listing_pages_to_the_end_exactly_once_newest_first(store, profiles, limit):
+    # The listing is written over 32 shards (an on-sale's new profiles would make fewer shards hot keys:
+    # bench/onsale.py); a page merges every shard, and profiles written under the old 4 shards still show.
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    admin = staff_principal("admin", org, "admin")
+    taken = {shard: iter(ids) for shard, ids in IDS_BY_SHARD.items()}
+    made: list[Profile] = []
+    for shard, second, legacy in profiles:
+        profile_id = next(taken[shard], None)
+        if profile_id is None:
+            continue
+        at = f"2026-12-01T00:00:0{second}.000Z"
+        profile = Profile(org_id=org, profile_id=profile_id, origin="pos", created_at=at, updated_at=at)
+        with mock.patch.object(keys, "ORG_LISTING_SHARDS", 4 if legacy else keys.ORG_LISTING_SHARDS):
+            store.create_user_profile(profile)
+        made.append(profile)
+
+    listed = every_page(
+        lambda limit, cursor: staff.list_profiles(store, admin, org, search=None, limit=limit, cursor=cursor), limit
+    )
+
+    newest_first = sorted(made, key=lambda p: (p.created_at, p.profile_id), reverse=True)
+    assert listed == [p.profile_id for p in newest_first]

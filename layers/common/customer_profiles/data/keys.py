@@ -42,8 +42,13 @@ HISTORY_PREFIX = "HIST#"
 PROFILE_BY_USER_PREFIX = "PROFILE#ORG#"
 BY_USER_INDEX = "gsi1"
 BY_ORG_INDEX = "gsi2"
-# The org listing key takes one write per new profile; 4 shards give it 4,000 writes/s (docs/decisions.md).
-ORG_LISTING_SHARDS = 4
+# The org listing key takes one write per new profile, and in an on-sale most buyers are new: about a fifth
+# of gsi2's writes (bench/onsale.py). At 4 shards each shard took 5% of the index's writes, the hottest key;
+# 32 keep every shard under 1% (each is a few dozen writes/s at 50,000 orders a minute), and a listing
+# page reads the 32 shards and merges them (docs/decisions.md, section 1). A profile written when there
+# were 4 shards sits under shard 0-3, which the reader still reads: nothing to back-fill (the profile moves
+# to its new shard the next time it is written).
+ORG_LISTING_SHARDS = 32
 PENDING_SHARDS = 4
 
 
