@@ -92,6 +92,9 @@ class Recorder:
 
     def apply(self, operation: str, body: dict[str, Any], *, transactional: bool) -> Item | None:
         where = body["Item"] if operation == "Put" else body["Key"]
+        if "pk" not in where:  # an idempotent answer, in the requests table: a hashed key, never hot
+            self.items[stored_key(where)] = copy.deepcopy(where)
+            return where
         key = (where["pk"], where["sk"])
         before = self.items.get(key)
         if before and body.get("ConditionExpression") == "attribute_not_exists(pk)":  # put-if-new: never over one
@@ -111,6 +114,10 @@ class Recorder:
         if self.order >= 0:
             self.writes.append(Write(self.order, operation, key, before, after, transactional))
         return after
+
+
+def stored_key(key: dict[str, Any]) -> tuple[str, str]:
+    return (key["pk"], key["sk"]) if "pk" in key else ("id", key["id"])
 
 
 def _updated(item: Item, body: dict[str, Any]) -> Item:
@@ -145,7 +152,7 @@ class StubClient:
 
     def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
         responses = {
-            table: [copy.deepcopy(i) for k in r["Keys"] if (i := self.recorder.items.get((k["pk"], k["sk"])))]
+            table: [copy.deepcopy(i) for k in r["Keys"] if (i := self.recorder.items.get(stored_key(k)))]
             for table, r in RequestItems.items()
         }
         return {"Responses": responses, "UnprocessedKeys": {}}
@@ -205,7 +212,7 @@ def simulate(
     `one_buyer`: every order by one app user, in one profile (a degenerate on-sale, to see the check fail)."""
     rng = random.Random(seed)
     recorder = Recorder()
-    store = Store(TABLE, StubResource(recorder))
+    store = Store(TABLE, StubResource(recorder), requests_table="requests")
     store.configure_org(ORG, default_region="GB", now="2026-01-01T00:00:00.000Z")
     seller = Principal(kind="staff", subject="till-1", client_id="staff", memberships={ORG: frozenset({"pos"})})
     arrivals = sorted(rng.uniform(0, seconds) for _ in range(orders_count))

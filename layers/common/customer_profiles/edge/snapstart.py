@@ -2,7 +2,8 @@
 
 With SnapStart, Lambda runs a published version's init once, snapshots its memory and restores that snapshot
 in every new execution environment: whatever init built is shared by all of them. Each function calls
-`prepare` once at import with the cached factories its requests use (its `store`, the authorizer's verifier), so its hooks are stated where it is defined:
+`prepare` once at import with the cached factories its requests use (its `store`, the authorizer's
+verifier), so its hooks are stated where it is defined:
 
 - before the snapshot, each factory is called: boto3's service models and our objects are in the snapshot,
   and the first request after a restore builds nothing. Nothing that can change is fetched (no JWKS, no
