@@ -5,10 +5,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Literal
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from customer_profiles.errors import InvalidInput
+
+# email-validator and phonenumbers are imported where they parse: most requests never parse an identifier,
+# and every function imports this module (bench/run.py measures the import).
 
 IdentifierKind = Literal["email", "phone", "card"]
 MAX_EMAIL_LENGTH = 254
@@ -26,6 +26,8 @@ def normalise_email(raw: str, *, field: str = "email") -> str:
         raise InvalidInput("email address is too long", field=field)
     if unicodedata.normalize("NFKC", raw) != raw:
         raise InvalidInput("the email address has compatibility characters (look-alikes)", field=field)
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         normalised = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as error:
@@ -35,6 +37,8 @@ def normalise_email(raw: str, *, field: str = "email") -> str:
 
 
 def normalise_phone(raw: str, *, default_region: str | None = None, field: str = "phone") -> str:
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as error:
