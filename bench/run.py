@@ -3,7 +3,8 @@
 1. Operations against DynamoDB Local, each as median wall time / the median of one GetItem round trip
    (the floor), next to the number of DynamoDB requests it makes (what costs money and latency in AWS).
 2. A warm invocation through the local Lambda endpoint / the same handler called in-process.
-3. Cold import of each handler without bytecode (as `sam build` ships it) / with compiled bytecode.
+3. Cold start: the CPU of importing each handler / importing boto3 and making a DynamoDB client, and the app
+   API's first request after its SnapStart hooks / a warm request.
 4. The on-sale on paper (bench/onsale.py): the hottest partition key of the table and of each GSI.
 
   make bench            # or: .venv/bin/python -m bench.run [--runs 30]
@@ -21,6 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +30,10 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from bench import onsale  # noqa: E402
+from customer_profiles.data.requests import IdempotentRequest  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
 from customer_profiles.domain import effects, history, orders, pos, users  # noqa: E402
+from customer_profiles.domain.idempotency import under_key  # noqa: E402
 from customer_profiles.edge.config import placeholders  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
@@ -62,27 +66,35 @@ def requests_of(store: Store, action: Callable[[], object]) -> int:
     return sum(counter.values())
 
 
-def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]:
+def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, int | None]]:
+    """(operation, median seconds, DynamoDB requests, the most it may make (issue 12) or None)."""
+
     def user() -> Principal:
         principal = Principal(kind="user", subject=f"bench-{uuid.uuid4().hex}", client_id="app")
-        users.register_me(store, principal)
-        return principal
+        registered, _ = users.register_me(store, principal)
+        return replace(principal, user_id=registered.user_id)  # as the authorizer hands it over
+
+    def key(operation: str) -> IdempotentRequest:
+        return under_key(operation, caller="bench", key=uuid.uuid4().hex, payload={})
 
     buyer = user()
     order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
     orders.place_consumer_order(store, buyer, "org-bench", order)
+    replayed = key("place_consumer_order")
+    orders.place_consumer_order(store, buyer, "org-bench", order, replayed)
     seller = Principal(kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"pos"})})
 
-    def new_email_sale() -> object:
-        request = PosSaleRequest.model_validate(
-            {
-                "currency": "EUR",
-                "payment_method": "cash",
-                "lines": LINES,
-                "customer": {"email": f"{uuid.uuid4().hex}@example.com"},
-            }
+    def sale(email: str) -> PosSaleRequest:
+        customer = {"email": email}
+        return PosSaleRequest.model_validate(
+            {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": customer}
         )
-        return pos.create_pos_sale(store, seller, "org-bench", request)
+
+    def new_email_sale() -> object:
+        return pos.create_pos_sale(store, seller, "org-bench", sale(f"{uuid.uuid4().hex}@example.com"))
+
+    known = sale("known@example.com")
+    pos.create_pos_sale(store, seller, "org-bench", known)
 
     def link_three_profiles() -> object:
         principal = user()
@@ -100,14 +112,30 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
         )
         return effects.redrive(store, lambda events: None)
 
-    cases: list[tuple[str, Callable[[], object]]] = [
-        ("floor: one GetItem", lambda: store.get_user("nobody")),
-        ("repeat consumer purchase", lambda: orders.place_consumer_order(store, buyer, "org-bench", order)),
-        ("history page (25)", lambda: history.history_of_me(store, buyer, org_id=None, limit=25, cursor=None)),
-        ("point-of-sale sale, new email", new_email_sale),
-        ("sign-up merging 3 profiles + link", link_three_profiles),
+    cases: list[tuple[str, Callable[[], object], int | None]] = [
+        ("floor: one GetItem", lambda: store.get_user("nobody"), 1),
+        (
+            "repeat consumer purchase",
+            lambda: orders.place_consumer_order(store, buyer, "org-bench", order, key("place_consumer_order")),
+            2,
+        ),
+        (
+            "its retry (same Idempotency-Key)",
+            lambda: orders.place_consumer_order(store, buyer, "org-bench", order, replayed),
+            1,
+        ),
+        (
+            "first consumer purchase at an org",
+            lambda: orders.place_consumer_order(store, buyer, f"org-{uuid.uuid4().hex[:8]}", order),
+            3,
+        ),
+        ("point-of-sale sale, known customer", lambda: pos.create_pos_sale(store, seller, "org-bench", known), 3),
+        ("point-of-sale sale, new email", new_email_sale, None),
+        ("GET /v1/me", lambda: users.get_me(store, buyer), 1),
+        ("history page (25)", lambda: history.history_of_me(store, buyer, org_id=None, limit=25, cursor=None), 1),
+        ("sign-up merging 3 profiles + link", link_three_profiles, None),
     ]
-    return [(name, median_seconds(action, runs), requests_of(store, action)) for name, action in cases]
+    return [(name, median_seconds(action, runs), requests_of(store, action), most) for name, action, most in cases]
 
 
 def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
@@ -152,25 +180,50 @@ def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
     return through_endpoint, in_process
 
 
-def import_seconds(handler: str, cache_dir: str | None, runs: int) -> float:
+# Import CPU targets (issue 12) as a multiple of the floor: importing boto3 and making a DynamoDB client.
+IMPORT_TARGETS = {"authorizer": 0.5, "app_api": 1.3, "org_api": 1.3, "partner_webhooks": 1.3, "linker": None}
+FIRST_REQUEST = """
+import json, statistics, time
+import app_api, snapshot_restore_py
+from local_runtime.worker import LambdaContext
+for hooks in (snapshot_restore_py.get_before_snapshot(), snapshot_restore_py.get_after_restore()):
+    for hook, args, kwargs in hooks:  # as Lambda runs them: at the snapshot, then in a restored environment
+        hook(*args, **kwargs)
+event = json.load(open("events/app-api-get-me.json"))
+def request():
+    start = time.perf_counter()
+    app_api.handler(event, LambdaContext("bench", 512, "r", int(time.time() * 1000) + 30000))
+    return time.perf_counter() - start
+first = request()
+print(first / statistics.median(request() for _ in range(30)))
+"""
+
+
+def child(code: str, handler: str | None, cache_dir: str, **env_vars: str) -> float:
+    """What `code` prints (its last word as a number) in a fresh interpreter with the handler's folder and the
+    layer's package on its path as Lambda has them, from bytecode (the layer ships compiled; its third-party
+    wheels are arm64, so they come from the virtualenv)."""
+    path = [str(ROOT / "functions" / handler)] if handler else []
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / handler), str(ROOT / "layers" / "common")]),
+        "PYTHONPATH": os.pathsep.join([*path, str(ROOT / "layers" / "common"), str(ROOT)]),
+        "PYTHONPYCACHEPREFIX": cache_dir,
         "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
         **placeholders("bench"),  # each function refuses to start without its settings
+        **env_vars,
     }
-    samples = []
-    for _ in range(runs):
-        if cache_dir is None:  # no bytecode anywhere: everything compiles from source, every time
-            env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-nopyc-")
-            env["PYTHONDONTWRITEBYTECODE"] = "1"
-        else:
-            env["PYTHONPYCACHEPREFIX"] = cache_dir
-            env.pop("PYTHONDONTWRITEBYTECODE", None)
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", f"import {handler}"], env=env, check=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True, cwd=ROOT)
+    return float(out.stdout.split()[-1])
+
+
+def import_cpu(handler: str | None, cache_dir: str, runs: int) -> float:
+    """Median CPU seconds of importing the handler (None: the floor, boto3 and a DynamoDB client)."""
+    work = f"import {handler}" if handler else "import boto3\nboto3.client('dynamodb')"
+    code = f"import time\nstart = time.process_time()\n{work}\nprint(time.process_time() - start)"
+    child(code, handler, cache_dir)  # compiles into the cache once
+    return statistics.median(child(code, handler, cache_dir) for _ in range(runs))
 
 
 def main() -> int:
@@ -181,23 +234,36 @@ def main() -> int:
     with dynamodb_local_store(ROOT, tables) as store:
         results = database_operations(store, args.runs)
         through_endpoint, in_process = invoke_overhead(store.db.client.meta.endpoint_url, args.runs)
+        first_over_warm = child(
+            FIRST_REQUEST,
+            "app_api",
+            tempfile.mkdtemp(prefix="bench-pyc-"),
+            AWS_ENDPOINT_URL_DYNAMODB=store.db.client.meta.endpoint_url,
+            TABLE_NAME=tables["ProfilesTable"],
+            IDEMPOTENCY_TABLE_NAME=tables["IdempotencyTable"],
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",
+        )
     floor = results[0][1]
     print(f"DynamoDB Local, median of {args.runs} runs; floor = one GetItem round trip ({floor * 1000:.2f} ms here)")
-    print(f"{'operation':40} {'x floor':>8} {'requests':>9}")
-    for name, seconds, count in results:
-        print(f"{name:40} {seconds / floor:8.1f} {count:9d}")
+    print(f"{'operation':40} {'x floor':>8} {'requests':>9} {'at most':>8}")
+    for name, seconds, count, most in results:
+        print(f"{name:40} {seconds / floor:8.1f} {count:9d} {'' if most is None else most:>8}")
 
     print(
         f"\nwarm invocation through the local Lambda endpoint (boto3) / the handler called in-process: "
         f"{through_endpoint / in_process:.1f}x  ({through_endpoint * 1000:.1f} ms / {in_process * 1000:.2f} ms)"
     )
 
-    print("\ncold import of each handler: no bytecode (as sam build ships it) / compiled bytecode")
-    warm = tempfile.mkdtemp(prefix="bench-pyc-")
+    cache = tempfile.mkdtemp(prefix="bench-pyc-")
+    import_floor = import_cpu(None, cache, 7)
+    print(f"\nimport CPU of each handler / the floor: boto3 and a DynamoDB client ({import_floor * 1000:.0f} ms here)")
+    print(f"{'handler':40} {'x floor':>8} {'at most':>8}")
     for handler in HANDLERS:
-        import_seconds(handler, warm, 1)  # compile once into the warm cache
-        cold, compiled = import_seconds(handler, None, 5), import_seconds(handler, warm, 5)
-        print(f"{handler:40} {cold / compiled:8.2f}x  ({compiled * 1000:.0f} ms with bytecode)")
+        target = IMPORT_TARGETS[handler]
+        ratio = import_cpu(handler, cache, 7) / import_floor
+        print(f"{handler:40} {ratio:8.2f} {'' if target is None else target:>8}")
+    print(f"app API: the first request after a SnapStart restore / a warm one: {first_over_warm:.2f}x (at most 1.5)")
 
     print()
     print(onsale.render(onsale.onsale_figures(), 50_000, 60))  # on paper: bench/onsale.py

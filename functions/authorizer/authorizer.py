@@ -8,15 +8,17 @@ the principal, with a staff member's memberships: a revocation takes effect with
 
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles.data.store import Store
 from customer_profiles.edge import config, snapstart
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tokens import TokenVerifier
 from customer_profiles.models.principal import InvalidToken, Principal
+
+if TYPE_CHECKING:
+    from customer_profiles.data.store import Store
 
 logger = masked_logger()
 config.require("IDP_ISSUER", "IDP_AUDIENCES", "IDP_JWKS_URL", "TABLE_NAME")
@@ -33,7 +35,11 @@ def verifier() -> TokenVerifier:
 
 
 @lru_cache(maxsize=1)
-def store() -> Store:
+def store() -> "Store":
+    # The data layer (pydantic models, boto3) is imported here, by the before-snapshot hook or the first
+    # token: the authorizer's import stays small, and most of its answers come from API Gateway's cache.
+    from customer_profiles.data.store import Store
+
     return Store(config.settings().table_name)
 
 

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.conditions import Key as KeyCondition
-
 from customer_profiles.data import keys
 from customer_profiles.data.codec import (
     Item,
@@ -23,7 +21,7 @@ from customer_profiles.data.codec import (
 )
 from customer_profiles.data.profiles import ProfileChange, add_profile_changes
 from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
-from customer_profiles.data.table import Records
+from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user
 from customer_profiles.errors import StateConflict

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key as KeyCondition
-
 from customer_profiles.data import keys
 from customer_profiles.data.codec import pending_from_item, pending_to_item
-from customer_profiles.data.table import Records
+from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.models.domain import PendingEffect
 

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key as KeyCondition
-
 from customer_profiles.data import keys
 from customer_profiles.data.codec import (
     Item,
@@ -25,7 +23,7 @@ from customer_profiles.data.codec import (
     profile_to_item,
 )
 from customer_profiles.data.pending import add_pending
-from customer_profiles.data.table import Records
+from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user
 from customer_profiles.errors import InvalidInput

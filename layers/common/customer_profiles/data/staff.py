@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from boto3.dynamodb.conditions import Key as KeyCondition
-
 from customer_profiles.data import keys
 from customer_profiles.data.codec import membership_from_item, membership_to_items
-from customer_profiles.data.table import Records
+from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.models.domain import StaffMembership
 
 

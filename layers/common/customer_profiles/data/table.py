@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import boto3
-from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
 
 from customer_profiles.data.codec import Item, decode_key_cursor, encode_cursor
@@ -24,6 +22,14 @@ BATCH_GET_LIMIT = 100
 MAX_UNPROCESSED_ROUNDS = 8
 
 
+def KeyCondition(name: str) -> Any:
+    """boto3's key-condition builder, imported on first use: importing boto3 is most of a function's import
+    time, and with SnapStart the store (and so boto3) is built by the before-snapshot hook instead."""
+    from boto3.dynamodb.conditions import Key
+
+    return Key(name)
+
+
 class IncompleteRead(Exception):
     """DynamoDB kept some keys unprocessed past every retry: the caller must not decide on a part."""
 
@@ -31,7 +37,11 @@ class IncompleteRead(Exception):
 class Table:
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, sleep: Callable[[float], None] = time.sleep):
         self.name = table_name
-        self.resource = dynamodb or boto3.resource("dynamodb")
+        if dynamodb is None:
+            import boto3  # see KeyCondition
+
+            dynamodb = boto3.resource("dynamodb")
+        self.resource = dynamodb
         self.table = self.resource.Table(table_name)
         self.client = self.resource.meta.client
         self._sleep = sleep

@@ -7,9 +7,8 @@ misses one fails its cold start with a message naming it, never a request later.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, fields
 from functools import lru_cache
-
-from pydantic import BaseModel, Field
 
 # Every variable some function requires: tools that import the functions without running them (the OpenAPI
 # document, the benchmark, tests) give each a placeholder.
@@ -33,12 +32,15 @@ class MissingSettings(RuntimeError):
     """A function started without a variable it needs."""
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
+    """Strings from the environment; a plain dataclass, so the authorizer's import needs no pydantic."""
+
     table_name: str = ""
     idempotency_table_name: str = ""
     event_bus_name: str = ""
     local_event_sink: str = ""
-    claim_expiry_days: int = Field(default=30, ge=1, le=365)
+    claim_expiry_days: int = 30
     claim_url_base: str = "https://example.invalid/claim/"
     partner_secrets_prefix: str = ""
     claim_token_key_secret: str = ""
@@ -49,12 +51,17 @@ class Settings(BaseModel):
     idp_jwks_url: str = ""
     staff_client_ids: str = ""
 
+    def __post_init__(self) -> None:
+        days = int(self.claim_expiry_days)  # from the environment: a string
+        if not 1 <= days <= 365:
+            raise MissingSettings(f"CLAIM_EXPIRY_DAYS must be 1 to 365 days, not {days}")
+        object.__setattr__(self, "claim_expiry_days", days)
+
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return Settings.model_validate(
-        {name: os.environ[name.upper()] for name in Settings.model_fields if name.upper() in os.environ}
-    )
+    present = {f.name: os.environ[f.name.upper()] for f in fields(Settings) if f.name.upper() in os.environ}
+    return Settings(**present)  # type: ignore[arg-type]
 
 
 def require(*variables: str | tuple[str, ...]) -> Settings:

@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-import boto3
-
 from customer_profiles.edge.config import settings
 from customer_profiles.models.events import EVENT_SOURCE, DomainEvent
 
@@ -21,7 +19,11 @@ class EventPublisher(Protocol):
 class EventBridgePublisher:
     def __init__(self, bus_name: str, client: Any | None = None) -> None:
         self._bus_name = bus_name
-        self._client = client or boto3.client("events")
+        if client is None:
+            import boto3  # on first use: see data.table.KeyCondition
+
+            client = boto3.client("events")
+        self._client = client
 
     def publish(self, events: list[DomainEvent]) -> None:
         for start in range(0, len(events), 10):  # PutEvents takes at most 10 entries

@@ -10,8 +10,6 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from aws_lambda_powertools.utilities import parameters
-
 from customer_profiles.edge.config import settings
 
 CACHE_SECONDS = 60
@@ -25,6 +23,8 @@ def partner_secrets(partner_id: str) -> list[str]:
         secrets = json.loads(path.read_text()) if path.exists() else {}
         return list(secrets.get(partner_id, []))
     prefix = settings().partner_secrets_prefix
+    from aws_lambda_powertools.utilities import parameters  # with boto3: only where a secret is read
+
     try:
         value = parameters.get_secret(f"{prefix}{partner_id}", transform="json", max_age=CACHE_SECONDS)
     except parameters.exceptions.GetParameterError:
@@ -37,4 +37,6 @@ def claim_token_key() -> bytes:
     local = settings().local_claim_token_key_file
     if local:
         return Path(local).read_bytes().strip()
+    from aws_lambda_powertools.utilities import parameters
+
     return str(parameters.get_secret(settings().claim_token_key_secret, max_age=3600)).encode()
