@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from customer_profiles.data.store import Store  # noqa: E402
-from customer_profiles.domain import effects, history, orders, pos, users  # noqa: E402
+from customer_profiles.domain import effects, history, orders, pos, staff, users  # noqa: E402
 from customer_profiles.edge.config import placeholders  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
@@ -69,7 +69,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
     buyer = user()
     order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
     orders.place_consumer_order(store, buyer, "org-bench", order)
-    seller = Principal(kind="staff", subject="till", client_id="staff", org_id="org-bench", roles=frozenset({"pos"}))
+    seller = Principal(kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"pos"})})
 
     def new_email_sale() -> object:
         request = PosSaleRequest.model_validate(
@@ -90,7 +90,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
         )
         for n in range(3):
             staff = Principal(
-                kind="staff", subject="till", client_id="staff", org_id=f"org-{n}", roles=frozenset({"pos"})
+                kind="staff", subject="till", client_id="staff", memberships={f"org-{n}": frozenset({"pos"})}
             )
             pos.create_pos_sale(store, staff, f"org-{n}", sale)
         users.register_me(
@@ -98,8 +98,24 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int]]
         )
         return effects.redrive(store, lambda events: None)
 
+    def staff_view_of(orders_held: int) -> Callable[[], object]:
+        """The staff profile view's first page, of a customer holding `orders_held` sales of 2 tickets each."""
+        customer = {"email": f"{uuid.uuid4().hex}@example.com"}
+        sale = PosSaleRequest.model_validate(
+            {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": customer}
+        )
+        profile_id = ""
+        for _ in range(orders_held):
+            profile_id = pos.create_pos_sale(store, seller, "org-bench", sale).profile.profile_id
+        viewer = Principal(
+            kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"viewer"})}
+        )
+        return lambda: staff.read_profile(store, viewer, "org-bench", profile_id, limit=25, cursor=None)
+
     cases: list[tuple[str, Callable[[], object]]] = [
         ("floor: one GetItem", lambda: store.get_user("nobody")),
+        ("staff profile view at 10 orders", staff_view_of(10)),
+        ("staff profile view at 400 orders", staff_view_of(400)),
         ("repeat consumer purchase", lambda: orders.place_consumer_order(store, buyer, "org-bench", order)),
         ("history page (25)", lambda: history.history_of_me(store, buyer, org_id=None, limit=25, cursor=None)),
         ("point-of-sale sale, new email", new_email_sale),
