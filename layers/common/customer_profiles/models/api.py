@@ -201,7 +201,7 @@ class OrgProfileResponse(ProfileResponse):
 
 
 class OrgProfileDetailResponse(BaseModel):
-    """The profile with one page of its orders and entitlements, newest first (`limit` of them together)."""
+    """The profile with one page of its orders and entitlements, newest first (at most `limit` of them in all)."""
 
     profile: OrgProfileResponse
     orders: list[Order] = Field(description="This page's orders, newest first")
