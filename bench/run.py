@@ -32,7 +32,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 from bench import onsale  # noqa: E402
 from customer_profiles.data.requests import IdempotentRequest  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
-from customer_profiles.domain import effects, history, orders, pos, users  # noqa: E402
+from customer_profiles.domain import effects, history, orders, pos, staff, users  # noqa: E402
 from customer_profiles.domain.idempotency import under_key  # noqa: E402
 from customer_profiles.edge.config import placeholders  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
@@ -112,8 +112,24 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, 
         )
         return effects.redrive(store, lambda events: None)
 
+    def staff_view_of(orders_held: int) -> Callable[[], object]:
+        """The staff profile view's first page, of a customer holding `orders_held` sales of 2 tickets each."""
+        customer = {"email": f"{uuid.uuid4().hex}@example.com"}
+        request = PosSaleRequest.model_validate(
+            {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": customer}
+        )
+        profile_id = ""
+        for _ in range(orders_held):
+            profile_id = pos.create_pos_sale(store, seller, "org-bench", request).profile.profile_id
+        viewer = Principal(
+            kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"viewer"})}
+        )
+        return lambda: staff.read_profile(store, viewer, "org-bench", profile_id, limit=25, cursor=None)
+
     cases: list[tuple[str, Callable[[], object], int | None]] = [
         ("floor: one GetItem", lambda: store.get_user("nobody"), 1),
+        ("staff profile view at 10 orders", staff_view_of(10), None),
+        ("staff profile view at 400 orders", staff_view_of(400), None),
         (
             "repeat consumer purchase",
             lambda: orders.place_consumer_order(store, buyer, "org-bench", order, key("place_consumer_order")),

@@ -181,6 +181,7 @@ EVENTS = {
         "/v1/orgs/org-demo/profiles/PROFILE_ID",
         path_parameters={"org_id": "org-demo", "profile_id": "PROFILE_ID"},
         context=STAFF_CONTEXT,
+        query={"limit": "10"},
     ),
     "org-api-patch-profile.json": api_event(
         "PATCH",

@@ -112,8 +112,10 @@ def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
     tags=["org"],
 )
 @tracer.capture_method
-def read_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID) -> OrgProfileDetailResponse:
-    return staff.read_profile(store(), principal_of(app), org_id, profile_id)
+def read_org_profile(
+    org_id: ORG_ID, profile_id: PROFILE_ID, limit: LIMIT = 25, cursor: CURSOR = None
+) -> OrgProfileDetailResponse:
+    return staff.read_profile(store(), principal_of(app), org_id, profile_id, limit=limit, cursor=cursor)
 
 
 @app.patch(

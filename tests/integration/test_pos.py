@@ -145,3 +145,36 @@ def test_invalid_identifiers_are_422_naming_the_field(runtime):
 
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "customer.email"
+
+
+def test_the_staff_profile_view_pages_newest_first_over_http(runtime):
+    # Given a customer with 6 sales of one ticket each at a venue
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    seller, viewer = staff_token(runtime, org_id, "pos"), staff_token(runtime, org_id, "viewer")
+    email = f"regular-{uuid.uuid4().hex[:8]}@example.com"
+    sales = [sell(runtime, seller, org_id, {"email": email}).json() for _ in range(6)]
+    profile_id = sales[0]["profile"]["profile_id"]
+    path = f"/v1/orgs/{org_id}/profiles/{profile_id}"
+
+    # When staff walk the profile view 5 children (orders and entitlements together) at a time
+    pages, cursor = [], None
+    while True:
+        answer = runtime.call("GET", path, viewer, params={"limit": 5, **({"cursor": cursor} if cursor else {})})
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json())
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            break
+
+    # Then every order and entitlement comes once, newest first, and the profile with every page
+    assert [len(p["orders"]) + len(p["entitlements"]) for p in pages] == [5, 5, 2]
+    orders = [o["order_id"] for p in pages for o in p["orders"]]
+    assert orders == [s["order"]["order_id"] for s in reversed(sales)]
+    entitlements = [e["entitlement_id"] for p in pages for e in p["entitlements"]]
+    assert entitlements == [s["entitlements"][0]["entitlement_id"] for s in reversed(sales)]
+    assert {p["profile"]["profile_id"] for p in pages} == {profile_id}
+    # and a cursor that is not this view's, or a limit out of range, is a JSON 422
+    for params in ({"cursor": "bm90IGEgY3Vyc29y"}, {"cursor": pages[0]["next_cursor"][::-1]}, {"limit": 101}):
+        refused = runtime.call("GET", path, viewer, params=params)
+        assert refused.status_code == 422, (params, refused.text)
+        assert refused.json()["error"]["code"]

@@ -210,7 +210,7 @@ def test_listing_is_newest_first_and_pages_without_gaps(store):
 def test_reading_a_profile_gives_its_orders_and_entitlements_but_never_the_user(store):
     made = pos.create_pos_sale(store, SELLER, ORG, sale(email="reader@example.com"))
 
-    detail = staff.read_profile(store, VIEWER, ORG, made.profile.profile_id)
+    detail = staff.read_profile(store, VIEWER, ORG, made.profile.profile_id, limit=25, cursor=None)
 
     assert [o.order_id for o in detail.orders] == [made.order.order_id]
     assert len(detail.entitlements) == 2
@@ -222,9 +222,9 @@ def test_another_orgs_profile_is_404(store):
     foreign = staff_principal("spy", "org-spy", "admin", "viewer")
 
     with pytest.raises(NotFound):
-        staff.read_profile(store, foreign, "org-spy", made.profile.profile_id)
+        staff.read_profile(store, foreign, "org-spy", made.profile.profile_id, limit=25, cursor=None)
     with pytest.raises(NotFound):
-        staff.read_profile(store, foreign, ORG, made.profile.profile_id)
+        staff.read_profile(store, foreign, ORG, made.profile.profile_id, limit=25, cursor=None)
 
 
 def test_admins_update_attributes_with_optimistic_concurrency(store):

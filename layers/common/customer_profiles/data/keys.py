@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+import uuid
 import zlib
 
 from customer_profiles.models.domain import Identifier
@@ -38,6 +39,8 @@ MEMBER_SK_PREFIX = "MEMBER#"
 ORDER_SK_PREFIX = "ORDER#"
 ENTITLEMENT_SK_PREFIX = "ENT#"
 SEARCH_SK_PREFIX = "SEARCH#"
+# A profile's children, each kind under its own prefix, read by a Query each (never its search entries).
+CHILD_SK_PREFIXES = (ORDER_SK_PREFIX, ENTITLEMENT_SK_PREFIX)
 HISTORY_PREFIX = "HIST#"
 PROFILE_BY_USER_PREFIX = "PROFILE#ORG#"
 BY_USER_INDEX = "gsi1"
@@ -96,7 +99,19 @@ def order_key(org_id: str, profile_id: str, created_at: str, order_id: str) -> K
 
 
 def entitlement_key(org_id: str, profile_id: str, entitlement_id: str) -> Key:
+    """Entitlement ids made since bounded reads start with their creation time (`time_ordered_id`), so
+    `ENT#` sorts them by time, and above every earlier id (uuid4 hex, which are all older)."""
     return {"pk": profile_pk(org_id, profile_id), "sk": f"{ENTITLEMENT_SK_PREFIX}{entitlement_id}"}
+
+
+TIME_ORDERED_ID_MARK = "t"  # sorts above every hex digit: ids made before time-ordered ones come below them
+
+
+def time_ordered_id(at: str) -> str:
+    """An id that sorts by `at` (an ISO instant with milliseconds, as `utc_now` writes it): `t`, the
+    instant's 17 digits, 16 random hex digits (34 characters, within the path pattern of ids)."""
+    digits = "".join(c for c in at if c.isdigit())
+    return f"{TIME_ORDERED_ID_MARK}{digits}{uuid.uuid4().hex[:16]}"
 
 
 def search_key(org_id: str, profile_id: str, entry: str) -> Key:

@@ -13,6 +13,8 @@ from customer_profiles.data.codec import (
     Item,
     child_from_item,
     child_to_item,
+    decode_cursor,
+    encode_cursor,
     entitlement_from_item,
     entitlement_to_item,
     holding_from_item,
@@ -24,7 +26,7 @@ from customer_profiles.data.requests import Answered, IdempotentRequest, add_ans
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user
-from customer_profiles.errors import StateConflict
+from customer_profiles.errors import InvalidInput, StateConflict
 from customer_profiles.models.domain import (
     Entitlement,
     EntitlementStatus,
@@ -120,18 +122,16 @@ class OrderRecords(Records):
         self.write_sale(SaleWrite(order=order, entitlements=list(entitlements), user_id=user_id))
 
     def profile_partition(self, org_id: str, profile_id: str) -> list[Item]:
-        """Everything in the profile's partition, strongly consistent, every page."""
+        """Everything in the profile's partition, strongly consistent, every page (tests and inspection;
+        no route or effect reads a whole partition)."""
         return self.db.query_all(
             KeyConditionExpression=KeyCondition("pk").eq(keys.profile_pk(org_id, profile_id)), ConsistentRead=True
         )
 
-    def children(self, org_id: str, profile_id: str) -> list[Item]:
-        return [i for i in self.profile_partition(org_id, profile_id) if i["type"] in ("order", "entitlement")]
-
     def profile_with_children(
         self, org_id: str, profile_id: str
     ) -> tuple[Profile, list[Order], list[Entitlement]] | None:
-        """A profile with its orders and entitlements: one Query on the profile's partition (paged)."""
+        """A profile with all its orders and entitlements: the whole partition (tests and inspection)."""
         items = self.profile_partition(org_id, profile_id)
         profile = next((profile_from_item(i) for i in items if i["sk"] == keys.PROFILE_SK), None)
         if profile is None:
@@ -139,6 +139,75 @@ class OrderRecords(Records):
         children = [child_from_item(i) for i in items if i["type"] in ("order", "entitlement")]
         orders = sorted((c for c in children if isinstance(c, Order)), key=lambda o: o.created_at, reverse=True)
         return profile, orders, [c for c in children if isinstance(c, Entitlement)]
+
+    def _children_query(self, org_id: str, profile_id: str, prefix: str, **arguments: Any) -> dict[str, Any]:
+        """The Query of one kind of child (orders or entitlements) of a profile, strongly consistent."""
+        condition = KeyCondition("pk").eq(keys.profile_pk(org_id, profile_id)) & KeyCondition("sk").begins_with(prefix)
+        return {"KeyConditionExpression": condition, "ConsistentRead": True, **arguments}
+
+    def children(self, org_id: str, profile_id: str, **arguments: Any) -> list[Item]:
+        """Every order and entitlement of the profile (not its search entries), strongly consistent, every
+        page; `arguments` narrow the Query further (a filter, a projection)."""
+        return [
+            item
+            for prefix in keys.CHILD_SK_PREFIXES
+            for item in self.db.query_all(**self._children_query(org_id, profile_id, prefix, **arguments))
+        ]
+
+    def children_page(
+        self, org_id: str, profile_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Order], list[Entitlement], str | None]:
+        """One page of the profile's orders and entitlements together, newest first: at most `limit` of them,
+        from one Query per kind (each descending, `limit` + 1 items), merged by creation time.
+
+        The cursor holds where each kind stopped, so every child appears on exactly one page. Entitlements
+        with ids made before ids were time-ordered (`keys.time_ordered_id`) come after every newer one,
+        in id order among themselves.
+        """
+        pk = keys.profile_pk(org_id, profile_id)
+        positions, done = _children_position(pk, cursor)
+        fetched: list[list[Item]] = []
+        more: list[bool] = []
+        for position, finished, prefix in zip(positions, done, keys.CHILD_SK_PREFIXES, strict=True):
+            if finished:
+                fetched.append([])
+                more.append(False)
+                continue
+            arguments = self._children_query(org_id, profile_id, prefix, ScanIndexForward=False, Limit=limit + 1)
+            if position:
+                arguments["ExclusiveStartKey"] = {"pk": pk, "sk": position}
+            response = self.db.table.query(**arguments)
+            fetched.append(response["Items"])
+            more.append("LastEvaluatedKey" in response)
+        taken = [0] * len(fetched)
+        page: list[Item] = []
+        while len(page) < limit:
+            heads = [(i, items[taken[i]]) for i, items in enumerate(fetched) if taken[i] < len(items)]
+            # A kind whose fetched items ran out while the table holds more (a Query cut at 1 MB) could hold
+            # the next newest child: the page ends here rather than skip it.
+            if not heads or any(taken[i] == len(items) and more[i] for i, items in enumerate(fetched)):
+                break
+            kind, item = max(heads, key=lambda head: _newest_first(head[1]))
+            page.append(item)
+            taken[kind] += 1
+            positions[kind] = item["sk"]
+        for kind, items in enumerate(fetched):
+            if not done[kind]:
+                done[kind] = taken[kind] == len(items) and not more[kind]
+        next_cursor = None if all(done) else encode_cursor({"profile": pk, "after": positions, "done": done})
+        children = [child_from_item(item) for item in page]
+        return (
+            [c for c in children if isinstance(c, Order)],
+            [c for c in children if isinstance(c, Entitlement)],
+            next_cursor,
+        )
+
+    def entitlements_by_ids(self, org_id: str, profile_id: str, entitlement_ids: Sequence[str]) -> list[Entitlement]:
+        """Those of `entitlement_ids` that live under the profile, strongly consistent, in the order asked."""
+        wanted = list(dict.fromkeys(entitlement_ids))
+        found = self.db.batch_get([keys.entitlement_key(org_id, profile_id, e) for e in wanted])
+        by_id = {i["entitlement_id"]: entitlement_from_item(i) for i in found}
+        return [by_id[e] for e in wanted if e in by_id]
 
     def get_entitlement(self, org_id: str, profile_id: str, entitlement_id: str) -> Entitlement | None:
         item = self.db.get(keys.entitlement_key(org_id, profile_id, entitlement_id))
@@ -181,9 +250,16 @@ class OrderRecords(Records):
         Each write is guarded by the child not having that user yet, so a redelivery changes nothing.
         """
         changed = 0
-        for item in self.children(org_id, profile_id):
-            if item.get("user_id") == user_id:
-                continue
+        # Only the children still to re-key, and only what the update needs of them.
+        projection = "pk, sk, #type, order_id, entitlement_id, created_at"
+        for item in self.children(
+            org_id,
+            profile_id,
+            FilterExpression="attribute_not_exists(user_id) OR user_id <> :user",
+            ProjectionExpression=projection,
+            ExpressionAttributeNames={"#type": "type"},
+            ExpressionAttributeValues={":user": user_id},
+        ):
             child_id = item["order_id"] if item["type"] == "order" else item["entitlement_id"]
             history = keys.history_keys(user_id, org_id, item["created_at"], child_id)
             updated = self.db.update_if(
@@ -197,14 +273,54 @@ class OrderRecords(Records):
         return changed
 
     def move_children(self, source: Profile, target: Profile, *, chunk: int = 25) -> int:
-        """Move every order and entitlement of `source` under `target` (Put under the target + Delete from
-        the source, a chunk per transaction), so each always has exactly one parent; returns how many."""
-        children = self.children(source.org_id, source.profile_id)
-        for start in range(0, len(children), chunk):
-            tx = self.db.tx()
-            for item in children[start : start + chunk]:
-                moved = child_from_item(item).model_copy(update={"profile_id": target.profile_id})
-                tx.put_if_new(child_to_item(moved, target.user_id))
-                tx.delete({"pk": item["pk"], "sk": item["sk"]}, "attribute_exists(pk)")
-            tx.execute(self.db.client)
-        return len(children)
+        """Move up to `chunk` orders and entitlements of `source` under `target` (Put under the target +
+        Delete from the source, in one transaction), so each always has exactly one parent; returns how many
+        moved. Reads only the children it moves (strongly consistent): call it until it moves none."""
+        found: list[Item] = []
+        for prefix in keys.CHILD_SK_PREFIXES:
+            arguments = self._children_query(source.org_id, source.profile_id, prefix)
+            while len(found) < chunk:
+                response = self.db.table.query(**arguments, Limit=chunk - len(found))
+                found += response["Items"]
+                if "LastEvaluatedKey" not in response:
+                    break
+                arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if not found:
+            return 0
+        tx = self.db.tx()
+        for item in found:
+            moved = child_from_item(item).model_copy(update={"profile_id": target.profile_id})
+            tx.put_if_new(child_to_item(moved, target.user_id))
+            tx.delete({"pk": item["pk"], "sk": item["sk"]}, "attribute_exists(pk)")
+        tx.execute(self.db.client)
+        return len(found)
+
+
+def _newest_first(item: Item) -> tuple[str, int, str]:
+    """Where a child comes in the profile view, greatest first: by creation time, an order before the
+    entitlements made with it, then by key (the order each kind's Query reads them in)."""
+    return item["created_at"], item["type"] == "order", item["sk"]
+
+
+def _children_position(pk: str, cursor: str | None) -> tuple[list[str | None], list[bool]]:
+    """Where each kind of child (orders, entitlements) stopped, and whether it is done, from a cursor made
+    by `children_page` for this very profile (any other is a 422)."""
+    kinds = len(keys.CHILD_SK_PREFIXES)
+    if not cursor:
+        return [None] * kinds, [False] * kinds
+    position = decode_cursor(cursor)
+    valid = (
+        isinstance(position, dict)
+        and position.get("profile") == pk
+        and isinstance(position.get("after"), list)
+        and isinstance(position.get("done"), list)
+        and len(position["after"]) == len(position["done"]) == kinds
+        and all(
+            p is None or (isinstance(p, str) and p.startswith(prefix))
+            for p, prefix in zip(position["after"], keys.CHILD_SK_PREFIXES, strict=True)
+        )
+        and all(isinstance(d, bool) for d in position["done"])
+    )
+    if not valid:
+        raise InvalidInput("invalid cursor", field="cursor")
+    return list(position["after"]), list(position["done"])

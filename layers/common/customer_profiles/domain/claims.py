@@ -50,11 +50,12 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
     target_id, _ = profiles.ensure_user_profile(store, user_id, claim.org_id, origin="partner")
     source = _where_entitlements_live(store, claim)
     target = store.get_profile(claim.org_id, target_id)
-    found = store.profile_with_children(claim.org_id, source.profile_id)
-    if target is None or found is None:
+    if target is None:
         raise ConcurrentWrite("the claim's profile is being written; retry")
-    wanted = set(claim.entitlement_ids)
-    pending = [e for e in found[2] if e.entitlement_id in wanted and e.status == "pending_claim"]
+    # Only the claim's own entitlements (at most 40, one strongly consistent BatchGetItem), never the
+    # source's whole partition.
+    found = store.entitlements_by_ids(claim.org_id, source.profile_id, claim.entitlement_ids)
+    pending = [e for e in found if e.status == "pending_claim"]
     if not pending:
         raise Gone("nothing is left to claim: the entitlements were voided")
     activated = store.use_claim(hashed, now, source=source, target=target, entitlements=pending)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from customer_profiles.data.keys import time_ordered_id
 from customer_profiles.data.orders import SaleWrite
 from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
@@ -37,7 +38,7 @@ def build_order(
     )
     entitlements = [
         Entitlement(
-            entitlement_id=new_id(),
+            entitlement_id=time_ordered_id(now),  # the profile view pages entitlements newest first
             org_id=org_id,
             profile_id=profile_id,
             order_id=order.order_id,

@@ -201,9 +201,14 @@ class OrgProfileResponse(ProfileResponse):
 
 
 class OrgProfileDetailResponse(BaseModel):
+    """The profile with one page of its orders and entitlements, newest first (at most `limit` of them in all)."""
+
     profile: OrgProfileResponse
-    orders: list[Order]
-    entitlements: list[Entitlement]
+    orders: list[Order] = Field(description="This page's orders, newest first")
+    entitlements: list[Entitlement] = Field(description="This page's entitlements, newest first")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page"
+    )
 
 
 class OrgProfileListResponse(BaseModel):
