@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,6 +16,7 @@ from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
 from customer_profiles.edge.idempotency import keyed_request
 from customer_profiles.edge.logs import masked_logger
+from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
 from customer_profiles.models.api import (
     ClaimResponse,
     HistoryResponse,
@@ -29,7 +30,7 @@ from customer_profiles.models.api import (
 
 logger = masked_logger()
 require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME")  # a missing variable fails the cold start, naming it
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 app = create_resolver()
 
@@ -42,9 +43,6 @@ OPTIONAL_ORG_ID = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-
 @lru_cache(maxsize=1)
 def store() -> Store:
     return Store(settings().table_name, requests_table=settings().idempotency_table_name)
-
-
-snapstart.prepare(store)  # built into the snapshot, renewed after each restore
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
@@ -159,6 +157,11 @@ def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> Profi
     user_id = users.current_user_id(store(), principal_of(app))
     profile = profiles.user_profile_in_org(store(), user_id, org_id)
     return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store()))
+
+
+# Built into the snapshot (the store, the tracer, and the resolver's paths by a request answered 401), the
+# store and the tracer made anew after each restore.
+snapstart.prepare(store, powertools_tracer, prime=snapstart.unauthenticated_request(app, "GET", "/v1/me"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,6 +16,7 @@ from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
 from customer_profiles.edge.idempotency import keyed_request
 from customer_profiles.edge.logs import masked_logger
+from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import (
     AttachIdentifierRequest,
@@ -33,7 +34,7 @@ from customer_profiles.models.domain import Entitlement
 
 logger = masked_logger()
 require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME")  # a missing variable fails the cold start, naming it
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 app = create_resolver()
 
@@ -51,9 +52,6 @@ SUBJECT = Annotated[str, Path(pattern=r"^[\x21-\x7e]{1,255}$")]
 @lru_cache(maxsize=1)
 def store() -> Store:
     return Store(settings().table_name, requests_table=settings().idempotency_table_name)
-
-
-snapstart.prepare(store)  # built into the snapshot, renewed after each restore
 
 
 @app.post(
@@ -194,6 +192,13 @@ def put_staff_member(org_id: ORG_ID, subject: SUBJECT, member: StaffMemberReques
 def remove_staff_member(org_id: ORG_ID, subject: SUBJECT) -> Response[None]:
     memberships.remove_staff(store(), principal_of(app), org_id, subject)
     return Response(status_code=204)
+
+
+# Built into the snapshot (the store, the tracer, and the resolver's paths by a request answered 401), the
+# store and the tracer made anew after each restore.
+snapstart.prepare(
+    store, powertools_tracer, prime=snapstart.unauthenticated_request(app, "GET", "/v1/orgs/snapshot/staff")
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -5,7 +5,7 @@ redelivery too), 4xx with a JSON reason for what will never succeed, 5xx only fo
 from functools import lru_cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
@@ -17,6 +17,7 @@ from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import answers, create_resolver
 from customer_profiles.edge.logs import masked_logger
+from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
 from customer_profiles.models.api import PartnerOrderRequest, PartnerOrderResponse
 
 logger = masked_logger()
@@ -25,7 +26,7 @@ require(
     ("PARTNER_SECRETS_PREFIX", "LOCAL_PARTNER_SECRETS_FILE"),
     ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
 )  # a missing variable fails the cold start, naming it
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 app = create_resolver()
 
@@ -42,7 +43,7 @@ def store() -> Store:
 
 # Built into the snapshot, renewed after each restore; partners' secrets and the claim-token key are read at
 # request time (cached briefly), never kept in the snapshot.
-snapstart.prepare(store)
+snapstart.prepare(store, powertools_tracer)
 
 
 @app.post(

@@ -3,6 +3,7 @@ snapshot_restore_py), they build its clients before the snapshot and replace the
 
 import random
 
+import botocore.client
 import pytest
 import snapshot_restore_py
 
@@ -11,13 +12,14 @@ import authorizer
 import org_api
 import partner_webhooks
 from customer_profiles.edge import snapstart
+from customer_profiles.edge.tracing import powertools_tracer
 from tests.unit.test_authorizer import configure
 
 FACTORIES = {
     "authorizer": (authorizer.verifier, authorizer.store),
-    "app_api": (app_api.store,),
-    "org_api": (org_api.store,),
-    "partner_webhooks": (partner_webhooks.store,),
+    "app_api": (app_api.store, powertools_tracer),
+    "org_api": (org_api.store, powertools_tracer),
+    "partner_webhooks": (partner_webhooks.store, powertools_tracer),
 }
 
 
@@ -72,3 +74,17 @@ def test_the_store_works_after_a_restore(fresh_caches):
     snapstart.build((app_api.store,))
     snapstart.renew((app_api.store,))
     assert app_api.store().memberships_of("nobody") == []
+
+
+@pytest.mark.parametrize("module", [app_api, org_api])
+def test_the_resolver_is_primed_before_the_snapshot_by_a_request_answered_401_that_reads_nothing(
+    module, aws, monkeypatch
+):
+    hooks = [args for func, args, _ in snapshot_restore_py.get_before_snapshot() if func is snapstart.build]
+    (prime,) = [prime for factories, prime in hooks if factories == (module.store, powertools_tracer)]
+    sent: list[str] = []
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", lambda client, name, params: sent.append(name))
+
+    answer = prime()
+
+    assert (answer["statusCode"], sent) == (401, [])  # no request leaves before the snapshot

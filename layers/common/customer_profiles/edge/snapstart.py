@@ -43,15 +43,41 @@ class CachedFactory(Protocol):
     def cache_clear(self) -> None: ...
 
 
-def prepare(*factories: CachedFactory) -> None:
-    """Build `factories` before the snapshot and build them anew after each restore."""
-    register_before_snapshot(build, factories)
+class Resolver(Protocol):
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]: ...
+
+
+def prepare(*factories: CachedFactory, prime: Callable[[], object] | None = None) -> None:
+    """Build `factories` (and run `prime`) before the snapshot, and build them anew after each restore."""
+    register_before_snapshot(build, factories, prime)
     register_after_restore(renew, factories)
 
 
-def build(factories: tuple[CachedFactory, ...]) -> None:
+def build(factories: tuple[CachedFactory, ...], prime: Callable[[], object] | None = None) -> None:
     for factory in factories:
         factory()
+    if prime:
+        prime()
+
+
+def unauthenticated_request(app: Resolver, method: str, path: str) -> Callable[[], object]:
+    """A request without a principal through the function's resolver, answered 401 before anything is read.
+    Powertools builds its route matching, validation and serialization paths on the first request it serves:
+    run before the snapshot, that first request is not the first real one after every restore."""
+    context = {"httpMethod": method, "path": path, "resourcePath": path, "requestId": "snapshot", "identity": {}}
+    event = {
+        "httpMethod": method,
+        "path": path,
+        "resource": path,
+        "headers": {},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "pathParameters": None,
+        "requestContext": context,
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    return lambda: app.resolve(event, None)
 
 
 def renew(factories: tuple[CachedFactory, ...]) -> None:
