@@ -159,9 +159,13 @@ def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> Profi
     return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store()))
 
 
-# Built into the snapshot (the store, the tracer, and the resolver's paths by a request answered 401), the
-# store and the tracer made anew after each restore.
-snapstart.prepare(store, powertools_tracer, prime=snapstart.unauthenticated_request(app, "GET", "/v1/me"))
+# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the resolver
+# (one request answered 401).
+snapstart.prepare(
+    store,
+    powertools_tracer,
+    primers=(lambda: store().prime(), snapstart.unauthenticated_request(app, "GET", "/v1/me")),
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

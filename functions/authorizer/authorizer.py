@@ -43,7 +43,8 @@ def store() -> "Store":
     return Store(config.settings().table_name)
 
 
-snapstart.prepare(verifier, store)  # built into the snapshot, renewed after each restore (the JWKS is read later)
+# Built and primed into the snapshot (the JWKS is read at request time).
+snapstart.prepare(verifier, store, primers=(lambda: store().prime(),))
 
 
 def with_what_the_service_knows(principal: Principal) -> Principal:

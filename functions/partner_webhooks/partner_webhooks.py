@@ -41,9 +41,9 @@ def store() -> Store:
     return Store(settings().table_name)
 
 
-# Built into the snapshot, renewed after each restore; partners' secrets and the claim-token key are read at
+# Built and primed into the snapshot; partners' secrets and the claim-token key are read at
 # request time (cached briefly), never kept in the snapshot.
-snapstart.prepare(store, powertools_tracer)
+snapstart.prepare(store, powertools_tracer, primers=(lambda: store().prime(),))
 
 
 @app.post(

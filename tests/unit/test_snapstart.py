@@ -1,20 +1,26 @@
 """SnapStart hooks: each function behind the API registers them at import (with the runtime's own registry,
-snapshot_restore_py), they build its clients before the snapshot and replace them after a restore."""
+snapshot_restore_py); before the snapshot they build and prime its clients without sending anything, after a
+restore they reseed `random` and keep the clients."""
 
 import random
 
+import boto3
 import botocore.client
 import pytest
 import snapshot_restore_py
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 
 import app_api
 import authorizer
 import org_api
 import partner_webhooks
+from customer_profiles.data.store import Store
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.tracing import powertools_tracer
 from tests.unit.test_authorizer import configure
 
+MODULES = {"authorizer": authorizer, "app_api": app_api, "org_api": org_api, "partner_webhooks": partner_webhooks}
 FACTORIES = {
     "authorizer": (authorizer.verifier, authorizer.store),
     "app_api": (app_api.store, powertools_tracer),
@@ -23,15 +29,11 @@ FACTORIES = {
 }
 
 
-def registered(hooks: list, hook) -> list[tuple]:
-    return [args[0] for func, args, _ in hooks if func is hook]
-
-
-@pytest.mark.parametrize("function", sorted(FACTORIES))
-def test_each_function_behind_the_api_registers_its_hooks_with_the_runtime(function):
-    factories = FACTORIES[function]
-    assert factories in registered(snapshot_restore_py.get_before_snapshot(), snapstart.build)
-    assert factories in registered(snapshot_restore_py.get_after_restore(), snapstart.renew)
+def before_snapshot(function: str) -> tuple:
+    """The (factories, primers) the function registered for before the snapshot."""
+    hooks = [args for hook, args, _ in snapshot_restore_py.get_before_snapshot() if hook is snapstart.build]
+    (found,) = [args for args in hooks if args[0] == FACTORIES[function]]
+    return found
 
 
 @pytest.fixture
@@ -46,45 +48,58 @@ def fresh_caches(tmp_path, monkeypatch, aws):
 
 
 @pytest.mark.parametrize("function", sorted(FACTORIES))
-def test_before_the_snapshot_the_clients_are_built_and_after_a_restore_replaced(function, fresh_caches):
-    factories = FACTORIES[function]
-    assert all(factory.cache_info().currsize == 0 for factory in factories)
+def test_each_function_behind_the_api_registers_its_hooks_with_the_runtime(function):
+    assert before_snapshot(function)
+    assert snapstart.renew in [hook for hook, _, _ in snapshot_restore_py.get_after_restore()]
 
-    snapstart.build(factories)
-    before = [factory() for factory in factories]
+
+@pytest.mark.parametrize("function", sorted(FACTORIES))
+def test_before_the_snapshot_clients_are_built_and_primed(function, fresh_caches):
+    factories, primers = before_snapshot(function)
+
+    snapstart.build(factories, primers)
+
     assert all(factory.cache_info().currsize == 1 for factory in factories)  # the first request builds nothing
-
-    snapstart.renew(factories)
-    after = [factory() for factory in factories]
-    for old, new in zip(before, after, strict=True):
-        assert new is not old
-        if hasattr(old, "db"):  # a Store: a new boto3 client, so no connection pool from the snapshot
-            assert new.db.client is not old.db.client
+    assert MODULES[function].store().memberships_of("nobody") == []  # and the primed client works as before
 
 
-def test_a_restore_reseeds_random_so_restored_environments_do_not_share_their_jitter():
+def test_priming_a_store_sends_nothing():
+    """Against an address where nothing listens: a request that left the process would fail."""
+    nowhere = boto3.resource(
+        "dynamodb",
+        endpoint_url="http://127.0.0.1:9",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
+    )
+    store = Store("profiles", nowhere)
+
+    store.prime()
+
+    with pytest.raises(EndpointConnectionError):
+        store.get_user("someone")
+
+
+def test_a_restore_reseeds_random_and_keeps_the_clients(fresh_caches):
+    snapstart.build((app_api.store,))
+    client = app_api.store().db.client
     random.seed(42)
     snapshot_draw = random.random()
     random.seed(42)  # every environment restored from one snapshot starts here
-    snapstart.renew(())
+
+    snapstart.renew()
+
     assert random.random() != snapshot_draw
+    assert app_api.store().db.client is client
 
 
-def test_the_store_works_after_a_restore(fresh_caches):
-    snapstart.build((app_api.store,))
-    snapstart.renew((app_api.store,))
-    assert app_api.store().memberships_of("nobody") == []
+@pytest.mark.parametrize("function", ["app_api", "org_api"])
+def test_the_resolver_is_primed_by_a_request_answered_401_that_reads_nothing(function, aws, monkeypatch):
+    _, (_, resolver_primer) = before_snapshot(function)
+    calls: list[str] = []
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", lambda client, name, params: calls.append(name))
 
+    answer = resolver_primer()
 
-@pytest.mark.parametrize("module", [app_api, org_api])
-def test_the_resolver_is_primed_before_the_snapshot_by_a_request_answered_401_that_reads_nothing(
-    module, aws, monkeypatch
-):
-    hooks = [args for func, args, _ in snapshot_restore_py.get_before_snapshot() if func is snapstart.build]
-    (prime,) = [prime for factories, prime in hooks if factories == (module.store, powertools_tracer)]
-    sent: list[str] = []
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", lambda client, name, params: sent.append(name))
-
-    answer = prime()
-
-    assert (answer["statusCode"], sent) == (401, [])  # no request leaves before the snapshot
+    assert (answer["statusCode"], calls) == (401, [])

@@ -20,3 +20,7 @@ class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, PendingRe
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
         self.db = Table(table_name, dynamodb)
         self.requests_table = requests_table  # idempotent requests' answers (data/requests.py)
+
+    def prime(self) -> None:
+        """Build the client's request paths before a SnapStart snapshot (`Table.prime`)."""
+        self.db.prime()

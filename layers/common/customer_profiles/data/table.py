@@ -49,6 +49,27 @@ class Table:
     def tx(self) -> Tx:
         return Tx(self.name)
 
+    def prime(self) -> None:
+        """One GetItem answered in-process, not over the network: botocore builds its per-client request paths
+        (serializer, endpoint, signer, parser) on a client's first call, which SnapStart then keeps in the
+        snapshot (edge/snapstart.py). No connection is opened, so none goes stale in the snapshot."""
+        import encodings.idna  # noqa: F401 - the first connection's host lookup imports it (and stringprep)
+
+        from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+        class Empty:
+            def stream(self, **_: Any) -> Iterator[bytes]:
+                yield b"{}"
+
+        def answer(**_: Any) -> AWSResponse:
+            return AWSResponse("https://dynamodb.invalid", 200, HTTPHeaders(), Empty())
+
+        self.client.meta.events.register_first("before-send.dynamodb", answer)
+        try:
+            self.client.get_item(TableName=self.name, Key={"pk": "priming", "sk": "priming"})
+        finally:
+            self.client.meta.events.unregister("before-send.dynamodb", answer)
+
     def get(self, key: Key, *, consistent: bool = True) -> Item | None:
         return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
 

@@ -1,15 +1,19 @@
-"""SnapStart runtime hooks: what a function builds before Lambda snapshots it, and renews after each restore.
+"""SnapStart runtime hooks: what a function builds and primes before Lambda snapshots it, and what it renews
+after each restore.
 
 With SnapStart, Lambda runs a published version's init once, snapshots its memory and restores that snapshot
 in every new execution environment: whatever init built is shared by all of them. Each function calls
-`prepare` once at import with the cached factories its requests use (its `store`, the authorizer's
-verifier), so its hooks are stated where it is defined:
+`prepare` once at import with the cached factories its requests use (its `store`, the tracer, the
+authorizer's verifier) and what primes them, so its hooks are stated where it is defined:
 
-- before the snapshot, each factory is called: boto3's service models and our objects are in the snapshot,
-  and the first request after a restore builds nothing. Nothing that can change is fetched (no JWKS, no
-  secret): those are read at request time, in the restored environment.
-- after a restore, `random` is reseeded and each factory is cleared and called again: new boto3 clients, so
-  no connection pool or credentials cached at snapshot time are reused across environments.
+- before the snapshot, each factory is called and each primer run: the store sends one GetItem answered
+  in-process (botocore builds its per-client request paths on a first call) and the resolver serves one
+  request answered 401, so the first request after a restore builds nothing. Nothing that can change is
+  fetched (no JWKS, no secret: read at request time) and no connection is opened, so none goes stale.
+- after a restore, `random` is reseeded: every environment restored from one snapshot would otherwise draw
+  the same numbers (the retries' jitter, Powertools' log sampling). The clients are kept: they hold no
+  connection, and under SnapStart Lambda gives credentials through the container credentials provider,
+  which boto3 refreshes (AWS's SnapStart documentation), so nothing in them must be unique.
 
 The Lambda Python runtimes include `snapshot_restore_py` (requirements-dev.txt pins it for the tests and the
 local runtime, whose worker runs the same hooks when a function has SnapStart).
@@ -35,29 +39,29 @@ except ImportError:  # a tool importing a handler outside Lambda and the dev too
         return func
 
 
-class CachedFactory(Protocol):
-    """A function's `functools.lru_cache`d constructor, such as its `store()`."""
-
-    def __call__(self) -> object: ...
-
-    def cache_clear(self) -> None: ...
+# A function's cached constructor, such as its `store()`: called once here, its result kept.
+CachedFactory = Callable[[], object]
 
 
 class Resolver(Protocol):
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]: ...
 
 
-def prepare(*factories: CachedFactory, prime: Callable[[], object] | None = None) -> None:
-    """Build `factories` (and run `prime`) before the snapshot, and build them anew after each restore."""
-    register_before_snapshot(build, factories, prime)
-    register_after_restore(renew, factories)
+def prepare(*factories: CachedFactory, primers: tuple[Callable[[], object], ...] = ()) -> None:
+    """Build `factories` and run `primers` before the snapshot; reseed `random` after each restore."""
+    register_before_snapshot(build, factories, primers)
+    register_after_restore(renew)
 
 
-def build(factories: tuple[CachedFactory, ...], prime: Callable[[], object] | None = None) -> None:
+def build(factories: tuple[CachedFactory, ...], primers: tuple[Callable[[], object], ...] = ()) -> None:
     for factory in factories:
         factory()
-    if prime:
-        prime()
+    for primer in primers:
+        primer()
+
+
+def renew() -> None:
+    random.seed()
 
 
 def unauthenticated_request(app: Resolver, method: str, path: str) -> Callable[[], object]:
@@ -78,15 +82,3 @@ def unauthenticated_request(app: Resolver, method: str, path: str) -> Callable[[
         "isBase64Encoded": False,
     }
     return lambda: app.resolve(event, None)
-
-
-def renew(factories: tuple[CachedFactory, ...]) -> None:
-    # Every environment restored from one snapshot starts with the same `random` state: the retries' jitter
-    # (customer_profiles.retry) and Powertools' log sampling would draw the same numbers everywhere.
-    random.seed()
-    # A client built before the snapshot is shared by every restored environment: a fresh one opens its own
-    # connections and resolves credentials here. boto3's default session keeps its service models loaded, so
-    # this costs a fraction of the init the snapshot saves.
-    for factory in factories:
-        factory.cache_clear()
-        factory()
