@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +36,7 @@ from customer_profiles.domain.idempotency import under_key  # noqa: E402
 from customer_profiles.edge.config import placeholders  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
+from tests.support.requests import requests_of  # noqa: E402
 from tests.support.template_tables import dynamodb_local_store  # noqa: E402
 
 LINES = [{"kind": "ticket", "item_id": "ev-bench", "quantity": 2, "unit_price": 1000}]
@@ -50,20 +50,6 @@ def median_seconds(action: Callable[[], object], runs: int) -> float:
         action()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
-
-
-def requests_of(store: Store, action: Callable[[], object]) -> int:
-    counter: Counter[str] = Counter()
-
-    def count(model: object, **_: object) -> None:
-        counter.update([getattr(model, "name", "?")])
-
-    store.db.client.meta.events.register("before-call.dynamodb.*", count)
-    try:
-        action()
-    finally:
-        store.db.client.meta.events.unregister("before-call.dynamodb.*", count)
-    return sum(counter.values())
 
 
 def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, int | None]]:
@@ -151,7 +137,9 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, 
         ("history page (25)", lambda: history.history_of_me(store, buyer, org_id=None, limit=25, cursor=None), 1),
         ("sign-up merging 3 profiles + link", link_three_profiles, None),
     ]
-    return [(name, median_seconds(action, runs), requests_of(store, action), most) for name, action, most in cases]
+    return [
+        (name, median_seconds(action, runs), requests_of(store, action).total(), most) for name, action, most in cases
+    ]
 
 
 def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:

@@ -5,7 +5,7 @@ import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +19,7 @@ from customer_profiles.domain import claims, pos, staff
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.domain import Entitlement, Order, OrderLine
+from tests.support.requests import requests_of
 from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
 from tests.unit.test_partners import ORG as ARENA
 from tests.unit.test_partners import claim_token_for, order_body, secret  # noqa: F401 - a fixture
@@ -102,20 +103,6 @@ def timeline(orders, entitlements) -> list[tuple[str, bool, str]]:
         (e.created_at, False, e.entitlement_id) for e in entitlements
     ]
     return sorted(children, reverse=True)
-
-
-def requests_of(store, action: Callable[[], object]) -> Counter[str]:
-    counter: Counter[str] = Counter()
-
-    def count(model: object, **_: object) -> None:
-        counter.update([getattr(model, "name", "?")])
-
-    store.db.client.meta.events.register("before-call.dynamodb.*", count)
-    try:
-        action()
-    finally:
-        store.db.client.meta.events.unregister("before-call.dynamodb.*", count)
-    return counter
 
 
 def test_time_ordered_ids_sort_by_time_and_above_every_earlier_id():
