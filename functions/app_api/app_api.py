@@ -11,10 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import claims, history, orders, profiles, registration, users
+from customer_profiles.domain.idempotency import under_key
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
-from customer_profiles.edge.idempotency import keyed_request
+from customer_profiles.edge.idempotency import required_key
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
 from customer_profiles.models.api import (
@@ -107,10 +108,10 @@ def place_consumer_order(
     org_id: ORG_ID, order: OrderRequest, idempotency_key: IDEMPOTENCY_KEY = None
 ) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    once = keyed_request(
-        app.current_event.headers,
+    once = under_key(
         "place_consumer_order",
         caller=f"user:{principal.subject}",
+        key=required_key(app.current_event.headers),
         payload={"org_id": org_id, "order": order.model_dump(mode="json")},
     )
     placed = orders.place_consumer_order(store(), principal, org_id, order, once)

@@ -11,10 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import memberships, pos, staff
+from customer_profiles.domain.idempotency import under_key
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
-from customer_profiles.edge.idempotency import keyed_request
+from customer_profiles.edge.idempotency import required_key
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
 from customer_profiles.errors import InvalidInput
@@ -66,10 +67,10 @@ def create_pos_sale(
     org_id: ORG_ID, sale: PosSaleRequest, idempotency_key: IDEMPOTENCY_KEY = None
 ) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    once = keyed_request(
-        app.current_event.headers,
+    once = under_key(
         "create_pos_sale",
         caller=f"staff:{org_id}:{principal.subject}",
+        key=required_key(app.current_event.headers),
         payload={"org_id": org_id, "sale": sale.model_dump(mode="json")},
     )
     sold = pos.create_pos_sale(store(), principal, org_id, sale, once)

@@ -17,7 +17,6 @@ from customer_profiles.data.codec import (
     encode_cursor,
     entitlement_from_item,
     entitlement_to_item,
-    holding_from_item,
     order_to_item,
     profile_from_item,
 )
@@ -25,7 +24,7 @@ from customer_profiles.data.profiles import ProfileChange, add_profile_changes
 from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
-from customer_profiles.data.users import add_identifiers, add_user
+from customer_profiles.data.users import add_identifiers, add_user, holders_of
 from customer_profiles.errors import InvalidInput, StateConflict
 from customer_profiles.models.domain import (
     Entitlement,
@@ -114,8 +113,7 @@ class OrderRecords(Records):
         if identifiers:
             reads[self.db.name] = {"Keys": [keys.identifier_key(i) for i in identifiers], "ConsistentRead": True}
         found = self.db.batch_get_across(reads)
-        holders = {(i["kind"], i["value"]): holding_from_item(i) for i in found.get(self.db.name, [])}
-        return answered_from(found[self.requests_table]), holders
+        return answered_from(found[self.requests_table]), holders_of(found.get(self.db.name, []))
 
     def create_order(self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
         """The order and its entitlements in one transaction, under a profile that still belongs to the user."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import (
+    Item,
     holding_from_item,
     identifier_to_item,
     user_from_item,
@@ -47,6 +48,11 @@ def add_identifiers(tx: Tx, identifiers: Sequence[Identifier], user_id: str, pro
         tx.put_if_new(identifier_to_item(identifier, user_id, proof))
 
 
+def holders_of(items: Iterable[Item]) -> dict[Identifier, Holding]:
+    """Identifier items read, as who holds each identifier and how it is known."""
+    return {(item["kind"], item["value"]): holding_from_item(item) for item in items}
+
+
 def identifiers_of(user: User) -> list[Identifier]:
     found: list[Identifier] = []
     if user.email:
@@ -67,8 +73,7 @@ class UserRecords(Records):
 
     def identifier_holders(self, identifiers: Sequence[Identifier]) -> dict[Identifier, Holding]:
         """Who holds each identifier and how it is known (absent when nobody holds it)."""
-        found = self.db.batch_get([keys.identifier_key(i) for i in identifiers])
-        return {(item["kind"], item["value"]): holding_from_item(item) for item in found}
+        return holders_of(self.db.batch_get([keys.identifier_key(i) for i in identifiers]))
 
     def users_by_ids(self, user_ids: Iterable[str]) -> dict[str, User]:
         found = self.db.batch_get([keys.user_key(u) for u in user_ids])

@@ -67,7 +67,7 @@ ERROR_RESPONSES: dict[int, Any] = {
     for code in (400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 500, 503)
 }
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # the security requirement of every route behind the authorizer
-# Documented on the routes that require it; read by `edge.idempotency` (missing: 400, as a domain error).
+# Documented on the routes that require it; read by `edge.idempotency.required_key` (missing: 400, as a domain error).
 IDEMPOTENCY_KEY = Annotated[
     str | None,
     Header(
