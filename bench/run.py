@@ -190,11 +190,9 @@ IMPORT_TARGETS = {"authorizer": 0.5, "app_api": 1.3, "org_api": 1.3, "partner_we
 # time is not the function's).
 FIRST_REQUEST = """
 import json, statistics, time
-import app_api, snapshot_restore_py
-from local_runtime.worker import LambdaContext
-for hooks in (snapshot_restore_py.get_before_snapshot(), snapshot_restore_py.get_after_restore()):
-    for hook, args, kwargs in hooks:  # as Lambda runs them: at the snapshot, then in a restored environment
-        hook(*args, **kwargs)
+import app_api
+from local_runtime.worker import LambdaContext, run_snapstart_hooks
+run_snapstart_hooks()  # as Lambda runs them: at the snapshot, then in a restored environment
 event = json.load(open("events/app-api-get-me.json"))
 def request():
     start = time.process_time()

@@ -64,22 +64,22 @@ def _load_handler(spec: str) -> Callable[[Any, Any], Any]:
     return getattr(module, func_name)  # type: ignore[no-any-return,unused-ignore]
 
 
-def _run_snapstart_hooks() -> None:
+def run_snapstart_hooks() -> None:
     """What Lambda does for a SnapStart function after its init: the before-snapshot hooks (last registered
     first), then, as if restored from that snapshot, the after-restore hooks (in registration order), so a
     worker serves its first request as a restored environment would."""
     import snapshot_restore_py  # the Lambda runtime's registry (requirements-dev.txt pins it)
 
-    for func, args, kwargs in reversed(snapshot_restore_py.get_before_snapshot()):
-        try:
-            func(*args, **kwargs)
-        except Exception as exc:
-            raise SnapStartHookError("Runtime.BeforeSnapshotError", exc) from exc
-    for func, args, kwargs in snapshot_restore_py.get_after_restore():
-        try:
-            func(*args, **kwargs)
-        except Exception as exc:
-            raise SnapStartHookError("Runtime.AfterRestoreError", exc) from exc
+    phases = (
+        ("Runtime.BeforeSnapshotError", reversed(snapshot_restore_py.get_before_snapshot())),
+        ("Runtime.AfterRestoreError", snapshot_restore_py.get_after_restore()),
+    )
+    for error_type, hooks in phases:
+        for func, args, kwargs in hooks:
+            try:
+                func(*args, **kwargs)
+            except Exception as exc:
+                raise SnapStartHookError(error_type, exc) from exc
 
 
 class SnapStartHookError(Exception):
@@ -103,7 +103,7 @@ def _init(spec: str) -> tuple[Callable[[Any, Any], Any] | None, dict[str, Any] |
         return None, init_error
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         try:
-            _run_snapstart_hooks()
+            run_snapstart_hooks()
         except SnapStartHookError as exc:
             traceback.print_exc()
             init_error = error_shape(exc)

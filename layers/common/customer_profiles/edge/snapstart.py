@@ -27,16 +27,12 @@ from typing import Any, Protocol
 
 try:
     from snapshot_restore_py import register_after_restore, register_before_snapshot
-except ImportError:  # a tool importing a handler outside Lambda and the dev tools: registered, never run
-    _registered: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+except ImportError:  # a tool importing a handler outside Lambda and the dev tools: nothing runs the hooks
 
     def register_before_snapshot(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
-        _registered.append((func, args))
         return func
 
-    def register_after_restore(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
-        _registered.append((func, args))
-        return func
+    register_after_restore = register_before_snapshot
 
 
 # A function's cached constructor, such as its `store()`: called once here, its result kept.

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def powertools_tracer() -> Tracer:
-    """The Tracer (a SnapStart factory: made before the snapshot, made anew after a restore)."""
+    """The Tracer (a SnapStart factory: made before the snapshot, kept after a restore)."""
     from aws_lambda_powertools import Tracer
 
     return Tracer()
@@ -34,14 +34,10 @@ class LazyTracer:
         return self._decorated(handler, lambda tracer: tracer.capture_lambda_handler(handler))
 
     def _decorated[F: Callable[..., Any]](self, function: F, decorate: Callable[[Tracer], Callable[..., Any]]) -> F:
-        traced: dict[int, Callable[..., Any]] = {}  # by tracer, so one made anew decorates anew
+        traced = lru_cache(maxsize=1)(lambda: decorate(powertools_tracer()))  # decorated on the first call
 
         @functools.wraps(function)
         def run(*args: Any, **kwargs: Any) -> Any:
-            tracer = powertools_tracer()
-            if id(tracer) not in traced:
-                traced.clear()
-                traced[id(tracer)] = decorate(tracer)
-            return traced[id(tracer)](*args, **kwargs)
+            return traced()(*args, **kwargs)
 
         return run  # type: ignore[return-value]
