@@ -247,7 +247,7 @@ def main() -> int:
         }
         pyc = tempfile.mkdtemp(prefix="bench-pyc-")
         child(FIRST_REQUEST, "app_api", pyc, **local)  # compiles into the cache once (the layer ships bytecode)
-        first_over_warm = statistics.median(child(FIRST_REQUEST, "app_api", pyc, **local) for _ in range(5))
+        first_over_warm = statistics.median(child(FIRST_REQUEST, "app_api", pyc, **local) for _ in range(11))
     floor = results[0][1]
     print(f"DynamoDB Local, median of {args.runs} runs; floor = one GetItem round trip ({floor * 1000:.2f} ms here)")
     print(f"{'operation':40} {'x floor':>8} {'requests':>9} {'at most':>8}")

@@ -160,17 +160,17 @@ def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> Profi
     return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store()))
 
 
-# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the resolver
-# (one request answered 401).
-snapstart.prepare(
-    store,
-    powertools_tracer,
-    primers=(lambda: store().prime(), snapstart.unauthenticated_request(app, "GET", "/v1/me")),
-)
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the handler
+# (one request answered 401).
+snapstart.prepare(
+    store,
+    powertools_tracer,
+    primers=(lambda: store().prime(), snapstart.unauthenticated_request(handler, "GET", "/v1/me")),
+)

@@ -195,17 +195,17 @@ def remove_staff_member(org_id: ORG_ID, subject: SUBJECT) -> Response[None]:
     return Response(status_code=204)
 
 
-# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the resolver
-# (one request answered 401).
-snapstart.prepare(
-    store,
-    powertools_tracer,
-    primers=(lambda: store().prime(), snapstart.unauthenticated_request(app, "GET", "/v1/orgs/snapshot/staff")),
-)
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the handler
+# (one request answered 401).
+snapstart.prepare(
+    store,
+    powertools_tracer,
+    primers=(lambda: store().prime(), snapstart.unauthenticated_request(handler, "GET", "/v1/orgs/snapshot/staff")),
+)

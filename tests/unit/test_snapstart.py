@@ -2,6 +2,7 @@
 snapshot_restore_py); before the snapshot they build and prime its clients without sending anything, after a
 restore they reseed `random` and keep the clients."""
 
+import importlib
 import random
 
 import boto3
@@ -95,11 +96,15 @@ def test_a_restore_reseeds_random_and_keeps_the_clients(fresh_caches):
 
 
 @pytest.mark.parametrize("function", ["app_api", "org_api"])
-def test_the_resolver_is_primed_by_a_request_answered_401_that_reads_nothing(function, aws, monkeypatch):
-    _, (_, resolver_primer) = before_snapshot(function)
+def test_the_handler_is_primed_by_a_request_answered_401_that_reads_nothing(function, aws, monkeypatch):
+    _, (_, handler_primer) = before_snapshot(function)
     calls: list[str] = []
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", lambda client, name, params: calls.append(name))
+    for name in snapstart.COLD_START_FLAGS:  # as in a fresh environment
+        monkeypatch.setattr(importlib.import_module(name), "is_cold_start", True)
 
-    answer = resolver_primer()
+    answer = handler_primer()
 
     assert (answer["statusCode"], calls) == (401, [])
+    # The first real request still reports the environment's cold start (log key, trace annotation, metric).
+    assert all(importlib.import_module(name).is_cold_start for name in snapstart.COLD_START_FLAGS)

@@ -7,8 +7,9 @@ in every new execution environment: whatever init built is shared by all of them
 authorizer's verifier) and what primes them, so its hooks are stated where it is defined:
 
 - before the snapshot, each factory is called and each primer run: the store sends one GetItem answered
-  in-process (botocore builds its per-client request paths on a first call) and the resolver serves one
-  request answered 401, so the first request after a restore builds nothing. Nothing that can change is
+  in-process (botocore builds its per-client request paths on a first call) and the handler serves one
+  request answered 401 (its Powertools decorators and resolver run once), so the first request after a
+  restore builds nothing. Nothing that can change is
   fetched (no JWKS, no secret: read at request time) and no connection is opened, so none goes stale.
 - after a restore, `random` is reseeded: every environment restored from one snapshot would otherwise draw
   the same numbers (the retries' jitter, Powertools' log sampling). The clients are kept: they hold no
@@ -21,9 +22,11 @@ local runtime, whose worker runs the same hooks when a function has SnapStart).
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 try:
     from snapshot_restore_py import register_after_restore, register_before_snapshot
@@ -39,8 +42,16 @@ except ImportError:  # a tool importing a handler outside Lambda and the dev too
 CachedFactory = Callable[[], object]
 
 
-class Resolver(Protocol):
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]: ...
+# A function's Lambda handler, decorated as Lambda calls it.
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+# Where Powertools keeps "is this the environment's first invocation" (Logger's `cold_start` key, Tracer's
+# `ColdStart` annotation, Metrics' ColdStart metric): a primed request must not spend it.
+COLD_START_FLAGS = (
+    "aws_lambda_powertools.logging.logger",
+    "aws_lambda_powertools.tracing.tracer",
+    "aws_lambda_powertools.metrics.provider.cold_start",
+)
 
 
 def prepare(*factories: CachedFactory, primers: tuple[Callable[[], object], ...] = ()) -> None:
@@ -60,10 +71,12 @@ def renew() -> None:
     random.seed()
 
 
-def unauthenticated_request(app: Resolver, method: str, path: str) -> Callable[[], object]:
-    """A request without a principal through the function's resolver, answered 401 before anything is read.
-    Powertools builds its route matching, validation and serialization paths on the first request it serves:
-    run before the snapshot, that first request is not the first real one after every restore."""
+def unauthenticated_request(handler: Handler, method: str, path: str) -> Callable[[], dict[str, Any]]:
+    """A request without a principal through the function's handler, answered 401 before anything is read.
+    Powertools builds its decorators' state and its route matching, validation and serialization paths on the
+    first request it serves: run before the snapshot, that first request is not the first real one after every
+    restore. Powertools' cold-start flags are put back, so the first real request still reports its cold
+    start."""
     context = {"httpMethod": method, "path": path, "resourcePath": path, "requestId": "snapshot", "identity": {}}
     event = {
         "httpMethod": method,
@@ -77,4 +90,26 @@ def unauthenticated_request(app: Resolver, method: str, path: str) -> Callable[[
         "body": None,
         "isBase64Encoded": False,
     }
-    return lambda: app.resolve(event, None)
+
+    def request() -> dict[str, Any]:
+        flags = {name: module.is_cold_start for name in COLD_START_FLAGS if (module := sys.modules.get(name))}
+        try:
+            return handler(event, SnapshotContext())
+        finally:
+            for name, flag in flags.items():
+                sys.modules[name].is_cold_start = flag  # type: ignore[attr-defined]
+
+    return request
+
+
+class SnapshotContext:
+    """The Lambda context of the primed request (Powertools' Logger reads these)."""
+
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "snapshot")
+    function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+    aws_request_id = "snapshot"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
