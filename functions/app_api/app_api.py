@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from customer_profiles.data.store import Store
 from customer_profiles.domain import claims, history, orders, profiles, registration, users
 from customer_profiles.domain.idempotency import under_key
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
@@ -19,6 +20,7 @@ from customer_profiles.edge.idempotency import required_key
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
 from customer_profiles.models.api import (
+    ClaimListResponse,
     ClaimResponse,
     HistoryResponse,
     OrderRequest,
@@ -30,7 +32,9 @@ from customer_profiles.models.api import (
 )
 
 logger = masked_logger()
-require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME")  # a missing variable fails the cold start, naming it
+require(
+    "TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE")
+)  # a missing variable fails the cold start, naming it
 tracer = LazyTracer()
 metrics = Metrics()
 app = create_resolver()
@@ -129,6 +133,34 @@ def place_consumer_order(
 @tracer.capture_method
 def claim_entitlements(token: Annotated[str, Path(min_length=16, max_length=128)]) -> ClaimResponse:
     result = claims.claim_entitlements(store(), principal_of(app), token)
+    metrics.add_metric(name="ClaimsUsed", unit="Count", value=1)
+    return result
+
+
+@app.get(
+    "/v1/me/claims",
+    responses=answers({200: ClaimListResponse}),
+    security=BEARER,
+    description="Open claims addressed to an email or phone you verified, newest first (without their links).",
+    operation_id="my_claims",
+    tags=["app"],
+)
+@tracer.capture_method
+def my_claims(limit: LIMIT = 25, cursor: CURSOR = None) -> ClaimListResponse:
+    return claims.open_claims_of_me(store(), principal_of(app), limit=limit, cursor=cursor)
+
+
+@app.post(
+    "/v1/me/claims/<claim_id>/accept",
+    responses=answers({200: ClaimResponse}),
+    security=BEARER,
+    description="Accept one of your open claims without its link. A retry by you answers the first answer again.",
+    operation_id="accept_my_claim",
+    tags=["app"],
+)
+@tracer.capture_method
+def accept_my_claim(claim_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]) -> ClaimResponse:
+    result = claims.accept_claim(store(), principal_of(app), claim_id, secret_store.claim_token_key())
     metrics.add_metric(name="ClaimsUsed", unit="Count", value=1)
     return result
 

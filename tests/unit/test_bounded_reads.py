@@ -269,7 +269,8 @@ def test_a_page_costs_the_same_requests_at_10_and_at_400_orders(store):
 def test_a_claim_costs_the_same_requests_however_many_orders_its_profile_holds(store, secret):  # noqa: F811
     def claim_requests(extra_orders: int) -> Counter[str]:
         buyer = {"email": f"{uuid.uuid4().hex[:8]}@example.com"}
-        token, claim = claim_token_for(store, secret, order_body(buyer=buyer), webhook_id=uuid.uuid4().hex)
+        body = order_body(buyer=buyer, external_order_id=uuid.uuid4().hex)
+        token, claim = claim_token_for(store, secret, body, webhook_id=uuid.uuid4().hex)
         holder = store.get_profile(ARENA, claim["profile_id"]).user_id
         for n in range(extra_orders):
             add_order(store, claim["profile_id"], instant(n), entitlements=2, org=ARENA, user_id=holder)

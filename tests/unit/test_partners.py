@@ -189,7 +189,7 @@ def claim_token_for(store, secret, body=None, webhook_id="msg_claim", **changes)
         for i in claim_items
         if i.get("type") == "claim"
         and i["created_at"]
-        and i["order_id"] == store.delivered_webhook(PARTNER, webhook_id)["response"]["order_id"]
+        and i["order_id"] == store.earlier_deliveries(PARTNER, webhook_id, None)[0]["response"]["order_id"]
     )
     return partners.claim_token(claim["claim_id"], claim_token_key()), claim
 

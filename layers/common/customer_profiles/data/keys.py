@@ -33,6 +33,8 @@ CARD_SK = "CARD"
 PARTNER_SK = "PARTNER"
 WEBHOOK_SK = "WEBHOOK"
 CLAIM_SK = "CLAIM"
+PARTNER_ORDER_SK = "PARTNER_ORDER"
+CLAIMS_TO_PREFIX = "CLAIMS_TO#"
 PENDING_SK = "PENDING"
 STAFF_ROSTER_SK = "ROSTER"
 MEMBER_SK_PREFIX = "MEMBER#"
@@ -174,8 +176,32 @@ def webhook_key(partner_id: str, webhook_id: str) -> Key:
     return {"pk": f"{PARTNER_PREFIX}{partner_id}#WEBHOOK#{webhook_id}", "sk": WEBHOOK_SK}
 
 
+def partner_order_key(partner_id: str, external_order_id: str) -> Key:
+    """A partner's order by its own id: one per (partner, external_order_id), whatever the webhook-id."""
+    return {"pk": f"{PARTNER_PREFIX}{partner_id}#ORDER#{external_order_id}", "sk": PARTNER_ORDER_SK}
+
+
 def claim_key(token_hash: str) -> Key:
     return {"pk": f"{CLAIM_PREFIX}{token_hash}", "sk": CLAIM_SK}
+
+
+# An open claim is listed to its recipient by the identifiers it is addressed to: the email in gsi1, the
+# phone in gsi2 (a sparse index: the keys are removed when the claim is no longer open).
+CLAIM_RECIPIENT_INDEXES = {"email": BY_USER_INDEX, "phone": BY_ORG_INDEX}
+
+
+def claims_to_pk(kind: str, value: str) -> str:
+    return f"{CLAIMS_TO_PREFIX}{kind}#{value}"
+
+
+def claim_recipient_keys(email: str | None, phone: str | None, created_at: str, claim_id: str) -> Key:
+    found: Key = {}
+    for kind, value in (("email", email), ("phone", phone)):
+        if value:
+            attribute = CLAIM_RECIPIENT_INDEXES[kind]
+            found[f"{attribute}pk"] = claims_to_pk(kind, value)
+            found[f"{attribute}sk"] = f"{created_at}#{claim_id}"
+    return found
 
 
 def pending_key(kind: str, effect_id: str) -> Key:

@@ -164,34 +164,15 @@ class OrderRecords(Records):
         """
         pk = keys.profile_pk(org_id, profile_id)
         positions, done = _children_position(pk, cursor)
-        fetched: list[list[Item]] = []
-        more: list[bool] = []
-        for position, finished, prefix in zip(positions, done, keys.CHILD_SK_PREFIXES, strict=True):
-            if finished:
-                fetched.append([])
-                more.append(False)
-                continue
-            arguments = self._children_query(org_id, profile_id, prefix, ScanIndexForward=False, Limit=limit + 1)
-            if position:
-                arguments["ExclusiveStartKey"] = {"pk": pk, "sk": position}
-            response = self.db.table.query(**arguments)
-            fetched.append(response["Items"])
-            more.append("LastEvaluatedKey" in response)
-        taken = [0] * len(fetched)
-        page: list[Item] = []
-        while len(page) < limit:
-            heads = [(i, items[taken[i]]) for i, items in enumerate(fetched) if taken[i] < len(items)]
-            # A kind whose fetched items ran out while the table holds more (a Query cut at 1 MB) could hold
-            # the next newest child: the page ends here rather than skip it.
-            if not heads or any(taken[i] == len(items) and more[i] for i, items in enumerate(fetched)):
-                break
-            kind, item = max(heads, key=lambda head: _newest_first(head[1]))
-            page.append(item)
-            taken[kind] += 1
-            positions[kind] = item["sk"]
-        for kind, items in enumerate(fetched):
-            if not done[kind]:
-                done[kind] = taken[kind] == len(items) and not more[kind]
+        page, starts, done = self.db.merged_page(
+            [self._children_query(org_id, profile_id, prefix) for prefix in keys.CHILD_SK_PREFIXES],
+            [{"pk": pk, "sk": position} if position else None for position in positions],
+            done,
+            limit=limit,
+            rank=_newest_first,
+            start_of=lambda _, item: {"pk": item["pk"], "sk": item["sk"]},
+        )
+        positions = [start["sk"] if start else None for start in starts]
         next_cursor = None if all(done) else encode_cursor({"profile": pk, "after": positions, "done": done})
         children = [child_from_item(item) for item in page]
         return (

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import claim_from_item, entitlement_to_item, partner_from_item, plain
+from customer_profiles.data.codec import (
+    Item,
+    claim_from_item,
+    decode_cursor,
+    encode_cursor,
+    entitlement_to_item,
+    partner_from_item,
+    plain,
+)
 from customer_profiles.data.orders import SaleWrite, add_sale
 from customer_profiles.data.pending import add_pending
-from customer_profiles.data.table import Records
+from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.errors import InvalidInput
 from customer_profiles.models.domain import Claim, Entitlement, Partner, PendingEffect, Profile
 
 
@@ -25,6 +34,8 @@ class PartnerOrderWrite:
     response: dict[str, Any]
     claim: Claim
     claim_token_hash: str
+    external_order_id: str | None = None  # the partner's own id: with `order_sha256`, exactly once by it
+    order_sha256: str = ""
 
 
 class ResellerRecords(Records):
@@ -37,10 +48,16 @@ class ResellerRecords(Records):
             Item={**keys.partner_key(partner.partner_id), "type": "partner", **partner.model_dump(), "updated_at": now}
         )
 
-    def delivered_webhook(self, partner_id: str, webhook_id: str) -> dict[str, Any] | None:
-        """What an earlier delivery of this webhook id recorded: its body's hash and our answer."""
-        item = self.db.get(keys.webhook_key(partner_id, webhook_id))
-        return plain(item) if item else None
+    def earlier_deliveries(
+        self, partner_id: str, webhook_id: str, external_order_id: str | None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """What was recorded for an earlier delivery of this webhook id (its body's hash and our answer) and
+        for an earlier order with this external order id (the order's hash and our answer): one strongly
+        consistent BatchGetItem."""
+        webhook = keys.webhook_key(partner_id, webhook_id)
+        order = keys.partner_order_key(partner_id, external_order_id) if external_order_id else None
+        found = {(i["pk"], i["sk"]): plain(i) for i in self.db.batch_get([webhook, *([order] if order else [])])}
+        return found.get((webhook["pk"], webhook["sk"])), found.get((order["pk"], order["sk"])) if order else None
 
     def write_partner_order(self, write: PartnerOrderWrite) -> None:
         """The sale, the claim (its stream record is the notification's outbox) and the webhook id, at once."""
@@ -55,10 +72,25 @@ class ResellerRecords(Records):
                 "created_at": write.sale.order.created_at,
             }
         )
-        tx.put_if_new(
-            {**keys.claim_key(write.claim_token_hash), "type": "claim", **write.claim.model_dump(exclude_none=True)}
-        )
+        if write.external_order_id:
+            tx.put_if_new(
+                {
+                    **keys.partner_order_key(write.partner_id, write.external_order_id),
+                    "type": "partner_order",
+                    "order_sha256": write.order_sha256,
+                    "response": write.response,
+                    "created_at": write.sale.order.created_at,
+                }
+            )
         claim = write.claim
+        tx.put_if_new(
+            {
+                **keys.claim_key(write.claim_token_hash),
+                "type": "claim",
+                **claim.model_dump(exclude_none=True),
+                **keys.claim_recipient_keys(claim.email, claim.phone, claim.created_at, claim.claim_id),
+            }
+        )
         cause = claim.model_dump(mode="json", exclude_none=True)
         add_pending(
             tx, PendingEffect(kind="notify_claim", effect_id=claim.claim_id, cause=cause, created_at=claim.created_at)
@@ -69,34 +101,113 @@ class ResellerRecords(Records):
         item = self.db.get(keys.claim_key(token_hash))
         return claim_from_item(item) if item else None
 
+    def open_claims_to(
+        self, identifiers: Sequence[tuple[str, str]], *, limit: int, cursor: str | None
+    ) -> tuple[list[tuple[str, Claim]], str | None]:
+        """One page of the open claims addressed to any of `identifiers`, newest first, as (token hash,
+        claim). The recipient indexes only find candidates: each is read again from the table (strongly
+        consistent, one BatchGetItem) and kept only while it is open and still addressed there, so a page
+        may hold fewer than `limit`."""
+        identifiers = sorted(set(identifiers))
+        partitions = [keys.claims_to_pk(kind, value) for kind, value in identifiers]
+        indexes = [keys.CLAIM_RECIPIENT_INDEXES[kind] for kind, _ in identifiers]
+        starts, done, last = _claims_position(partitions, cursor)
+        page, starts, done = self.db.merged_page(
+            [
+                {"IndexName": index, "KeyConditionExpression": KeyCondition(f"{index}pk").eq(pk)}
+                for index, pk in zip(indexes, partitions, strict=True)
+            ],
+            starts,
+            done,
+            limit=limit,
+            rank=lambda item: (item["created_at"], item["claim_id"]),
+            start_of=lambda source, item: {
+                "pk": item["pk"],
+                "sk": item["sk"],
+                f"{indexes[source]}pk": item[f"{indexes[source]}pk"],
+                f"{indexes[source]}sk": item[f"{indexes[source]}sk"],
+            },
+        )
+        # A claim addressed to two of the identifiers comes from both Queries, one after the other: once only,
+        # even when a page ends between the two.
+        candidates = list(dict.fromkeys((i["pk"], i["sk"]) for i in page if i["claim_id"] != last))
+        last = page[-1]["claim_id"] if page else last
+        position = {"to": partitions, "after": starts, "done": done, "last": last}
+        next_cursor = None if all(done) else encode_cursor(position)
+        current = {(i["pk"], i["sk"]): i for i in self.db.batch_get([{"pk": pk, "sk": sk} for pk, sk in candidates])}
+        found: list[tuple[str, Claim]] = []
+        for key in candidates:
+            item = current.get(key)
+            if item is None or item.get("status") != "open":
+                continue
+            claim = claim_from_item(item)
+            if any((kind, value) in identifiers for kind, value in (("email", claim.email), ("phone", claim.phone))):
+                found.append((key[0].removeprefix(keys.CLAIM_PREFIX), claim))
+        return found, next_cursor
+
     def use_claim(
-        self, token_hash: str, now: str, *, source: Profile, target: Profile, entitlements: Sequence[Entitlement]
+        self,
+        token_hash: str,
+        now: str,
+        *,
+        source: Profile,
+        target: Profile,
+        entitlements: Sequence[Entitlement],
+        answer: Callable[[list[Entitlement]], dict[str, Any]],
     ) -> list[Entitlement]:
-        """Mark the claim used (only while open and unexpired) and activate its entitlements under `target`.
+        """Mark the claim used (only while open and unexpired), keeping who used it and `answer` of what was
+        activated, take it out of its recipients' listing, and activate its entitlements under `target`.
 
         Under the same profile they change state in place; under another they move (Put + Delete), each
         guarded by still being pending_claim. All in one transaction.
         """
         assert target.user_id
+        activated = [
+            entitlement.model_copy(update={"status": "active", "profile_id": target.profile_id})
+            for entitlement in entitlements
+        ]
         tx = self.db.tx().update(
             keys.claim_key(token_hash),
-            "SET #status = :used, used_at = :now, used_by_profile_id = :target",
+            "SET #status = :used, used_at = :now, used_by_profile_id = :target, used_by_user_id = :user, "
+            "used_answer = :answer REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk",
             "#status = :open AND expires_at > :now",
             used="used",
             open="open",
             now=now,
             target=target.profile_id,
+            user=target.user_id,
+            answer=answer(activated),
         )
-        activated: list[Entitlement] = []
-        for entitlement in entitlements:
+        for entitlement, moved in zip(entitlements, activated, strict=True):
             key = keys.entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id)
             if source.profile_id == target.profile_id:
                 tx.update(key, "SET #status = :active", "#status = :pending", active="active", pending="pending_claim")
-                activated.append(entitlement.model_copy(update={"status": "active"}))
                 continue
-            moved = entitlement.model_copy(update={"status": "active", "profile_id": target.profile_id})
             tx.put_if_new(entitlement_to_item(moved, target.user_id))
             tx.delete(key, "#status = :pending", pending="pending_claim")
-            activated.append(moved)
         tx.execute(self.db.client)
         return activated
+
+
+def _claims_position(partitions: list[str], cursor: str | None) -> tuple[list[Item | None], list[bool], str | None]:
+    """Where each recipient partition's listing stopped and the last claim listed, from a cursor
+    `open_claims_to` made for the same identifiers (any other is a 422)."""
+    if not cursor:
+        return [None] * len(partitions), [False] * len(partitions), None
+    position = decode_cursor(cursor)
+    valid = (
+        isinstance(position, dict)
+        and position.get("to") == partitions
+        and isinstance(position.get("after"), list)
+        and isinstance(position.get("done"), list)
+        and len(position["after"]) == len(position["done"]) == len(partitions)
+        and all(
+            start is None or (isinstance(start, dict) and all(isinstance(v, str) for v in start.values()))
+            for start in position["after"]
+        )
+        and all(isinstance(d, bool) for d in position["done"])
+        and isinstance(position.get("last"), str | None)
+    )
+    if not valid:
+        raise InvalidInput("invalid cursor", field="cursor")
+    return position["after"], position["done"], position.get("last")

@@ -122,6 +122,51 @@ class Table:
     def query_all(self, **arguments: Any) -> list[Item]:
         return [item for page in self.query_pages(**arguments) for item in page["Items"]]
 
+    def merged_page(
+        self,
+        queries: Sequence[dict[str, Any]],
+        starts: list[Item | None],
+        done: list[bool],
+        *,
+        limit: int,
+        rank: Callable[[Item], Any],
+        start_of: Callable[[int, Item], Item],
+    ) -> tuple[list[Item], list[Item | None], list[bool]]:
+        """One page of at most `limit` items over several descending Queries, greatest `rank` first: each
+        Query not `done` reads `limit` + 1 items from its start key. Returns the page, where each Query
+        stopped (`start_of` its last item taken: the ExclusiveStartKey that resumes after it) and which are
+        done, so that every item appears on exactly one page."""
+        starts, done = list(starts), list(done)
+        fetched: list[list[Item]] = []
+        more: list[bool] = []
+        for query, start, finished in zip(queries, starts, done, strict=True):
+            if finished:
+                fetched.append([])
+                more.append(False)
+                continue
+            arguments = {**query, "ScanIndexForward": False, "Limit": limit + 1}
+            if start:
+                arguments["ExclusiveStartKey"] = start
+            response = self.table.query(**arguments)
+            fetched.append(response["Items"])
+            more.append("LastEvaluatedKey" in response)
+        taken = [0] * len(fetched)
+        page: list[Item] = []
+        while len(page) < limit:
+            heads = [(i, items[taken[i]]) for i, items in enumerate(fetched) if taken[i] < len(items)]
+            # A Query whose fetched items ran out while the table holds more (a Query cut at 1 MB) could hold
+            # the next greatest item: the page ends here rather than skip it.
+            if not heads or any(taken[i] == len(items) and more[i] for i, items in enumerate(fetched)):
+                break
+            source, item = max(heads, key=lambda head: rank(head[1]))
+            page.append(item)
+            taken[source] += 1
+            starts[source] = start_of(source, item)
+        for source, items in enumerate(fetched):
+            if not done[source]:
+                done[source] = taken[source] == len(items) and not more[source]
+        return page, starts, done
+
 
 class Records:
     """Base of the aggregate modules' record classes: each reads and writes through one `Table`."""

@@ -4,17 +4,22 @@ The claimer need not be the buyer (links get forwarded); when the claimer's veri
 buyer's dormant account, signing in activates it, and its profiles follow (activation and linking). The
 claim finds its entitlements wherever they now live (a merge moves them), and claims those still pending
 (staff may have voided some).
+
+The buyer also sees their open claims without the link: those addressed to an identifier they verified
+(`open_claims_of_me`), accepted by claim id (`accept_claim`). A retry by whoever claimed it (after a lost
+answer) gets the first answer again; anyone else gets a 410.
 """
 
 from __future__ import annotations
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import profiles, users
-from customer_profiles.domain.partners import token_hash
+from customer_profiles.domain.identifiers import verified_identifiers
+from customer_profiles.domain.partners import claim_token, token_hash
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import ConcurrentWrite, Gone, NotFound
-from customer_profiles.models.api import ClaimResponse
-from customer_profiles.models.domain import Claim, Profile
+from customer_profiles.models.api import ClaimListResponse, ClaimResponse, ClaimSummary
+from customer_profiles.models.domain import Claim, Entitlement, Identifier, Profile
 from customer_profiles.models.principal import Principal
 from customer_profiles.retry import on_concurrent_write
 
@@ -25,8 +30,55 @@ MAX_MERGE_HOPS = 8  # a profile merged into one that was merged in turn...
 def claim_entitlements(store: Store, principal: Principal, token: str) -> ClaimResponse:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise NotFound("no such claim")
-    hashed = token_hash(token)
-    _open_claim(store, hashed)
+    return _claim(store, principal, token_hash(token))
+
+
+def accept_claim(store: Store, principal: Principal, claim_id: str, token_key: bytes) -> ClaimResponse:
+    """Accept a claim addressed to an identifier the caller verified, by its id (no link needed). A claim
+    addressed elsewhere answers as one that does not exist."""
+    hashed = token_hash(claim_token(claim_id, token_key))
+    claim = store.get_claim(hashed)
+    mine = set(verified_identifiers_of(store, principal))
+    if claim is None or claim.claim_id != claim_id or not mine & set(_recipients(claim)):
+        raise NotFound("no such claim")
+    return _claim(store, principal, hashed)
+
+
+def open_claims_of_me(store: Store, principal: Principal, *, limit: int, cursor: str | None) -> ClaimListResponse:
+    """The open, unexpired claims addressed to any identifier the caller verified, newest first."""
+    identifiers = verified_identifiers_of(store, principal)
+    if not identifiers:
+        return ClaimListResponse(claims=[], next_cursor=None)
+    found, next_cursor = store.open_claims_to(identifiers, limit=limit, cursor=cursor)
+    now = utc_now()
+    return ClaimListResponse(
+        claims=[ClaimSummary.of(claim) for _, claim in found if claim.expires_at > now], next_cursor=next_cursor
+    )
+
+
+def verified_identifiers_of(store: Store, principal: Principal) -> list[Identifier]:
+    """What the identity provider verified for this caller: an ID token's verified claims, or for an access
+    token (which carries none) the identifiers of the caller's active user (an active user holds only
+    verified ones)."""
+    if principal.token_use != "access":
+        return verified_identifiers(principal.verified_email, principal.verified_phone)
+    user = users.get_me(store, principal)
+    if user.status != "active":
+        return []
+    return [(kind, value) for kind, value in (("email", user.email), ("phone", user.phone)) if value]  # type: ignore[misc]
+
+
+def _recipients(claim: Claim) -> list[Identifier]:
+    return [(kind, value) for kind, value in (("email", claim.email), ("phone", claim.phone)) if value]  # type: ignore[misc]
+
+
+def _claim(store: Store, principal: Principal, hashed: str) -> ClaimResponse:
+    claim = store.get_claim(hashed)
+    if claim is None:
+        raise NotFound("no such claim")
+    if claim.status == "used":
+        return _answered_before(claim, _claimer(store, principal))
+    _require_open(claim)
     users.register_me(store, principal)  # sign-in: activates the buyer's dormant account when it is theirs
     user_id = users.current_user_id(store, principal)
     return on_concurrent_write(
@@ -35,17 +87,32 @@ def claim_entitlements(store: Store, principal: Principal, token: str) -> ClaimR
     )
 
 
-def _open_claim(store: Store, hashed: str) -> Claim:
-    claim = store.get_claim(hashed)
-    if claim is None:
-        raise NotFound("no such claim")
+def _claimer(store: Store, principal: Principal) -> str | None:
+    try:
+        return users.current_user_id(store, principal)
+    except NotFound:
+        return None
+
+
+def _answered_before(claim: Claim, user_id: str | None) -> ClaimResponse:
+    """A used claim: its first answer again for whoever used it (their retry), a 410 for anyone else."""
+    if user_id and claim.used_by_user_id == user_id and claim.used_answer:
+        return ClaimResponse.model_validate(claim.used_answer)
+    raise Gone("this claim link was used already or has expired")
+
+
+def _require_open(claim: Claim) -> None:
     if claim.status != "open" or claim.expires_at <= utc_now():
         raise Gone("this claim link was used already or has expired")
-    return claim
 
 
 def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
-    claim = _open_claim(store, hashed)
+    claim = store.get_claim(hashed)
+    if claim is None:
+        raise NotFound("no such claim")
+    if claim.status == "used":  # a concurrent retry of the same person's claim won
+        return _answered_before(claim, user_id)
+    _require_open(claim)
     now = utc_now()
     target_id, _ = profiles.ensure_user_profile(store, user_id, claim.org_id, origin="partner")
     source = _where_entitlements_live(store, claim)
@@ -57,8 +124,17 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
     found = store.entitlements_by_ids(claim.org_id, source.profile_id, claim.entitlement_ids)
     pending = [e for e in found if e.status == "pending_claim"]
     if not pending:
+        again = store.get_claim(hashed)
+        if again is not None and again.status == "used":  # claimed a moment ago: the same person's retry?
+            return _answered_before(again, user_id)
         raise Gone("nothing is left to claim: the entitlements were voided")
-    activated = store.use_claim(hashed, now, source=source, target=target, entitlements=pending)
+
+    def answer(activated: list[Entitlement]) -> dict:
+        return ClaimResponse(org_id=claim.org_id, profile_id=target.profile_id, entitlements=activated).model_dump(
+            mode="json"
+        )
+
+    activated = store.use_claim(hashed, now, source=source, target=target, entitlements=pending, answer=answer)
     return ClaimResponse(org_id=claim.org_id, profile_id=target.profile_id, entitlements=activated)
 
 

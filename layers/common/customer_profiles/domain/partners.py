@@ -1,8 +1,9 @@
 """Orders posted by third-party resellers as signed webhooks (Standard Webhooks).
 
 The signature is checked on the raw body before anything is parsed. The `webhook-id` makes a delivery
-exactly once: it is written in the order's own transaction, so redeliveries (sequential or concurrent)
-find it and get the first answer back; the same id with another body is refused.
+exactly once, and the partner's `external_order_id` makes an order exactly once whatever webhook-id carries
+it: both are written in the order's own transaction, so redeliveries (sequential or concurrent) find them
+and get the first answer back; the same id with another body (or order) is a 409.
 """
 
 from __future__ import annotations
@@ -73,16 +74,23 @@ def accept_partner_order(
         raise InvalidInput("webhook-id is too long", field="webhook-id")
     body_sha256 = hashlib.sha256(body.encode()).hexdigest()
 
+    request = _parse(body)
+    order_sha256 = hashlib.sha256(request.model_dump_json().encode()).hexdigest()  # the order, not its bytes
+
     def attempt() -> tuple[dict, bool]:
-        # A concurrent delivery of the same id (or a concurrent sale) may win: each attempt reads again.
-        delivered = store.delivered_webhook(partner_id, webhook_id)
+        # A concurrent delivery of the same id or order (or a concurrent sale) may win: each attempt reads again.
+        delivered, ordered = store.earlier_deliveries(partner_id, webhook_id, request.external_order_id)
         if delivered is not None:
             if delivered["body_sha256"] != body_sha256:
                 raise StateConflict("this webhook-id was delivered with another body", field="webhook-id")
             return delivered["response"], True
-        request = _parse(body)
+        if ordered is not None:  # the partner sent the order again under a new webhook-id
+            if ordered["order_sha256"] != order_sha256:
+                raise StateConflict("this external_order_id was recorded with another order", field="external_order_id")
+            return ordered["response"], True
         _require_allowed(partner, request.org_id)
-        return _record(store, partner, webhook_id, body_sha256, request, claim_days=claim_days), False
+        recorded = (webhook_id, body_sha256, order_sha256)
+        return _record(store, partner, recorded, request, claim_days=claim_days), False
 
     return on_concurrent_write(attempt, give_up="the order kept conflicting with concurrent deliveries; retry")
 
@@ -106,12 +114,13 @@ def _require_allowed(partner: Partner, org_id: str) -> None:
 def _record(
     store: Store,
     partner: Partner,
-    webhook_id: str,
-    body_sha256: str,
+    recorded: tuple[str, str, str],
     request: PartnerOrderRequest,
     *,
     claim_days: int,
 ) -> dict:
+    """The order, its claim and what makes it exactly once: (webhook id, body hash, order hash)."""
+    webhook_id, body_sha256, order_sha256 = recorded
     buyer = request.buyer
     identifiers = normalised_identifiers(
         buyer.email,
@@ -163,6 +172,8 @@ def _record(
             response=response,
             claim=claim,
             claim_token_hash=token_hash(claim_token(claim.claim_id, secret_store.claim_token_key())),
+            external_order_id=request.external_order_id,
+            order_sha256=order_sha256,
         )
     )
     return response

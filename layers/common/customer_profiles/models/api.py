@@ -13,6 +13,7 @@ from customer_profiles.models.domain import (
     MAX_PARTNER_ENTITLEMENTS,
     NAME,
     CapturedDetails,
+    Claim,
     Entitlement,
     IdDocument,
     Order,
@@ -298,6 +299,38 @@ class ClaimResponse(BaseModel):
     org_id: str
     profile_id: str
     entitlements: list[Entitlement]
+
+
+class ClaimSummary(BaseModel):
+    """An open claim as its recipient sees it in `GET /v1/me/claims` (never its token)."""
+
+    claim_id: str
+    org_id: str
+    partner_id: str
+    order_id: str
+    entitlements: int = Field(description="How many entitlements the claim holds")
+    addressed_to: list[Literal["email", "phone"]] = Field(description="Which of your identifiers it was sent to")
+    status: Literal["open"] = "open"
+    expires_at: str
+    created_at: str
+
+    @classmethod
+    def of(cls, claim: Claim) -> ClaimSummary:
+        return cls(
+            claim_id=claim.claim_id,
+            org_id=claim.org_id,
+            partner_id=claim.partner_id,
+            order_id=claim.order_id,
+            entitlements=len(claim.entitlement_ids),
+            addressed_to=[kind for kind, value in (("email", claim.email), ("phone", claim.phone)) if value],
+            expires_at=claim.expires_at,
+            created_at=claim.created_at,
+        )
+
+
+class ClaimListResponse(BaseModel):
+    claims: list[ClaimSummary]
+    next_cursor: str | None = None
 
 
 # --- staff memberships ------------------------------------------------------------------------------------

@@ -190,6 +190,8 @@ class Claim(BaseModel):
     status: Literal["open", "used"]
     expires_at: str
     created_at: str
+    used_by_user_id: str | None = None  # who claimed it, and what they were answered (a retry gets it again)
+    used_answer: dict[str, Any] | None = None
 
 
 # --- staff memberships ------------------------------------------------------------------------------------
