@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import claims, history, orders, profiles, registration, users
+from customer_profiles.domain import claims, history, orders, profiles, receipt_codes, receipts, registration, users
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
@@ -28,6 +28,7 @@ from customer_profiles.models.api import (
     ProfileListResponse,
     ProfileResponse,
     ProfileUpdateRequest,
+    ReceiptRedemptionResponse,
     UserResponse,
 )
 
@@ -134,6 +135,30 @@ def place_consumer_order(
 def claim_entitlements(token: Annotated[str, Path(min_length=16, max_length=128)]) -> ClaimResponse:
     result = claims.claim_entitlements(store(), principal_of(app), token)
     metrics.add_metric(name="ClaimsUsed", unit="Count", value=1)
+    return result
+
+
+@app.post(
+    "/v1/receipts/<code>",
+    responses=answers({200: ReceiptRedemptionResponse}),
+    security=BEARER,
+    operation_id="redeem_receipt",
+    tags=["app"],
+)
+@tracer.capture_method
+def redeem_receipt(
+    code: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=receipt_codes.MAX_TYPED_LENGTH,
+            description="The code printed on an anonymous sale's receipt (case, hyphens and spaces do not matter)",
+            examples=["7K3M-Q9XD-2HBT-V"],
+        ),
+    ],
+) -> ReceiptRedemptionResponse:
+    result = receipts.redeem_receipt(store(), principal_of(app), code)
+    metrics.add_metric(name="ReceiptsRedeemed", unit="Count", value=1)
     return result
 
 

@@ -73,7 +73,9 @@ def create_pos_sale(
         key=required_key(app.current_event.headers),
         payload={"org_id": org_id, "sale": sale.model_dump(mode="json")},
     )
-    sold = pos.create_pos_sale(store(), principal, org_id, sale, once)
+    sold = pos.create_pos_sale(
+        store(), principal, org_id, sale, once, receipt_code_days=settings().receipt_code_expiry_days
+    )
     metrics.add_metric(name="PosSales", unit="Count", value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=sold.model_dump(mode="json"))
 

@@ -54,6 +54,12 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class ReceiptCodeMistyped(InvalidInput):
+    """A receipt code whose check symbol does not match: a typo, caught before anything is read."""
+
+    code = "receipt_code_mistyped"
+
+
 class IdempotencyKeyReused(InvalidInput):
     """An Idempotency-Key already answered a request with another payload."""
 
@@ -83,6 +89,16 @@ class Throttled(DomainError):
 
     code = "throttled"
     retry_after_seconds = 1
+
+
+class TooManyAttempts(Throttled):
+    """A limit of ours on failed attempts (receipt codes): 429 until the window ends."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class TryAgain(DomainError):

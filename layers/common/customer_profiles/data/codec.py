@@ -25,6 +25,7 @@ from customer_profiles.models.domain import (
     PendingEffect,
     Profile,
     Proof,
+    Receipt,
     StaffMembership,
     User,
 )
@@ -150,6 +151,14 @@ def membership_from_item(item: Item) -> StaffMembership:
 
 def claim_from_item(item: Item) -> Claim:
     return _model(Claim, item)
+
+
+def receipt_to_item(code_hash: str, receipt: Receipt) -> Item:
+    return {**keys.receipt_key(code_hash), "type": "receipt", **receipt.model_dump(exclude_none=True)}
+
+
+def receipt_from_item(item: Item) -> Receipt:
+    return _model(Receipt, item)
 
 
 def pending_to_item(effect: PendingEffect) -> Item:

@@ -21,6 +21,7 @@ IDENTIFIER_PREFIX = "IDENT#"
 APP_CLIENT_PREFIX = "APPCLIENT#"
 PARTNER_PREFIX = "PARTNER#"
 CLAIM_PREFIX = "CLAIM#"
+RECEIPT_PREFIX = "RECEIPT#"
 PENDING_PREFIX = "PENDING#"
 STAFF_PREFIX = "STAFF#"
 USER_SK = "USER"
@@ -35,6 +36,7 @@ WEBHOOK_SK = "WEBHOOK"
 CLAIM_SK = "CLAIM"
 PARTNER_ORDER_SK = "PARTNER_ORDER"
 CLAIMS_TO_PREFIX = "CLAIMS_TO#"
+RECEIPT_SK = "RECEIPT"
 PENDING_SK = "PENDING"
 STAFF_ROSTER_SK = "ROSTER"
 MEMBER_SK_PREFIX = "MEMBER#"
@@ -204,6 +206,11 @@ def claim_recipient_keys(email: str | None, phone: str | None, created_at: str, 
     return found
 
 
+def receipt_key(code_hash: str) -> Key:
+    """An anonymous sale's receipt code, by the SHA-256 of the code (the code itself is never stored)."""
+    return {"pk": f"{RECEIPT_PREFIX}{code_hash}", "sk": RECEIPT_SK}
+
+
 def pending_key(kind: str, effect_id: str) -> Key:
     return {"pk": f"{PENDING_PREFIX}{kind}#{effect_id}", "sk": PENDING_SK}
 
@@ -248,3 +255,9 @@ def request_key(operation: str, caller: str, idempotency_key: str) -> Key:
     client strings). The prefix keeps it apart from any record of another kind in that table."""
     digest = hashlib.sha256("\n".join((operation, caller, idempotency_key)).encode()).hexdigest()
     return {"id": f"request#{digest}"}
+
+
+def attempts_key(action: str, user_id: str, window: int) -> Key:
+    """A user's failed attempts at `action` in one time window, in the requests table (its TTL removes the
+    counter once the window is over; the profiles table has no TTL)."""
+    return {"id": f"attempts#{action}#{user_id}#{window}"}

@@ -20,7 +20,8 @@ from customer_profiles.data.codec import (
     order_to_item,
     profile_from_item,
 )
-from customer_profiles.data.profiles import ProfileChange, add_profile_changes
+from customer_profiles.data.profiles import ProfileChange, add_profile_changes, profile_holds
+from customer_profiles.data.receipts import add_receipt
 from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
@@ -34,11 +35,9 @@ from customer_profiles.models.domain import (
     Order,
     Profile,
     Proof,
+    Receipt,
     User,
 )
-
-# The profile a new child goes under must still be live and still belong to the child's user.
-LIVE_PROFILE = "attribute_exists(pk) AND attribute_not_exists(merged_into) AND attribute_not_exists(merging_into)"
 
 
 @dataclass
@@ -52,13 +51,7 @@ class SaleWrite:
     claimed_identifiers: list[Identifier] = field(default_factory=list)  # held by the new dormant user
     proof: Proof | None = None  # how the claimed identifiers are known (window or reseller)
     new_profile: Profile | None = None  # when the sale creates the profile (else it checks the one it uses)
-
-
-def profile_holds(user_id: str | None) -> tuple[str, dict[str, Any]]:
-    """The condition that a live profile belongs to `user_id` (or to nobody), with its values."""
-    if user_id:
-        return f"{LIVE_PROFILE} AND user_id = :user", {"user": user_id}
-    return f"{LIVE_PROFILE} AND attribute_not_exists(user_id)", {}
+    receipt: tuple[str, Receipt] | None = None  # an anonymous sale's receipt code (its hash) and what it gives
 
 
 def add_order(tx: Tx, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
@@ -81,6 +74,8 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
         holds, values = profile_holds(sale.user_id)
         tx.check(keys.profile_key(sale.order.org_id, sale.order.profile_id), holds, **values)
     add_order(tx, sale.order, sale.entitlements, sale.user_id)
+    if sale.receipt:
+        add_receipt(tx, *sale.receipt)
 
 
 class OrderRecords(Records):

@@ -4,7 +4,8 @@ A live profile implies: its user-in-org uniqueness item (one profile per user pe
 org's search (each email and phone captured, on it or on profiles merged into it, and each name part), and
 a pointer per card fingerprint. Its org listing entry and its place among the user's profiles are the
 profile item's own index keys. A merged profile implies nothing but itself. `add_profile_changes` is the
-only writer: it diffs what the profiles implied before and after, in the profile's own transaction.
+only writer: it diffs what the profiles implied before and after, in the profile's own transaction, with the
+pending effects a change implies (a re-key when it changes hands, the merge's end when it closes for one).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from customer_profiles.errors import InvalidInput
 from customer_profiles.models.domain import Identifier, PendingEffect, Profile, Proof, User
 
 ItemKey = tuple[str, str]
+# The profile a new child goes under must still be live and still belong to the child's user.
+LIVE_PROFILE = "attribute_exists(pk) AND attribute_not_exists(merged_into) AND attribute_not_exists(merging_into)"
 UNIQUE_TYPES = frozenset({"user_org", "card"})  # items outside the profile's partition that one profile owns
 SearchField = str  # "email", "phone" or "name"
 
@@ -44,6 +47,13 @@ class ProfileChange:
     before: Profile | None
     after: Profile
     guard: str | None = None
+
+
+def profile_holds(user_id: str | None) -> tuple[str, dict[str, Any]]:
+    """The condition that a live profile belongs to `user_id` (or to nobody), with its values."""
+    if user_id:
+        return f"{LIVE_PROFILE} AND user_id = :user", {"user": user_id}
+    return f"{LIVE_PROFILE} AND attribute_not_exists(user_id)", {}
 
 
 def search_entries(profile: Profile) -> list[tuple[str, SearchField, str]]:
@@ -96,6 +106,18 @@ def rekey_effect(profile: Profile) -> PendingEffect:
     return PendingEffect(kind="rekey_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)
 
 
+def _starts_merging(change: ProfileChange) -> bool:
+    return bool(change.after.merging_into and not (change.before and change.before.merging_into))
+
+
+def merge_effect(profile: Profile) -> PendingEffect:
+    """A profile was closed for a merge: its children must move and the merge finish, whoever closed it."""
+    assert profile.merging_into
+    cause = {"org_id": profile.org_id, "profile_id": profile.profile_id, "into_profile_id": profile.merging_into}
+    effect_id = f"{profile.org_id}#{profile.profile_id}#{profile.version}"
+    return PendingEffect(kind="merge_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)
+
+
 def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
     """The profiles, each over the version it was read at, and every implied item that appears, changes
     or goes. Changes are diffed together, so an item moving between two profiles (a card on a merge) is
@@ -112,6 +134,8 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
         after.update(implied_items(change.after))
         if _changes_hands(change):
             add_pending(tx, rekey_effect(change.after))
+        if _starts_merging(change):
+            add_pending(tx, merge_effect(change.after))
     _add_implied_diff(tx, before, after)
 
 

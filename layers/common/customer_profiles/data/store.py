@@ -10,13 +10,14 @@ from typing import Any
 from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import PendingRecords
 from customer_profiles.data.profiles import ProfileWrites
+from customer_profiles.data.receipts import ReceiptRecords
 from customer_profiles.data.resellers import ResellerRecords
 from customer_profiles.data.staff import StaffRecords
 from customer_profiles.data.table import Table
 from customer_profiles.data.users import UserRecords
 
 
-class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, PendingRecords, StaffRecords):
+class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, ReceiptRecords, PendingRecords, StaffRecords):
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
         self.db = Table(table_name, dynamodb)
         self.requests_table = requests_table  # idempotent requests' answers (data/requests.py)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from customer_profiles.data.store import Store
 from customer_profiles.domain import linking
 from customer_profiles.domain.partners import claim_token
+from customer_profiles.domain.users import utc_now
 from customer_profiles.edge.config import settings
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.models.domain import Claim, PendingEffect
@@ -34,6 +35,11 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
             if profile is not None and profile.user_id == cause["user_id"] and not profile.merged_into:
                 store.rekey_children(profile.org_id, profile.profile_id, cause["user_id"])
             return []  # a profile that changed hands again has a newer re-key of its own
+        case "merge_profile":
+            source = store.get_profile(cause["org_id"], cause["profile_id"])
+            if source is not None and source.merging_into:  # else finished by whoever closed it, or before
+                linking.finish_merge(store, source, utc_now())
+            return []
         case "announce_activation":
             return [linking.activation_event(store, cause["user_id"])]
         case "publish":

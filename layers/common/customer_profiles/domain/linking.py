@@ -67,11 +67,16 @@ def merge_profile_into(store: Store, source: Profile, target: Profile, now: str)
     until none is left (each always has exactly one parent), then `source` is marked merged and `target`
     takes over what the org could find it by (captured emails and phones, card pointers), in one
     transaction. Each step is guarded, so an interrupted merge is finished by the next attempt."""
-    closing = source.model_copy(
-        update={"merging_into": target.profile_id, "updated_at": now, "version": source.version + 1}
-    )
+    closing = closed_for_merge(source, target, now)
     store.write_profiles(ProfileChange(source, closing, NOT_MERGED))
     return finish_merge(store, closing, now)
+
+
+def closed_for_merge(source: Profile, target: Profile, now: str) -> Profile:
+    """`source` with the door closed: sales and claims refuse it, and writing it leaves the merge's end
+    pending (`merge_profile`), so whoever closes it, the merge is finished."""
+    update = {"merging_into": target.profile_id, "updated_at": now, "version": source.version + 1}
+    return source.model_copy(update=update)
 
 
 def finish_merge(store: Store, source: Profile, now: str) -> Profile:

@@ -15,6 +15,7 @@ from customer_profiles.data.store import Store
 from customer_profiles.domain.access import require_staff_of
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.orders import build_order
+from customer_profiles.domain.receipts import new_receipt
 from customer_profiles.domain.staff import find_or_make_holder, normalised_identifiers, org_views
 from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.models.api import OrderRequest, PartnerOrderRequest, PosSaleRequest, PosSaleResponse
@@ -61,10 +62,16 @@ def create_pos_sale(
     org_id: str,
     request: PosSaleRequest,
     once: IdempotentRequest | None = None,
+    *,
+    receipt_code_days: int = 30,
 ) -> PosSaleResponse:
     """The sale, exactly once per Idempotency-Key. For a known customer: one read (the key's earlier answer
     and the identifiers' holders, together), the holder's profile from the by-user index (a candidate the
-    transaction checks; a retry reads the table instead), and one transaction."""
+    transaction checks; a retry reads the table instead), and one transaction.
+
+    A sale for nobody (no identifiers) answers a receipt code, valid `receipt_code_days`, that the customer
+    redeems in the app to take the sale into their account; the table keeps only its hash, and the answer
+    (which a retry with the same key replays for 24 hours) is the only place the code is ever shown."""
     require_staff_of(principal, org_id, any_role=SELLERS)
     captured = request.customer
     # A number in international form needs no default region: most sales skip reading the org's settings.
@@ -103,11 +110,17 @@ def create_pos_sale(
         )
         profile = planned.profile
         statuses = {profile.user_id: "active"} if planned.holder_active and profile.user_id else {}
+        code = None
+        if not customer.identifiers and profile.user_id is None:
+            code, planned.write.receipt = new_receipt(
+                planned.write.order, planned.write.order.created_at, expiry_days=receipt_code_days
+            )
         answer = PosSaleResponse(
             profile=org_views(store, [profile], statuses=statuses)[0],
             order=planned.write.order,
             entitlements=planned.write.entitlements,
             profile_created=planned.profile_created,
+            receipt_code=code,
         )
         store.write_sale(planned.write, answer=(once, answer.model_dump(mode="json")))
         return answer

@@ -41,6 +41,7 @@ class Settings:
     event_bus_name: str = ""
     local_event_sink: str = ""
     claim_expiry_days: int = 30
+    receipt_code_expiry_days: int = 30
     claim_url_base: str = "https://example.invalid/claim/"
     partner_secrets_prefix: str = ""
     claim_token_key_secret: str = ""
@@ -56,6 +57,10 @@ class Settings:
         if not 1 <= days <= 365:
             raise MissingSettings(f"CLAIM_EXPIRY_DAYS must be 1 to 365 days, not {days}")
         object.__setattr__(self, "claim_expiry_days", days)
+        receipt_days = int(self.receipt_code_expiry_days)
+        if not 1 <= receipt_days <= 365:
+            raise MissingSettings(f"RECEIPT_CODE_EXPIRY_DAYS must be 1 to 365 days, not {receipt_days}")
+        object.__setattr__(self, "receipt_code_expiry_days", receipt_days)
 
 
 @lru_cache(maxsize=1)

@@ -222,6 +222,12 @@ class PosSaleResponse(BaseModel):
     order: Order
     entitlements: list[Entitlement]
     profile_created: bool
+    receipt_code: str | None = Field(
+        default=None,
+        description="Anonymous sales only: print it on the receipt; the customer redeems it in the app "
+        "(POST /v1/receipts/{code}) to take the purchase into their account. Shown only in this answer.",
+        examples=["7K3M-Q9XD-2HBT-V"],
+    )
 
 
 class AttachIdentifierRequest(BaseModel):
@@ -331,6 +337,14 @@ class ClaimSummary(BaseModel):
 class ClaimListResponse(BaseModel):
     claims: list[ClaimSummary]
     next_cursor: str | None = None
+
+
+class ReceiptRedemptionResponse(BaseModel):
+    org_id: str
+    profile_id: str = Field(description="The person's profile in the org, which now holds the purchase")
+    order_id: str
+    profile_created: bool = Field(description="The sale's profile became the person's profile in the org")
+    merged: bool = Field(description="The sale's profile is being merged into the person's existing profile")
 
 
 # --- staff memberships ------------------------------------------------------------------------------------

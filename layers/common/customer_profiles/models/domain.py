@@ -194,6 +194,21 @@ class Claim(BaseModel):
     used_answer: dict[str, Any] | None = None
 
 
+class Receipt(BaseModel):
+    """An anonymous sale's receipt code, kept only as its hash: redeeming it gives the sale's profile (and
+    everything it holds) to the person who types it, once, before `expires_at`."""
+
+    org_id: str
+    profile_id: str
+    order_id: str
+    status: Literal["open", "used"] = "open"
+    expires_at: str
+    created_at: str
+    used_by_user_id: str | None = None
+    used_at: str | None = None
+    answer: dict[str, Any] | None = None  # what the redemption answered, for the same person's retry
+
+
 # --- staff memberships ------------------------------------------------------------------------------------
 StaffRole = Literal["admin", "pos", "viewer"]
 
@@ -210,7 +225,7 @@ class StaffMembership(BaseModel):
 
 
 # --- effects the stream drives --------------------------------------------------------------------------
-EffectKind = Literal["link_user", "rekey_profile", "announce_activation", "publish", "notify_claim"]
+EffectKind = Literal["link_user", "rekey_profile", "merge_profile", "announce_activation", "publish", "notify_claim"]
 
 
 class PendingEffect(BaseModel):

@@ -1,0 +1,88 @@
+"""Receipt codes of anonymous sales (kept by hash), their single-use redemption, and the failed-attempt
+counters that rate-limit guessing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from customer_profiles.data import keys
+from customer_profiles.data.codec import receipt_from_item, receipt_to_item
+from customer_profiles.data.profiles import ProfileChange, add_profile_changes, profile_holds
+from customer_profiles.data.table import Records
+from customer_profiles.data.tx import Tx
+from customer_profiles.models.domain import Profile, Receipt
+
+
+def add_receipt(tx: Tx, code_hash: str, receipt: Receipt) -> None:
+    """A new receipt, in its sale's transaction (a sale never exists with a code that does not)."""
+    tx.put_if_new(receipt_to_item(code_hash, receipt))
+
+
+@dataclass(frozen=True)
+class ReceiptRedemption:
+    """One redemption, in one transaction: the receipt `open -> used` (only while unexpired), with what it
+    answered, and the sale's profile either given to the user or closed for a merge into `target`."""
+
+    code_hash: str
+    user_id: str
+    now: str
+    answer: dict[str, Any]
+    change: ProfileChange | None = None
+    target: Profile | None = None  # the user's live profile that the sale's profile merges into
+
+
+class ReceiptRecords(Records):
+    def get_receipt(self, code_hash: str) -> Receipt | None:
+        item = self.db.get(keys.receipt_key(code_hash))
+        return receipt_from_item(item) if item else None
+
+    def redeem_receipt(self, redemption: ReceiptRedemption) -> None:
+        tx = self.db.tx().update(
+            keys.receipt_key(redemption.code_hash),
+            "SET #status = :used, used_at = :now, used_by_user_id = :user, #answer = :answer",
+            "#status = :open AND expires_at > :now",
+            used="used",
+            open="open",
+            now=redemption.now,
+            user=redemption.user_id,
+            answer=redemption.answer,
+        )
+        if redemption.change:
+            add_profile_changes(tx, [redemption.change])
+        if redemption.target:
+            holds, values = profile_holds(redemption.user_id)
+            tx.check(keys.profile_key(redemption.target.org_id, redemption.target.profile_id), holds, **values)
+        tx.execute(self.db.client)
+
+    def take_attempt(self, action: str, user_id: str, window: int, *, limit: int, expiration: int) -> bool:
+        """Count one attempt in the user's window, unless it holds `limit` already (then False). Counted
+        before the attempt, so concurrent guesses cannot all slip under the limit."""
+        update = Tx(self.requests_table).update(
+            keys.attempts_key(action, user_id, window),
+            "ADD attempts :one SET expiration = :expiration",
+            "attribute_not_exists(id) OR attempts < :limit",
+            one=1,
+            limit=limit,
+            expiration=expiration,
+        )
+        try:
+            self.db.client.update_item(**update.items[0]["Update"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def give_back_attempt(self, action: str, user_id: str, window: int) -> None:
+        """An attempt that succeeded is not a failed one."""
+        update = Tx(self.requests_table).update(
+            keys.attempts_key(action, user_id, window), "ADD attempts :minus_one", "attribute_exists(id)", minus_one=-1
+        )
+        try:
+            self.db.client.update_item(**update.items[0]["Update"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise

@@ -1,0 +1,369 @@
+"""Receipt codes of anonymous sales: their format, their issue, and their redemption, on moto."""
+
+import contextlib
+import json
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import app_api
+from customer_profiles.data import keys
+from customer_profiles.domain import effects, history, orders, pos, receipt_codes, receipts, users
+from customer_profiles.domain.idempotency import under_key
+from customer_profiles.errors import Gone, InvalidInput, NotFound, ReceiptCodeMistyped, TooManyAttempts
+from customer_profiles.models.api import OrderRequest, PosSaleRequest
+from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
+
+ORG = "org-venue"
+SELLER = staff_principal("till-1", ORG, "pos")
+LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]
+CODE_SHAPE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z*~$=U]$")
+
+
+def sell(store, org_id=ORG, **customer):
+    seller = SELLER if org_id == ORG else staff_principal(f"till-{org_id}", org_id, "pos")
+    request = PosSaleRequest.model_validate(
+        {
+            "currency": "GBP",
+            "payment_method": "card" if "card_fingerprint" in customer else "cash",
+            "lines": LINES,
+            "customer": customer,
+        }
+    )
+    return pos.create_pos_sale(store, seller, org_id, request)
+
+
+def buy(store, principal, org_id=ORG):
+    users.register_me(store, principal)
+    request = OrderRequest.model_validate({"currency": "GBP", "payment_method": "card", "lines": LINES})
+    return orders.place_consumer_order(store, principal, org_id, request)
+
+
+def person(name="pat"):
+    return user_principal(email=f"{name}@example.com", email_verified=True)
+
+
+def run_stream(store):
+    """What the linker does from the stream: complete every pending effect."""
+    result = effects.redrive(store, lambda events: None)
+    assert not result.failed, result.failed
+
+
+def history_ids(store, principal, org_id=ORG):
+    page = history.history_of_me(store, principal, org_id=org_id, limit=100, cursor=None)
+    return (
+        sorted(e.order.order_id for e in page.entries if e.order),
+        sorted(e.entitlement.entitlement_id for e in page.entries if e.entitlement),
+    )
+
+
+# --- the format ---------------------------------------------------------------------------------------------
+def test_the_check_symbol_is_crockfords_mod_37():
+    # 1234 = "16J" in Crockford base32, and 1234 % 37 = 13 = "D" (the scheme's own example, "16JD").
+    assert receipt_codes.check_symbol("16J") == "D"
+    assert receipt_codes.check_symbol("10") == "*"  # 32 % 37 = 32: the first check-only symbol
+    assert receipt_codes.check_symbol("14") == "U"  # 36
+
+
+codes = st.text(alphabet=receipt_codes.SYMBOLS, min_size=12, max_size=12).map(
+    lambda body: receipt_codes.formatted(body + receipt_codes.check_symbol(body))
+)
+
+
+@given(st.builds(receipt_codes.new_receipt_code) | codes)
+def test_every_generated_code_has_the_printed_shape_and_validates(code):
+    assert CODE_SHAPE.match(code), code
+    assert receipt_codes.formatted(receipt_codes.normalised(code)) == code
+
+
+@given(codes, st.integers(0, 12), st.sampled_from(receipt_codes.CHECK_SYMBOLS))
+def test_any_single_symbol_substitution_is_caught_as_a_typo(code, position, symbol):
+    compact = code.replace("-", "")
+    alphabet = receipt_codes.SYMBOLS if position < 12 else receipt_codes.CHECK_SYMBOLS
+    if symbol == compact[position] or symbol not in alphabet:
+        return
+    typo = compact[:position] + symbol + compact[position + 1 :]
+    with pytest.raises(ReceiptCodeMistyped) as raised:
+        receipt_codes.normalised(typo)
+    assert raised.value.field == "code"
+
+
+@given(codes, st.integers(0, 10))  # within the 12 symbols (the check symbol has an alphabet of its own)
+def test_swapping_two_neighbouring_symbols_is_caught_as_a_typo(code, position):
+    compact = code.replace("-", "")
+    if compact[position] == compact[position + 1]:
+        return
+    swapped = compact[:position] + compact[position + 1] + compact[position] + compact[position + 2 :]
+    with pytest.raises(ReceiptCodeMistyped):
+        receipt_codes.normalised(swapped)
+
+
+@given(codes, st.data())
+def test_typing_is_forgiving_case_separators_and_look_alikes(code, data):
+    compact = code.replace("-", "")
+    typed = ""
+    for symbol in compact:
+        choices = [symbol, symbol.lower(), *{"1": ["I", "i", "L", "l"], "0": ["O", "o"]}.get(symbol, [])]
+        typed += data.draw(st.sampled_from(choices)) + data.draw(st.sampled_from(["", "", "-", " "]))
+    assert receipt_codes.normalised(typed) == compact
+    assert receipt_codes.code_hash(receipt_codes.normalised(typed)) == receipt_codes.code_hash(compact)
+
+
+@pytest.mark.parametrize("typed", ["", "ABCD", "ABCD-EFGH-JKMN-PQ", "ABCD-EFGH-JKMU-0", "A" * 65, "ABCD!EFGH-JKMN-P"])
+def test_what_cannot_be_a_code_is_a_422_naming_the_field(typed):
+    with pytest.raises(InvalidInput) as raised:
+        receipt_codes.normalised(typed)
+    assert raised.value.field == "code" and not isinstance(raised.value, ReceiptCodeMistyped)
+
+
+# --- the sale -----------------------------------------------------------------------------------------------
+def test_an_anonymous_sale_answers_a_code_and_the_table_keeps_only_its_hash(store, aws):
+    sold = sell(store)
+
+    assert sold.receipt_code and CODE_SHAPE.match(sold.receipt_code)
+    stored = aws.Table("profiles-test").scan()["Items"]
+    assert sold.receipt_code.replace("-", "") not in json.dumps(stored, default=str)
+    assert sold.receipt_code not in json.dumps(stored, default=str)
+    receipt = store.get_receipt(receipt_codes.code_hash(receipt_codes.normalised(sold.receipt_code)))
+    assert receipt.order_id == sold.order.order_id and receipt.profile_id == sold.profile.profile_id
+    assert receipt.status == "open" and receipt.expires_at > sold.order.created_at
+
+
+def test_a_sale_for_someone_answers_no_code(store):
+    assert sell(store, email="kim@example.com").receipt_code is None
+
+
+def test_the_codes_expiry_follows_the_setting(store):
+    request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES})
+    sold = pos.create_pos_sale(store, SELLER, ORG, request, receipt_code_days=3)
+    receipt = store.get_receipt(receipt_codes.code_hash(receipt_codes.normalised(sold.receipt_code)))
+    created = datetime.fromisoformat(sold.order.created_at)
+    assert datetime.fromisoformat(receipt.expires_at) - created == timedelta(days=3)
+
+
+def test_the_idempotent_replay_of_a_sale_shows_the_same_code(store):
+    request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES})
+    once = under_key("create_pos_sale", caller="staff:org-venue:till-1", key="k-1", payload={"n": 1})
+
+    first = pos.create_pos_sale(store, SELLER, ORG, request, once)
+    again = pos.create_pos_sale(store, SELLER, ORG, request, once)
+
+    assert again.receipt_code == first.receipt_code and again.order.order_id == first.order.order_id
+
+
+def test_each_anonymous_sale_has_its_own_code(store):
+    assert sell(store).receipt_code != sell(store).receipt_code
+
+
+# --- redemption ---------------------------------------------------------------------------------------------
+def test_a_new_customer_redeems_the_code_and_the_sales_profile_becomes_theirs(store):
+    sold = sell(store)
+    pat = person()
+
+    answer = receipts.redeem_receipt(store, pat, sold.receipt_code.lower().replace("-", " "))
+
+    assert answer.profile_created and not answer.merged
+    assert answer.profile_id == sold.profile.profile_id and answer.order_id == sold.order.order_id
+    user_id = store.user_id_for_subject(pat.subject)
+    assert store.get_profile(ORG, answer.profile_id).user_id == user_id
+    assert store.profile_id_of_user_in_org(user_id, ORG) == answer.profile_id
+    run_stream(store)
+    assert history_ids(store, pat) == ([sold.order.order_id], sorted(e.entitlement_id for e in sold.entitlements))
+    assert store.all_pending() == []
+
+
+def test_a_customer_with_a_profile_in_the_org_gets_the_sale_merged_in_nothing_lost(store):
+    pat = person()
+    bought = buy(store, pat)
+    sold = sell(store)
+    user_id = store.user_id_for_subject(pat.subject)
+    mine = store.profile_id_of_user_in_org(user_id, ORG)
+    _, orders_before, entitlements_before = store.profile_with_children(ORG, mine)
+    _, sale_orders, sale_entitlements = store.profile_with_children(ORG, sold.profile.profile_id)
+
+    answer = receipts.redeem_receipt(store, pat, sold.receipt_code)
+    closing = store.get_profile(ORG, sold.profile.profile_id)
+    assert closing.merging_into == mine  # the door is closed: sales and claims refuse it from now on
+    assert [e.kind for e in store.all_pending() if e.kind != "publish"] == ["merge_profile"]  # durable
+    run_stream(store)
+
+    assert answer.merged and not answer.profile_created and answer.profile_id == mine
+    _, orders_after, entitlements_after = store.profile_with_children(ORG, mine)
+    assert len(orders_after) == len(orders_before) + len(sale_orders) == 2
+    assert len(entitlements_after) == len(entitlements_before) + len(sale_entitlements) == 4
+    assert {o.order_id for o in orders_after} == {bought.order.order_id, sold.order.order_id}
+    assert store.get_profile(ORG, sold.profile.profile_id).merged_into == mine
+    assert store.profile_with_children(ORG, sold.profile.profile_id)[1:] == ([], [])
+    assert history_ids(store, pat)[0] == sorted([bought.order.order_id, sold.order.order_id])
+    assert len(history_ids(store, pat)[1]) == 4
+
+
+def test_an_unknown_code_is_404_whether_or_not_one_existed(store):
+    pat = person()
+    with pytest.raises(NotFound) as never_issued:
+        receipts.redeem_receipt(store, pat, receipt_codes.new_receipt_code())
+    assert never_issued.value.message == receipts.UNKNOWN
+
+
+def test_a_mistyped_code_is_a_422_and_reads_nothing(store):
+    sold = sell(store)
+    typo = sold.receipt_code[:-1] + ("0" if sold.receipt_code[-1] != "0" else "1")
+    with pytest.raises(ReceiptCodeMistyped):
+        receipts.redeem_receipt(store, person(), typo)
+
+
+def test_an_expired_code_is_410(store, aws):
+    sold = sell(store)
+    hashed = receipt_codes.code_hash(receipt_codes.normalised(sold.receipt_code))
+    aws.Table("profiles-test").update_item(
+        Key=keys.receipt_key(hashed),
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": "2020-01-01T00:00:00.000Z"},
+    )
+
+    with pytest.raises(Gone) as raised:
+        receipts.redeem_receipt(store, person(), sold.receipt_code)
+    assert raised.value.message == receipts.EXPIRED
+    assert store.get_profile(ORG, sold.profile.profile_id).user_id is None
+
+
+def test_the_same_person_redeeming_again_gets_the_first_answer(store):
+    sold = sell(store)
+    pat = person()
+    first = receipts.redeem_receipt(store, pat, sold.receipt_code)
+    run_stream(store)
+
+    again = receipts.redeem_receipt(store, pat, sold.receipt_code)
+
+    assert again == first
+
+
+def test_someone_else_redeeming_a_used_code_is_410_and_takes_nothing(store):
+    sold = sell(store)
+    pat, sam = person("pat"), person("sam")
+    receipts.redeem_receipt(store, pat, sold.receipt_code)
+
+    with pytest.raises(Gone) as raised:
+        receipts.redeem_receipt(store, sam, sold.receipt_code)
+
+    assert raised.value.message == receipts.USED
+    assert store.get_profile(ORG, sold.profile.profile_id).user_id == store.user_id_for_subject(pat.subject)
+    assert store.profile_id_of_user_in_org(store.user_id_for_subject(sam.subject), ORG) is None
+
+
+def test_a_code_redeems_in_its_own_org_only(store):
+    pat = person()
+    buy(store, pat, "org-other")
+    sold = sell(store)
+    user_id = store.user_id_for_subject(pat.subject)
+    other = store.profile_id_of_user_in_org(user_id, "org-other")
+
+    answer = receipts.redeem_receipt(store, pat, sold.receipt_code)
+    run_stream(store)
+
+    assert answer.org_id == ORG and answer.profile_created and answer.profile_id != other
+    assert len(store.profile_with_children("org-other", other)[1]) == 1  # its own order only
+    assert history_ids(store, pat, "org-other")[0] != [sold.order.order_id]
+    assert history_ids(store, pat, ORG)[0] == [sold.order.order_id]
+
+
+def test_another_code_of_the_same_card_profile_cannot_take_it_from_its_new_owner(store):
+    first = sell(store, card_fingerprint="fp_card_0042")
+    second = sell(store, card_fingerprint="fp_card_0042")
+    assert second.profile.profile_id == first.profile.profile_id
+    pat, sam = person("pat"), person("sam")
+    receipts.redeem_receipt(store, pat, first.receipt_code)
+
+    with pytest.raises(Gone):
+        receipts.redeem_receipt(store, sam, second.receipt_code)
+    again = receipts.redeem_receipt(store, pat, second.receipt_code)  # theirs already: only the code is used
+
+    assert again.profile_id == first.profile.profile_id and not again.merged
+
+
+# --- the rate limit -----------------------------------------------------------------------------------------
+def test_failed_attempts_are_limited_per_user_even_for_a_right_code_then_reset(store):
+    sold = sell(store)
+    pat, sam = person("pat"), person("sam")
+    clock = 1_800_000_000.0  # 15-minute windows start at multiples of 900 s
+    for _ in range(receipts.MAX_FAILED_ATTEMPTS):
+        with pytest.raises(NotFound):
+            receipts.redeem_receipt(store, pat, receipt_codes.new_receipt_code(), clock=clock)
+
+    with pytest.raises(TooManyAttempts) as raised:
+        receipts.redeem_receipt(store, pat, sold.receipt_code, clock=clock + 60)
+
+    assert raised.value.retry_after_seconds == receipts.ATTEMPT_WINDOW_SECONDS - 60
+    assert store.get_profile(ORG, sold.profile.profile_id).user_id is None  # the right code did nothing
+    with pytest.raises(NotFound):  # another user has attempts of their own
+        receipts.redeem_receipt(store, sam, receipt_codes.new_receipt_code(), clock=clock)
+    answer = receipts.redeem_receipt(store, pat, sold.receipt_code, clock=clock + receipts.ATTEMPT_WINDOW_SECONDS)
+    assert answer.profile_created
+
+
+def test_successes_do_not_count_as_failures(store):
+    pat = person()
+    clock = 1_800_000_000.0
+    for _ in range(receipts.MAX_FAILED_ATTEMPTS + 2):
+        sold = sell(store)
+        receipts.redeem_receipt(store, pat, sold.receipt_code, clock=clock)
+        run_stream(store)
+
+
+# --- over HTTP (the handler) ----------------------------------------------------------------------------------
+def redeem_event(principal, code):
+    event = api_event("app-api-post-claim.json", principal=principal)
+    event.update(resource="/v1/receipts/{code}", path=f"/v1/receipts/{code}", pathParameters={"code": code})
+    event["requestContext"]["resourcePath"] = "/v1/receipts/{code}"
+    event["requestContext"]["path"] = f"/dev/v1/receipts/{code}"
+    return event
+
+
+def call(event):
+    response = app_api.handler(event, FakeContext())
+    return response["statusCode"], json.loads(response["body"]), response.get("multiValueHeaders") or {}
+
+
+@pytest.mark.usefixtures("reset_handler_caches")
+def test_the_route_answers_each_outcome_in_the_error_shape(store):
+    sold = sell(store)
+    pat, sam = person("pat"), person("sam")
+    typo = sold.receipt_code[:-1] + ("0" if sold.receipt_code[-1] != "0" else "1")
+
+    mistyped = call(redeem_event(pat, typo))
+    unknown = call(redeem_event(pat, receipt_codes.new_receipt_code()))
+    too_long = call(redeem_event(pat, "A" * 65))
+    redeemed = call(redeem_event(pat, sold.receipt_code))
+    retried = call(redeem_event(pat, sold.receipt_code.lower()))
+    taken = call(redeem_event(sam, sold.receipt_code))
+
+    assert mistyped[0] == 422 and mistyped[1]["error"]["code"] == "receipt_code_mistyped"
+    assert mistyped[1]["error"]["field"] == "code"
+    assert unknown[0] == 404 and unknown[1]["error"]["message"] == receipts.UNKNOWN
+    assert too_long[0] == 422 and "error" in too_long[1]
+    assert redeemed[0] == 200 and redeemed[1]["order_id"] == sold.order.order_id
+    assert retried[0:2] == (200, redeemed[1])
+    assert taken[0] == 410 and taken[1]["error"]["code"] == "gone"
+
+
+@pytest.mark.usefixtures("reset_handler_caches")
+def test_the_route_answers_429_with_retry_after_over_the_limit(store):
+    pat = person()
+    statuses = [call(redeem_event(pat, receipt_codes.new_receipt_code()))[0] for _ in range(11)]
+
+    status, body, headers = call(redeem_event(pat, receipt_codes.new_receipt_code()))
+
+    assert statuses == [404] * 10 + [429]
+    assert status == 429 and body["error"]["code"] == "too_many_attempts"
+    retry_after = int(headers["Retry-After"][0])
+    assert 1 <= retry_after <= receipts.ATTEMPT_WINDOW_SECONDS
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(typed=st.text(max_size=80))
+def test_no_input_is_a_5xx(store, typed):
+    with contextlib.suppress(InvalidInput, NotFound, TooManyAttempts):  # anything else fails the test
+        receipts.redeem_receipt(store, person(), typed)
