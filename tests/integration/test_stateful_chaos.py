@@ -261,7 +261,7 @@ class Platform(RuleBasedStateMachine):
                 assert bool(viewers) == bool(entitled), (entitlement, viewers, entitled)
         now = datetime.now(UTC).isoformat()
         for claim in (i for i in items if i.get("type") == "claim" and i["org_id"] in self.orgs):
-            assert claim["status"] == "used" or claim["expires_at"] > now
+            assert claim["status"] == "claimed" or claim["expires_at"] > now
 
     # --- helpers ---------------------------------------------------------------------------------------------
     def expected_sold_to(self, customer):

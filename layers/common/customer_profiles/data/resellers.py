@@ -19,8 +19,9 @@ from customer_profiles.data.codec import (
 from customer_profiles.data.orders import SaleWrite, add_sale
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.data.tx import Tx
 from customer_profiles.errors import InvalidInput
-from customer_profiles.models.domain import Claim, Entitlement, Partner, PendingEffect, Profile
+from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, Partner, PendingEffect, Profile
 
 
 @dataclass
@@ -82,19 +83,7 @@ class ResellerRecords(Records):
                     "created_at": write.sale.order.created_at,
                 }
             )
-        claim = write.claim
-        tx.put_if_new(
-            {
-                **keys.claim_key(write.claim_token_hash),
-                "type": "claim",
-                **claim.model_dump(exclude_none=True),
-                **keys.claim_recipient_keys(claim.email, claim.phone, claim.created_at, claim.claim_id),
-            }
-        )
-        cause = claim.model_dump(mode="json", exclude_none=True)
-        add_pending(
-            tx, PendingEffect(kind="notify_claim", effect_id=claim.claim_id, cause=cause, created_at=claim.created_at)
-        )
+        add_claim(tx, write.claim, write.claim_token_hash)
         tx.execute(self.db.client)
 
     def get_claim(self, token_hash: str) -> Claim | None:
@@ -171,7 +160,7 @@ class ResellerRecords(Records):
             "SET #status = :used, used_at = :now, used_by_profile_id = :target, used_by_user_id = :user, "
             "used_answer = :answer REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk",
             "#status = :open AND expires_at > :now",
-            used="used",
+            used="claimed",
             open="open",
             now=now,
             target=target.profile_id,
@@ -187,6 +176,28 @@ class ResellerRecords(Records):
             tx.delete(key, "#status = :pending", pending="pending_claim")
         tx.execute(self.db.client)
         return activated
+
+
+def add_claim(tx: Tx, claim: Claim, token_hash: str) -> None:
+    """A new claim and what it implies: the claim item (listed to its recipients while open) and its
+    notification, a pending effect the stream completes (durable: it is removed only once published)."""
+    tx.put_if_new(
+        {
+            **keys.claim_key(token_hash),
+            "type": "claim",
+            **claim.model_dump(exclude_none=True),
+            **keys.claim_recipient_keys(claim.email, claim.phone, claim.created_at, claim.claim_id),
+        }
+    )
+    add_claim_notice(tx, claim, "ClaimNotificationRequested", claim.claim_id, claim.created_at)
+
+
+def add_claim_notice(tx: Tx, claim: Claim, notice: ClaimNotice, notification_id: str, at: str) -> None:
+    """Ask for a notification about the claim (its link is rebuilt from the claim id when it is published);
+    `notification_id` is unique per notice (the claim id for the first one), so the notifier can dedupe."""
+    cause = {"claim": claim.model_dump(mode="json", exclude_none=True), "notice": notice}
+    effect = PendingEffect(kind="notify_claim", effect_id=notification_id, cause=cause, created_at=at)
+    add_pending(tx, effect)
 
 
 def _claims_position(partitions: list[str], cursor: str | None) -> tuple[list[Item | None], list[bool], str | None]:

@@ -76,7 +76,7 @@ def _claim(store: Store, principal: Principal, hashed: str) -> ClaimResponse:
     claim = store.get_claim(hashed)
     if claim is None:
         raise NotFound("no such claim")
-    if claim.status == "used":
+    if claim.status == "claimed":
         return _answered_before(claim, _claimer(store, principal))
     _require_open(claim)
     users.register_me(store, principal)  # sign-in: activates the buyer's dormant account when it is theirs
@@ -110,7 +110,7 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
     claim = store.get_claim(hashed)
     if claim is None:
         raise NotFound("no such claim")
-    if claim.status == "used":  # a concurrent retry of the same person's claim won
+    if claim.status == "claimed":  # a concurrent retry of the same person's claim won
         return _answered_before(claim, user_id)
     _require_open(claim)
     now = utc_now()
@@ -125,7 +125,7 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
     pending = [e for e in found if e.status == "pending_claim"]
     if not pending:
         again = store.get_claim(hashed)
-        if again is not None and again.status == "used":  # claimed a moment ago: the same person's retry?
+        if again is not None and again.status == "claimed":  # claimed a moment ago: the same person's retry?
             return _answered_before(again, user_id)
         raise Gone("nothing is left to claim: the entitlements were voided")
 

@@ -17,7 +17,7 @@ from customer_profiles.domain.partners import claim_token
 from customer_profiles.domain.users import utc_now
 from customer_profiles.edge.config import settings
 from customer_profiles.edge.secrets import claim_token_key
-from customer_profiles.models.domain import Claim, PendingEffect
+from customer_profiles.models.domain import Claim, ClaimNotice, PendingEffect
 from customer_profiles.models.events import DomainEvent
 from customer_profiles.retry import on_concurrent_write
 
@@ -45,7 +45,11 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
         case "publish":
             return [DomainEvent(cause["detail_type"], cause["detail"])]
         case "notify_claim":
-            return [claim_notification(Claim.model_validate(cause))]
+            # Written before claims had other notices, the cause is the claim itself.
+            claim, notice = (
+                (cause["claim"], cause["notice"]) if "claim" in cause else (cause, "ClaimNotificationRequested")
+            )
+            return [claim_notification(Claim.model_validate(claim), notice, effect.effect_id)]
     raise ValueError(f"unknown effect {effect.kind}")  # pragma: no cover - EffectKind is closed
 
 
@@ -88,13 +92,22 @@ def redrive(store: Store, publish: Publish, *, rounds: int = 10) -> Redrive:
     return result
 
 
-def claim_notification(claim: Claim) -> DomainEvent:
-    """Asks for the buyer's notification with the claim link (at least once; the notifier dedupes by claim
-    id). The token is rebuilt from the claim id with the server key, so only its hash is stored."""
+def claim_notice(effect: PendingEffect) -> DomainEvent:
+    cause = effect.cause
+    if "claim" not in cause:  # written before claims had other notices: the cause is the claim itself
+        return claim_notification(Claim.model_validate(cause), "ClaimNotificationRequested", effect.effect_id)
+    return claim_notification(Claim.model_validate(cause["claim"]), cause["notice"], effect.effect_id)
+
+
+def claim_notification(claim: Claim, notice: ClaimNotice, notification_id: str) -> DomainEvent:
+    """Asks for a notification to the buyer with the claim link: the first one, a resend, a reminder (at
+    least once; the notifier dedupes by `notification_id`). The token is rebuilt from the claim id with the
+    server key, so only its hash is stored."""
     link = f"{settings().claim_url_base}{claim_token(claim.claim_id, claim_token_key())}"
     return DomainEvent(
-        "ClaimNotificationRequested",
+        notice,
         {
+            "notification_id": notification_id,
             "claim_id": claim.claim_id,
             "org_id": claim.org_id,
             "partner_id": claim.partner_id,

@@ -178,6 +178,18 @@ class Partner(BaseModel):
     status: Literal["active", "suspended"] = "active"
 
 
+def _claimed_was_used(value: Any) -> Any:
+    """Claims claimed before the lifecycle had four states were stored as `used`."""
+    return "claimed" if value == "used" else value
+
+
+# open -> claimed (by whoever holds the link or verified the recipient), open or expired -> cancelled (staff,
+# the partner, or a new recipient: the claim is replaced), open -> expired (the schedule, after expires_at).
+ClaimStatus = Literal["open", "claimed", "cancelled", "expired"]
+# What a claim notification asks the notifier for.
+ClaimNotice = Literal["ClaimNotificationRequested", "ClaimReminderRequested"]
+
+
 class Claim(BaseModel):
     claim_id: str
     org_id: str
@@ -187,9 +199,10 @@ class Claim(BaseModel):
     entitlement_ids: list[str]
     email: str | None = None
     phone: str | None = None
-    status: Literal["open", "used"]
+    status: Annotated[ClaimStatus, BeforeValidator(_claimed_was_used)]
     expires_at: str
     created_at: str
+    replaced_by: str | None = None  # the claim that took over when the partner changed the recipient
     used_by_user_id: str | None = None  # who claimed it, and what they were answered (a retry gets it again)
     used_answer: dict[str, Any] | None = None
 
