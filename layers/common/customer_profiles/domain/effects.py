@@ -45,11 +45,7 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
         case "publish":
             return [DomainEvent(cause["detail_type"], cause["detail"])]
         case "notify_claim":
-            # Written before claims had other notices, the cause is the claim itself.
-            claim, notice = (
-                (cause["claim"], cause["notice"]) if "claim" in cause else (cause, "ClaimNotificationRequested")
-            )
-            return [claim_notification(Claim.model_validate(claim), notice, effect.effect_id)]
+            return [claim_notice(effect)]
     raise ValueError(f"unknown effect {effect.kind}")  # pragma: no cover - EffectKind is closed
 
 
