@@ -11,7 +11,7 @@ from standardwebhooks import Webhook
 
 import partner_webhooks
 from customer_profiles.data.codec import pending_to_item
-from customer_profiles.domain import claims, partners, users
+from customer_profiles.domain import claim_tokens, claims, partners, users
 from customer_profiles.domain.stream import handle_change
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthenticated
@@ -191,7 +191,7 @@ def claim_token_for(store, secret, body=None, webhook_id="msg_claim", **changes)
         and i["created_at"]
         and i["order_id"] == store.earlier_deliveries(PARTNER, webhook_id, None)[0]["response"]["order_id"]
     )
-    return partners.claim_token(claim["claim_id"], claim_token_key()), claim
+    return claim_tokens.claim_token(claim["claim_id"], claim_token_key()), claim
 
 
 def test_the_claim_notification_is_a_pending_effect_written_with_the_order(store, secret):
@@ -213,7 +213,7 @@ def test_the_table_keeps_only_the_tokens_hash(store, secret):
 
     stored = json.dumps(store.db.table.scan()["Items"], default=str)
     assert token not in stored
-    assert partners.token_hash(token) in stored
+    assert claim_tokens.token_hash(token) in stored
 
 
 def test_a_forwarded_claim_activates_the_entitlements_under_the_claimers_profile(store, secret):

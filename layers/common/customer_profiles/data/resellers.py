@@ -25,6 +25,16 @@ from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, Par
 
 
 @dataclass
+class Delivery:
+    """A webhook delivery, recorded in the transaction of what it did: a redelivery replays `response`."""
+
+    partner_id: str
+    webhook_id: str
+    body_sha256: str
+    response: dict[str, Any]
+
+
+@dataclass
 class PartnerOrderWrite:
     """A reseller's order: the sale's writes, its claim, and the webhook id that makes it exactly once."""
 
@@ -64,14 +74,10 @@ class ResellerRecords(Records):
         """The sale, the claim (its stream record is the notification's outbox) and the webhook id, at once."""
         tx = self.db.tx()
         add_sale(tx, write.sale)
-        tx.put_if_new(
-            {
-                **keys.webhook_key(write.partner_id, write.webhook_id),
-                "type": "webhook_delivery",
-                "body_sha256": write.body_sha256,
-                "response": write.response,
-                "created_at": write.sale.order.created_at,
-            }
+        add_delivery(
+            tx,
+            Delivery(write.partner_id, write.webhook_id, write.body_sha256, write.response),
+            at=write.sale.order.created_at,
         )
         if write.external_order_id:
             tx.put_if_new(
@@ -80,6 +86,8 @@ class ResellerRecords(Records):
                     "type": "partner_order",
                     "order_sha256": write.order_sha256,
                     "response": write.response,
+                    "org_id": write.sale.order.org_id,
+                    "claim_token_hash": write.claim_token_hash,  # where the partner's later events find it
                     "created_at": write.sale.order.created_at,
                 }
             )
@@ -134,6 +142,66 @@ class ResellerRecords(Records):
                 found.append((key[0].removeprefix(keys.CLAIM_PREFIX), claim))
         return found, next_cursor
 
+    def cancel_claim(
+        self,
+        token_hash: str,
+        now: str,
+        *,
+        void: Sequence[Entitlement],
+        delivery: Delivery | None = None,
+        replaced_by: tuple[Claim, str] | None = None,
+    ) -> None:
+        """Close an open or expired claim as cancelled (its link dead, out of its recipients' listing) and void
+        its entitlements still pending (each guarded by being so). `replaced_by` (a new claim and its token
+        hash) is written with it when a new recipient takes over; `delivery` when a partner's event did this.
+        One transaction: it fails as a whole if the claim was claimed meanwhile."""
+        tx = self.db.tx().update(
+            keys.claim_key(token_hash),
+            "SET #status = :cancelled, cancelled_at = :now"
+            + (", replaced_by = :replacement" if replaced_by else "")
+            + " REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk",
+            "#status IN (:open, :expired)",
+            cancelled="cancelled",
+            open="open",
+            expired="expired",
+            now=now,
+            **({"replacement": replaced_by[0].claim_id} if replaced_by else {}),
+        )
+        for entitlement in void:
+            key = keys.entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id)
+            tx.update(key, "SET #status = :void", "#status = :pending", void="void", pending="pending_claim")
+        if replaced_by:
+            claim, new_hash = replaced_by
+            add_claim(tx, claim, new_hash)
+            if claim.external_order_id:
+                tx.update(
+                    keys.partner_order_key(claim.partner_id, claim.external_order_id),
+                    "SET claim_token_hash = :hash",
+                    "attribute_exists(pk)",
+                    hash=new_hash,
+                )
+        if delivery:
+            add_delivery(tx, delivery, at=now)
+        tx.execute(self.db.client)
+
+    def resend_claim(self, token_hash: str, claim: Claim, now: str) -> int:
+        """Ask for the claim's notification again (a pending effect with its own id); returns the resend's
+        number. Guarded by the claim being open and by the count read, so concurrent resends send one."""
+        number = claim.resends + 1
+        tx = self.db.tx().update(
+            keys.claim_key(token_hash),
+            "SET resends = :number, resent_at = :now",
+            "#status = :open AND expires_at > :now AND "
+            + ("resends = :before" if claim.resends else "attribute_not_exists(resends)"),
+            number=number,
+            now=now,
+            open="open",
+            **({"before": claim.resends} if claim.resends else {}),
+        )
+        add_claim_notice(tx, claim, "ClaimNotificationRequested", f"{claim.claim_id}#resend#{number}", now)
+        tx.execute(self.db.client)
+        return number
+
     def use_claim(
         self,
         token_hash: str,
@@ -176,6 +244,18 @@ class ResellerRecords(Records):
             tx.delete(key, "#status = :pending", pending="pending_claim")
         tx.execute(self.db.client)
         return activated
+
+
+def add_delivery(tx: Tx, delivery: Delivery, *, at: str) -> None:
+    tx.put_if_new(
+        {
+            **keys.webhook_key(delivery.partner_id, delivery.webhook_id),
+            "type": "webhook_delivery",
+            "body_sha256": delivery.body_sha256,
+            "response": delivery.response,
+            "created_at": at,
+        }
+    )
 
 
 def add_claim(tx: Tx, claim: Claim, token_hash: str) -> None:

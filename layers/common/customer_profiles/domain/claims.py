@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import profiles, users
+from customer_profiles.domain.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.identifiers import verified_identifiers
-from customer_profiles.domain.partners import claim_token, token_hash
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import ConcurrentWrite, Gone, NotFound
 from customer_profiles.models.api import ClaimListResponse, ClaimResponse, ClaimSummary

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import linking
-from customer_profiles.domain.partners import claim_token
+from customer_profiles.domain.claim_tokens import claim_token
 from customer_profiles.domain.users import utc_now
 from customer_profiles.edge.config import settings
 from customer_profiles.edge.secrets import claim_token_key

@@ -8,10 +8,8 @@ and get the first answer back; the same id with another body (or order) is a 409
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
-import hmac
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +18,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from customer_profiles.data.resellers import PartnerOrderWrite
 from customer_profiles.data.store import Store
+from customer_profiles.domain.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.pos import Customer, plan_sale
 from customer_profiles.domain.staff import normalised_identifiers
 from customer_profiles.domain.users import new_id, utc_now
@@ -40,20 +39,6 @@ def verify_signature(partner_id: str, body: str, headers: dict[str, str], secret
         except (WebhookVerificationError, ValueError, binascii.Error):
             continue  # malformed headers raise ValueError or binascii.Error inside the library
     raise Unauthenticated(f"the request is not signed by partner {partner_id}")
-
-
-def claim_token(claim_id: str, key: bytes) -> str:
-    """The claim link's token: derived from the claim id with a server key, so the table keeps only its
-    hash, and the notifier can rebuild it from the claim's stream record."""
-    return (
-        base64.urlsafe_b64encode(hmac.new(key, f"claim:{claim_id}".encode(), hashlib.sha256).digest())
-        .decode()
-        .rstrip("=")
-    )
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def accept_partner_order(

@@ -202,7 +202,10 @@ class Claim(BaseModel):
     status: Annotated[ClaimStatus, BeforeValidator(_claimed_was_used)]
     expires_at: str
     created_at: str
+    external_order_id: str | None = None  # the partner's own id of the order
     replaced_by: str | None = None  # the claim that took over when the partner changed the recipient
+    resends: int = 0  # notifications staff asked for again
+    resent_at: str | None = None
     used_by_user_id: str | None = None  # who claimed it, and what they were answered (a retry gets it again)
     used_answer: dict[str, Any] | None = None
 
