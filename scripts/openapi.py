@@ -69,13 +69,17 @@ def generate() -> str:
             paths.setdefault(path, {}).update(operations)
         schemas.update(schema.get("components", {}).get("schemas", {}))
         # Bodies a route reads raw (a signed webhook) are declared by its module, documented here.
-        for (path, method), model in getattr(module, "DOCUMENTED_BODIES", {}).items():
-            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(body.pop("$defs", {}))
-            schemas[model.__name__] = body
+        # A tuple of models: the body is one of them.
+        for (path, method), declared in getattr(module, "DOCUMENTED_BODIES", {}).items():
+            models = declared if isinstance(declared, tuple) else (declared,)
+            for model in models:
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(body.pop("$defs", {}))
+                schemas[model.__name__] = body
+            refs = [{"$ref": f"#/components/schemas/{model.__name__}"} for model in models]
             paths[path][method]["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+                "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}},
             }
     # Powertools documents a 500 of its own shape for response validation; our error handler answers every
     # 500 in the one error shape.

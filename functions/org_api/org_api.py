@@ -10,8 +10,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import memberships, pos, staff
+from customer_profiles.domain import claim_lifecycle, memberships, pos, staff
 from customer_profiles.domain.idempotency import under_key
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
@@ -21,6 +22,7 @@ from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import (
     AttachIdentifierRequest,
+    ClaimStaffResponse,
     OrgProfileDetailResponse,
     OrgProfileListResponse,
     OrgProfileResponse,
@@ -34,7 +36,8 @@ from customer_profiles.models.api import (
 from customer_profiles.models.domain import Entitlement
 
 logger = masked_logger()
-require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME")  # a missing variable fails the cold start, naming it
+# A missing variable fails the cold start, naming it.
+require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"))
 tracer = LazyTracer()
 metrics = Metrics()
 app = create_resolver()
@@ -43,6 +46,7 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 ORG_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 PROFILE_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 ENTITLEMENT_ID = Annotated[str, Path(pattern=ID_PATTERN)]
+CLAIM_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 LIMIT = Annotated[int, Query(ge=1, le=100)]
 CURSOR = Annotated[str | None, Query(max_length=2048)]
 SEARCH_VALUE = Annotated[str | None, Query(min_length=1, max_length=254)]
@@ -155,6 +159,41 @@ def attach_identifier(
 @tracer.capture_method
 def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
     return staff.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
+
+
+@app.post(
+    "/v1/orgs/<org_id>/claims/<claim_id>/resend",
+    responses=answers({202: ClaimStaffResponse}),
+    security=BEARER,
+    description="Staff `admin` or `pos`: send an open claim's notification again (the same link): at most 5 times, "
+    "once per 10 minutes (429 with Retry-After); a claim that is not open -> 409.",
+    operation_id="resend_claim",
+    tags=["org"],
+)
+@tracer.capture_method
+def resend_claim(org_id: ORG_ID, claim_id: CLAIM_ID) -> Response[dict[str, Any]]:
+    claim = claim_lifecycle.resend_by_staff(
+        store(), principal_of(app), org_id, claim_id, secret_store.claim_token_key()
+    )
+    metrics.add_metric(name="ClaimsResent", unit="Count", value=1)
+    body = ClaimStaffResponse.of(claim).model_dump(mode="json")
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post(
+    "/v1/orgs/<org_id>/claims/<claim_id>/cancel",
+    responses=answers({200: ClaimStaffResponse}),
+    security=BEARER,
+    description="Staff `admin` or `pos`: cancel a claim (its link dies, its pending entitlements are voided). "
+    "Cancelling again answers the same; a claim accepted already -> 409.",
+    operation_id="cancel_claim",
+    tags=["org"],
+)
+@tracer.capture_method
+def cancel_claim(org_id: ORG_ID, claim_id: CLAIM_ID) -> ClaimStaffResponse:
+    done = claim_lifecycle.cancel_by_staff(store(), principal_of(app), org_id, claim_id, secret_store.claim_token_key())
+    metrics.add_metric(name="ClaimsCancelled", unit="Count", value=1)
+    return ClaimStaffResponse.of(done.claim, done.voided)
 
 
 @app.get(

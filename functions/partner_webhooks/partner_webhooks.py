@@ -18,7 +18,13 @@ from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import answers, create_resolver
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
-from customer_profiles.models.api import PartnerOrderRequest, PartnerOrderResponse
+from customer_profiles.models.api import (
+    PartnerEventResponse,
+    PartnerOrderCancelled,
+    PartnerOrderRequest,
+    PartnerOrderResponse,
+    PartnerRecipientChanged,
+)
 
 logger = masked_logger()
 require(
@@ -33,7 +39,14 @@ app = create_resolver()
 PARTNER_ID = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 # The body is read raw (the signature covers its bytes) and parsed after the check, so no route parameter
 # declares it; the OpenAPI generator documents it from here.
-DOCUMENTED_BODIES = {("/v1/partners/{partner_id}/orders", "post"): PartnerOrderRequest}
+DOCUMENTED_BODIES = {
+    ("/v1/partners/{partner_id}/orders", "post"): (PartnerOrderRequest, PartnerOrderCancelled, PartnerRecipientChanged)
+}
+OUTCOME_METRICS = {
+    "created": "PartnerOrders",
+    "applied": "PartnerOrderEvents",
+    "redelivered": "PartnerOrderRedeliveries",
+}
 
 
 @lru_cache(maxsize=1)
@@ -48,10 +61,13 @@ snapstart.prepare(store, powertools_tracer, primers=(lambda: store().prime(),))
 
 @app.post(
     "/v1/partners/<partner_id>/orders",
-    responses=answers({200: PartnerOrderResponse, 201: PartnerOrderResponse}),
+    responses=answers({200: PartnerOrderResponse | PartnerEventResponse, 201: PartnerOrderResponse}),
     security=[{"webhookSignature": [], "partnerApiKey": []}],
-    description="A reseller's order, signed with Standard Webhooks (the body: PartnerOrderRequest). 201 the first "
-    "time, 200 with the first answer for a redelivery of the same webhook-id.",
+    description="A reseller's message, signed with Standard Webhooks; its `type` says which: `order.created` (or "
+    "none: PartnerOrderRequest) answers 201 the first time, and 200 with the first answer for a redelivery of the "
+    "same webhook-id or the same external_order_id; `order.cancelled` (PartnerOrderCancelled) and "
+    "`order.recipient_changed` (PartnerRecipientChanged) act on the order with that external_order_id and answer "
+    "200 (PartnerEventResponse).",
     operation_id="receive_partner_order",
     tags=["partners"],
 )
@@ -65,15 +81,16 @@ def receive_partner_order(
     ] = None,
 ) -> Response[dict[str, Any]]:
     event = app.current_event
-    answer, redelivery = partners.accept_partner_order(
+    answer, outcome = partners.accept_partner_order(
         store(),
         partner_id,
         dict(event.headers or {}),
         event.decoded_body or "",
         claim_days=settings().claim_expiry_days,
     )
-    metrics.add_metric(name="PartnerOrderRedeliveries" if redelivery else "PartnerOrders", unit="Count", value=1)
-    return Response(status_code=200 if redelivery else 201, content_type=content_types.APPLICATION_JSON, body=answer)
+    metrics.add_metric(name=OUTCOME_METRICS[outcome], unit="Count", value=1)
+    status = 201 if outcome == "created" else 200
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

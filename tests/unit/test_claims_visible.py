@@ -29,10 +29,10 @@ def claims_in_table(store) -> list[dict]:
 def test_the_same_order_under_a_new_webhook_id_is_recorded_once_and_answered_the_same(store, secret):
     body = order_body(external_order_id="rc-7")
 
-    first, first_redelivery = accept(store, signed(secret, body, "msg_a"), body)
-    again, redelivery = accept(store, signed(secret, body, "msg_b"), body)
+    first, first_outcome = accept(store, signed(secret, body, "msg_a"), body)
+    again, outcome = accept(store, signed(secret, body, "msg_b"), body)
 
-    assert (first_redelivery, redelivery) == (False, True)
+    assert (first_outcome, outcome) == ("created", "redelivered")
     assert again == first
     assert len(orders_in_table(store)) == 1 and len(claims_in_table(store)) == 1
 
@@ -42,9 +42,9 @@ def test_the_same_order_reformatted_is_the_same_order(store, secret):
     spaced = body.replace(",", ", ")
 
     first, _ = accept(store, signed(secret, body, "msg_a"), body)
-    again, redelivery = accept(store, signed(secret, spaced, "msg_b"), spaced)
+    again, outcome = accept(store, signed(secret, spaced, "msg_b"), spaced)
 
-    assert redelivery and again == first
+    assert outcome == "redelivered" and again == first
 
 
 def test_another_order_under_a_known_external_order_id_is_a_conflict(store, secret):
@@ -84,9 +84,9 @@ def test_a_racing_delivery_that_read_nothing_loses_on_the_transaction_and_replay
 
     monkeypatch.setattr(store, "earlier_deliveries", stale_once)
 
-    again, redelivery = accept(store, signed(secret, body, "msg_b"), body)
+    again, outcome = accept(store, signed(secret, body, "msg_b"), body)
 
-    assert len(reads) == 2 and redelivery and again == first
+    assert len(reads) == 2 and outcome == "redelivered" and again == first
     assert len(orders_in_table(store)) == 1
 
 

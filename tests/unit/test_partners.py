@@ -64,9 +64,9 @@ def accept(store, headers, body):
 def test_a_signed_order_creates_a_dormant_buyer_pending_entitlements_and_a_claim(store, secret):
     body = order_body()
 
-    answer, redelivery = accept(store, signed(secret, body), body)
+    answer, outcome = accept(store, signed(secret, body), body)
 
-    assert not redelivery and answer["entitlements"] == 2
+    assert outcome == "created" and answer["entitlements"] == 2
     holding = store.identifier_holders([("email", "buyer@example.com")])[("email", "buyer@example.com")]
     assert holding.provenance == "partner_asserted"
     holder = holding.user_id
@@ -81,9 +81,9 @@ def test_redeliveries_create_one_order_and_answer_the_same(store, secret):
     body = order_body()
     first, _ = accept(store, signed(secret, body), body)
 
-    again, redelivery = accept(store, signed(secret, body), body)
+    again, outcome = accept(store, signed(secret, body), body)
 
-    assert redelivery and again == first
+    assert outcome == "redelivered" and again == first
 
 
 def test_the_same_webhook_id_with_another_body_is_refused(store, secret):

@@ -102,6 +102,8 @@ def _answered_before(claim: Claim, user_id: str | None) -> ClaimResponse:
 
 
 def _require_open(claim: Claim) -> None:
+    if claim.status == "cancelled":
+        raise Gone("this claim was cancelled")
     if claim.status != "open" or claim.expires_at <= utc_now():
         raise Gone("this claim link was used already or has expired")
 
@@ -115,7 +117,7 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
     _require_open(claim)
     now = utc_now()
     target_id, _ = profiles.ensure_user_profile(store, user_id, claim.org_id, origin="partner")
-    source = _where_entitlements_live(store, claim)
+    source = where_entitlements_live(store, claim)
     target = store.get_profile(claim.org_id, target_id)
     if target is None:
         raise ConcurrentWrite("the claim's profile is being written; retry")
@@ -127,6 +129,8 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
         again = store.get_claim(hashed)
         if again is not None and again.status == "claimed":  # claimed a moment ago: the same person's retry?
             return _answered_before(again, user_id)
+        if again is not None:
+            _require_open(again)  # cancelled a moment ago
         raise Gone("nothing is left to claim: the entitlements were voided")
 
     def answer(activated: list[Entitlement]) -> dict:
@@ -138,7 +142,7 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
     return ClaimResponse(org_id=claim.org_id, profile_id=target.profile_id, entitlements=activated)
 
 
-def _where_entitlements_live(store: Store, claim: Claim) -> Profile:
+def where_entitlements_live(store: Store, claim: Claim) -> Profile:
     """The live profile holding the claim's entitlements: the buyer's, or the one it was merged into."""
     profile_id = claim.profile_id
     for _ in range(MAX_MERGE_HOPS):

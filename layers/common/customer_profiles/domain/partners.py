@@ -1,32 +1,52 @@
 """Orders posted by third-party resellers as signed webhooks (Standard Webhooks).
 
-The signature is checked on the raw body before anything is parsed. The `webhook-id` makes a delivery
-exactly once, and the partner's `external_order_id` makes an order exactly once whatever webhook-id carries
-it: both are written in the order's own transaction, so redeliveries (sequential or concurrent) find them
-and get the first answer back; the same id with another body (or order) is a 409.
+The signature is checked on the raw body before anything is parsed. The body's `type` says what it is: an
+order (`order.created`, or no type), or an event about one identified by its `external_order_id`
+(`order.cancelled`, `order.recipient_changed`: domain/claim_lifecycle.py). The `webhook-id` makes a
+delivery exactly once, and the partner's `external_order_id` makes an order exactly once whatever
+webhook-id carries it: both are written in the transaction of what the message did, so redeliveries
+(sequential or concurrent) find them and get the first answer back; the same id with another body (or
+order) is a 409.
 """
 
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from typing import Literal
 
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from customer_profiles.data.resellers import PartnerOrderWrite
+from customer_profiles.data.resellers import Delivery, PartnerOrderWrite
 from customer_profiles.data.store import Store
+from customer_profiles.domain import claim_lifecycle
 from customer_profiles.domain.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.pos import Customer, plan_sale
 from customer_profiles.domain.staff import normalised_identifiers
 from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.edge import secrets as secret_store
-from customer_profiles.errors import Forbidden, InvalidInput, StateConflict, Unauthenticated
-from customer_profiles.models.api import PartnerOrderRequest, PartnerOrderResponse
+from customer_profiles.errors import Forbidden, InvalidInput, NotFound, StateConflict, Unauthenticated
+from customer_profiles.models.api import (
+    PartnerEventResponse,
+    PartnerOrderCancelled,
+    PartnerOrderRequest,
+    PartnerOrderResponse,
+    PartnerRecipientChanged,
+)
 from customer_profiles.models.domain import Claim, Partner, Proof
 from customer_profiles.retry import on_concurrent_write
+
+PartnerMessage = PartnerOrderRequest | PartnerOrderCancelled | PartnerRecipientChanged
+MESSAGES: dict[str, type[PartnerMessage]] = {
+    "order.created": PartnerOrderRequest,
+    "order.cancelled": PartnerOrderCancelled,
+    "order.recipient_changed": PartnerRecipientChanged,
+}
+Outcome = Literal["created", "applied", "redelivered"]
 
 
 def verify_signature(partner_id: str, body: str, headers: dict[str, str], secrets: list[str]) -> None:
@@ -48,8 +68,9 @@ def accept_partner_order(
     body: str,
     *,
     claim_days: int,
-) -> tuple[dict, bool]:
-    """Verify, parse and record a reseller's order; returns (our answer, whether it is a redelivery)."""
+) -> tuple[dict, Outcome]:
+    """Verify, parse and act on a reseller's message (an order, or an event about one); returns our answer
+    and whether the order was created, the event applied, or this was a redelivery (the first answer)."""
     partner = store.get_partner(partner_id)
     if partner is None or partner.status != "active":
         raise Unauthenticated(f"the request is not signed by partner {partner_id}")
@@ -59,36 +80,109 @@ def accept_partner_order(
         raise InvalidInput("webhook-id is too long", field="webhook-id")
     body_sha256 = hashlib.sha256(body.encode()).hexdigest()
 
-    request = _parse(body)
-    order_sha256 = hashlib.sha256(request.model_dump_json().encode()).hexdigest()  # the order, not its bytes
+    message = _parse(body)
 
-    def attempt() -> tuple[dict, bool]:
+    def attempt() -> tuple[dict, Outcome]:
         # A concurrent delivery of the same id or order (or a concurrent sale) may win: each attempt reads again.
-        delivered, ordered = store.earlier_deliveries(partner_id, webhook_id, request.external_order_id)
+        delivered, ordered = store.earlier_deliveries(partner_id, webhook_id, message.external_order_id)
         if delivered is not None:
             if delivered["body_sha256"] != body_sha256:
                 raise StateConflict("this webhook-id was delivered with another body", field="webhook-id")
-            return delivered["response"], True
-        if ordered is not None:  # the partner sent the order again under a new webhook-id
-            if ordered["order_sha256"] != order_sha256:
-                raise StateConflict("this external_order_id was recorded with another order", field="external_order_id")
-            return ordered["response"], True
-        _require_allowed(partner, request.org_id)
-        recorded = (webhook_id, body_sha256, order_sha256)
-        return _record(store, partner, recorded, request, claim_days=claim_days), False
+            return delivered["response"], "redelivered"
+        _require_allowed(partner, message.org_id)
+        if isinstance(message, PartnerOrderRequest):
+            return _order_created(store, partner, (webhook_id, body_sha256), message, ordered, claim_days=claim_days)
+        if ordered is None or ordered.get("org_id") != message.org_id or "claim_token_hash" not in ordered:
+            raise NotFound("no order with this external_order_id", field="external_order_id")
+        delivery = functools.partial(Delivery, partner_id, webhook_id, body_sha256)
+        return _order_changed(store, message, ordered, delivery, claim_days=claim_days), "applied"
 
     return on_concurrent_write(attempt, give_up="the order kept conflicting with concurrent deliveries; retry")
 
 
-def _parse(body: str) -> PartnerOrderRequest:
+def _parse(body: str) -> PartnerMessage:
+    """The event the body is, by its `type` (none: an order, as partners sent before there were events)."""
     try:
-        return PartnerOrderRequest.model_validate_json(body)
+        kind = json.loads(body).get("type", "order.created") if body.lstrip().startswith("{") else "order.created"
+        model = MESSAGES.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            raise InvalidInput(f"type: one of {', '.join(MESSAGES)}", field="type")
+        return model.model_validate_json(body)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise InvalidInput(f"{field or 'body'}: {first['msg']}", field=field or None) from error
-    except json.JSONDecodeError as error:  # pragma: no cover - pydantic reports it as a ValidationError
+    except json.JSONDecodeError as error:
         raise InvalidInput("the body is not JSON") from error
+
+
+def _order_created(
+    store: Store,
+    partner: Partner,
+    delivery: tuple[str, str],
+    request: PartnerOrderRequest,
+    ordered: dict | None,
+    *,
+    claim_days: int,
+) -> tuple[dict, Outcome]:
+    order_sha256 = hashlib.sha256(request.model_dump_json().encode()).hexdigest()  # the order, not its bytes
+    if ordered is not None:  # the partner sent the order again under a new webhook-id
+        if ordered.get("order_sha256") != order_sha256:
+            raise StateConflict("this external_order_id was recorded with another order", field="external_order_id")
+        return ordered["response"], "redelivered"
+    recorded = (*delivery, order_sha256)
+    return _record(store, partner, recorded, request, claim_days=claim_days), "created"
+
+
+def _order_changed(
+    store: Store,
+    message: PartnerOrderCancelled | PartnerRecipientChanged,
+    ordered: dict,
+    delivery: Callable[[dict], Delivery],
+    *,
+    claim_days: int,
+) -> dict:
+    """A partner's event about one of its orders: cancelled (what is still pending is voided, what was
+    claimed is reported as not cancellable) or re-addressed (a new claim replaces the old one)."""
+    hashed = ordered["claim_token_hash"]
+    order_id = ordered["response"]["order_id"]
+
+    def answer(claim: Claim, voided: list[str] = [], not_cancellable: list[str] = []) -> dict:  # noqa: B006
+        return PartnerEventResponse(
+            type=message.type,
+            external_order_id=message.external_order_id,
+            order_id=order_id,
+            claim_id=claim.claim_id,
+            claim_status=claim.status,
+            claim_expires_at=claim.expires_at,
+            voided=voided,
+            not_cancellable=not_cancellable,
+        ).model_dump(mode="json")
+
+    if isinstance(message, PartnerOrderCancelled):
+
+        def cancelled(done: claim_lifecycle.Cancellation) -> dict:
+            return answer(done.claim, done.voided, done.not_cancellable)
+
+        return cancelled(claim_lifecycle.cancel(store, hashed, delivery=lambda done: delivery(cancelled(done))))
+    identifiers = dict(
+        normalised_identifiers(
+            message.buyer.email,
+            message.buyer.phone,
+            default_region=store.org_default_region(message.org_id) if message.buyer.phone else None,
+            field_prefix="buyer.",
+        )
+    )
+    replacement = claim_lifecycle.readdress(
+        store,
+        hashed,
+        email=identifiers.get("email"),
+        phone=identifiers.get("phone"),
+        claim_days=claim_days,
+        token_key=secret_store.claim_token_key(),
+        delivery=lambda claim: delivery(answer(claim)),
+    )
+    return answer(replacement)
 
 
 def _require_allowed(partner: Partner, org_id: str) -> None:
@@ -137,9 +231,8 @@ def _record(
         email=contact.get("email"),
         phone=contact.get("phone"),
         status="open",
-        expires_at=(datetime.now(UTC) + timedelta(days=claim_days))
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z"),
+        external_order_id=request.external_order_id,
+        expires_at=claim_lifecycle.in_days(claim_days),
         created_at=now,
     )
     response = PartnerOrderResponse(
@@ -147,6 +240,7 @@ def _record(
         org_id=request.org_id,
         entitlements=len(planned.write.entitlements),
         claim_expires_at=claim.expires_at,
+        claim_id=claim.claim_id,
     ).model_dump(mode="json")
     store.write_partner_order(
         PartnerOrderWrite(

@@ -14,6 +14,7 @@ from customer_profiles.models.domain import (
     NAME,
     CapturedDetails,
     Claim,
+    ClaimStatus,
     Entitlement,
     IdDocument,
     Order,
@@ -263,6 +264,9 @@ class PartnerBuyer(BaseModel):
         return self
 
 
+EXTERNAL_ORDER_ID = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
 class PartnerOrderRequest(BaseModel):
     """A reseller's order, sent signed (Standard Webhooks) to POST /v1/partners/{partner_id}/orders."""
 
@@ -281,8 +285,9 @@ class PartnerOrderRequest(BaseModel):
         },
     )
 
+    type: Literal["order.created"] = "order.created"
     org_id: ID
-    external_order_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    external_order_id: EXTERNAL_ORDER_ID | None = None
     buyer: PartnerBuyer
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     lines: list[OrderLine] = Field(min_length=1, max_length=MAX_LINES)
@@ -294,11 +299,75 @@ class PartnerOrderRequest(BaseModel):
         return self
 
 
+class PartnerOrderCancelled(BaseModel):
+    """`order.cancelled`: the order's unclaimed entitlements are voided and its claim cancelled."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"type": "order.cancelled", "org_id": "org-demo", "external_order_id": "pd-1001"}]
+        },
+    )
+
+    type: Literal["order.cancelled"]
+    org_id: ID
+    external_order_id: EXTERNAL_ORDER_ID
+
+
+class PartnerRecipientChanged(BaseModel):
+    """`order.recipient_changed`: the order goes to another buyer (a new claim link; the old one is dead)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["order.recipient_changed"]
+    org_id: ID
+    external_order_id: EXTERNAL_ORDER_ID
+    buyer: PartnerBuyer
+
+
 class PartnerOrderResponse(BaseModel):
     order_id: str
     org_id: str
     entitlements: int
     claim_expires_at: str
+    claim_id: str | None = Field(default=None, description="The buyer's claim (absent in answers before claim ids)")
+
+
+class PartnerEventResponse(BaseModel):
+    type: str
+    external_order_id: str
+    order_id: str
+    claim_id: str = Field(description="The order's claim now (a new one after a recipient change)")
+    claim_status: ClaimStatus
+    claim_expires_at: str
+    voided: list[str] = Field(default_factory=list, description="Entitlements this cancellation voided")
+    not_cancellable: list[str] = Field(default_factory=list, description="Entitlements claimed already: kept")
+
+
+class ClaimStaffResponse(BaseModel):
+    """A claim as staff of its org see it after a resend or a cancellation (never its token)."""
+
+    claim_id: str
+    org_id: str
+    order_id: str
+    status: ClaimStatus
+    expires_at: str
+    entitlements: int
+    resends: int = 0
+    voided: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, claim: Claim, voided: list[str] | None = None) -> ClaimStaffResponse:
+        return cls(
+            claim_id=claim.claim_id,
+            org_id=claim.org_id,
+            order_id=claim.order_id,
+            status=claim.status,
+            expires_at=claim.expires_at,
+            entitlements=len(claim.entitlement_ids),
+            resends=claim.resends,
+            voided=voided or [],
+        )
 
 
 class ClaimResponse(BaseModel):
