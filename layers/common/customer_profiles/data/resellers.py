@@ -191,12 +191,11 @@ class ResellerRecords(Records):
         tx = self.db.tx().update(
             keys.claim_key(token_hash),
             "SET resends = :number, resent_at = :now",
-            "#status = :open AND expires_at > :now AND "
-            + ("resends = :before" if claim.resends else "attribute_not_exists(resends)"),
+            "#status = :open AND expires_at > :now AND (resends = :before OR attribute_not_exists(resends))",
             number=number,
             now=now,
             open="open",
-            **({"before": claim.resends} if claim.resends else {}),
+            before=claim.resends,
         )
         add_claim_notice(tx, claim, "ClaimNotificationRequested", f"{claim.claim_id}#resend#{number}", now)
         tx.execute(self.db.client)
