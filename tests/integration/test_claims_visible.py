@@ -11,9 +11,9 @@ from tests.integration.test_partners import deliver, order, register_partner
 pytestmark = pytest.mark.integration
 
 
-def claim_link_token(runtime, email):
-    """The token at the end of the claim link the buyer's notification carries (published by the linker)."""
-    notification = runtime.wait_for(
+def notification_to(runtime, email):
+    """The buyer's claim notification, once the linker has published it."""
+    return runtime.wait_for(
         lambda: next(
             (
                 e
@@ -22,8 +22,12 @@ def claim_link_token(runtime, email):
             ),
             None,
         )
-    )
-    return notification["detail"]["claim_url"].rsplit("/", 1)[-1]
+    )["detail"]
+
+
+def claim_link_token(runtime, email):
+    """The token at the end of the claim link the buyer's notification carries."""
+    return notification_to(runtime, email)["claim_url"].rsplit("/", 1)[-1]
 
 
 def signed_up(runtime, email=None, *, verified=True, sub=None, phone=None):
@@ -139,10 +143,12 @@ def test_a_claim_link_retried_by_its_claimer_answers_the_first_answer_and_is_410
     again = runtime.call("POST", f"/v1/claims/{link_token}", friend)
     buyer = signed_up(runtime, email)
     too_late = runtime.call("POST", f"/v1/claims/{link_token}", buyer)
+    too_late_by_id = accept(runtime, buyer, notification_to(runtime, email)["claim_id"])
 
     # Then the friend gets the first answer again, the buyer a 410, and the claim is no longer listed
     assert (again.status_code, again.json()) == (200, first.json())
     assert (too_late.status_code, too_late.json()["error"]["code"]) == (410, "gone")
+    assert (too_late_by_id.status_code, too_late_by_id.json()["error"]["code"]) == (410, "gone")
     assert my_claims(runtime, buyer)["claims"] == []
     entitlement_ids = {e["entitlement_id"] for e in first.json()["entitlements"]}
     runtime.wait_for(lambda: active_entitlements_in_history(runtime, friend, org_id) == entitlement_ids)
