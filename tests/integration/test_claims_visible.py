@@ -1,6 +1,7 @@
 """Claims a buyer sees and accepts without the link, retried claims, and a partner order exactly once by its
 external_order_id, over HTTP on the local runtime (DynamoDB Local, the stream and the linker running)."""
 
+import base64
 import json
 import uuid
 
@@ -273,3 +274,29 @@ def test_an_access_token_sees_the_active_users_claims_and_no_token_sees_nothing(
     assert accept(runtime, access, "not/an-id").status_code == 404  # another route, not a claim id
     assert accept(runtime, access, "x" * 65).status_code == 422
     assert accept(runtime, access, claim["claim_id"]).status_code == 200
+
+
+def crafted_cursor(position):
+    return base64.urlsafe_b64encode(json.dumps(position, sort_keys=True).encode()).decode()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="data/resellers.py _claims_position accepts any string-valued start key; DynamoDB refuses it "
+    "(ValidationException) and the route answers 500. Drop this mark once it is a 422.",
+)
+@pytest.mark.parametrize(
+    "start",
+    [
+        {"a": "b"},  # not a key of the index
+        {"pk": "x", "sk": "y", "gsi1pk": "CLAIMS_TO#email#someone-else@example.com", "gsi1sk": "z"},
+    ],
+)
+def test_a_cursor_with_a_start_key_it_never_issued_is_a_422(runtime, start):
+    email = f"crafted-{uuid.uuid4().hex[:8]}@example.com"
+    buyer = signed_up(runtime, email)
+    position = {"to": [f"CLAIMS_TO#email#{email}"], "after": [start], "done": [False], "last": None}
+
+    response = runtime.call("GET", "/v1/me/claims", buyer, params={"cursor": crafted_cursor(position)})
+
+    assert response.status_code == 422 and response.json()["error"]["field"] == "cursor"
