@@ -255,6 +255,16 @@ EVENTS = {
         path_parameters={"token": "CLAIM_TOKEN"},
         context=USER_CONTEXT,
     ),
+    "app-api-get-my-claims.json": api_event(
+        "GET", "/v1/me/claims", "/v1/me/claims", context=USER_CONTEXT, query={"limit": "10"}
+    ),
+    "app-api-post-accept-claim.json": api_event(
+        "POST",
+        "/v1/me/claims/{claim_id}/accept",
+        "/v1/me/claims/CLAIM_ID/accept",
+        path_parameters={"claim_id": "CLAIM_ID"},
+        context=USER_CONTEXT,
+    ),
 }
 
 

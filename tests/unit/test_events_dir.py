@@ -25,6 +25,7 @@ from tests.unit.conftest import EVENTS_DIR, FakeContext
 API_HANDLERS = {"app-api-": app_api, "org-api-": org_api, "partner-webhooks-": partner_webhooks}
 PARTNER_SECRET = "whsec_" + base64.b64encode(b"events-dir-test-secret-32-bytes!").decode()
 ALL_EVENTS = sorted(p.name for p in EVENTS_DIR.glob("*.json"))
+USER_EMAIL = "alice@example.com"  # the verified email of the app API events' caller (make_events.USER_CONTEXT)
 
 
 def test_every_function_has_at_least_one_event():
@@ -74,6 +75,18 @@ def prepare(name: str, event: dict, store) -> None:
         token = claim_token(claim["claim_id"], claim_token_key())
         event["path"] = event["path"].replace("CLAIM_TOKEN", token)
         event["pathParameters"] = {"token": token}
+    if name in ("app-api-get-my-claims.json", "app-api-post-accept-claim.json"):  # a reseller's order for alice
+        webhook = load("partner-webhooks-post-order.json")
+        body = json.loads(webhook["body"])
+        webhook["body"] = json.dumps({**body, "buyer": {"email": USER_EMAIL, "given_name": "Alice"}})
+        sign_partner_event(webhook, store)
+        order_id = json.loads(partner_webhooks.handler(webhook, FakeContext())["body"])["order_id"]
+        claim = next(
+            i for i in store.db.table.scan()["Items"] if i.get("order_id") == order_id and i["type"] == "claim"
+        )
+        if event["pathParameters"]:
+            event["path"] = event["path"].replace("CLAIM_ID", claim["claim_id"])
+            event["pathParameters"] = {"claim_id": claim["claim_id"]}
     if name.startswith("app-api-"):
         for setup in ("app-api-put-me.json", "app-api-post-order.json"):
             app_api.handler(load(setup), FakeContext())
