@@ -280,11 +280,6 @@ def crafted_cursor(position):
     return base64.urlsafe_b64encode(json.dumps(position, sort_keys=True).encode()).decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="data/resellers.py _claims_position accepts any string-valued start key; DynamoDB refuses it "
-    "(ValidationException) and the route answers 500. Drop this mark once it is a 422.",
-)
 @pytest.mark.parametrize(
     "start",
     [

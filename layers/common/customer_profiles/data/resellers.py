@@ -108,7 +108,7 @@ class ResellerRecords(Records):
         identifiers = sorted(set(identifiers))
         partitions = [keys.claims_to_pk(kind, value) for kind, value in identifiers]
         indexes = [keys.CLAIM_RECIPIENT_INDEXES[kind] for kind, _ in identifiers]
-        starts, done, last = _claims_position(partitions, cursor)
+        starts, done, last = _claims_position(partitions, indexes, cursor)
         page, starts, done = self.db.merged_page(
             [
                 {"IndexName": index, "KeyConditionExpression": KeyCondition(f"{index}pk").eq(pk)}
@@ -245,6 +245,19 @@ class ResellerRecords(Records):
         return activated
 
 
+def _start_in(start: Any, index: str, pk: str) -> bool:
+    """A start key the listing made: an item's key in `index`'s partition `pk`, nothing else (DynamoDB
+    refuses any other, and a cursor is client input)."""
+    return (
+        isinstance(start, dict)
+        and set(start) == {"pk", "sk", f"{index}pk", f"{index}sk"}
+        and all(isinstance(v, str) for v in start.values())
+        and start[f"{index}pk"] == pk
+        and start["pk"].startswith(keys.CLAIM_PREFIX)
+        and start["sk"] == keys.CLAIM_SK
+    )
+
+
 def add_delivery(tx: Tx, delivery: Delivery, *, at: str) -> None:
     tx.put_if_new(
         {
@@ -279,7 +292,9 @@ def add_claim_notice(tx: Tx, claim: Claim, notice: ClaimNotice, notification_id:
     add_pending(tx, effect)
 
 
-def _claims_position(partitions: list[str], cursor: str | None) -> tuple[list[Item | None], list[bool], str | None]:
+def _claims_position(
+    partitions: list[str], indexes: list[str], cursor: str | None
+) -> tuple[list[Item | None], list[bool], str | None]:
     """Where each recipient partition's listing stopped and the last claim listed, from a cursor
     `open_claims_to` made for the same identifiers (any other is a 422)."""
     if not cursor:
@@ -292,8 +307,8 @@ def _claims_position(partitions: list[str], cursor: str | None) -> tuple[list[It
         and isinstance(position.get("done"), list)
         and len(position["after"]) == len(position["done"]) == len(partitions)
         and all(
-            start is None or (isinstance(start, dict) and all(isinstance(v, str) for v in start.values()))
-            for start in position["after"]
+            start is None or _start_in(start, index, pk)
+            for start, index, pk in zip(position["after"], indexes, partitions, strict=True)
         )
         and all(isinstance(d, bool) for d in position["done"])
         and isinstance(position.get("last"), str | None)
