@@ -218,6 +218,25 @@ class OrderRecords(Records):
         )
         return [child_from_item(i) for i in items], next_cursor
 
+    def pseudonymise_children(self, org_id: str, profile_id: str) -> int:
+        """Take the user and the history keys off an erased profile's orders and entitlements: they stay for
+        the org's accounts but no longer lead to a person. Reads only those still keyed; a redelivery
+        changes nothing. Returns how many changed."""
+        changed = 0
+        for item in self.children(
+            org_id,
+            profile_id,
+            FilterExpression="attribute_exists(user_id) OR attribute_exists(gsi1pk)",
+            ProjectionExpression="pk, sk",
+        ):
+            updated = self.db.update_if(
+                {"pk": item["pk"], "sk": item["sk"]},
+                "REMOVE user_id, gsi1pk, gsi1sk, gsi2pk, gsi2sk",
+                "attribute_exists(pk)",
+            )
+            changed += updated is not None
+        return changed
+
     def rekey_children(self, org_id: str, profile_id: str, user_id: str) -> int:
         """Give the profile's orders and entitlements the user's history keys; returns how many changed.
 

@@ -118,6 +118,17 @@ def merge_effect(profile: Profile) -> PendingEffect:
     return PendingEffect(kind="merge_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)
 
 
+def _is_erased(change: ProfileChange) -> bool:
+    return bool(change.after.erased_at and not (change.before and change.before.erased_at))
+
+
+def pseudonymise_effect(profile: Profile) -> PendingEffect:
+    """A profile was erased: its orders and entitlements must stop leading to its person (user id, history)."""
+    cause = {"org_id": profile.org_id, "profile_id": profile.profile_id}
+    effect_id = f"{profile.org_id}#{profile.profile_id}#erased"
+    return PendingEffect(kind="pseudonymise_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)
+
+
 def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
     """The profiles, each over the version it was read at, and every implied item that appears, changes
     or goes. Changes are diffed together, so an item moving between two profiles (a card on a merge) is
@@ -136,6 +147,8 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
             add_pending(tx, rekey_effect(change.after))
         if _starts_merging(change):
             add_pending(tx, merge_effect(change.after))
+        if _is_erased(change):
+            add_pending(tx, pseudonymise_effect(change.after))
     _add_implied_diff(tx, before, after)
 
 
@@ -191,9 +204,12 @@ class ProfileRecords(Records):
         by_id = {i["profile_id"]: profile_from_item(i) for i in found}
         return [by_id[p] for p in wanted if p in by_id]
 
-    def write_profiles(self, *changes: ProfileChange) -> None:
+    def write_profiles(self, *changes: ProfileChange, announce: PendingEffect | None = None) -> None:
+        """The profiles and everything they imply, with an event to `announce` in the same transaction."""
         tx = self.db.tx()
         add_profile_changes(tx, changes)
+        if announce:
+            add_pending(tx, announce)
         tx.execute(self.db.client)
 
     def profiles_of_user(self, user_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:

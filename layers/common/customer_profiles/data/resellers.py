@@ -159,7 +159,7 @@ class ResellerRecords(Records):
             keys.claim_key(token_hash),
             "SET #status = :cancelled, cancelled_at = :now"
             + (", replaced_by = :replacement" if replaced_by else "")
-            + " REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk",
+            + " REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone",
             "#status IN (:open, :expired)",
             cancelled="cancelled",
             open="open",
@@ -183,6 +183,13 @@ class ResellerRecords(Records):
         if delivery:
             add_delivery(tx, delivery, at=now)
         tx.execute(self.db.client)
+
+    def forget_claim_recipient(self, token_hash: str) -> None:
+        """An open claim whose recipient was erased: its contact details and its place in their listing go
+        (its link still works for whoever holds it)."""
+        self.db.update_if(
+            keys.claim_key(token_hash), "REMOVE email, phone, gsi1pk, gsi1sk, gsi2pk, gsi2sk", "attribute_exists(pk)"
+        )
 
     def resend_claim(self, token_hash: str, claim: Claim, now: str) -> int:
         """Ask for the claim's notification again (a pending effect with its own id); returns the resend's
@@ -225,7 +232,7 @@ class ResellerRecords(Records):
         tx = self.db.tx().update(
             keys.claim_key(token_hash),
             "SET #status = :used, used_at = :now, used_by_profile_id = :target, used_by_user_id = :user, "
-            "used_answer = :answer REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk",
+            "used_answer = :answer REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone",
             "#status = :open AND expires_at > :now",
             used="claimed",
             open="open",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import (
@@ -116,6 +117,23 @@ class UserRecords(Records):
             effect_id = f"{user.user_id}#{user.version}"
             add_pending(tx, PendingEffect(kind="announce_activation", effect_id=effect_id, cause=cause, created_at=now))
         tx.execute(self.db.client)
+
+    def write_erasure(self, user: User, subject: str | None, event: PendingEffect) -> None:
+        """The person's user, the subject that signed in as them and the identifiers they hold, deleted (each
+        guarded by still being theirs), with `event` announced: one transaction, after their profiles."""
+        tx = self.db.tx()
+        tx.delete(keys.user_key(user.user_id), "version = :version", version=user.version)
+        if subject:
+            tx.delete(keys.subject_key(subject), "user_id = :user", user=user.user_id)
+        for identifier in identifiers_of(user):
+            tx.delete(keys.identifier_key(identifier), "attribute_not_exists(pk) OR user_id = :user", user=user.user_id)
+        add_pending(tx, event)
+        tx.execute(self.db.client)
+
+    def identifier_proofs(self, identifiers: Sequence[Identifier]) -> list[dict[str, Any]]:
+        """How each identifier is known (kind, value, provenance, when), strongly consistent."""
+        found = self.db.batch_get([keys.identifier_key(i) for i in identifiers]) if identifiers else []
+        return [{name: item.get(name) for name in ("kind", "value", "provenance", "at")} for item in found]
 
     # --- white-label app clients and org settings -------------------------------------------------
     def org_of_app_client(self, client_id: str) -> str | None:

@@ -38,8 +38,10 @@ def accept_claim(store: Store, principal: Principal, claim_id: str, token_key: b
     addressed elsewhere answers as one that does not exist."""
     hashed = token_hash(claim_token(claim_id, token_key))
     claim = store.get_claim(hashed)
-    mine = set(verified_identifiers_of(store, principal))
-    if claim is None or claim.claim_id != claim_id or not mine & set(_recipients(claim)):
+    if claim is None or claim.claim_id != claim_id:
+        raise NotFound("no such claim")
+    # A closed claim keeps no contact details: its first answer for whoever claimed it, 410 for others.
+    if claim.status == "open" and not set(verified_identifiers_of(store, principal)) & set(_recipients(claim)):
         raise NotFound("no such claim")
     return _claim(store, principal, hashed)
 

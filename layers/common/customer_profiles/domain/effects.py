@@ -34,19 +34,22 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
             profile = store.get_profile(cause["org_id"], cause["profile_id"])
             if profile is not None and profile.user_id == cause["user_id"] and not profile.merged_into:
                 store.rekey_children(profile.org_id, profile.profile_id, cause["user_id"])
-            return []  # a profile that changed hands again has a newer re-key of its own
+            # (a profile that changed hands again has a newer re-key of its own)
         case "merge_profile":
             source = store.get_profile(cause["org_id"], cause["profile_id"])
             if source is not None and source.merging_into:  # else finished by whoever closed it, or before
                 linking.finish_merge(store, source, utc_now())
-            return []
         case "announce_activation":
             return [linking.activation_event(store, cause["user_id"])]
         case "publish":
             return [DomainEvent(cause["detail_type"], cause["detail"])]
+        case "pseudonymise_profile":
+            store.pseudonymise_children(cause["org_id"], cause["profile_id"])
         case "notify_claim":
             return [claim_notice(effect)]
-    raise ValueError(f"unknown effect {effect.kind}")  # pragma: no cover - EffectKind is closed
+        case _:  # pragma: no cover - EffectKind is closed
+            raise ValueError(f"unknown effect {effect.kind}")
+    return []  # done, nothing to announce
 
 
 def complete(store: Store, effect: PendingEffect, publish: Publish) -> bool:

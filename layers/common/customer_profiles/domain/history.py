@@ -5,7 +5,7 @@ from __future__ import annotations
 from customer_profiles.data.store import Store
 from customer_profiles.domain import users
 from customer_profiles.models.api import HistoryEntry, HistoryResponse, ProfileListResponse, ProfileSummary
-from customer_profiles.models.domain import Order
+from customer_profiles.models.domain import Entitlement, Order
 from customer_profiles.models.principal import Principal
 
 
@@ -20,10 +20,13 @@ def history_of_me(
 ) -> HistoryResponse:
     user_id = users.current_user_id(store, principal)
     found, next_cursor = store.history_of_user(user_id, org_id=org_id, limit=limit, cursor=cursor)
-    entries = [
+    return HistoryResponse(entries=history_entries(found), next_cursor=next_cursor)
+
+
+def history_entries(found: list[Order | Entitlement]) -> list[HistoryEntry]:
+    return [
         HistoryEntry(type="order", org_id=e.org_id, created_at=e.created_at, order=e)
         if isinstance(e, Order)
         else HistoryEntry(type="entitlement", org_id=e.org_id, created_at=e.created_at, entitlement=e)
         for e in found
     ]
-    return HistoryResponse(entries=entries, next_cursor=next_cursor)

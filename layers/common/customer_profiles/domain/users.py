@@ -136,6 +136,9 @@ def _register_once(store: Store, principal: Principal, identifiers: list[Identif
                         update={
                             "status": "merged",
                             "merged_into": survivor.user_id,
+                            # its identifiers were taken over or released: the merged user keeps none
+                            "email": None,
+                            "phone": None,
                             "updated_at": now,
                             "version": m.version + 1,
                         }

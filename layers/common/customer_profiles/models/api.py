@@ -403,6 +403,50 @@ class ClaimSummary(BaseModel):
         )
 
 
+class ProfileExport(BaseModel):
+    """A profile as exported or erased: everything it holds, to whom it is shown (the person, the org's admin)."""
+
+    org_id: str
+    profile_id: str
+    origin: ProfileOrigin
+    attributes: ProfileAttributes
+    captured: CapturedDetails | None = None
+    cards: int = Field(0, description="How many payment cards point at it (fingerprints, never numbers)")
+    created_at: str
+    updated_at: str
+    erased_at: str | None = None
+
+    @classmethod
+    def of(cls, profile: Profile) -> ProfileExport:
+        return cls(**profile.model_dump(include=set(cls.model_fields) - {"cards"}), cards=len(profile.cards))
+
+
+class IdentifierExport(BaseModel):
+    kind: str
+    value: str
+    provenance: str = Field(description="verified, staff_captured or partner_asserted")
+    at: str | None = None
+
+
+class PersonExport(BaseModel):
+    """`GET /v1/me/export`: the first page holds everything but the history; each page one page of it."""
+
+    user_id: str
+    user: User | None = None
+    identifiers: list[IdentifierExport] = Field(default_factory=list)
+    profiles: list[ProfileExport] = Field(default_factory=list)
+    claims: list[ClaimSummary] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class OrgProfileExport(BaseModel):
+    profile: ProfileExport
+    orders: list[Order]
+    entitlements: list[Entitlement]
+    next_cursor: str | None = None
+
+
 class ClaimListResponse(BaseModel):
     claims: list[ClaimSummary]
     next_cursor: str | None = None

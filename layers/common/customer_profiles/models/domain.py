@@ -124,6 +124,7 @@ class Profile(BaseModel):
     merging_into: str | None = None  # a merge in progress: the profile takes no new children
     # Card fingerprints that point at this profile (never at a user): each has a pointer item of its own.
     cards: list[str] = Field(default_factory=list)
+    erased_at: str | None = None  # its person's data removed (the person or the org asked): it only parents
 
 
 ID = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
@@ -241,7 +242,15 @@ class StaffMembership(BaseModel):
 
 
 # --- effects the stream drives --------------------------------------------------------------------------
-EffectKind = Literal["link_user", "rekey_profile", "merge_profile", "announce_activation", "publish", "notify_claim"]
+EffectKind = Literal[
+    "link_user",
+    "rekey_profile",
+    "merge_profile",
+    "announce_activation",
+    "publish",
+    "notify_claim",
+    "pseudonymise_profile",
+]
 
 
 class PendingEffect(BaseModel):

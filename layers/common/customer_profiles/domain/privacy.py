@@ -1,0 +1,133 @@
+"""A person's and an org's data requests: export and erasure (GDPR articles 15, 17 and 20).
+
+Erasure removes what leads to a person and keeps what the orgs must account for:
+- every profile of the person is erased in place: its attributes (names, image, birth date, locale),
+  what staff or a reseller captured (email, phone, ID-document digits), its cards, and its user; the
+  implied items go with them (search entries, card pointers, the user-in-org item), and a pending effect
+  takes the user and the history keys off its orders and entitlements, which stay (pseudonymised);
+- the person's open claims lose their contact details (closed claims never keep them);
+- last, the user, the subject that signs in as them and the identifiers they hold are deleted, and
+  `UserErased` is announced, in one transaction. Done in this order, a retry after a crash finds the user
+  and goes on; a second call finds nobody and answers the same.
+The org's erasure does the same to one profile only (`CustomerErased`), leaving the person's user and
+their other orgs alone.
+"""
+
+from __future__ import annotations
+
+from customer_profiles.data.pending import publish_effect
+from customer_profiles.data.profiles import ProfileChange
+from customer_profiles.data.store import Store
+from customer_profiles.data.users import identifiers_of
+from customer_profiles.domain import claims, history, users
+from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.users import utc_now
+from customer_profiles.errors import NotFound
+from customer_profiles.models.api import IdentifierExport, OrgProfileExport, PersonExport, ProfileExport
+from customer_profiles.models.domain import PendingEffect, Profile, ProfileAttributes
+from customer_profiles.models.principal import Principal
+from customer_profiles.retry import on_concurrent_write
+
+ADMINS = frozenset({"admin"})
+EXPORT_PAGE = 100  # history entries per export page: a long history stays bounded in memory
+
+
+def erased(profile: Profile, now: str) -> Profile:
+    """The profile with nothing left that leads to its person: it only parents the org's records."""
+    return profile.model_copy(
+        update={
+            "attributes": ProfileAttributes(),
+            "captured": None,
+            "cards": [],
+            "user_id": None,
+            "erased_at": profile.erased_at or now,
+            "updated_at": now,
+            "version": profile.version + 1,
+        }
+    )
+
+
+def erase_me(store: Store, principal: Principal) -> None:
+    """Erase the caller: idempotent, a second call (or a call by someone never registered) does nothing."""
+    try:
+        user_id = users.current_user_id(store, principal)
+    except NotFound:
+        return
+    user = store.get_user(user_id)
+    if user is None:
+        return
+    for profile in store.all_profiles_of_user(user_id):
+        _erase_profile(store, profile.org_id, profile.profile_id, announce=None)
+    identifiers = identifiers_of(user)
+    cursor: str | None = None
+    while identifiers:
+        found, cursor = store.open_claims_to(identifiers, limit=100, cursor=cursor)
+        for hashed, _ in found:
+            store.forget_claim_recipient(hashed)
+        if cursor is None:
+            break
+    now = utc_now()
+    event = publish_effect("UserErased", {"user_id": user_id, "erased_at": now}, f"erased#{user_id}", now)
+    on_concurrent_write(
+        lambda: store.write_erasure(store.get_user(user_id) or user, principal.subject, event),
+        give_up="the erasure kept conflicting with concurrent changes; retry",
+    )
+
+
+def erase_org_profile(store: Store, principal: Principal, org_id: str, profile_id: str) -> ProfileExport:
+    """The org erases its customer's profile (Shopify's customers/redact): that profile only."""
+    require_staff_of(principal, org_id, any_role=ADMINS)
+    now = utc_now()
+    detail = {"org_id": org_id, "profile_id": profile_id, "erased_at": now}
+    event = publish_effect("CustomerErased", detail, f"customer-erased#{org_id}#{profile_id}", now)
+    return ProfileExport.of(_erase_profile(store, org_id, profile_id, announce=event))
+
+
+def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: PendingEffect | None) -> Profile:
+    def attempt() -> Profile:
+        profile = store.get_profile(org_id, profile_id)
+        if profile is None or profile.merged_into:
+            raise NotFound("no such profile")
+        if profile.erased_at and not profile.user_id and not profile.captured:
+            return profile  # erased already: nothing to do, nothing to announce again
+        after = erased(profile, utc_now())
+        store.write_profiles(ProfileChange(profile, after), announce=announce)
+        return after
+
+    return on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
+
+
+def export_me(store: Store, principal: Principal, *, cursor: str | None) -> PersonExport:
+    """Everything held about the caller: the first page holds the user, their identifiers with provenance,
+    every profile and their open claims, and each page one page of their history (all orgs, newest first)."""
+    user = users.get_me(store, principal)
+    found, next_cursor = store.history_of_user(user.user_id, org_id=None, limit=EXPORT_PAGE, cursor=cursor)
+    entries = history.history_entries(found)
+    if cursor:
+        return PersonExport(user_id=user.user_id, history=entries, next_cursor=next_cursor)
+    identifiers = identifiers_of(user)
+    open_claims = claims.open_claims_of_me(store, principal, limit=100, cursor=None).claims if identifiers else []
+    return PersonExport(
+        user_id=user.user_id,
+        user=user,
+        identifiers=[IdentifierExport(**proof) for proof in store.identifier_proofs(identifiers)],
+        profiles=[ProfileExport.of(p) for p in store.all_profiles_of_user(user.user_id)],
+        claims=open_claims,
+        history=entries,
+        next_cursor=next_cursor,
+    )
+
+
+def export_org_profile(
+    store: Store, principal: Principal, org_id: str, profile_id: str, *, cursor: str | None
+) -> OrgProfileExport:
+    """What the org holds about one customer (Shopify's customers/data_request): the profile, and page by
+    page its orders and entitlements."""
+    require_staff_of(principal, org_id, any_role=ADMINS)
+    profile = store.get_profile(org_id, profile_id)
+    if profile is None or profile.merged_into:
+        raise NotFound("no such profile")
+    orders, entitlements, next_cursor = store.children_page(org_id, profile_id, limit=EXPORT_PAGE, cursor=cursor)
+    return OrgProfileExport(
+        profile=ProfileExport.of(profile), orders=orders, entitlements=entitlements, next_cursor=next_cursor
+    )
