@@ -20,7 +20,7 @@ help:
 	@echo "make test        lint (ruff, mypy, sam validate --lint, template scanners, OpenAPI drift), sam build, unit and integration tests"
 	@echo "make invoke FN=LinkerFunction EVENT=events/linker-user-merged.json   one function, one event (sam local invoke)"
 	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token (--org O --role R: staff)"
-	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (add-staff, remove-staff, register-app-client, configure-org, register-partner, redrive)"
+	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (add-staff, remove-staff, register-app-client, configure-org, register-partner, redrive, run-schedule)"
 	@echo "make demo        the README walkthrough against a running make run, step by step (API=..., STATE_DIR=...)"
 	@echo "make soak        the property tests with many more examples (chaos mode on for the stateful one)"
 	@echo "make contract    the API against docs/openapi.json with many more generated requests (CONTRACT_EXAMPLES=200)"

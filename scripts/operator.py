@@ -10,6 +10,8 @@
   python -m scripts.operator redrive --state-dir .local        (locally; `relink` is an alias)
   python -m scripts.operator redrive --event-bus <EventBusName> --claim-key-secret <arn> --claim-url-base <url>
       --queue-url <LinkerFailureQueueUrl>                          (in AWS)
+  python -m scripts.operator run-schedule [--now 2026-05-01T12:00:00Z] [--limit 1000]
+      (the claim schedule's reminders and expiries now; --now only against the local table)
 
 Common options: --table (default customer-profiles-local; in AWS the stack's ProfilesTableName output),
 --endpoint (DynamoDB endpoint; default with the local table: the running `make run`'s), --region.
@@ -24,6 +26,7 @@ import json
 import os
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -139,6 +142,37 @@ def redrive(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_schedule(store: Store, args: argparse.Namespace) -> int:
+    """The claim schedule's work, as the linker's schedule does it every 5 minutes: reminders and expiries due
+    at `--now` (default: now). The reminders' notifications are pending effects the stream then publishes
+    (locally: the running `make run`'s poller)."""
+    from customer_profiles.domain import claim_schedule
+
+    if args.now and args.table != LOCAL_TABLE:
+        print("refused: --now moves the clock only for the local table", file=sys.stderr)
+        return 1
+    now = args.now or utc_now()
+    result = claim_schedule.run(store, now, limit=args.limit)
+    for failure in result.failed:
+        print(f"failed: {failure}", file=sys.stderr)
+    print(
+        f"at {now}: {len(result.reminded)} reminders requested, {len(result.expired)} claims expired, "
+        f"{result.dropped} due items dropped, {result.lost} settled meanwhile, {len(result.failed)} failed"
+        + ("; more is due: run again" if result.more else "")
+    )
+    return 1 if result.failed else 0
+
+
+def _instant(text: str) -> str:
+    """An ISO instant (UTC when it names no offset), written as `utc_now` writes one."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO instant: {text}") from error
+    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--table", default=LOCAL_TABLE)
@@ -198,6 +232,14 @@ def _parser() -> argparse.ArgumentParser:
     drained = drive.add_mutually_exclusive_group()
     drained.add_argument("--queue-url", help="the stack's LinkerFailureQueueUrl output (AWS)")
     drained.add_argument("--failures-file", type=Path, help="default: <state-dir>/linker-failures.jsonl")
+    schedule = commands.add_parser(
+        "run-schedule",
+        help="the claim schedule now: reminders 48 hours before expiry (once per claim) and expired claims",
+        description="What the linker's 5-minute schedule does for claims, on demand. Locally, --now runs it as "
+        "if it were that instant (e.g. a day before a test claim expires).",
+    )
+    schedule.add_argument("--now", type=_instant, help="an ISO instant to run at (local table only; default: now)")
+    schedule.add_argument("--limit", type=int, default=1000, help="due items settled at most (default 1000)")
     return parser
 
 
@@ -221,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         return register_partner(store, args)
     elif args.command in ("add-staff", "remove-staff"):
         return staff(store, args)
-    elif args.command in ("redrive", "relink"):
-        return redrive(store, args)
+    elif args.command in ("redrive", "relink", "run-schedule"):
+        return (run_schedule if args.command == "run-schedule" else redrive)(store, args)
     else:
         region = args.default_region.upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:

@@ -1,5 +1,6 @@
 """Stream-triggered function: completes the pending effects the table's stream announces (linking,
-re-keying, events, claim notifications), and, on its schedule, re-drives those left pending.
+re-keying, events, claim notifications), and, on its schedule, re-drives those left pending and runs the
+claim schedule (reminders and expiry).
 
 Each record is handled on its own; every effect is idempotent and deleted only once done, so Powertools'
 BatchProcessor may go on after a failed record (Lambda re-delivers from the lowest failed sequence number)
@@ -17,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import effects
+from customer_profiles.domain import claim_schedule, effects
 from customer_profiles.domain.stream import handle_change
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
@@ -32,6 +33,8 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # The stream normally completes an effect within seconds; the sweep leaves younger ones to it.
 SWEEP_AFTER = timedelta(minutes=5)
+# The claim schedule stops taking new due items when less is left of the invocation (the rest: next run).
+CLAIM_SCHEDULE_RESERVE_MS = 5_000
 
 
 @lru_cache(maxsize=1)
@@ -77,12 +80,28 @@ def sweep() -> dict[str, Any]:
     return {"pending": len(pending), "redriven": len(stale) - len(failed), "failed": len(failed)}
 
 
+def claim_reminders_and_expiry(context: LambdaContext) -> dict[str, Any]:
+    """The schedule's other work: claims' reminders and expiries that have fallen due."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    result = claim_schedule.run(
+        store(), now, stop=lambda: context.get_remaining_time_in_millis() < CLAIM_SCHEDULE_RESERVE_MS
+    )
+    metrics.add_metric(name="ClaimRemindersRequested", unit=MetricUnit.Count, value=len(result.reminded))
+    metrics.add_metric(name="ClaimsExpired", unit=MetricUnit.Count, value=len(result.expired))
+    summary = result.summary()
+    claims = {"reminded_claims": result.reminded, "expired_claims": result.expired}
+    logger.info("claim schedule", extra={**summary, **claims})
+    for failure in result.failed:
+        logger.error("claim schedule item failed", extra={"failure": failure})
+    return summary
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" not in event:  # the EventBridge schedule
-        return sweep()
+        return {**sweep(), "claims": claim_reminders_and_expiry(context)}
     if not event["Records"]:  # Powertools refuses an empty batch; Lambda never sends one, a person might
         return {"batchItemFailures": []}
     return dict(

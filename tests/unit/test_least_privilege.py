@@ -15,8 +15,11 @@ import app_api
 import linker
 import org_api
 import partner_webhooks
+from customer_profiles.domain import claim_schedule
 from tests.support.template_tables import TEMPLATE
+from tests.unit import test_partners
 from tests.unit.conftest import FakeContext
+from tests.unit.test_claim_schedule import at, partner_claim
 from tests.unit.test_events_dir import ALL_EVENTS, load, prepare
 
 FUNCTIONS = {
@@ -92,3 +95,24 @@ def test_the_authorizer_reads_only_a_staff_subjects_memberships_and_a_users_id(
 
     assert (staff, used_actions["current"]) == ({"Query"}, {"GetItem"})
     assert granted_actions("AuthorizerFunction") == {"Query", "GetItem"}
+
+
+secret = test_partners.secret  # the partner and its signing secret, as a fixture
+
+
+@pytest.mark.usefixtures("reset_handler_caches")
+def test_the_linkers_schedule_reminding_and_expiring_claims_uses_only_what_its_policy_grants(
+    store, secret, used_actions
+):
+    # Given a claim due for its reminder (it expires within 48 hours)
+    claim, _ = partner_claim(store, secret, days=1)
+    used_actions.clear()
+
+    # When the linker's schedule runs, and its claim schedule runs again once the claim has expired
+    answer = linker.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+    later = claim_schedule.run(store, at(claim.expires_at, 1))
+
+    # Then it reminded and expired the claim with only the actions the linker's policy grants
+    assert (answer["claims"]["reminded"], later.expired) == (1, [claim.claim_id])
+    assert {"Query", "BatchGetItem", "UpdateItem", "PutItem", "DeleteItem"} <= used_actions["current"]
+    assert used_actions["current"] <= granted_actions("LinkerFunction"), sorted(used_actions["current"])

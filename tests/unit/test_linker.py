@@ -11,9 +11,12 @@ import linker
 from customer_profiles.data.codec import pending_to_item
 from customer_profiles.edge.stream_images import plain_image
 from customer_profiles.models.domain import PendingEffect
+from tests.unit import test_partners
 from tests.unit.conftest import EVENTS_DIR, FakeContext
+from tests.unit.test_claim_schedule import partner_claim
 
 pytestmark = pytest.mark.usefixtures("aws", "reset_handler_caches")
+secret = test_partners.secret  # the partner and its signing secret, as a fixture
 
 
 def stream_event():
@@ -141,10 +144,25 @@ def test_the_scheduled_sweep_completes_stale_effects_and_leaves_fresh_ones_to_th
 
     answer = linker.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
 
-    assert answer == {"pending": 2, "redriven": 1, "failed": 0}
+    assert {k: answer[k] for k in ("pending", "redriven", "failed")} == {"pending": 2, "redriven": 1, "failed": 0}
     assert [e["detail-type"] for e in published(tmp_path)] == ["Old"]
     assert store.all_pending() == [fresh]
 
 
 def test_an_empty_batch_is_answered_with_no_failures():
     assert linker.handler({"Records": []}, FakeContext()) == {"batchItemFailures": []}
+
+
+def test_the_schedule_also_asks_for_claims_due_reminders_and_answers_what_it_did(store, secret, tmp_path):
+    # Given a claim expiring within 48 hours (reminded on the first run)
+    claim, _ = partner_claim(store, secret, days=1)
+
+    # When the schedule fires twice
+    first = linker.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+    second = linker.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+
+    # Then the first asks for the reminder (a pending effect the stream publishes), the second for nothing
+    assert (first["claims"]["reminded"], second["claims"]["reminded"]) == (1, 0)
+    assert [e.effect_id for e in store.all_pending() if e.effect_id.endswith("#reminder")] == [
+        f"{claim.claim_id}#reminder"
+    ]

@@ -57,6 +57,10 @@ BY_ORG_INDEX = "gsi2"
 # to its new shard the next time it is written).
 ORG_LISTING_SHARDS = 32
 PENDING_SHARDS = 4
+# Claims' due reminders and expiries, in a few base-table partitions (strongly consistent Queries): each
+# claim writes two due items, so like pending effects they spread over shards rather than one key.
+CLAIM_DUE_PREFIX = "CLAIMDUE#"
+CLAIM_DUE_SHARDS = 4
 
 
 def user_key(user_id: str) -> Key:
@@ -204,6 +208,17 @@ def claim_recipient_keys(email: str | None, phone: str | None, created_at: str, 
             found[f"{attribute}pk"] = claims_to_pk(kind, value)
             found[f"{attribute}sk"] = f"{created_at}#{claim_id}"
     return found
+
+
+def claim_due_pk(shard: int) -> str:
+    return f"{CLAIM_DUE_PREFIX}{shard}"
+
+
+def claim_due_key(claim_id: str, due_at: str, kind: str) -> Key:
+    """When a claim's reminder or expiry falls due (`kind` remind or expire): its shard sorted by that time,
+    so the schedule finds what is due with one Query per shard, sort key <= now."""
+    shard = zlib.crc32(claim_id.encode()) % CLAIM_DUE_SHARDS
+    return {"pk": claim_due_pk(shard), "sk": f"{due_at}#{kind}#{claim_id}"}
 
 
 def receipt_key(code_hash: str) -> Key:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import (
@@ -47,6 +48,22 @@ class PartnerOrderWrite:
     claim_token_hash: str
     external_order_id: str | None = None  # the partner's own id: with `order_sha256`, exactly once by it
     order_sha256: str = ""
+
+
+# A claim's reminder goes out this long before it expires (a claim with less left when it is made is reminded
+# on the schedule's first run after it; docs/decisions.md, "Claim reminders and expiry").
+REMIND_BEFORE_EXPIRY = timedelta(hours=48)
+ClaimDueKind = Literal["remind", "expire"]
+
+
+@dataclass(frozen=True)
+class ClaimDue:
+    """A claim's reminder or expiry that falls due at `due_at`."""
+
+    claim_id: str
+    token_hash: str
+    kind: ClaimDueKind
+    due_at: str
 
 
 class ResellerRecords(Records):
@@ -251,6 +268,66 @@ class ResellerRecords(Records):
         tx.execute(self.db.client)
         return activated
 
+    # --- the claim schedule: reminders and expiry (domain/claim_schedule.py) ---------------------------------
+    def due_claims(self, now: str, *, limit: int) -> tuple[list[ClaimDue], bool]:
+        """Reminders and expiries due at `now`, oldest first in each shard, at most `limit` in all (shared
+        over the shards), and whether more are due. Strongly consistent Queries on the base table, each paged
+        until it has its share or ends (a page may stop at 1 MB)."""
+        share = max(1, limit // keys.CLAIM_DUE_SHARDS)
+        found: list[ClaimDue] = []
+        more = False
+        for shard in range(keys.CLAIM_DUE_SHARDS):
+            taken: list[ClaimDue] = []
+            pages = self.db.query_pages(
+                # `#~` sorts after every kind and id, so what falls due exactly at `now` is due.
+                KeyConditionExpression=KeyCondition("pk").eq(keys.claim_due_pk(shard))
+                & KeyCondition("sk").lte(f"{now}#~"),
+                ConsistentRead=True,
+                Limit=share + 1,
+            )
+            for page in pages:
+                taken += [_claim_due_from_item(i) for i in page["Items"]]
+                if len(taken) > share:
+                    break
+            more = more or len(taken) > share
+            found += taken[:share]
+        return found, more
+
+    def claims_by_hash(self, token_hashes: Iterable[str]) -> dict[str, Claim]:
+        """The claims as they are now (one strongly consistent BatchGetItem per 100), by token hash."""
+        items = self.db.batch_get([keys.claim_key(h) for h in sorted(set(token_hashes))])
+        return {i["pk"].removeprefix(keys.CLAIM_PREFIX): claim_from_item(i) for i in items}
+
+    def remind_claim(self, due: ClaimDue, claim: Claim, now: str) -> None:
+        """One transaction: the claim marked reminded (only once, only while open and unexpired), the
+        reminder's notification (a pending effect the stream completes) and the due item gone."""
+        tx = self.db.tx().update(
+            keys.claim_key(due.token_hash),
+            "SET reminded_at = :now",
+            "attribute_not_exists(reminded_at) AND #status = :open AND expires_at > :now",
+            now=now,
+            open="open",
+        )
+        add_claim_notice(tx, claim, "ClaimReminderRequested", f"{claim.claim_id}#reminder", now)
+        tx.delete(keys.claim_due_key(due.claim_id, due.due_at, due.kind))
+        tx.execute(self.db.client)
+
+    def expire_claim(self, due: ClaimDue, now: str) -> None:
+        """One transaction: open -> expired (only once `expires_at` has passed), out of its recipients'
+        listing, and the due item gone."""
+        self.db.tx().update(
+            keys.claim_key(due.token_hash),
+            "SET #status = :expired, expired_at = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone",
+            "#status = :open AND expires_at <= :now",
+            expired="expired",
+            open="open",
+            now=now,
+        ).delete(keys.claim_due_key(due.claim_id, due.due_at, due.kind)).execute(self.db.client)
+
+    def drop_claim_due(self, due: ClaimDue) -> None:
+        """A due item with nothing left to do (its claim is no longer open, or expired before its reminder)."""
+        self.db.table.delete_item(Key=keys.claim_due_key(due.claim_id, due.due_at, due.kind))
+
 
 def _start_in(start: Any, index: str, pk: str) -> bool:
     """A start key the listing made: an item's key in `index`'s partition `pk`, nothing else (DynamoDB
@@ -278,8 +355,9 @@ def add_delivery(tx: Tx, delivery: Delivery, *, at: str) -> None:
 
 
 def add_claim(tx: Tx, claim: Claim, token_hash: str) -> None:
-    """A new claim and what it implies: the claim item (listed to its recipients while open) and its
-    notification, a pending effect the stream completes (durable: it is removed only once published)."""
+    """A new claim and what it implies: the claim item (listed to its recipients while open), its
+    notification, a pending effect the stream completes (durable: it is removed only once published), and
+    when its reminder and its expiry fall due (what the schedule finds them by)."""
     tx.put_if_new(
         {
             **keys.claim_key(token_hash),
@@ -289,6 +367,20 @@ def add_claim(tx: Tx, claim: Claim, token_hash: str) -> None:
         }
     )
     add_claim_notice(tx, claim, "ClaimNotificationRequested", claim.claim_id, claim.created_at)
+    for kind, due_at in (("remind", claim_reminder_due(claim)), ("expire", claim.expires_at)):
+        due = {"claim_id": claim.claim_id, "token_hash": token_hash, "kind": kind, "due_at": due_at}
+        tx.put_if_new({**keys.claim_due_key(claim.claim_id, due_at, kind), "type": "claim_due", **due})
+
+
+def claim_reminder_due(claim: Claim) -> str:
+    """REMIND_BEFORE_EXPIRY before the claim expires, or when it is made if that is later."""
+    remind_at = datetime.fromisoformat(claim.expires_at) - REMIND_BEFORE_EXPIRY
+    at = remind_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return max(at, claim.created_at)
+
+
+def _claim_due_from_item(item: Item) -> ClaimDue:
+    return ClaimDue(claim_id=item["claim_id"], token_hash=item["token_hash"], kind=item["kind"], due_at=item["due_at"])
 
 
 def add_claim_notice(tx: Tx, claim: Claim, notice: ClaimNotice, notification_id: str, at: str) -> None:
