@@ -10,7 +10,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import claims, history, orders, profiles, receipt_codes, receipts, registration, users
+from customer_profiles.domain import (
+    claims,
+    history,
+    orders,
+    privacy,
+    profiles,
+    receipt_codes,
+    receipts,
+    registration,
+    users,
+)
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
@@ -25,6 +35,7 @@ from customer_profiles.models.api import (
     HistoryResponse,
     OrderRequest,
     OrderResponse,
+    PersonExport,
     ProfileListResponse,
     ProfileResponse,
     ProfileUpdateRequest,
@@ -75,6 +86,38 @@ def register_me() -> Response[dict[str, Any]]:
 @tracer.capture_method
 def get_me() -> UserResponse:
     return UserResponse.of(users.get_me(store(), principal_of(app)))
+
+
+@app.delete(
+    "/v1/me",
+    responses=answers({204: None}),
+    security=BEARER,
+    description="Erase everything that leads to you: your user, identifiers and sign-in, and in every org your "
+    "profile's names, image, birth date, captured contact and ID digits; orders and entitlements stay for the orgs' "
+    "accounts but no longer lead to you. Publishes UserErased. Idempotent: 204 again; signing up again starts fresh.",
+    operation_id="erase_me",
+    tags=["app"],
+)
+@tracer.capture_method
+def erase_me() -> Response[None]:
+    privacy.erase_me(store(), principal_of(app))
+    metrics.add_metric(name="UsersErased", unit="Count", value=1)
+    return Response(status_code=204)
+
+
+@app.get(
+    "/v1/me/export",
+    responses=answers({200: PersonExport}),
+    security=BEARER,
+    description="Everything held about you, as JSON: the first page holds your user, identifiers with provenance, "
+    "profiles in every org and open claims; each page holds one page of your orders and entitlements (follow "
+    "`next_cursor`).",
+    operation_id="export_me",
+    tags=["app"],
+)
+@tracer.capture_method
+def export_me(cursor: CURSOR = None) -> PersonExport:
+    return privacy.export_me(store(), principal_of(app), cursor=cursor)
 
 
 @app.get(

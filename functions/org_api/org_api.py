@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import claim_lifecycle, memberships, pos, staff
+from customer_profiles.domain import claim_lifecycle, memberships, pos, privacy, staff
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
@@ -24,10 +24,12 @@ from customer_profiles.models.api import (
     AttachIdentifierRequest,
     ClaimStaffResponse,
     OrgProfileDetailResponse,
+    OrgProfileExport,
     OrgProfileListResponse,
     OrgProfileResponse,
     PosSaleRequest,
     PosSaleResponse,
+    ProfileExport,
     ProfileUpdateRequest,
     StaffListResponse,
     StaffMemberRequest,
@@ -159,6 +161,37 @@ def attach_identifier(
 @tracer.capture_method
 def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
     return staff.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
+
+
+@app.get(
+    "/v1/orgs/<org_id>/profiles/<profile_id>/export",
+    responses=answers({200: OrgProfileExport}),
+    security=BEARER,
+    description="`admin`: what the org holds about this customer (a data request): the profile with what was "
+    "captured, and page by page its orders and entitlements (follow `next_cursor`).",
+    operation_id="export_profile",
+    tags=["org"],
+)
+@tracer.capture_method
+def export_profile(org_id: ORG_ID, profile_id: PROFILE_ID, cursor: CURSOR = None) -> OrgProfileExport:
+    return privacy.export_org_profile(store(), principal_of(app), org_id, profile_id, cursor=cursor)
+
+
+@app.post(
+    "/v1/orgs/<org_id>/profiles/<profile_id>/erase",
+    responses=answers({200: ProfileExport}),
+    security=BEARER,
+    description="`admin`: erase this customer's profile in this org only (names, image, birth date, captured "
+    "contact and ID digits, cards; orders and entitlements stay, no longer leading to a person); the person's "
+    "account and other orgs are untouched. Publishes CustomerErased. Idempotent.",
+    operation_id="erase_profile",
+    tags=["org"],
+)
+@tracer.capture_method
+def erase_profile(org_id: ORG_ID, profile_id: PROFILE_ID) -> ProfileExport:
+    erased = privacy.erase_org_profile(store(), principal_of(app), org_id, profile_id)
+    metrics.add_metric(name="CustomersErased", unit="Count", value=1)
+    return erased
 
 
 @app.post(
