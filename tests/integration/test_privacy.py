@@ -37,7 +37,7 @@ def purchase(runtime, token, org_id):
         "POST",
         f"/v1/orgs/{org_id}/orders",
         token,
-        json_body={"currency": "EUR", "lines": LINES},
+        json_body={"currency": "EUR", "payment_method": "card", "lines": LINES},
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
     assert response.status_code == 201, response.text
@@ -55,7 +55,7 @@ def seeded_person(runtime):
         "phone": phone,
         "given_name": "Erin",
         "family_name": family,
-        "id_document": {"type": "passport", "last4": "4321"},
+        "id_document": {"type": "passport", "last_digits": "4321"},
     }
     pos_sale(runtime, orgs[0], customer)
     token = runtime.token(
@@ -91,7 +91,7 @@ def test_an_export_holds_everything_about_a_person_in_three_orgs(runtime):
     }
     assert sorted(p["org_id"] for p in first["profiles"]) == sorted(orgs)
     window = next(p for p in first["profiles"] if p["org_id"] == orgs[0])
-    assert window["attributes"]["family_name"] == family and window["captured"]["id_document"]["last4"] == "4321"
+    assert window["attributes"]["family_name"] == family and window["captured"]["id_document"]["last_digits"] == "4321"
     history = [e for page in pages for e in page["history"]]
     assert sum(e["type"] == "order" for e in history) == 5 and sum(e["type"] == "entitlement" for e in history) == 10
     assert {e["org_id"] for e in history} == set(orgs)
@@ -154,7 +154,7 @@ def test_an_org_erases_its_customer_and_nothing_else(runtime):
 
     assert erased.status_code == 200, erased.text
     assert erased.json()["erased_at"] and erased.json()["captured"] is None
-    assert erased.json()["attributes"] == {}
+    assert set(erased.json()["attributes"].values()) == {None}
     runtime.wait_for(lambda: any(e["detail-type"] == "CustomerErased" for e in runtime.published()))
     # the org finds the customer no more; its records stay
     assert runtime.call("GET", f"/v1/orgs/{orgs[0]}/profiles", viewer, params={"email": email}).json()["profiles"] == []
