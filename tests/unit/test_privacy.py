@@ -1,0 +1,136 @@
+"""Issue 15's export and erasure on moto: what an erasure leaves (every item scanned), that it resumes after a
+crash and answers the same twice, and that an org's erasure touches its profile only."""
+
+import json
+import uuid
+
+import pytest
+
+from customer_profiles.domain import effects, orders, pos, privacy, registration, users
+from customer_profiles.errors import Forbidden, NotFound
+from customer_profiles.models.api import OrderRequest, PosSaleRequest
+from tests.unit.conftest import staff_principal, user_principal
+
+LINES = [{"kind": "ticket", "item_id": "ev", "quantity": 2, "unit_price": 1000}]
+
+
+def items(store):
+    return store.db.table.scan()["Items"]
+
+
+def holding(store, *values):
+    return [i for i in items(store) if any(v.lower() in json.dumps(i, default=str).lower() for v in values)]
+
+
+def drain(store):
+    """The linker's work: every pending effect completed."""
+    effects.redrive(store, lambda events: None)
+
+
+def seeded(store):
+    tag = uuid.uuid4().hex[:8]
+    email, family = f"p-{tag}@example.com", f"Zq{tag}"
+    sale = PosSaleRequest.model_validate(
+        {
+            "currency": "EUR",
+            "payment_method": "cash",
+            "lines": LINES,
+            "customer": {
+                "email": email,
+                "family_name": family,
+                "id_document": {"type": "passport", "last_digits": "77"},
+            },
+        }
+    )
+    pos.create_pos_sale(store, staff_principal("till", "org-a", "pos"), "org-a", sale)
+    person = user_principal(f"sub-{tag}", email=email, email_verified=True)
+    registration.register(store, person)
+    order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
+    orders.place_consumer_order(store, person, "org-b", order)
+    drain(store)
+    return person, email, family
+
+
+def children(store):
+    return [i for i in items(store) if i.get("type") in ("order", "entitlement")]
+
+
+def test_an_erasure_leaves_no_personal_value_and_every_order(store):
+    person, email, family = seeded(store)
+    kept = len(children(store))
+    assert holding(store, email, family)
+
+    privacy.erase_me(store, person)
+    drain(store)
+
+    assert holding(store, email, family) == []
+    assert len(children(store)) == kept
+    assert [i for i in children(store) if "user_id" in i or "gsi1pk" in i] == []
+    with pytest.raises(NotFound):
+        users.get_me(store, person)
+    privacy.erase_me(store, person)  # again: nothing to do
+
+
+def test_an_erasure_interrupted_before_the_user_resumes(store, monkeypatch):
+    person, email, family = seeded(store)
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("the function stopped here")
+
+    monkeypatch.setattr(store, "write_erasure", crash)
+    with pytest.raises(RuntimeError):
+        privacy.erase_me(store, person)
+    monkeypatch.undo()
+    assert users.get_me(store, person)  # the user is still there: the retry finds it
+
+    privacy.erase_me(store, person)
+    drain(store)
+
+    assert holding(store, email, family) == []
+
+
+def test_signing_up_after_an_erasure_starts_fresh(store):
+    person, _, _ = seeded(store)
+    before = users.current_user_id(store, person)
+
+    privacy.erase_me(store, person)
+    again, created = users.register_me(store, person)
+
+    assert created and again.user_id != before
+    assert store.all_profiles_of_user(again.user_id) == []
+
+
+def test_an_org_erases_one_profile_and_leaves_the_person_and_the_other_org(store):
+    person, email, family = seeded(store)
+    user_id = users.current_user_id(store, person)
+    profile_id = store.profile_id_of_user_in_org(user_id, "org-a")
+
+    with pytest.raises(Forbidden):
+        privacy.erase_org_profile(store, staff_principal("v", "org-a", "viewer"), "org-a", profile_id)
+    with pytest.raises(NotFound):
+        privacy.erase_org_profile(store, staff_principal("x", "org-b", "admin"), "org-a", profile_id)
+    erased = privacy.erase_org_profile(store, staff_principal("adm", "org-a", "admin"), "org-a", profile_id)
+    drain(store)
+
+    assert erased.erased_at and erased.captured is None
+    assert holding(store, family) == []  # the name lived on the org-a profile only
+    assert users.get_me(store, person).email == email  # the person keeps their account
+    assert [p.org_id for p in store.all_profiles_of_user(user_id)] == ["org-b"]
+    again = privacy.erase_org_profile(store, staff_principal("adm", "org-a", "admin"), "org-a", profile_id)
+    assert again.erased_at == erased.erased_at
+
+
+def test_an_export_pages_the_history(store, monkeypatch):
+    person, email, _ = seeded(store)
+    monkeypatch.setattr(privacy, "EXPORT_PAGE", 4)
+    first = privacy.export_me(store, person, cursor=None)
+    assert first.user and first.user.email == email
+    assert {p.org_id for p in first.profiles} == {"org-a", "org-b"}
+    entries, cursor = list(first.history), first.next_cursor
+    while cursor:
+        page = privacy.export_me(store, person, cursor=cursor)
+        assert page.user is None and page.profiles == []
+        entries += page.history
+        cursor = page.next_cursor
+    assert len(entries) == 6 and len({(e.type, e.created_at, e.org_id, id(e)) for e in entries}) == 6
+    assert first.next_cursor  # more than one page
