@@ -69,7 +69,7 @@ def test_no_input_makes_a_server_error(runtime, path, method):
                     timeout=30,
                 )
                 assert response.status_code < 500, (method, path, value, body[:80], response.text[:300])
-                assert isinstance(response.json(), dict)
+                assert response.status_code == 204 or isinstance(response.json(), dict)
 
 
 ENCODINGS = [
@@ -99,4 +99,5 @@ def test_a_body_that_is_not_small_utf8_json_is_refused_before_parsing(runtime, p
         expected = status or response.status_code
         assert response.status_code == expected < 500, (method, path, content_type, body[:40], response.text[:300])
         error = response.json()["error"]
-        assert error["code"] and "field" not in error
+        # refused for the body itself, or (a route that reads no body) for its path
+        assert error["code"] and ("field" not in error or "{" + error["field"] + "}" in path)

@@ -69,7 +69,9 @@ def test_every_answer_is_documented_and_none_is_a_5xx(runtime, tokens, operation
     def answers_as_documented(case):
         response = case.call(base_url=runtime.base_url, headers={"Authorization": f"Bearer {tokens[who]}"})
         try:
-            case.validate_response(response, checks=CHECKS)
+            # An empty answer (204) has no body to check against a schema; API Gateway still labels it JSON.
+            checks = CHECKS if response.content else [c for c in CHECKS if c is not response_schema_conformance]
+            case.validate_response(response, checks=checks)
         except Exception as failure:
             body = response.text[:500]
             raise AssertionError(f"{case.method} {case.formatted_path} -> {response.status_code} {body}") from failure

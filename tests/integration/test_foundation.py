@@ -77,7 +77,7 @@ def test_an_undeclared_route_is_a_json_404(runtime):
 
 
 def test_a_wrong_method_on_a_declared_route_is_405(runtime):
-    response = runtime.call("DELETE", "/v1/me", runtime.token())
+    response = runtime.call("PATCH", "/v1/me", runtime.token())
 
     assert response.status_code == 405
     assert response.headers["Allow"]
