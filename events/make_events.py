@@ -146,6 +146,19 @@ EVENTS = {
         context=USER_CONTEXT,
         body={"version": 1, "attributes": {"display_name": "Alice at the Opera", "marketing_consent": True}},
     ),
+    "app-api-put-my-consents.json": api_event(
+        "PUT",
+        "/v1/orgs/{org_id}/profile/consents",
+        "/v1/orgs/org-demo/profile/consents",
+        path_parameters={"org_id": "org-demo"},
+        context=USER_CONTEXT,
+        body={
+            "consents": [
+                {"purpose": "marketing_email", "status": "granted", "stated_at": "2026-11-24T18:30:00Z"},
+                {"purpose": "marketing_sms", "status": "withdrawn"},
+            ]
+        },
+    ),
     "org-api-post-pos-sale.json": api_event(
         "POST",
         "/v1/orgs/{org_id}/pos/sales",
@@ -190,6 +203,14 @@ EVENTS = {
         path_parameters={"org_id": "org-demo", "profile_id": "PROFILE_ID"},
         context=STAFF_CONTEXT,
         body={"version": 1, "attributes": {"display_name": "Dana O."}},
+    ),
+    "org-api-put-consents.json": api_event(
+        "PUT",
+        "/v1/orgs/{org_id}/profiles/{profile_id}/consents",
+        "/v1/orgs/org-demo/profiles/PROFILE_ID/consents",
+        path_parameters={"org_id": "org-demo", "profile_id": "PROFILE_ID"},
+        context=STAFF_CONTEXT,
+        body={"consents": [{"purpose": "marketing_email", "status": "granted", "stated_at": "2026-11-24T18:30:00Z"}]},
     ),
     "org-api-attach-identifier.json": api_event(
         "POST",

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from customer_profiles.data.store import Store
 from customer_profiles.domain import (
     claims,
+    consents,
     history,
     orders,
     privacy,
@@ -39,9 +40,11 @@ from customer_profiles.models.api import (
     ProfileListResponse,
     ProfileResponse,
     ProfileUpdateRequest,
+    ProfileWithConsentsResponse,
     ReceiptRedemptionResponse,
     UserResponse,
 )
+from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 
 logger = masked_logger()
 require(
@@ -235,15 +238,17 @@ def accept_my_claim(claim_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}
 
 @app.get(
     "/v1/orgs/<org_id>/profile",
-    responses=answers({200: ProfileResponse}),
+    responses=answers({200: ProfileWithConsentsResponse}),
     security=BEARER,
     operation_id="get_my_org_profile",
     tags=["app"],
 )
 @tracer.capture_method
-def get_my_org_profile(org_id: ORG_ID) -> ProfileResponse:
+def get_my_org_profile(org_id: ORG_ID) -> ProfileWithConsentsResponse:
     user_id = users.current_user_id(store(), principal_of(app))
-    return ProfileResponse.of(profiles.user_profile_in_org(store(), user_id, org_id))
+    profile = profiles.user_profile_in_org(store(), user_id, org_id)
+    mine = consents.my_consents(store(), profile).consents
+    return ProfileWithConsentsResponse(**ProfileResponse.of(profile).model_dump(), consents=mine)
 
 
 @app.patch(
@@ -258,6 +263,20 @@ def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> Profi
     user_id = users.current_user_id(store(), principal_of(app))
     profile = profiles.user_profile_in_org(store(), user_id, org_id)
     return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store()))
+
+
+@app.put(
+    "/v1/orgs/<org_id>/profile/consents",
+    responses=answers({200: ConsentsResponse}),
+    security=BEARER,
+    description="Your marketing consents in this org, one statement per purpose. The latest statement wins by "
+    "`stated_at`, not by arrival: an older one changes nothing and the answer is the current state.",
+    operation_id="set_my_consents",
+    tags=["app"],
+)
+@tracer.capture_method
+def set_my_consents(org_id: ORG_ID, request: ConsentsRequest) -> ConsentsResponse:
+    return consents.set_my_consents(store(), principal_of(app), org_id, request)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import claim_lifecycle, memberships, pos, privacy, staff
+from customer_profiles.domain import claim_lifecycle, consents, memberships, pos, privacy, staff
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
@@ -35,6 +35,7 @@ from customer_profiles.models.api import (
     StaffMemberRequest,
     StaffMemberResponse,
 )
+from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 from customer_profiles.models.domain import Entitlement
 
 logger = masked_logger()
@@ -77,7 +78,11 @@ def create_pos_sale(
         "create_pos_sale",
         caller=f"staff:{org_id}:{principal.subject}",
         key=required_key(app.current_event.headers),
-        payload={"org_id": org_id, "sale": sale.model_dump(mode="json")},
+        # Without consents, the payload is what it was before they existed (keys in flight still match).
+        payload={
+            "org_id": org_id,
+            "sale": sale.model_dump(mode="json", exclude={"consents"} if sale.consents is None else None),
+        },
     )
     sold = pos.create_pos_sale(
         store(), principal, org_id, sale, once, receipt_code_days=settings().receipt_code_expiry_days
@@ -135,6 +140,20 @@ def read_org_profile(
 @tracer.capture_method
 def update_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID, update: ProfileUpdateRequest) -> OrgProfileResponse:
     return staff.update_profile(store(), principal_of(app), org_id, profile_id, update)
+
+
+@app.put(
+    "/v1/orgs/<org_id>/profiles/<profile_id>/consents",
+    responses=answers({200: ConsentsResponse}),
+    security=BEARER,
+    description="Staff `admin` or `pos`: record what the customer said (source `pos`, with who recorded it). The "
+    "latest statement wins by `stated_at`: an older one changes nothing and the answer is the current state.",
+    operation_id="record_consents",
+    tags=["org"],
+)
+@tracer.capture_method
+def record_consents(org_id: ORG_ID, profile_id: PROFILE_ID, request: ConsentsRequest) -> ConsentsResponse:
+    return consents.record_by_staff(store(), principal_of(app), org_id, profile_id, request)
 
 
 @app.post(

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from customer_profiles.data import keys
 from customer_profiles.errors import InvalidInput
+from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
     Claim,
     Entitlement,
@@ -204,3 +205,21 @@ def decode_key_cursor(cursor: str | None, *, partition_attribute: str, partition
     if not all(isinstance(v, str) for v in key.values()):
         raise InvalidInput("invalid cursor", field="cursor")
     return key
+
+
+def consent_to_item(org_id: str, profile_id: str, statement: ConsentStatement) -> Item:
+    """A purpose's current statement; its stream image says what changed, how and by whom (the activity
+    trail reads it), and `rank` is what a later write is compared with."""
+    return {
+        **keys.consent_key(org_id, profile_id, statement.purpose),
+        "type": "consent",
+        "org_id": org_id,
+        "profile_id": profile_id,
+        **statement.model_dump(exclude_none=True),
+        "statement_id": statement.statement_id,
+        "rank": statement.rank,
+    }
+
+
+def consent_from_item(item: Item) -> ConsentStatement:
+    return ConsentStatement.model_validate({k: v for k, v in item.items() if k in ConsentStatement.model_fields})

@@ -43,6 +43,7 @@ MEMBER_SK_PREFIX = "MEMBER#"
 ORDER_SK_PREFIX = "ORDER#"
 ENTITLEMENT_SK_PREFIX = "ENT#"
 SEARCH_SK_PREFIX = "SEARCH#"
+CONSENT_SK_PREFIX = "CONSENT#"
 # A profile's children, each kind under its own prefix, read by a Query each (never its search entries).
 CHILD_SK_PREFIXES = (ORDER_SK_PREFIX, ENTITLEMENT_SK_PREFIX)
 HISTORY_PREFIX = "HIST#"
@@ -120,6 +121,11 @@ def time_ordered_id(at: str) -> str:
     instant's 17 digits, 16 random hex digits (34 characters, within the path pattern of ids)."""
     digits = "".join(c for c in at if c.isdigit())
     return f"{TIME_ORDERED_ID_MARK}{digits}{uuid.uuid4().hex[:16]}"
+
+
+def consent_key(org_id: str, profile_id: str, purpose: str) -> Key:
+    """A purpose's current consent statement, in the profile's partition (one item per purpose)."""
+    return {"pk": profile_pk(org_id, profile_id), "sk": f"{CONSENT_SK_PREFIX}{purpose}"}
 
 
 def search_key(org_id: str, profile_id: str, entry: str) -> Key:

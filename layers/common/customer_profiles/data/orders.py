@@ -20,6 +20,7 @@ from customer_profiles.data.codec import (
     order_to_item,
     profile_from_item,
 )
+from customer_profiles.data.consents import add_consents
 from customer_profiles.data.profiles import ProfileChange, add_profile_changes, profile_holds
 from customer_profiles.data.receipts import add_receipt
 from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
@@ -27,6 +28,7 @@ from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user, holders_of
 from customer_profiles.errors import InvalidInput, StateConflict
+from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
     Entitlement,
     EntitlementStatus,
@@ -52,6 +54,7 @@ class SaleWrite:
     proof: Proof | None = None  # how the claimed identifiers are known (window or reseller)
     new_profile: Profile | None = None  # when the sale creates the profile (else it checks the one it uses)
     receipt: tuple[str, Receipt] | None = None  # an anonymous sale's receipt code (its hash) and what it gives
+    consents: list[ConsentStatement] = field(default_factory=list)  # what the customer said, newer than stored
 
 
 def add_order(tx: Tx, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
@@ -76,6 +79,7 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
     add_order(tx, sale.order, sale.entitlements, sale.user_id)
     if sale.receipt:
         add_receipt(tx, *sale.receipt)
+    add_consents(tx, sale.order.org_id, sale.order.profile_id, sale.consents)
 
 
 class OrderRecords(Records):

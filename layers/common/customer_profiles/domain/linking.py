@@ -86,6 +86,7 @@ def finish_merge(store: Store, source: Profile, now: str) -> Profile:
         raise ConcurrentWrite("the profile merged into is being written; retry")
     while store.move_children(source, target):
         pass  # a child written just before the door closed is moved on the next round
+    store.move_consents(source, target)  # per purpose, the later statement survives
     merged = source.model_copy(
         update={
             "merged_into": target.profile_id,

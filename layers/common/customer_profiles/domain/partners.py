@@ -23,7 +23,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from customer_profiles.data.resellers import Delivery, PartnerOrderWrite
 from customer_profiles.data.store import Store
-from customer_profiles.domain import claim_lifecycle
+from customer_profiles.domain import claim_lifecycle, consents
 from customer_profiles.domain.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.pos import Customer, plan_sale
 from customer_profiles.domain.staff import normalised_identifiers
@@ -125,7 +125,9 @@ def _order_created(
     *,
     claim_days: int,
 ) -> tuple[dict, Outcome]:
-    order_sha256 = hashlib.sha256(request.model_dump_json().encode()).hexdigest()  # the order, not its bytes
+    # The order, not its bytes; without consents, hashed as before they existed (orders recorded earlier match).
+    unstated = {"consents"} if request.consents is None else None
+    order_sha256 = hashlib.sha256(request.model_dump_json(exclude=unstated).encode()).hexdigest()
     if ordered is not None:  # the partner sent the order again under a new webhook-id
         if ordered.get("order_sha256") != order_sha256:
             raise StateConflict("this external_order_id was recorded with another order", field="external_order_id")
@@ -218,6 +220,12 @@ def _record(
         origin="partner",
         proof=Proof(provenance="partner_asserted", at=utc_now(), partner_id=partner.partner_id),
         entitlement_status="pending_claim",
+    )
+    said = consents.statements(
+        request.consents or [], source="partner", actor_partner_id=partner.partner_id, field_prefix="consents"
+    )
+    planned.write.consents = consents.newer_than_stored(
+        store, planned.profile, said, new_profile=planned.profile_created
     )
     now = utc_now()
     contact = dict(identifiers)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from customer_profiles.data.orders import SaleWrite
 from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
+from customer_profiles.domain import consents
 from customer_profiles.domain.access import require_staff_of
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.orders import build_order
@@ -86,6 +87,7 @@ def create_pos_sale(
         id_document=captured.id_document,
         card_fingerprint=captured.card_fingerprint,
     )
+    said = consents.statements(request.consents or [], source="pos", actor_subject=principal.subject, actor_role="pos")
     once = once or unkeyed("create_pos_sale")
     attempts = 0
 
@@ -109,6 +111,7 @@ def create_pos_sale(
             index_candidate=attempts == 1,
         )
         profile = planned.profile
+        planned.write.consents = consents.newer_than_stored(store, profile, said, new_profile=planned.profile_created)
         statuses = {profile.user_id: "active"} if planned.holder_active and profile.user_id else {}
         code = None
         if not customer.identifiers and profile.user_id is None:

@@ -23,6 +23,7 @@ from customer_profiles.models.api import (
     ProfileResponse,
     ProfileUpdateRequest,
 )
+from customer_profiles.models.consents import consent_views
 from customer_profiles.models.domain import CapturedDetails, Entitlement, Holding, Identifier, Profile, Proof, User
 from customer_profiles.models.principal import Principal
 
@@ -100,7 +101,11 @@ def read_profile(
         raise NotFound("no such profile")
     orders, entitlements, next_cursor = store.children_page(org_id, profile_id, limit=limit, cursor=cursor)
     return OrgProfileDetailResponse(
-        profile=org_views(store, [profile])[0], orders=orders, entitlements=entitlements, next_cursor=next_cursor
+        profile=org_views(store, [profile])[0],
+        orders=orders,
+        entitlements=entitlements,
+        next_cursor=next_cursor,
+        consents=consent_views(store.consents_of(org_id, profile_id), with_actor=True),
     )
 
 

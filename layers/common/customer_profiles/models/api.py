@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
+from customer_profiles.models.consents import ConsentResponse, SaleConsents
 from customer_profiles.models.domain import (
     ID,
     MAX_ENTITLEMENTS_PER_ORDER,
@@ -81,6 +82,10 @@ class ProfileResponse(BaseModel):
     @classmethod
     def of(cls, profile: Profile) -> ProfileResponse:
         return cls(**profile.model_dump(include=set(cls.model_fields)))
+
+
+class ProfileWithConsentsResponse(ProfileResponse):
+    consents: list[ConsentResponse] = Field(description="Each purpose's current statement, or `unknown`")
 
 
 class ProfileUpdateRequest(BaseModel):
@@ -187,6 +192,7 @@ class PosSaleRequest(OrderRequest):
 
     payment_method: Literal["cash", "card"]
     customer: PosCustomer = PosCustomer()
+    consents: SaleConsents = None
 
     @model_validator(mode="after")
     def _card_fingerprint_needs_a_card(self) -> PosSaleRequest:
@@ -210,6 +216,9 @@ class OrgProfileDetailResponse(BaseModel):
     entitlements: list[Entitlement] = Field(description="This page's entitlements, newest first")
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` for the next page; null on the last page"
+    )
+    consents: list[ConsentResponse] = Field(
+        default_factory=list, description="Each purpose's current statement with who captured it, or `unknown`"
     )
 
 
@@ -291,6 +300,7 @@ class PartnerOrderRequest(BaseModel):
     buyer: PartnerBuyer
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     lines: list[OrderLine] = Field(min_length=1, max_length=MAX_LINES)
+    consents: SaleConsents = None
 
     @model_validator(mode="after")
     def _bounded_entitlements(self) -> PartnerOrderRequest:

@@ -1,0 +1,57 @@
+"""Consent statements, one item per purpose in the profile's partition (`CONSENT#<purpose>`), each written
+only over an older one: the latest statement wins by time, whatever order they arrive in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from customer_profiles.data import keys
+from customer_profiles.data.codec import consent_from_item, consent_to_item
+from customer_profiles.data.profiles import LIVE_PROFILE
+from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.data.tx import Tx
+from customer_profiles.models.consents import ConsentStatement
+from customer_profiles.models.domain import Profile
+
+# A statement replaces the purpose's current one only if it ranks above it (docs/decisions.md, consent).
+NEWER = "attribute_not_exists(pk) OR #rank < :rank"
+
+
+def add_consents(tx: Tx, org_id: str, profile_id: str, statements: Sequence[ConsentStatement]) -> None:
+    """Each statement, guarded: if a newer one is there (written since the caller read), the transaction is
+    cancelled and the caller's retry reads again and leaves it out."""
+    for statement in statements:
+        tx.put(consent_to_item(org_id, profile_id, statement), NEWER, rank=statement.rank)
+
+
+class ConsentRecords(Records):
+    def consents_of(self, org_id: str, profile_id: str) -> dict[str, ConsentStatement]:
+        """The profile's current statement per purpose (strongly consistent); a purpose never stated is absent."""
+        condition = KeyCondition("pk").eq(keys.profile_pk(org_id, profile_id)) & KeyCondition("sk").begins_with(
+            keys.CONSENT_SK_PREFIX
+        )
+        items = self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True)
+        return {s.purpose: s for s in map(consent_from_item, items)}
+
+    def record_consents(self, profile: Profile, statements: Sequence[ConsentStatement]) -> None:
+        """Statements that beat the current ones, under a profile still live (not merged, not merging)."""
+        tx = self.db.tx()
+        tx.check(keys.profile_key(profile.org_id, profile.profile_id), LIVE_PROFILE)
+        add_consents(tx, profile.org_id, profile.profile_id, statements)
+        tx.execute(self.db.client)
+
+    def move_consents(self, source: Profile, target: Profile) -> int:
+        """A merged profile's statements go to the profile it merges into, where each replaces the target's
+        only if it ranks above it, and leave the source (each delete guarded by what was read): per
+        purpose the later statement survives. Returns how many statements the source had."""
+        theirs = self.consents_of(source.org_id, source.profile_id)
+        if not theirs:
+            return 0
+        mine = self.consents_of(target.org_id, target.profile_id)
+        tx = self.db.tx()
+        add_consents(tx, target.org_id, target.profile_id, [s for s in theirs.values() if s.beats(mine.get(s.purpose))])
+        for statement in theirs.values():
+            key = keys.consent_key(source.org_id, source.profile_id, statement.purpose)
+            tx.delete(key, "#rank = :rank", rank=statement.rank)
+        tx.execute(self.db.client)
+        return len(theirs)
