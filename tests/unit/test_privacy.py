@@ -6,9 +6,10 @@ import uuid
 
 import pytest
 
-from customer_profiles.domain import effects, orders, pos, privacy, registration, users
+from customer_profiles.domain import consents, effects, orders, pos, privacy, registration, users
 from customer_profiles.errors import Forbidden, NotFound
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
+from customer_profiles.models.consents import ConsentsRequest
 from tests.unit.conftest import staff_principal, user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev", "quantity": 2, "unit_price": 1000}]
@@ -47,6 +48,8 @@ def seeded(store):
     registration.register(store, person)
     order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
     orders.place_consumer_order(store, person, "org-b", order)
+    said = ConsentsRequest.model_validate({"consents": [{"purpose": "marketing_email", "status": "granted"}]})
+    consents.set_my_consents(store, person, "org-b", said)
     drain(store)
     return person, email, family
 
@@ -64,6 +67,7 @@ def test_an_erasure_leaves_no_personal_value_and_every_order(store):
     drain(store)
 
     assert holding(store, email, family) == []
+    assert [i for i in items(store) if i["sk"].startswith("CONSENT#")] == []
     assert len(children(store)) == kept
     assert [i for i in children(store) if "user_id" in i or "gsi1pk" in i] == []
     with pytest.raises(NotFound):
@@ -126,6 +130,8 @@ def test_an_export_pages_the_history(store, monkeypatch):
     first = privacy.export_me(store, person, cursor=None)
     assert first.user and first.user.email == email
     assert {p.org_id for p in first.profiles} == {"org-a", "org-b"}
+    (app_profile,) = [p for p in first.profiles if p.org_id == "org-b"]
+    assert [(c.purpose, c.status) for c in app_profile.consents] == [("marketing_email", "granted")]
     entries, cursor = list(first.history), first.next_cursor
     while cursor:
         page = privacy.export_me(store, person, cursor=cursor)

@@ -40,6 +40,13 @@ class ConsentRecords(Records):
         add_consents(tx, profile.org_id, profile.profile_id, statements)
         tx.execute(self.db.client)
 
+    def forget_consents(self, org_id: str, profile_id: str) -> int:
+        """An erased profile's statements, deleted: nobody is left to ask. Returns how many there were."""
+        found = self.consents_of(org_id, profile_id)
+        for purpose in found:
+            self.db.table.delete_item(Key=keys.consent_key(org_id, profile_id, purpose))
+        return len(found)
+
     def move_consents(self, source: Profile, target: Profile) -> int:
         """A merged profile's statements go to the profile it merges into, where each replaces the target's
         only if it ranks above it, and leave the source (each delete guarded by what was read): per

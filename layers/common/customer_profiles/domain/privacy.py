@@ -94,7 +94,9 @@ def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: Pend
         store.write_profiles(ProfileChange(profile, after), announce=announce)
         return after
 
-    return on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
+    done = on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
+    store.forget_consents(org_id, profile_id)  # after the profile: a retry finds it erased and comes here again
+    return done
 
 
 def export_me(store: Store, principal: Principal, *, cursor: str | None) -> PersonExport:
@@ -111,7 +113,10 @@ def export_me(store: Store, principal: Principal, *, cursor: str | None) -> Pers
         user_id=user.user_id,
         user=user,
         identifiers=[IdentifierExport(**proof) for proof in store.identifier_proofs(identifiers)],
-        profiles=[ProfileExport.of(p) for p in store.all_profiles_of_user(user.user_id)],
+        profiles=[
+            ProfileExport.of(p, store.consents_of(p.org_id, p.profile_id))
+            for p in store.all_profiles_of_user(user.user_id)
+        ],
         claims=open_claims,
         history=entries,
         next_cursor=next_cursor,
@@ -129,5 +134,8 @@ def export_org_profile(
         raise NotFound("no such profile")
     orders, entitlements, next_cursor = store.children_page(org_id, profile_id, limit=EXPORT_PAGE, cursor=cursor)
     return OrgProfileExport(
-        profile=ProfileExport.of(profile), orders=orders, entitlements=entitlements, next_cursor=next_cursor
+        profile=ProfileExport.of(profile, store.consents_of(org_id, profile_id)),
+        orders=orders,
+        entitlements=entitlements,
+        next_cursor=next_cursor,
     )

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
-from customer_profiles.models.consents import ConsentResponse, SaleConsents
+from customer_profiles.models.consents import ConsentResponse, ConsentStatement, SaleConsents
 from customer_profiles.models.domain import (
     ID,
     MAX_ENTITLEMENTS_PER_ORDER,
@@ -425,10 +425,12 @@ class ProfileExport(BaseModel):
     created_at: str
     updated_at: str
     erased_at: str | None = None
+    consents: list[ConsentStatement] = Field(default_factory=list, description="Each purpose's latest statement")
 
     @classmethod
-    def of(cls, profile: Profile) -> ProfileExport:
-        return cls(**profile.model_dump(include=set(cls.model_fields) - {"cards"}), cards=len(profile.cards))
+    def of(cls, profile: Profile, consents: dict[str, ConsentStatement] | None = None) -> ProfileExport:
+        fields = profile.model_dump(include=set(cls.model_fields) - {"cards", "consents"})
+        return cls(**fields, cards=len(profile.cards), consents=list((consents or {}).values()))
 
 
 class IdentifierExport(BaseModel):
