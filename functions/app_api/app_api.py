@@ -19,6 +19,7 @@ from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create
 from customer_profiles.edge.idempotency import required_key
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
+from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import (
     ClaimListResponse,
     ClaimResponse,
@@ -214,7 +215,7 @@ def get_my_org_profile(org_id: ORG_ID) -> ProfileResponse:
 def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> ProfileResponse:
     user_id = users.current_user_id(store(), principal_of(app))
     profile = profiles.user_profile_in_org(store(), user_id, org_id)
-    return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store()))
+    return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store(), CUSTOMER))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

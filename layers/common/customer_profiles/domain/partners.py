@@ -30,6 +30,7 @@ from customer_profiles.domain.staff import normalised_identifiers
 from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import Forbidden, InvalidInput, NotFound, StateConflict, Unauthenticated
+from customer_profiles.models.activity import Actor
 from customer_profiles.models.api import (
     PartnerEventResponse,
     PartnerOrderCancelled,
@@ -219,6 +220,7 @@ def _record(
         proof=Proof(provenance="partner_asserted", at=utc_now(), partner_id=partner.partner_id),
         entitlement_status="pending_claim",
     )
+    planned.write.changed_by = Actor.partner(partner.partner_id)
     now = utc_now()
     contact = dict(identifiers)
     claim = Claim(

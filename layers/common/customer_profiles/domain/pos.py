@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from customer_profiles.data.orders import SaleWrite
 from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
-from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.access import require_staff_of, staff_actor
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.orders import build_order
 from customer_profiles.domain.receipts import new_receipt
@@ -108,6 +108,7 @@ def create_pos_sale(
             holders=holders,
             index_candidate=attempts == 1,
         )
+        planned.write.changed_by = staff_actor(principal, org_id, any_role=SELLERS)
         profile = planned.profile
         statuses = {profile.user_id: "active"} if planned.holder_active and profile.user_id else {}
         code = None

@@ -10,7 +10,7 @@ from typing import Literal
 
 from customer_profiles.data.store import Store
 from customer_profiles.data.users import identifiers_of
-from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.access import require_staff_of, staff_actor
 from customer_profiles.domain.identifiers import normalise_email, normalise_phone
 from customer_profiles.domain.profiles import update_profile_attributes
 from customer_profiles.domain.users import new_id, utc_now
@@ -135,7 +135,8 @@ def update_profile(
     store: Store, principal: Principal, org_id: str, profile_id: str, request: ProfileUpdateRequest
 ) -> OrgProfileResponse:
     require_staff_of(principal, org_id, any_role=ADMINS)
-    updated = update_profile_attributes(_own_profile(store, org_id, profile_id), request, store)
+    actor = staff_actor(principal, org_id, any_role=ADMINS)
+    updated = update_profile_attributes(_own_profile(store, org_id, profile_id), request, store, actor)
     return org_views(store, [updated])[0]
 
 
@@ -150,7 +151,13 @@ def void_entitlement(
     if current.status == "void":
         return current
     return store.set_entitlement_status(
-        org_id, profile_id, entitlement_id, to="void", allowed_from=("active", "pending_claim")
+        org_id,
+        profile_id,
+        entitlement_id,
+        to="void",
+        allowed_from=("active", "pending_claim"),
+        changed_by=staff_actor(principal, org_id, any_role=ADMINS),
+        at=utc_now(),
     )
 
 
@@ -179,5 +186,7 @@ def attach_identifier(
     updated = profile.model_copy(
         update={"user_id": user_id, "captured": captured, "updated_at": now, "version": profile.version + 1}
     )
-    store.attach_profile_to_user(profile, updated, dormant, claimed, proof)
+    store.attach_profile_to_user(
+        profile, updated, dormant, claimed, proof, staff_actor(principal, org_id, any_role=ADMINS)
+    )
     return org_views(store, [updated])[0]
