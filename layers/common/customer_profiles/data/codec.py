@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from customer_profiles.data import keys
 from customer_profiles.errors import InvalidInput
+from customer_profiles.models.activity import ActivityEntry
 from customer_profiles.models.domain import (
     Claim,
     Entitlement,
@@ -204,3 +205,18 @@ def decode_key_cursor(cursor: str | None, *, partition_attribute: str, partition
     if not all(isinstance(v, str) for v in key.values()):
         raise InvalidInput("invalid cursor", field="cursor")
     return key
+
+
+# --- a profile's activity trail ------------------------------------------------------------------------
+def activity_to_item(org_id: str, profile_id: str, entry: ActivityEntry, record_id: str, index: int) -> Item:
+    return {
+        **keys.activity_key(org_id, profile_id, entry.at, record_id, index),
+        "type": "activity",
+        "org_id": org_id,
+        "profile_id": profile_id,
+        **entry.model_dump(mode="json", exclude_none=True),
+    }
+
+
+def activity_from_item(item: Item) -> ActivityEntry:
+    return _model(ActivityEntry, item)

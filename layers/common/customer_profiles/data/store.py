@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from customer_profiles.data.activity import ActivityRecords
 from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import PendingRecords
 from customer_profiles.data.profiles import ProfileWrites
@@ -17,7 +18,16 @@ from customer_profiles.data.table import Table
 from customer_profiles.data.users import UserRecords
 
 
-class Store(UserRecords, ProfileWrites, OrderRecords, ResellerRecords, ReceiptRecords, PendingRecords, StaffRecords):
+class Store(
+    UserRecords,
+    ProfileWrites,
+    OrderRecords,
+    ResellerRecords,
+    ReceiptRecords,
+    PendingRecords,
+    StaffRecords,
+    ActivityRecords,
+):
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
         self.db = Table(table_name, dynamodb)
         self.requests_table = requests_table  # idempotent requests' answers (data/requests.py)
