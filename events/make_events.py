@@ -196,6 +196,14 @@ EVENTS = {
         context=STAFF_CONTEXT,
         query={"limit": "10"},
     ),
+    "org-api-list-profile-activity.json": api_event(
+        "GET",
+        "/v1/orgs/{org_id}/profiles/{profile_id}/activity",
+        "/v1/orgs/org-demo/profiles/PROFILE_ID/activity",
+        path_parameters={"org_id": "org-demo", "profile_id": "PROFILE_ID"},
+        context=STAFF_CONTEXT,
+        query={"limit": "10"},
+    ),
     "org-api-patch-profile.json": api_event(
         "PATCH",
         "/v1/orgs/{org_id}/profiles/{profile_id}",

@@ -30,6 +30,7 @@ from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create
 from customer_profiles.edge.idempotency import required_key
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
+from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import (
     ClaimListResponse,
     ClaimResponse,
@@ -262,7 +263,7 @@ def get_my_org_profile(org_id: ORG_ID) -> ProfileWithConsentsResponse:
 def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> ProfileResponse:
     user_id = users.current_user_id(store(), principal_of(app))
     profile = profiles.user_profile_in_org(store(), user_id, org_id)
-    return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store()))
+    return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store(), CUSTOMER))
 
 
 @app.put(

@@ -1,6 +1,6 @@
 """Stream-triggered function: completes the pending effects the table's stream announces (linking,
-re-keying, events, claim notifications), and, on its schedule, re-drives those left pending and runs the
-claim schedule (reminders and expiry).
+re-keying, events, claim notifications), writes profiles' activity trails from every record, and, on its
+schedule, re-drives the effects left pending and runs the claim schedule (reminders and expiry).
 
 Each record is handled on its own; every effect is idempotent and deleted only once done, so Powertools'
 BatchProcessor may go on after a failed record (Lambda re-delivers from the lowest failed sequence number)
@@ -19,11 +19,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import claim_schedule, effects
-from customer_profiles.domain.stream import handle_change
+from customer_profiles.domain.stream import handle_change, record_activity
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
-from customer_profiles.edge.stream_images import plain_image
+from customer_profiles.edge.stream_images import plain_image, record_identity
 from customer_profiles.edge.tracing import LazyTracer
 
 logger = masked_logger()
@@ -52,14 +52,29 @@ def handle_record(record: DynamoDBRecord) -> None:
     raw = record.raw_event.get("dynamodb") or {}
     forget_personal()  # what this record holds is masked in every log line it leads to
     remember_personal({"new": raw.get("NewImage"), "old": raw.get("OldImage")})
+    event_name = str(record.raw_event.get("eventName"))
+    new, old = plain_image(raw.get("NewImage")), plain_image(raw.get("OldImage"))
+    where = {"keys": raw.get("Keys"), "sequence_number": raw.get("SequenceNumber")}
+    failure: Exception | None = None
+    acted = written = 0
     try:
-        acted = handle_change(
-            store(), str(record.raw_event.get("eventName")), plain_image(raw.get("NewImage")), publish
-        )
-    except Exception:
-        logger.exception("record failed", extra={"keys": raw.get("Keys"), "sequence_number": raw.get("SequenceNumber")})
-        raise
-    if not acted:
+        acted = handle_change(store(), event_name, new, publish)
+    except Exception as error:
+        logger.exception("record failed", extra=where)
+        failure = error
+    # Attempted even when the effect failed, and the other way round: the record is reported failed and
+    # comes again, and both are idempotent (a done effect is gone; an entry written is kept by its key).
+    try:
+        record_id, record_time = record_identity(record.raw_event)
+        written = record_activity(store(), record_id, event_name, old, new, record_time=record_time)
+    except Exception as error:
+        logger.exception("activity failed", extra=where)
+        failure = failure or error
+    if failure:
+        raise failure
+    if written:
+        metrics.add_metric(name="ActivityEntriesWritten", unit=MetricUnit.Count, value=written)
+    if not (acted or written):
         metrics.add_metric(name="RecordsIgnored", unit=MetricUnit.Count, value=1)
 
 

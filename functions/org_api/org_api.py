@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import claim_lifecycle, consents, memberships, pos, privacy, staff
+from customer_profiles.domain import activity, claim_lifecycle, consents, memberships, pos, privacy, staff
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
@@ -29,6 +29,7 @@ from customer_profiles.models.api import (
     OrgProfileResponse,
     PosSaleRequest,
     PosSaleResponse,
+    ProfileActivityResponse,
     ProfileExport,
     ProfileUpdateRequest,
     StaffListResponse,
@@ -128,6 +129,20 @@ def read_org_profile(
     org_id: ORG_ID, profile_id: PROFILE_ID, limit: LIMIT = 25, cursor: CURSOR = None
 ) -> OrgProfileDetailResponse:
     return staff.read_profile(store(), principal_of(app), org_id, profile_id, limit=limit, cursor=cursor)
+
+
+@app.get(
+    "/v1/orgs/<org_id>/profiles/<profile_id>/activity",
+    responses=answers({200: ProfileActivityResponse}),
+    security=BEARER,
+    operation_id="list_profile_activity",
+    tags=["org"],
+)
+@tracer.capture_method
+def list_profile_activity(
+    org_id: ORG_ID, profile_id: PROFILE_ID, limit: LIMIT = 25, cursor: CURSOR = None
+) -> ProfileActivityResponse:
+    return activity.profile_activity(store(), principal_of(app), org_id, profile_id, limit=limit, cursor=cursor)
 
 
 @app.patch(

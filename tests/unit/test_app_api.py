@@ -50,12 +50,12 @@ def test_a_request_without_a_principal_is_401():
 
 
 def test_an_unsupported_method_on_a_known_path_is_405_with_allow():
-    event = api_event("app-api-get-me.json", principal=user_principal(), httpMethod="DELETE")
+    event = api_event("app-api-get-me.json", principal=user_principal(), httpMethod="PATCH")
 
     response = app_api.handler(event, FakeContext())
 
     assert response["statusCode"] == 405
-    assert set(response["multiValueHeaders"]["Allow"][0].split(", ")) == {"GET", "PUT"}
+    assert set(response["multiValueHeaders"]["Allow"][0].split(", ")) == {"DELETE", "GET", "PUT"}
 
 
 def test_a_non_json_body_is_415():

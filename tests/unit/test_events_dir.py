@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,6 +55,9 @@ CLAIM_ROUTES = ("org-api-resend-claim.json", "org-api-cancel-claim.json")
 def reseller_order(store, **changes) -> str:
     """The committed reseller's order (with `changes`), delivered: its claim's id."""
     webhook = load("partner-webhooks-post-order.json")
+    if changes:  # another order: its own ids (the committed ones are the committed order's, once)
+        changes = {"external_order_id": uuid.uuid4().hex, **changes}
+        webhook["headers"]["webhook-id"] = f"msg_{uuid.uuid4().hex}"
     webhook["body"] = json.dumps({**json.loads(webhook["body"]), **changes})
     sign_partner_event(webhook, store)
     order_id = json.loads(partner_webhooks.handler(webhook, FakeContext())["body"])["order_id"]
@@ -83,6 +87,7 @@ def prepare(name: str, event: dict, store) -> None:
     if name == "app-api-post-receipt.json":  # an anonymous cash sale's receipt code
         sale = load("org-api-post-pos-sale.json")
         sale["body"] = json.dumps({**json.loads(sale["body"]), "payment_method": "cash", "customer": {}})
+        sale["headers"]["Idempotency-Key"] = f"receipt-{uuid.uuid4().hex}"  # another sale than the committed one
         code = json.loads(org_api.handler(sale, FakeContext())["body"])["receipt_code"]
         event["path"] = event["path"].replace("RECEIPT_CODE", code)
         event["pathParameters"] = {"code": code}

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from customer_profiles.data import keys
 from customer_profiles.errors import InvalidInput
+from customer_profiles.models.activity import ActivityEntry
 from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
     Claim,
@@ -223,3 +224,18 @@ def consent_to_item(org_id: str, profile_id: str, statement: ConsentStatement) -
 
 def consent_from_item(item: Item) -> ConsentStatement:
     return ConsentStatement.model_validate({k: v for k, v in item.items() if k in ConsentStatement.model_fields})
+
+
+# --- a profile's activity trail ------------------------------------------------------------------------
+def activity_to_item(org_id: str, profile_id: str, entry: ActivityEntry, record_id: str, index: int) -> Item:
+    return {
+        **keys.activity_key(org_id, profile_id, entry.at, record_id, index),
+        "type": "activity",
+        "org_id": org_id,
+        "profile_id": profile_id,
+        **entry.model_dump(mode="json", exclude_none=True),
+    }
+
+
+def activity_from_item(item: Item) -> ActivityEntry:
+    return _model(ActivityEntry, item)

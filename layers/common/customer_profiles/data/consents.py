@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import consent_from_item, consent_to_item
+from customer_profiles.data.codec import consent_from_item, consent_to_item, profile_from_item
 from customer_profiles.data.profiles import LIVE_PROFILE
-from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
-from customer_profiles.models.consents import ConsentStatement
+from customer_profiles.models.consents import PURPOSES, ConsentStatement
 from customer_profiles.models.domain import Profile
 
 # A statement replaces the purpose's current one only if it ranks above it (docs/decisions.md, consent).
@@ -27,11 +27,19 @@ def add_consents(tx: Tx, org_id: str, profile_id: str, statements: Sequence[Cons
 class ConsentRecords(Records):
     def consents_of(self, org_id: str, profile_id: str) -> dict[str, ConsentStatement]:
         """The profile's current statement per purpose (strongly consistent); a purpose never stated is absent."""
-        condition = KeyCondition("pk").eq(keys.profile_pk(org_id, profile_id)) & KeyCondition("sk").begins_with(
-            keys.CONSENT_SK_PREFIX
-        )
-        items = self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True)
-        return {s.purpose: s for s in map(consent_from_item, items)}
+        return self.profile_and_consents(org_id, profile_id, with_profile=False)[1]
+
+    def profile_and_consents(
+        self, org_id: str, profile_id: str, *, with_profile: bool = True
+    ) -> tuple[Profile | None, dict[str, ConsentStatement]]:
+        """The profile and its statements in one strongly consistent BatchGetItem: the purposes are a closed
+        set, so their keys are known."""
+        wanted = [keys.consent_key(org_id, profile_id, purpose) for purpose in PURPOSES]
+        profile_key = keys.profile_key(org_id, profile_id)
+        found = self.db.batch_get([*wanted, *([profile_key] if with_profile else [])])
+        profile = next((profile_from_item(i) for i in found if i["sk"] == profile_key["sk"]), None)
+        statements = [consent_from_item(i) for i in found if i["sk"].startswith(keys.CONSENT_SK_PREFIX)]
+        return profile, {s.purpose: s for s in statements}
 
     def record_consents(self, profile: Profile, statements: Sequence[ConsentStatement]) -> None:
         """Statements that beat the current ones, under a profile still live (not merged, not merging)."""

@@ -282,3 +282,28 @@ def attempts_key(action: str, user_id: str, window: int) -> Key:
     """A user's failed attempts at `action` in one time window, in the requests table (its TTL removes the
     counter once the window is over; the profiles table has no TTL)."""
     return {"id": f"attempts#{action}#{user_id}#{window}"}
+
+
+# --- a profile's activity trail (docs/decisions.md, section 22) ---------------------------------------------
+# Outside the profile's partition: the linker moves a profile's children on merges and the staff view pages
+# them, and neither must meet the trail. One partition per profile: a profile's own changes are few.
+ACTIVITY_PREFIX = "ACTIVITY#"
+PROFILE_PK_PARTS = 4  # ORG#<o>#PROFILE#<p>
+
+
+def activity_pk(org_id: str, profile_id: str) -> str:
+    return f"{ACTIVITY_PREFIX}{org_id}#{profile_id}"
+
+
+def activity_key(org_id: str, profile_id: str, at: str, record_id: str, index: int) -> Key:
+    """An entry, newest last by its time; the stream record it came from (and its place among that record's
+    entries) makes the key, so a redelivered record finds its entries written already."""
+    return {"pk": activity_pk(org_id, profile_id), "sk": f"{at}#{record_id}#{index:03d}"}
+
+
+def profile_of_pk(pk: str) -> tuple[str, str] | None:
+    """(org_id, profile_id) of a key in a profile's partition; None for any other partition."""
+    parts = pk.split("#")
+    if len(parts) != PROFILE_PK_PARTS or parts[0] != "ORG" or parts[2] != "PROFILE" or not parts[1] or not parts[3]:
+        return None
+    return parts[1], parts[3]

@@ -28,6 +28,7 @@ from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user, holders_of
 from customer_profiles.errors import InvalidInput, StateConflict
+from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
     Entitlement,
@@ -55,10 +56,13 @@ class SaleWrite:
     new_profile: Profile | None = None  # when the sale creates the profile (else it checks the one it uses)
     receipt: tuple[str, Receipt] | None = None  # an anonymous sale's receipt code (its hash) and what it gives
     consents: list[ConsentStatement] = field(default_factory=list)  # what the customer said, newer than stored
+    changed_by: Actor = SYSTEM  # who sold: stamped on the new profile and the order (the activity trail)
 
 
-def add_order(tx: Tx, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
-    tx.put_if_new(order_to_item(order, user_id))
+def add_order(
+    tx: Tx, order: Order, entitlements: Sequence[Entitlement], user_id: str | None, changed_by: Actor = SYSTEM
+) -> None:
+    tx.put_if_new({**order_to_item(order, user_id), "changed_by": changed_by.stamp()})
     for entitlement in entitlements:
         tx.put_if_new(entitlement_to_item(entitlement, user_id))
 
@@ -72,11 +76,11 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
         assert sale.proof and sale.user_id
         add_identifiers(tx, sale.claimed_identifiers, sale.user_id, sale.proof)
     if sale.new_profile:
-        add_profile_changes(tx, [ProfileChange(None, sale.new_profile)])
+        add_profile_changes(tx, [ProfileChange(None, sale.new_profile, changed_by=sale.changed_by)])
     else:
         holds, values = profile_holds(sale.user_id)
         tx.check(keys.profile_key(sale.order.org_id, sale.order.profile_id), holds, **values)
-    add_order(tx, sale.order, sale.entitlements, sale.user_id)
+    add_order(tx, sale.order, sale.entitlements, sale.user_id, sale.changed_by)
     if sale.receipt:
         add_receipt(tx, *sale.receipt)
     add_consents(tx, sale.order.org_id, sale.order.profile_id, sale.consents)
@@ -192,16 +196,28 @@ class OrderRecords(Records):
         return entitlement_from_item(item) if item else None
 
     def set_entitlement_status(
-        self, org_id: str, profile_id: str, entitlement_id: str, *, to: EntitlementStatus, allowed_from: Sequence[str]
+        self,
+        org_id: str,
+        profile_id: str,
+        entitlement_id: str,
+        *,
+        to: EntitlementStatus,
+        allowed_from: Sequence[str],
+        changed_by: Actor = SYSTEM,
+        at: str | None = None,
     ) -> Entitlement:
-        """A state-guarded transition; a StateConflict when the entitlement is not in an allowed state."""
+        """A state-guarded transition; a StateConflict when the entitlement is not in an allowed state. Who
+        made it and when are stamped for the activity trail."""
         values = {f"from{i}": state for i, state in enumerate(allowed_from)}
         allowed = ", ".join(f":{name}" for name in values)
+        stamp = ", changed_by = :by" + (", status_changed_at = :at" if at else "")
         updated = self.db.update_if(
             keys.entitlement_key(org_id, profile_id, entitlement_id),
-            "SET #status = :to",
+            "SET #status = :to" + stamp,
             f"attribute_exists(pk) AND #status IN ({allowed})",
             to=to,
+            by=changed_by.stamp(),
+            **({"at": at} if at else {}),
             **values,
         )
         if updated is None:
@@ -287,7 +303,8 @@ class OrderRecords(Records):
         tx = self.db.tx()
         for item in found:
             moved = child_from_item(item).model_copy(update={"profile_id": target.profile_id})
-            tx.put_if_new(child_to_item(moved, target.user_id))
+            # `moved_from`: the activity trail tells a moved order from a new one
+            tx.put_if_new({**child_to_item(moved, target.user_id), "moved_from": source.profile_id})
             tx.delete({"pk": item["pk"], "sk": item["sk"]}, "attribute_exists(pk)")
         tx.execute(self.db.client)
         return len(found)

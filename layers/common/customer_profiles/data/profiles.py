@@ -28,6 +28,7 @@ from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user
 from customer_profiles.errors import InvalidInput
+from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import Identifier, PendingEffect, Profile, Proof, User
 
 ItemKey = tuple[str, str]
@@ -41,12 +42,14 @@ SearchField = str  # "email", "phone" or "name"
 class ProfileChange:
     """One profile written: `before` as it was read (None: a new profile), `after` as it will be.
 
-    `guard` is a further condition on the stored profile (for instance that it is not merged).
+    `guard` is a further condition on the stored profile (for instance that it is not merged). `changed_by`
+    is stamped on the item, so the stream (and the activity trail) knows who wrote it.
     """
 
     before: Profile | None
     after: Profile
     guard: str | None = None
+    changed_by: Actor = SYSTEM
 
 
 def profile_holds(user_id: str | None) -> tuple[str, dict[str, Any]]:
@@ -136,7 +139,7 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
     before: dict[ItemKey, Item] = {}
     after: dict[ItemKey, Item] = {}
     for change in changes:
-        item = profile_to_item(change.after)
+        item = {**profile_to_item(change.after), "changed_by": change.changed_by.stamp()}
         if change.before is None:
             tx.put_if_new(item)
         else:
@@ -332,21 +335,27 @@ NOT_MERGED = "attribute_not_exists(merged_into)"
 class ProfileWrites(ProfileRecords):
     """The ways a profile changes; each goes through `add_profile_changes`."""
 
-    def create_user_profile(self, profile: Profile) -> None:
+    def create_user_profile(self, profile: Profile, changed_by: Actor = SYSTEM) -> None:
         """A user's profile in an org: a second one for the same pair loses on its uniqueness item."""
-        self.write_profiles(ProfileChange(None, profile))
+        self.write_profiles(ProfileChange(None, profile, changed_by=changed_by))
 
-    def replace_profile(self, current: Profile, updated: Profile) -> None:
+    def replace_profile(self, current: Profile, updated: Profile, changed_by: Actor = SYSTEM) -> None:
         """Write `updated` only if the stored profile is still at `current.version`."""
-        self.write_profiles(ProfileChange(current, updated))
+        self.write_profiles(ProfileChange(current, updated, changed_by=changed_by))
 
-    def attach_profile_to_user(
-        self, profile: Profile, updated: Profile, new_user: User | None, claimed: Sequence[Identifier], proof: Proof
+    def attach_profile_to_user(  # noqa: PLR0917 - the attachment's parts, and who made it
+        self,
+        profile: Profile,
+        updated: Profile,
+        new_user: User | None,
+        claimed: Sequence[Identifier],
+        proof: Proof,
+        changed_by: Actor = SYSTEM,
     ) -> None:
         """An orphan profile becomes a user's (a new dormant one, or the holder of its identifiers)."""
         assert updated.user_id
         tx = self.db.tx()
-        add_profile_changes(tx, [ProfileChange(profile, updated, "attribute_not_exists(user_id)")])
+        add_profile_changes(tx, [ProfileChange(profile, updated, "attribute_not_exists(user_id)", changed_by)])
         if new_user:
             add_user(tx, None, new_user)
         add_identifiers(tx, claimed, updated.user_id, proof)

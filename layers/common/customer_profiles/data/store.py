@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from customer_profiles.data.activity import ActivityRecords
 from customer_profiles.data.consents import ConsentRecords
 from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import PendingRecords
@@ -27,6 +28,7 @@ class Store(
     PendingRecords,
     StaffRecords,
     ConsentRecords,
+    ActivityRecords,
 ):
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
         self.db = Table(table_name, dynamodb)

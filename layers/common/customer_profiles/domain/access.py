@@ -4,6 +4,7 @@ resource."""
 from __future__ import annotations
 
 from customer_profiles.errors import Forbidden, NotFound
+from customer_profiles.models.activity import Actor
 from customer_profiles.models.principal import Principal
 
 
@@ -15,3 +16,8 @@ def require_staff_of(principal: Principal, org_id: str, *, any_role: frozenset[s
         raise NotFound("no such org")
     if not roles & any_role:
         raise Forbidden(f"requires one of the roles: {', '.join(sorted(any_role))}")
+
+
+def staff_actor(principal: Principal, org_id: str, *, any_role: frozenset[str]) -> Actor:
+    """The staff member as the activity trail shows them: their subject and the role they acted with."""
+    return Actor.staff(principal.subject, min(principal.roles_in(org_id) & any_role, default="staff"))

@@ -18,6 +18,7 @@ from customer_profiles.domain.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.identifiers import verified_identifiers
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import ConcurrentWrite, Gone, NotFound
+from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ClaimListResponse, ClaimResponse, ClaimSummary
 from customer_profiles.models.domain import Claim, Entitlement, Identifier, Profile
 from customer_profiles.models.principal import Principal
@@ -118,7 +119,7 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
         return _answered_before(claim, user_id)
     _require_open(claim)
     now = utc_now()
-    target_id, _ = profiles.ensure_user_profile(store, user_id, claim.org_id, origin="partner")
+    target_id, _ = profiles.ensure_user_profile(store, user_id, claim.org_id, origin="partner", changed_by=CUSTOMER)
     source = where_entitlements_live(store, claim)
     target = store.get_profile(claim.org_id, target_id)
     if target is None:

@@ -9,6 +9,7 @@ from customer_profiles.data.store import Store
 from customer_profiles.domain import profiles, users
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.users import new_id, utc_now
+from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import OrderRequest, OrderResponse, PartnerOrderRequest
 from customer_profiles.models.domain import Entitlement, EntitlementStatus, Order, OrderChannel
 from customer_profiles.models.principal import Principal
@@ -74,7 +75,9 @@ def place_consumer_order(
             request, request.payment_method, org_id=org_id, profile_id=profile_id, channel="app"
         )
         answer = OrderResponse(order=order, entitlements=entitlements, profile_created=new_profile is not None)
-        sale = SaleWrite(order=order, entitlements=entitlements, user_id=user_id, new_profile=new_profile)
+        sale = SaleWrite(
+            order=order, entitlements=entitlements, user_id=user_id, new_profile=new_profile, changed_by=CUSTOMER
+        )
         store.write_sale(sale, answer=(once, answer.model_dump(mode="json")))
         return answer
 

@@ -30,6 +30,7 @@ from customer_profiles.domain.staff import normalised_identifiers
 from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import Forbidden, InvalidInput, NotFound, StateConflict, Unauthenticated
+from customer_profiles.models.activity import Actor
 from customer_profiles.models.api import (
     PartnerEventResponse,
     PartnerOrderCancelled,
@@ -227,6 +228,7 @@ def _record(
     planned.write.consents = consents.newer_than_stored(
         store, planned.profile, said, new_profile=planned.profile_created
     )
+    planned.write.changed_by = Actor.partner(partner.partner_id)
     now = utc_now()
     contact = dict(identifiers)
     claim = Claim(

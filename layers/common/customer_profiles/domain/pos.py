@@ -13,7 +13,7 @@ from customer_profiles.data.orders import SaleWrite
 from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
 from customer_profiles.domain import consents
-from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.access import require_staff_of, staff_actor
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.orders import build_order
 from customer_profiles.domain.receipts import new_receipt
@@ -110,6 +110,7 @@ def create_pos_sale(
             holders=holders,
             index_candidate=attempts == 1,
         )
+        planned.write.changed_by = staff_actor(principal, org_id, any_role=SELLERS)
         profile = planned.profile
         planned.write.consents = consents.newer_than_stored(store, profile, said, new_profile=planned.profile_created)
         statuses = {profile.user_id: "active"} if planned.holder_active and profile.user_id else {}

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from customer_profiles.data.store import Store
 from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.errors import ConcurrentWrite, NotFound, StateConflict
+from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.api import ProfileUpdateRequest
 from customer_profiles.models.domain import Profile, ProfileAttributes, ProfileOrigin
 
@@ -60,6 +61,7 @@ def ensure_user_profile(
     *,
     origin: ProfileOrigin,
     seed: ProfileAttributes | None = None,
+    changed_by: Actor = SYSTEM,
 ) -> tuple[str, bool]:
     """The user's profile id in the org, created if missing; returns (profile_id, created).
 
@@ -71,7 +73,7 @@ def ensure_user_profile(
         return existing, False
     profile = new_user_profile(user_id, org_id, origin=origin, seed=seed)
     try:
-        store.create_user_profile(profile)
+        store.create_user_profile(profile, changed_by)
         return profile.profile_id, True
     except ConcurrentWrite:
         winner = store.profile_id_of_user_in_org(user_id, org_id)
@@ -89,7 +91,9 @@ def user_profile_in_org(store: Store, user_id: str, org_id: str) -> Profile:
     return profile
 
 
-def update_profile_attributes(profile: Profile, request: ProfileUpdateRequest, store: Store) -> Profile:
+def update_profile_attributes(
+    profile: Profile, request: ProfileUpdateRequest, store: Store, changed_by: Actor = SYSTEM
+) -> Profile:
     """Apply the fields the caller sent (null clears one), if nobody changed the profile since they read it."""
     if request.version != profile.version:
         raise StateConflict(f"stale version {request.version}: the profile is at version {profile.version}")
@@ -101,5 +105,5 @@ def update_profile_attributes(profile: Profile, request: ProfileUpdateRequest, s
             "version": profile.version + 1,
         }
     )
-    store.replace_profile(profile, updated)
+    store.replace_profile(profile, updated, changed_by)
     return updated

@@ -19,6 +19,7 @@ from customer_profiles.data.store import Store
 from customer_profiles.domain import linking, receipt_codes, users
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import ConcurrentWrite, Gone, NotFound, TooManyAttempts
+from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ReceiptRedemptionResponse
 from customer_profiles.models.domain import Order, Profile, Receipt
 from customer_profiles.models.principal import Principal
@@ -106,14 +107,14 @@ def _redeem_once(store: Store, hashed: str, user_id: str) -> ReceiptRedemptionRe
     if existing_id is None:
         # The sale's profile becomes theirs; its uniqueness item makes a profile created meanwhile win.
         mine = source.model_copy(update={"user_id": user_id, "updated_at": now, "version": source.version + 1})
-        change = ProfileChange(source, mine, f"{NOT_MERGED} AND attribute_not_exists(user_id)")
+        change = ProfileChange(source, mine, f"{NOT_MERGED} AND attribute_not_exists(user_id)", CUSTOMER)
         body = {**answer, "profile_id": mine.profile_id, "profile_created": True}
         return _redeemed(store, ReceiptRedemption(hashed, user_id, now, body, change=change))
     target = store.get_profile(receipt.org_id, existing_id)
     if target is None or target.merged_into or target.merging_into or target.user_id != user_id:
         raise ConcurrentWrite("the person's profile in this org is being written; retry")
     closing = linking.closed_for_merge(source, target, now)
-    change = ProfileChange(source, closing, f"{NOT_MERGED} AND attribute_not_exists(user_id)")
+    change = ProfileChange(source, closing, f"{NOT_MERGED} AND attribute_not_exists(user_id)", CUSTOMER)
     body = {**answer, "profile_id": target.profile_id, "merged": True}
     return _redeemed(store, ReceiptRedemption(hashed, user_id, now, body, change=change, target=target))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from customer_profiles.data.store import Store
 from customer_profiles.domain import profiles, users
 from customer_profiles.errors import ConcurrentWrite
+from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.domain import Profile, User
 from customer_profiles.models.principal import Principal
 
@@ -29,6 +30,7 @@ def register(store: Store, principal: Principal) -> Registration:
         org_id,
         origin="white_label",
         seed=profiles.attributes_from_claims(principal.profile_claims),
+        changed_by=CUSTOMER,
     )
     profile = store.get_profile(org_id, profile_id)
     if profile is None:

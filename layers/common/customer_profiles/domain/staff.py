@@ -10,7 +10,7 @@ from typing import Literal
 
 from customer_profiles.data.store import Store
 from customer_profiles.data.users import identifiers_of
-from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.access import require_staff_of, staff_actor
 from customer_profiles.domain.identifiers import normalise_email, normalise_phone
 from customer_profiles.domain.profiles import update_profile_attributes
 from customer_profiles.domain.users import new_id, utc_now
@@ -96,7 +96,7 @@ def read_profile(
     """The profile with one page of its orders and entitlements, newest first: the same few requests
     whether it has 10 orders or 10,000 (the profile, a Query per kind of child, the holder's status)."""
     require_staff_of(principal, org_id, any_role=READERS)
-    profile = store.get_profile(org_id, profile_id)
+    profile, consents = store.profile_and_consents(org_id, profile_id)
     if profile is None:
         raise NotFound("no such profile")
     orders, entitlements, next_cursor = store.children_page(org_id, profile_id, limit=limit, cursor=cursor)
@@ -105,7 +105,7 @@ def read_profile(
         orders=orders,
         entitlements=entitlements,
         next_cursor=next_cursor,
-        consents=consent_views(store.consents_of(org_id, profile_id), with_actor=True),
+        consents=consent_views(consents, with_actor=True),
     )
 
 
@@ -140,7 +140,8 @@ def update_profile(
     store: Store, principal: Principal, org_id: str, profile_id: str, request: ProfileUpdateRequest
 ) -> OrgProfileResponse:
     require_staff_of(principal, org_id, any_role=ADMINS)
-    updated = update_profile_attributes(_own_profile(store, org_id, profile_id), request, store)
+    actor = staff_actor(principal, org_id, any_role=ADMINS)
+    updated = update_profile_attributes(_own_profile(store, org_id, profile_id), request, store, actor)
     return org_views(store, [updated])[0]
 
 
@@ -155,7 +156,13 @@ def void_entitlement(
     if current.status == "void":
         return current
     return store.set_entitlement_status(
-        org_id, profile_id, entitlement_id, to="void", allowed_from=("active", "pending_claim")
+        org_id,
+        profile_id,
+        entitlement_id,
+        to="void",
+        allowed_from=("active", "pending_claim"),
+        changed_by=staff_actor(principal, org_id, any_role=ADMINS),
+        at=utc_now(),
     )
 
 
@@ -184,5 +191,7 @@ def attach_identifier(
     updated = profile.model_copy(
         update={"user_id": user_id, "captured": captured, "updated_at": now, "version": profile.version + 1}
     )
-    store.attach_profile_to_user(profile, updated, dormant, claimed, proof)
+    store.attach_profile_to_user(
+        profile, updated, dormant, claimed, proof, staff_actor(principal, org_id, any_role=ADMINS)
+    )
     return org_views(store, [updated])[0]

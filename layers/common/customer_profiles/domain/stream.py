@@ -1,4 +1,5 @@
-"""What the table's stream means for the domain: a new pending effect is work to complete; nothing else is.
+"""What the table's stream means for the domain: a new pending effect is work to complete, and a change of a
+profile, its orders, entitlements and consents, a claim or a user may be on profiles' activity trails.
 
 Images arrive as plain Python values (`edge.stream_images` reads every shape DynamoDB sends).
 """
@@ -9,7 +10,7 @@ from typing import Any
 
 from customer_profiles.data.codec import is_pending_item, pending_from_item
 from customer_profiles.data.store import Store
-from customer_profiles.domain import effects
+from customer_profiles.domain import activity, effects
 
 
 def handle_change(store: Store, event_name: str, new: dict[str, Any] | None, publish: effects.Publish) -> bool:
@@ -19,3 +20,17 @@ def handle_change(store: Store, event_name: str, new: dict[str, Any] | None, pub
         return False
     effects.complete(store, pending_from_item(new), publish)
     return True
+
+
+def record_activity(
+    store: Store,
+    record_id: str,
+    event_name: str,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    *,
+    record_time: str,
+) -> int:
+    """The activity entries the record implies, each written once whatever the redeliveries; how many were
+    new (0 for a record that is no profile's business)."""
+    return activity.record_activity(store, record_id, event_name, old, new, record_time=record_time)

@@ -8,6 +8,7 @@ Numbers become int when whole (every number we store is), binary becomes bytes (
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -53,3 +54,16 @@ def _number(text: str) -> int | Decimal:
 
 def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else base64.b64decode(value)
+
+
+def record_identity(record: dict[str, Any]) -> tuple[str, str]:
+    """(the record's id, when the stream saw the change as `utc_now` writes times): the same for every
+    delivery of the record. The id is the record's `eventID` (its sequence number if it has none)."""
+    change = record.get("dynamodb") or {}
+    record_id = str(record.get("eventID") or change.get("SequenceNumber") or "")
+    seconds = change.get("ApproximateCreationDateTime")
+    try:
+        at = datetime.fromtimestamp(float(seconds), UTC) if seconds is not None else datetime.now(UTC)
+    except (TypeError, ValueError, OverflowError):
+        at = datetime.now(UTC)  # only a record without its time: AWS and DynamoDB Local always give one
+    return record_id, at.isoformat(timespec="milliseconds").replace("+00:00", "Z")

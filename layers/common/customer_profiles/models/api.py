@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
+from customer_profiles.models.activity import ActivityEntry
 from customer_profiles.models.consents import ConsentResponse, ConsentStatement, SaleConsents
 from customer_profiles.models.domain import (
     ID,
@@ -494,3 +495,13 @@ class StaffMemberResponse(BaseModel):
 class StaffListResponse(BaseModel):
     staff: list[StaffMemberResponse]
     next_cursor: str | None = None
+
+
+class ProfileActivityResponse(BaseModel):
+    """What happened to a profile, newest first: kinds, field names, ids and actors as roles and staff
+    subjects; never a personal value or a user id."""
+
+    entries: list[ActivityEntry] = Field(description="This page's entries, newest first")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page"
+    )

@@ -1,0 +1,68 @@
+"""A profile's activity trail: entries written once per stream record, read newest first."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from botocore.exceptions import ClientError
+
+from customer_profiles.data import keys
+from customer_profiles.data.codec import activity_from_item, activity_to_item, decode_cursor, encode_cursor
+from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.errors import InvalidInput
+from customer_profiles.models.activity import ActivityEntry
+
+
+class ActivityRecords(Records):
+    def add_activity(self, record_id: str, entries: Sequence[tuple[str, str, ActivityEntry]]) -> int:
+        """Each entry unless the record wrote it before (a redelivery); returns how many were new. An entry's
+        index counts the record's entries on the same profile, so the key does not depend on the others."""
+        written = 0
+        seen: Counter[tuple[str, str]] = Counter()
+        for org_id, profile_id, entry in entries:
+            index = seen[org_id, profile_id]
+            seen[org_id, profile_id] += 1
+            item = activity_to_item(org_id, profile_id, entry, record_id, index)
+            try:
+                self.db.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue
+            written += 1
+        return written
+
+    def activity_page(
+        self, org_id: str, profile_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[ActivityEntry], str | None]:
+        """One page, newest first; the cursor is the last entry's key, taken back only for this profile."""
+        pk = keys.activity_pk(org_id, profile_id)
+        arguments = {
+            "KeyConditionExpression": KeyCondition("pk").eq(pk),
+            "ScanIndexForward": False,
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        start = decode_cursor(cursor)
+        if start is not None:
+            valid = (
+                isinstance(start, dict)
+                and set(start) == {"pk", "sk"}
+                and start["pk"] == pk
+                and isinstance(start["sk"], str)
+                and start["sk"]
+            )
+            if not valid:
+                raise InvalidInput("invalid cursor", field="cursor")
+            arguments["ExclusiveStartKey"] = start
+        response = self.db.table.query(**arguments)
+        items = response["Items"]
+        last = response.get("LastEvaluatedKey")
+        if last and len(items) == limit:
+            # DynamoDB may stop exactly at the end: look one further so the last page says so.
+            more = self.db.table.query(**{**arguments, "ExclusiveStartKey": last, "Limit": 1})["Items"]
+            last = last if more else None
+        return [activity_from_item(i) for i in items], encode_cursor(
+            {"pk": last["pk"], "sk": last["sk"]} if last else None
+        )

@@ -1,0 +1,259 @@
+"""A profile's activity trail: what each change of the table means for the profiles it concerns, and the
+staff's view of it.
+
+`activity_of_change` is pure: from a stream record's event name and images (plain values) it derives the
+entries, so every writer's change is on the trail without the writer doing anything but stamping who it
+is (`changed_by`). Entries name fields, kinds and ids, never a value a person could be found by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from customer_profiles.data import keys
+from customer_profiles.data.store import Store
+from customer_profiles.domain.access import require_staff_of
+from customer_profiles.errors import NotFound
+from customer_profiles.models.activity import CUSTOMER, SYSTEM, ActivityEntry, Actor
+from customer_profiles.models.api import ProfileActivityResponse
+from customer_profiles.models.principal import Principal
+
+Image = dict[str, Any]
+READERS = frozenset({"viewer", "admin", "pos"})
+MAX_LABEL = 64  # purposes, statuses, sources: enumerations, cut short if a writer ever sends more
+CLAIMED = frozenset({"claimed", "used"})  # claims claimed before the lifecycle had four states say `used`
+
+
+@dataclass(frozen=True)
+class ProfileActivity:
+    """An entry on one profile's trail."""
+
+    org_id: str
+    profile_id: str
+    entry: ActivityEntry
+
+
+@dataclass(frozen=True)
+class UserActivity:
+    """An entry on the trail of every profile of a user (an activation changes the user, not its profiles)."""
+
+    user_id: str
+    entry: ActivityEntry
+
+
+Derived = ProfileActivity | UserActivity
+
+
+@dataclass(frozen=True)
+class Change:
+    """A stream record as the derivation reads it."""
+
+    event_name: str
+    old: Image | None
+    new: Image | None
+    record_time: str
+
+
+def activity_of_change(  # noqa: PLR0911 - one branch per kind of item
+    event_name: str, old: Image | None, new: Image | None, *, record_time: str
+) -> list[Derived]:
+    """The entries a stream record implies (none for anything that is no profile's business). `record_time`
+    (when the stream saw the change) is used only where the item carries no time of its own."""
+    image = new or old
+    if not image or event_name not in {"INSERT", "MODIFY", "REMOVE"}:
+        return []
+    pk, sk = image.get("pk"), image.get("sk")
+    if not isinstance(pk, str) or not isinstance(sk, str):
+        return []
+    owner = keys.profile_of_pk(pk)
+    if owner:
+        if sk == keys.PROFILE_SK:
+            return _profile(event_name, old, new, owner, record_time)
+        if sk.startswith(keys.ORDER_SK_PREFIX):
+            return _order(event_name, new, owner, record_time)
+        if sk.startswith(keys.ENTITLEMENT_SK_PREFIX):
+            return _entitlement(event_name, old, new, owner, record_time)
+        if sk.startswith(keys.CONSENT_SK_PREFIX):
+            return _consent(Change(event_name, old, new, record_time), owner, sk)
+        return []
+    if pk.startswith(keys.CLAIM_PREFIX) and sk == keys.CLAIM_SK:
+        return _claim(event_name, old, new, record_time)
+    if pk.startswith(keys.USER_PREFIX) and sk == keys.USER_SK:
+        return _user(event_name, old, new, record_time)
+    return []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _label(value: Any) -> str | None:
+    text = _text(value)
+    return text[:MAX_LABEL] if text else None
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _actor(image: Image | None, default: Actor | None = None) -> Actor | None:
+    return Actor.of_stamp((image or {}).get("changed_by")) or default
+
+
+def _profile(
+    event_name: str, old: Image | None, new: Image | None, owner: tuple[str, str], record_time: str
+) -> list[Derived]:
+    org_id, profile_id = owner
+    if new is None:  # profiles are never deleted; a REMOVE is nobody's activity
+        return []
+    actor = _actor(new)
+
+    def entry(kind: Any, **fields: Any) -> ActivityEntry:
+        at = _text(new.get("updated_at")) or _text(new.get("created_at")) or record_time
+        return ActivityEntry(kind=kind, at=at, actor=actor, **fields)
+
+    if event_name == "INSERT" or old is None:
+        return [ProfileActivity(org_id, profile_id, entry("created", origin=_label(new.get("origin"))))]
+    if new.get("erased_at") and not old.get("erased_at"):
+        return [ProfileActivity(org_id, profile_id, entry("erased"))]
+    into = _text(new.get("merged_into"))
+    if into and not old.get("merged_into"):
+        return [
+            ProfileActivity(org_id, profile_id, entry("merged_into", other_profile_id=into)),
+            ProfileActivity(org_id, into, entry("merged_from", other_profile_id=profile_id)),
+        ]
+    found: list[Derived] = []
+    old_user, new_user = old.get("user_id"), new.get("user_id")
+    if new_user and new_user != old_user:
+        attached = changed_names(_map(old.get("captured")), _map(new.get("captured")), among=("email", "phone"))
+        if not old_user and attached:
+            found.append(ProfileActivity(org_id, profile_id, entry("identifier_attached", identifier_kinds=attached)))
+        else:
+            found.append(ProfileActivity(org_id, profile_id, entry("linked")))
+    fields = changed_names(_map(old.get("attributes")), _map(new.get("attributes")))
+    if fields:
+        found.append(ProfileActivity(org_id, profile_id, entry("edited", fields=fields)))
+    return found
+
+
+def changed_names(old: dict[str, Any], new: dict[str, Any], *, among: Sequence[str] | None = None) -> list[str]:
+    """The names whose values differ (one absent counts as null), sorted; never a value."""
+    names = among if among is not None else sorted(set(old) | set(new))
+    return sorted(name for name in names if old.get(name) != new.get(name))
+
+
+def _order(event_name: str, new: Image | None, owner: tuple[str, str], record_time: str) -> list[Derived]:
+    # Only a new order; one moved under another profile by a merge (`moved_from`) was placed before.
+    if event_name != "INSERT" or new is None or new.get("moved_from"):
+        return []
+    at = _text(new.get("created_at")) or record_time
+    entry = ActivityEntry(kind="order_placed", at=at, actor=_actor(new), order_id=_text(new.get("order_id")))
+    return [ProfileActivity(*owner, entry)]
+
+
+def _entitlement(
+    event_name: str, old: Image | None, new: Image | None, owner: tuple[str, str], record_time: str
+) -> list[Derived]:
+    if event_name != "MODIFY" or not old or not new or old.get("status") == "void" or new.get("status") != "void":
+        return []
+    entry = ActivityEntry(
+        kind="entitlement_voided",
+        at=_text(new.get("status_changed_at")) or record_time,
+        actor=_actor(new),
+        entitlement_id=_text(new.get("entitlement_id")),
+        order_id=_text(new.get("order_id")),
+    )
+    return [ProfileActivity(*owner, entry)]
+
+
+def _consent(change: Change, owner: tuple[str, str], sk: str) -> list[Derived]:
+    """Consent statements, read generically: the purpose (from the item, else its key), status and source."""
+    event_name, old, new, record_time = change.event_name, change.old, change.new, change.record_time
+    current = new or old or {}
+    if old and new and all(old.get(name) == new.get(name) for name in ("purpose", "status", "source")):
+        return []  # written again, saying the same
+    at = (_text(new.get("updated_at")) or _text(new.get("at"))) if new else None
+    entry = ActivityEntry(
+        kind="consent_changed",
+        at=at or record_time,
+        actor=_actor(new),
+        purpose=_label(current.get("purpose")) or _label(sk.removeprefix(keys.CONSENT_SK_PREFIX)),
+        status="removed" if event_name == "REMOVE" else _label(current.get("status")),
+        source=_label(current.get("source")),
+    )
+    return [ProfileActivity(*owner, entry)]
+
+
+def _claim(  # noqa: PLR0911 - one branch per transition
+    event_name: str, old: Image | None, new: Image | None, record_time: str
+) -> list[Derived]:
+    if new is None:
+        return []
+    org_id, profile_id, claim_id = _text(new.get("org_id")), _text(new.get("profile_id")), _text(new.get("claim_id"))
+    if not (org_id and profile_id):
+        return []
+    status, before = new.get("status"), (old or {}).get("status")
+
+    def on(profile: str, kind: Any, at: Any, actor: Actor | None) -> ProfileActivity:
+        entry = ActivityEntry(kind=kind, at=_text(at) or record_time, actor=actor, claim_id=claim_id)
+        return ProfileActivity(org_id, profile, entry)
+
+    if event_name == "INSERT":
+        partner = _text(new.get("partner_id"))
+        by_partner = Actor.partner(partner) if partner else None
+        return [on(profile_id, "claim_created", new.get("created_at"), _actor(new, by_partner))]
+    if status == before:
+        return []
+    if status in CLAIMED and before not in CLAIMED:
+        found: list[Derived] = [on(profile_id, "claim_claimed", new.get("used_at"), _actor(new, CUSTOMER))]
+        receiver = _text(new.get("used_by_profile_id"))
+        if receiver and receiver != profile_id:
+            found.append(on(receiver, "claim_claimed", new.get("used_at"), _actor(new, CUSTOMER)))
+        return found
+    if status == "cancelled":
+        kind = "claim_readdressed" if new.get("replaced_by") else "claim_cancelled"
+        return [on(profile_id, kind, new.get("cancelled_at"), _actor(new))]
+    if status == "expired":
+        return [on(profile_id, "claim_expired", new.get("expired_at"), _actor(new, SYSTEM))]
+    return []
+
+
+def _user(event_name: str, old: Image | None, new: Image | None, record_time: str) -> list[Derived]:
+    """A dormant user activated by the person who signed up: each of its profiles is now linked to them."""
+    if event_name != "MODIFY" or not old or not new:
+        return []
+    if old.get("status") != "dormant" or new.get("status") != "active" or not _text(new.get("user_id")):
+        return []
+    entry = ActivityEntry(kind="linked", at=_text(new.get("updated_at")) or record_time, actor=CUSTOMER)
+    return [UserActivity(str(new["user_id"]), entry)]
+
+
+def record_activity(
+    store: Store, record_id: str, event_name: str, old: Image | None, new: Image | None, *, record_time: str
+) -> int:
+    """Write the entries a stream record implies, each once however often the record comes (its key is the
+    record's id); returns how many were new. A user's entries go on each of its profiles (strongly
+    consistent read of its own partition)."""
+    entries: list[ProfileActivity] = []
+    for derived in activity_of_change(event_name, old, new, record_time=record_time):
+        if isinstance(derived, UserActivity):
+            profiles = store.all_profiles_of_user(derived.user_id)
+            entries += [ProfileActivity(p.org_id, p.profile_id, derived.entry) for p in profiles]
+        else:
+            entries.append(derived)
+    if not entries:
+        return 0
+    return store.add_activity(record_id, [(e.org_id, e.profile_id, e.entry) for e in entries])
+
+
+def profile_activity(
+    store: Store, principal: Principal, org_id: str, profile_id: str, *, limit: int, cursor: str | None
+) -> ProfileActivityResponse:
+    """The profile's trail, newest first, to any staff of its org."""
+    require_staff_of(principal, org_id, any_role=READERS)
+    if store.get_profile(org_id, profile_id) is None:
+        raise NotFound("no such profile")
+    entries, next_cursor = store.activity_page(org_id, profile_id, limit=limit, cursor=cursor)
+    return ProfileActivityResponse(entries=entries, next_cursor=next_cursor)

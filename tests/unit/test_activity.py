@@ -1,0 +1,519 @@
+"""The activity trail: the pure derivation from stream images, writing once per stream record, the linker's
+handling of mixed batches, and the staff route (roles, isolation, pagination, cursors). On moto."""
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import linker
+import org_api
+from customer_profiles.data import keys
+from customer_profiles.data.codec import encode_cursor, pending_to_item
+from customer_profiles.domain import staff
+from customer_profiles.domain.activity import ProfileActivity, UserActivity, activity_of_change
+from customer_profiles.models.activity import ActivityEntry, Actor
+from customer_profiles.models.api import ProfileUpdateRequest
+from customer_profiles.models.domain import PendingEffect, ProfileAttributes
+from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
+
+ORG = "org-trail"
+PK = keys.profile_pk(ORG, "p-1")
+AT = "2026-03-01T10:00:00.000Z"
+RECORD_TIME = "2026-03-01T10:00:01.000Z"
+STAFF = {"kind": "staff", "subject": "staff-ann", "role": "admin"}
+
+
+def profile_image(**fields: Any) -> dict[str, Any]:
+    return {
+        "pk": PK,
+        "sk": "PROFILE",
+        "type": "profile",
+        "org_id": ORG,
+        "profile_id": "p-1",
+        "origin": "pos",
+        "attributes": {},
+        "created_at": AT,
+        "updated_at": AT,
+        "version": 1,
+        **fields,
+    }
+
+
+def derive(event_name, old=None, new=None):
+    return activity_of_change(event_name, old, new, record_time=RECORD_TIME)
+
+
+def kinds(derived):
+    return [(d.org_id, d.profile_id, d.entry.kind) for d in derived if isinstance(d, ProfileActivity)]
+
+
+# --- the derivation ---------------------------------------------------------------------------------------
+ATTRIBUTES = sorted(ProfileAttributes.model_fields)
+VALUE = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=12).map(lambda v: f"val-{v}")
+ATTRIBUTE_MAP = st.dictionaries(st.sampled_from(ATTRIBUTES), VALUE | st.none())
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=ATTRIBUTE_MAP, after=ATTRIBUTE_MAP)
+def test_any_attribute_edit_yields_exactly_the_changed_field_names_and_never_a_value(before, after):
+    # Given a profile whose attributes change from `before` to `after`, by a staff member
+    old = profile_image(attributes=before)
+    new = profile_image(attributes=after, updated_at=RECORD_TIME, version=2, changed_by=STAFF)
+
+    # When the record is derived
+    derived = derive("MODIFY", old, new)
+
+    # Then one `edited` entry names exactly the fields whose values differ, with its actor, and no value
+    changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+    if not changed:
+        assert derived == []
+        return
+    (only,) = derived
+    assert isinstance(only, ProfileActivity) and only.entry.kind == "edited"
+    assert only.entry.fields == changed
+    assert only.entry.actor == Actor.staff("staff-ann", "admin")
+    text = only.entry.model_dump_json()
+    assert not any(v in text for v in [*before.values(), *after.values()] if v)
+
+
+def test_a_new_profile_is_created_with_its_origin_and_who_created_it():
+    new = profile_image(origin="partner", changed_by={"kind": "partner", "partner_id": "tix"})
+
+    (created,) = derive("INSERT", None, new)
+
+    assert created.entry == ActivityEntry(kind="created", at=AT, actor=Actor.partner("tix"), origin="partner")
+
+
+def test_attaching_an_identifier_to_an_orphan_names_its_kind_not_its_value():
+    old = profile_image(captured={"given_name": "x"})
+    new = profile_image(
+        user_id="u-dormant", captured={"email": "ann@example.com"}, updated_at=RECORD_TIME, changed_by=STAFF
+    )
+
+    (attached,) = derive("MODIFY", old, new)
+
+    assert attached.entry.kind == "identifier_attached" and attached.entry.identifier_kinds == ["email"]
+    assert "ann@example.com" not in attached.entry.model_dump_json()
+    assert "u-dormant" not in attached.entry.model_dump_json()
+
+
+def test_a_profile_moved_to_another_user_is_linked_and_an_activated_user_links_each_of_its_profiles():
+    moved = derive("MODIFY", profile_image(user_id="u-1"), profile_image(user_id="u-2", version=2))
+    user_old = {"pk": "USER#u-1", "sk": "USER", "user_id": "u-1", "status": "dormant"}
+    activated = derive("MODIFY", user_old, {**user_old, "status": "active", "updated_at": AT})
+
+    assert kinds(moved) == [(ORG, "p-1", "linked")]
+    assert activated == [UserActivity("u-1", ActivityEntry(kind="linked", at=AT, actor=Actor(kind="customer")))]
+    assert derive("MODIFY", user_old, {**user_old, "status": "merged"}) == []
+
+
+def test_a_merge_is_on_both_profiles_trails_and_the_close_before_it_on_none():
+    closing = derive("MODIFY", profile_image(), profile_image(merging_into="p-2", version=2))
+    merged = derive("MODIFY", profile_image(merging_into="p-2"), profile_image(merged_into="p-2", version=3))
+
+    assert closing == []
+    assert kinds(merged) == [(ORG, "p-1", "merged_into"), (ORG, "p-2", "merged_from")]
+    assert [d.entry.other_profile_id for d in merged] == ["p-2", "p-1"]
+
+
+def test_an_erasure_is_erased_only_whatever_it_removed():
+    old = profile_image(attributes={"given_name": "Ann", "birth_date": "1990-01-01"})
+    new = profile_image(attributes={}, erased_at=RECORD_TIME, updated_at=RECORD_TIME, version=2)
+
+    (erased,) = derive("MODIFY", old, new)
+
+    assert erased.entry.kind == "erased" and erased.entry.fields is None
+
+
+def test_orders_placed_and_entitlements_voided_but_not_children_moved_by_a_merge():
+    order = {"pk": PK, "sk": f"ORDER#{AT}#o-1", "type": "order", "order_id": "o-1", "created_at": AT}
+    entitlement = {"pk": PK, "sk": "ENT#e-1", "type": "entitlement", "entitlement_id": "e-1", "status": "active"}
+    voided = {**entitlement, "status": "void", "status_changed_at": RECORD_TIME, "changed_by": STAFF}
+
+    assert kinds(derive("INSERT", None, order)) == [(ORG, "p-1", "order_placed")]
+    assert derive("INSERT", None, {**order, "moved_from": "p-0"}) == []
+    (void,) = derive("MODIFY", entitlement, voided)
+    assert (void.entry.kind, void.entry.entitlement_id, void.entry.at) == ("entitlement_voided", "e-1", RECORD_TIME)
+    assert void.entry.actor == Actor.staff("staff-ann", "admin")
+    assert derive("MODIFY", voided, voided) == []
+    assert derive("INSERT", None, entitlement) == []
+
+
+def test_consent_statements_are_read_generically_by_their_key():
+    # A hand-written consent item: the consent work is being written elsewhere, in the profile's partition
+    consent = {"pk": PK, "sk": "CONSENT#marketing_email", "status": "granted", "source": "pos", "at": AT}
+
+    (given_,) = derive("INSERT", None, consent)
+    (withdrawn,) = derive("MODIFY", consent, {**consent, "status": "withdrawn", "at": RECORD_TIME})
+    (removed,) = derive("REMOVE", consent, None)
+
+    assert given_.entry.model_dump(exclude_none=True) == {
+        "kind": "consent_changed",
+        "at": AT,
+        "purpose": "marketing_email",
+        "status": "granted",
+        "source": "pos",
+    }
+    assert (withdrawn.entry.status, withdrawn.entry.at) == ("withdrawn", RECORD_TIME)
+    assert (removed.entry.status, removed.entry.at) == ("removed", RECORD_TIME)
+    assert derive("MODIFY", consent, {**consent}) == []
+
+
+def test_claim_events_go_on_the_claims_profile_and_never_carry_its_recipient():
+    claim = {
+        "pk": "CLAIM#abc",
+        "sk": "CLAIM",
+        "type": "claim",
+        "claim_id": "c-1",
+        "org_id": ORG,
+        "profile_id": "p-1",
+        "partner_id": "tix",
+        "email": "buyer@example.com",
+        "status": "open",
+        "created_at": AT,
+    }
+
+    def after(**changes):
+        return [(d.profile_id, d.entry.kind) for d in derive("MODIFY", claim, {**claim, **changes})]
+
+    (created,) = derive("INSERT", None, claim)
+    assert (created.entry.kind, created.entry.actor) == ("claim_created", Actor.partner("tix"))
+    assert after(status="claimed", used_by_profile_id="p-9") == [("p-1", "claim_claimed"), ("p-9", "claim_claimed")]
+    assert after(status="used") == [("p-1", "claim_claimed")]
+    assert after(status="cancelled") == [("p-1", "claim_cancelled")]
+    assert after(status="cancelled", replaced_by="c-2") == [("p-1", "claim_readdressed")]
+    assert after(status="expired") == [("p-1", "claim_expired")]
+    assert after(resends=1) == []
+    assert "buyer@example.com" not in json.dumps([d.entry.model_dump() for d in derive("INSERT", None, claim)])
+
+
+@pytest.mark.parametrize(
+    ("event_name", "old", "new"),
+    [
+        ("INSERT", None, {"pk": PK, "sk": "SEARCH#email#a@example.com", "type": "search"}),
+        ("INSERT", None, pending_to_item(PendingEffect(kind="publish", effect_id="x", cause={}, created_at=AT))),
+        ("INSERT", None, {"pk": keys.activity_pk(ORG, "p-1"), "sk": f"{AT}#r#000", "kind": "edited"}),
+        ("INSERT", None, {"pk": "USER#u", "sk": "PROFILE#ORG#o", "profile_id": "p"}),
+        ("INSERT", None, {"pk": "SOMETHING#new", "sk": "UNKNOWN"}),
+        ("REMOVE", profile_image(), None),
+        ("MODIFY", profile_image(), profile_image(version=2, cards=["fp"])),
+        ("MODIFY", {"pk": 1}, {"pk": 1}),
+        ("INSERT", None, None),
+        ("TTL", None, profile_image()),
+    ],
+    ids=[
+        "search",
+        "pending",
+        "activity-itself",
+        "user-org",
+        "unknown",
+        "remove",
+        "re-key",
+        "odd",
+        "empty",
+        "odd-event",
+    ],
+)
+def test_what_is_no_profiles_business_derives_nothing(event_name, old, new):
+    assert derive(event_name, old, new) == []
+
+
+# --- the linker: written once per record, mixed batches, failures ---------------------------------------------
+SERIALIZER = TypeSerializer()
+
+
+def typed(image):
+    def convert(value):
+        return Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    return {k: SERIALIZER.serialize(convert(v)) for k, v in image.items()}
+
+
+def stream_record(event_name, old=None, new=None, *, event_id=None, sequence="100"):
+    change: dict[str, Any] = {
+        "ApproximateCreationDateTime": 1772359201,
+        "Keys": typed({k: (new or old)[k] for k in ("pk", "sk")}),
+        "SequenceNumber": sequence,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new is not None:
+        change["NewImage"] = typed(new)
+    if old is not None:
+        change["OldImage"] = typed(old)
+    return {
+        "eventID": event_id or uuid.uuid4().hex,
+        "eventName": event_name,
+        "eventSource": "aws:dynamodb",
+        "dynamodb": change,
+    }
+
+
+def trail(store, org_id=ORG, profile_id="p-1"):
+    return store.activity_page(org_id, profile_id, limit=100, cursor=None)[0]
+
+
+def published(tmp_path):
+    sink = tmp_path / "events.jsonl"
+    return [json.loads(line) for line in sink.read_text().splitlines()] if sink.exists() else []
+
+
+pytestmark_linker = pytest.mark.usefixtures("aws", "reset_handler_caches")
+
+
+@pytestmark_linker
+def test_a_redelivered_record_writes_its_entries_once(store):
+    # Given a staff edit's stream record
+    record = stream_record(
+        "MODIFY", profile_image(), profile_image(attributes={"locale": "fr"}, version=2, changed_by=STAFF)
+    )
+
+    # When it is delivered twice (the second time in another batch)
+    assert linker.handler({"Records": [record]}, FakeContext()) == {"batchItemFailures": []}
+    assert linker.handler({"Records": [json.loads(json.dumps(record))]}, FakeContext()) == {"batchItemFailures": []}
+
+    # Then the trail holds one entry
+    assert [(e.kind, e.fields) for e in trail(store)] == [("edited", ["locale"])]
+
+
+@pytestmark_linker
+def test_an_activation_puts_linked_on_each_profile_of_the_user(store):
+    # Given a dormant user with profiles in two orgs (made by two window sales)
+    sale = {"currency": "EUR", "payment_method": "cash", "lines": [{"kind": "ticket", "item_id": "e", "quantity": 1,
+            "unit_price": 1}], "customer": {"email": "dana@example.com"}}  # fmt: skip
+    from customer_profiles.domain import pos
+    from customer_profiles.models.api import PosSaleRequest
+
+    made = [
+        pos.create_pos_sale(store, staff_principal("till", org, "pos"), org, PosSaleRequest.model_validate(sale))
+        for org in ("org-a", "org-b")
+    ]
+    user_id = store.get_profile("org-a", made[0].profile.profile_id).user_id
+    dormant = {"pk": f"USER#{user_id}", "sk": "USER", "user_id": user_id, "status": "dormant"}
+
+    # When its activation comes through the stream
+    record = stream_record("MODIFY", dormant, {**dormant, "status": "active", "updated_at": AT})
+    assert linker.handler({"Records": [record]}, FakeContext()) == {"batchItemFailures": []}
+
+    # Then each profile says linked, by the customer
+    for org, sold in zip(("org-a", "org-b"), made, strict=True):
+        assert [(e.kind, e.actor) for e in trail(store, org, sold.profile.profile_id)] == [
+            ("linked", Actor(kind="customer"))
+        ]
+
+
+@pytestmark_linker
+def test_a_mixed_batch_completes_effects_writes_entries_ignores_the_rest_and_reports_only_the_bad_record(
+    store, tmp_path
+):
+    # Given a batch: a pending effect, a profile edit, a search entry, a consent item, and a malformed pending one
+    effect = PendingEffect(kind="publish", effect_id="e-1", cause={"detail_type": "Hello", "detail": {}}, created_at=AT)
+    store.db.table.put_item(Item=pending_to_item(effect))
+    bad_item = pending_to_item(effect.model_copy(update={"effect_id": "e-bad"}))
+    del bad_item["created_at"]
+    store.db.table.put_item(Item=bad_item)
+    consent = {"pk": PK, "sk": "CONSENT#marketing_sms", "purpose": "marketing_sms", "status": "granted"}
+    records = [
+        stream_record("INSERT", None, pending_to_item(effect), sequence="101"),
+        stream_record("MODIFY", profile_image(), profile_image(attributes={"locale": "de"}), sequence="102"),
+        stream_record("INSERT", None, {"pk": PK, "sk": "SEARCH#name#given_name", "type": "search"}, sequence="103"),
+        stream_record("INSERT", None, bad_item, sequence="104"),
+        stream_record("INSERT", None, consent, sequence="105"),
+    ]
+
+    # When the linker runs
+    result = linker.handler({"Records": records}, FakeContext())
+
+    # Then only the bad record failed; the effect was published; the edit and the consent are on the trail
+    assert result == {"batchItemFailures": [{"itemIdentifier": "104"}]}
+    assert [e["detail-type"] for e in published(tmp_path)] == ["Hello"]
+    assert sorted(e.kind for e in trail(store)) == ["consent_changed", "edited"]
+
+
+@pytestmark_linker
+def test_a_failed_activity_write_reports_the_record_keeps_its_effect_and_the_redelivery_writes_it(
+    store, tmp_path, monkeypatch
+):
+    # Given a record, and the activity write failing the first time
+    effect = PendingEffect(kind="publish", effect_id="e-2", cause={"detail_type": "Hi", "detail": {}}, created_at=AT)
+    store.db.table.put_item(Item=pending_to_item(effect))
+    edit = stream_record("MODIFY", profile_image(), profile_image(attributes={"locale": "it"}), sequence="201")
+    pending = stream_record("INSERT", None, pending_to_item(effect), sequence="202")
+    real = linker.record_activity
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("throttled")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(linker, "record_activity", flaky)
+
+    # When the batch runs, then is redelivered from the failed record
+    first = linker.handler({"Records": [edit, pending]}, FakeContext())
+    second = linker.handler({"Records": [edit, pending]}, FakeContext())
+
+    # Then the edit was reported, the effect completed once, and the entry written on the redelivery
+    assert first == {"batchItemFailures": [{"itemIdentifier": "201"}]}
+    assert second == {"batchItemFailures": []}
+    assert [e["detail-type"] for e in published(tmp_path)] == ["Hi"]
+    assert [e.kind for e in trail(store)] == ["edited"]
+
+
+@pytestmark_linker
+def test_a_staff_edit_stamps_its_actor_and_the_stream_image_names_the_staff_role_not_the_user(store):
+    # Given a window sale with an email (its profile has a dormant user) and an admin editing it
+    from customer_profiles.domain import pos
+    from customer_profiles.models.api import PosSaleRequest
+
+    sale = PosSaleRequest.model_validate(
+        {
+            "currency": "EUR",
+            "payment_method": "cash",
+            "lines": [{"kind": "ticket", "item_id": "e", "quantity": 1, "unit_price": 1}],
+            "customer": {"email": "erin@example.com", "given_name": "Erin"},
+        }
+    )
+    made = pos.create_pos_sale(store, staff_principal("till-7", ORG, "pos"), ORG, sale)
+    profile_id = made.profile.profile_id
+    key = keys.profile_key(ORG, profile_id)
+    created = store.db.get(key)
+    admin = staff_principal("staff-ann", ORG, "admin", "viewer")
+    staff.update_profile(
+        store, admin, ORG, profile_id, ProfileUpdateRequest(version=1, attributes={"family_name": "Nakamura"})
+    )
+    edited = store.db.get(key)
+
+    # When their records come through the stream
+    records = [stream_record("INSERT", None, created), stream_record("MODIFY", created, edited)]
+    assert linker.handler({"Records": records}, FakeContext()) == {"batchItemFailures": []}
+
+    # Then the trail says who, as role and subject, and holds no user id nor personal value
+    entries = trail(store, ORG, profile_id)
+    assert [(e.kind, e.actor) for e in entries] == [
+        ("edited", Actor.staff("staff-ann", "admin")),
+        ("created", Actor.staff("till-7", "pos")),
+    ]
+    text = json.dumps([e.model_dump() for e in entries])
+    for value in (created["user_id"], "erin@example.com", "Erin", "Nakamura"):
+        assert value not in text
+
+
+@pytestmark_linker
+def test_writing_a_records_entries_again_writes_none(store):
+    entries = [(ORG, "p-1", ActivityEntry(kind="linked", at=AT)), (ORG, "p-1", ActivityEntry(kind="edited", at=AT))]
+
+    assert store.add_activity("rec-1", entries) == 2
+    assert store.add_activity("rec-1", entries) == 0
+    assert len(trail(store)) == 2
+
+
+# --- the route --------------------------------------------------------------------------------------------
+def seed_trail(store, profile_id, count, org_id=ORG):
+    """`count` entries on the profile, one second apart, as the linker writes them."""
+    entries = [
+        (org_id, profile_id, ActivityEntry(kind="edited", at=f"2026-03-01T10:{i // 60:02d}:{i % 60:02d}.000Z",
+         fields=["locale"]))
+        for i in range(count)
+    ]  # fmt: skip
+    assert store.add_activity(f"rec-{uuid.uuid4().hex[:6]}", entries) == count
+    return entries
+
+
+def get_activity(principal, profile_id, org_id=ORG, **query):
+    event = api_event(
+        "org-api-list-profile-activity.json",
+        principal=principal,
+        path=f"/v1/orgs/{org_id}/profiles/{profile_id}/activity",
+        pathParameters={"org_id": org_id, "profile_id": profile_id},
+        queryStringParameters={k: str(v) for k, v in query.items()} or None,
+    )
+    event["multiValueQueryStringParameters"] = {k: [str(v)] for k, v in query.items()} or None
+    response = org_api.handler(event, FakeContext())
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+def a_profile(store, org_id=ORG):
+    from customer_profiles.domain import pos
+    from customer_profiles.models.api import PosSaleRequest
+
+    sale = {"currency": "EUR", "payment_method": "cash", "lines": [{"kind": "ticket", "item_id": "e", "quantity": 1,
+            "unit_price": 1}], "customer": {}}  # fmt: skip
+    return pos.create_pos_sale(
+        store, staff_principal("till", org_id, "pos"), org_id, PosSaleRequest.model_validate(sale)
+    ).profile.profile_id
+
+
+@pytestmark_linker
+@pytest.mark.parametrize("role", ["viewer", "pos", "admin"])
+def test_any_staff_role_of_the_org_reads_the_trail(store, role):
+    profile_id = a_profile(store)
+    seed_trail(store, profile_id, 2)
+
+    status, body = get_activity(staff_principal(None, ORG, role), profile_id)
+
+    assert status == 200 and [e["kind"] for e in body["entries"]] == ["edited", "edited"]
+    assert body["next_cursor"] is None
+
+
+@pytestmark_linker
+def test_another_orgs_staff_and_customers_find_nothing_and_trails_stay_apart(store):
+    mine, other = a_profile(store), a_profile(store)
+    seed_trail(store, mine, 1)
+
+    assert get_activity(staff_principal(None, "org-else", "admin"), mine)[0] == 404
+    assert get_activity(user_principal(), mine)[0] in (403, 404)
+    assert get_activity(staff_principal(None, ORG, "viewer"), "no-such-profile")[0] == 404
+    assert get_activity(staff_principal(None, ORG, "viewer"), other)[1]["entries"] == []
+
+
+@pytestmark_linker
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-base64!",
+        encode_cursor({"pk": keys.activity_pk(ORG, "someone-else"), "sk": AT}),
+        encode_cursor({"pk": "PLACEHOLDER", "sk": AT, "extra": "x"}),
+        encode_cursor(["a list"]),
+    ],
+    ids=["garbage", "other-profile", "extra-key", "not-a-key"],
+)
+def test_a_cursor_the_listing_did_not_make_is_a_422(store, cursor):
+    profile_id = a_profile(store)
+    cursor = cursor.replace("PLACEHOLDER", keys.activity_pk(ORG, profile_id)) if cursor else cursor
+
+    status, body = get_activity(staff_principal(None, ORG, "viewer"), profile_id, cursor=cursor)
+
+    assert status == 422, body
+
+
+@pytestmark_linker
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(min_value=0, max_value=12), limit=st.integers(min_value=1, max_value=5))
+def test_pages_give_each_entry_once_newest_first(store, count, limit):
+    # Given a profile with `count` entries
+    profile_id = a_profile(store)
+    seeded = seed_trail(store, profile_id, count)
+
+    # When every page is read
+    seen, cursor, pages = [], None, 0
+    while True:
+        status, body = get_activity(
+            staff_principal(None, ORG, "viewer"), profile_id, limit=limit, **({"cursor": cursor} if cursor else {})
+        )
+        assert status == 200 and len(body["entries"]) <= limit
+        seen += [e["at"] for e in body["entries"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    # Then each entry came once, newest first, in as few pages as the limit allows
+    assert seen == sorted((e.at for _, _, e in seeded), reverse=True)
+    assert pages == max(1, -(-count // limit))
