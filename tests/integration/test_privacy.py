@@ -4,21 +4,35 @@ and the linker running). The erasure is checked against every item of the table.
 import json
 import uuid
 
+import boto3
 import pytest
 
+from tests.integration.conftest import TABLE
 from tests.integration.test_linking import LINES, pos_sale
 
 pytestmark = pytest.mark.integration
+IDEMPOTENCY_TABLE = TABLE.replace("customer-profiles-", "customer-profiles-idempotency-")
 
 
 def all_items(runtime) -> list[dict]:
-    table, items, start = runtime.table(), [], None
-    while True:
-        page = table.scan(**({"ExclusiveStartKey": start} if start else {}))
-        items += page["Items"]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
+    """Every item of the profiles table and of the idempotent answers' table."""
+    dynamodb = boto3.resource(
+        "dynamodb",
+        endpoint_url=runtime.dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    items = []
+    for table in (runtime.table(), dynamodb.Table(IDEMPOTENCY_TABLE)):
+        start = None
+        while True:
+            page = table.scan(**({"ExclusiveStartKey": start} if start else {}))
+            items += page["Items"]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+    return items
 
 
 def holding(items, *values) -> list[dict]:

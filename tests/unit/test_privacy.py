@@ -20,7 +20,9 @@ def items(store):
 
 
 def holding(store, *values):
-    return [i for i in items(store) if any(v.lower() in json.dumps(i, default=str).lower() for v in values)]
+    """Items of both tables (the profiles and the idempotent answers) that hold any of `values`."""
+    answers = store.db.resource.Table(store.requests_table).scan()["Items"]
+    return [i for i in items(store) + answers if any(v.lower() in json.dumps(i, default=str).lower() for v in values)]
 
 
 def drain(store):

@@ -92,7 +92,9 @@ class OrderRecords(Records):
         tx = self.db.tx()
         add_sale(tx, sale)
         if answer:
-            add_answer(tx, self.requests_table, *answer)
+            add_answer(
+                tx, self.requests_table, *answer, about=keys.profile_pk(sale.order.org_id, sale.order.profile_id)
+            )
         tx.execute(self.db.client)
 
     def answer_and_user_profile(

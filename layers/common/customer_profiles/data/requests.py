@@ -16,6 +16,7 @@ from typing import Any
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import Item
+from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 
 RETENTION_SECONDS = 24 * 3600
@@ -58,15 +59,40 @@ def answered_from(items: list[Item], now: float | None = None) -> Answered | Non
     return None
 
 
-def add_answer(tx: Tx, table_name: str, request: IdempotentRequest, body: dict[str, Any]) -> None:
+ABOUT_INDEX = "by_profile"  # the requests table's answers by the profile they tell of (erasure finds them)
+
+
+def add_answer(tx: Tx, table_name: str, request: IdempotentRequest, body: dict[str, Any], *, about: str) -> None:
     """The answer, written only if no live answer holds the key: a concurrent first request's transaction
-    then fails as a whole, and its retry reads this answer."""
+    then fails as a whole, and its retry reads this answer. `about` names the profile it tells of (a sale's
+    answer holds what staff captured): an erasure of that profile deletes it."""
     now = int(time.time())
     item = {
         **request.item_key,
         "type": "request_answer",
+        "about": about,
         "payload_sha256": request.payload_sha256,
         "answer": json.dumps(body, separators=(",", ":")),  # a string: JSON numbers need no Decimal round trip
         "expiration": now + RETENTION_SECONDS,  # the table's TTL attribute
     }
     tx.put_in(table_name, item, "attribute_not_exists(id) OR expiration <= :now", now=now)
+
+
+class RequestRecords(Records):
+    def forget_answers_about(self, org_id: str, profile_id: str) -> int:
+        """The idempotent answers that tell of an erased profile (a sale's answer holds what staff captured),
+        deleted before their 24 hours: found by the requests table's index, every page."""
+        if not self.requests_table:
+            return 0
+        table = self.db.resource.Table(self.requests_table)
+        about = keys.profile_pk(org_id, profile_id)
+        arguments = {"IndexName": ABOUT_INDEX, "KeyConditionExpression": KeyCondition("about").eq(about)}
+        found = 0
+        while True:
+            page = table.query(**arguments)
+            for item in page["Items"]:
+                table.delete_item(Key={"id": item["id"]})
+                found += 1
+            if "LastEvaluatedKey" not in page:
+                return found
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

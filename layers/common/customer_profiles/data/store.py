@@ -13,6 +13,7 @@ from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import PendingRecords
 from customer_profiles.data.profiles import ProfileWrites
 from customer_profiles.data.receipts import ReceiptRecords
+from customer_profiles.data.requests import RequestRecords
 from customer_profiles.data.resellers import ResellerRecords
 from customer_profiles.data.staff import StaffRecords
 from customer_profiles.data.table import Table
@@ -29,6 +30,7 @@ class Store(
     StaffRecords,
     ConsentRecords,
     ActivityRecords,
+    RequestRecords,
 ):
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
         self.db = Table(table_name, dynamodb)

@@ -95,7 +95,9 @@ def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: Pend
         return after
 
     done = on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
-    store.forget_consents(org_id, profile_id)  # after the profile: a retry finds it erased and comes here again
+    # after the profile: a retry finds it erased and comes here again
+    store.forget_consents(org_id, profile_id)
+    store.forget_answers_about(org_id, profile_id)
     return done
 
 
