@@ -25,7 +25,6 @@ from customer_profiles.models.principal import Principal
 from customer_profiles.retry import on_concurrent_write
 
 MAX_TOKEN_LENGTH = 128
-MAX_MERGE_HOPS = 8  # a profile merged into one that was merged in turn...
 
 
 def claim_entitlements(store: Store, principal: Principal, token: str) -> ClaimResponse:
@@ -147,14 +146,4 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
 
 def where_entitlements_live(store: Store, claim: Claim) -> Profile:
     """The live profile holding the claim's entitlements: the buyer's, or the one it was merged into."""
-    profile_id = claim.profile_id
-    for _ in range(MAX_MERGE_HOPS):
-        profile = store.get_profile(claim.org_id, profile_id)
-        if profile is None:
-            break
-        if profile.merging_into:
-            raise ConcurrentWrite("the claim's profile is being merged; retry")
-        if not profile.merged_into:
-            return profile
-        profile_id = profile.merged_into
-    raise ConcurrentWrite("the claim's profile is being written; retry")
+    return profiles.live_successor(store, claim.org_id, claim.profile_id, holding="claim")

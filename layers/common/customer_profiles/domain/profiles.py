@@ -107,3 +107,21 @@ def update_profile_attributes(
     )
     store.replace_profile(profile, updated, changed_by)
     return updated
+
+
+MAX_MERGE_HOPS = 8  # a profile merged into one that was merged in turn...
+
+
+def live_successor(store: Store, org_id: str, profile_id: str, *, holding: str) -> Profile:
+    """The live profile that now holds what was made under `profile_id`: itself, or the one it was merged
+    into (following merges). A merge in progress, or a profile being written, is a retryable conflict."""
+    for _ in range(MAX_MERGE_HOPS):
+        profile = store.get_profile(org_id, profile_id)
+        if profile is None:
+            break
+        if profile.merging_into:
+            raise ConcurrentWrite(f"the {holding}'s profile is being merged; retry")
+        if not profile.merged_into:
+            return profile
+        profile_id = profile.merged_into
+    raise ConcurrentWrite(f"the {holding}'s profile is being written; retry")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from customer_profiles.data.profiles import NOT_MERGED, ProfileChange
 from customer_profiles.data.receipts import ReceiptRedemption
 from customer_profiles.data.store import Store
-from customer_profiles.domain import linking, receipt_codes, users
+from customer_profiles.domain import linking, profiles, receipt_codes, users
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import ConcurrentWrite, Gone, NotFound, TooManyAttempts
 from customer_profiles.models.activity import CUSTOMER
@@ -30,7 +30,6 @@ from customer_profiles.retry import on_concurrent_write
 MAX_FAILED_ATTEMPTS = 10
 ATTEMPT_WINDOW_SECONDS = 15 * 60
 ATTEMPTS_ACTION = "receipt"
-MAX_MERGE_HOPS = 8
 UNKNOWN = "no such receipt code"  # the same for a code never issued: nothing says whether one existed
 USED = "this receipt code was used already"
 EXPIRED = "this receipt code has expired"
@@ -126,14 +125,4 @@ def _redeemed(store: Store, redemption: ReceiptRedemption) -> ReceiptRedemptionR
 
 def _where_sale_lives(store: Store, receipt: Receipt) -> Profile:
     """The live profile holding the sale: the one it was made under, or the one that was merged into."""
-    profile_id = receipt.profile_id
-    for _ in range(MAX_MERGE_HOPS):
-        profile = store.get_profile(receipt.org_id, profile_id)
-        if profile is None:
-            break
-        if profile.merging_into:
-            raise ConcurrentWrite("the sale's profile is being merged; retry")
-        if not profile.merged_into:
-            return profile
-        profile_id = profile.merged_into
-    raise ConcurrentWrite("the sale's profile is being written; retry")
+    return profiles.live_successor(store, receipt.org_id, receipt.profile_id, holding="sale")
