@@ -109,6 +109,10 @@ def test_an_export_holds_everything_about_a_person_in_three_orgs(runtime):
     history = [e for page in pages for e in page["history"]]
     assert sum(e["type"] == "order" for e in history) == 5 and sum(e["type"] == "entitlement" for e in history) == 10
     assert {e["org_id"] for e in history} == set(orgs)
+    # and each profile's activity trail: how it was made, at least
+    activity = [a for page in pages for a in page["activity"]]
+    assert {a["org_id"] for a in activity if a["entry"]["kind"] == "created"} == set(orgs)
+    assert email not in json.dumps(activity) and family not in json.dumps(activity)
 
 
 def test_an_erasure_leaves_no_trace_of_the_person_and_every_org_its_records(runtime):

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from customer_profiles.domain import consents, effects, orders, pos, privacy, registration, users
-from customer_profiles.errors import Forbidden, NotFound
+from customer_profiles.errors import Forbidden, InvalidInput, NotFound
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from customer_profiles.models.consents import ConsentsRequest
 from tests.unit.conftest import staff_principal, user_principal
@@ -143,3 +143,5 @@ def test_an_export_pages_the_history(store, monkeypatch):
     ids = [e.order.order_id if e.order else e.entitlement.entitlement_id for e in entries if e.order or e.entitlement]
     assert len(entries) == len(set(ids)) == 6  # each once
     assert first.next_cursor  # more than one page
+    with pytest.raises(InvalidInput):
+        privacy.export_me(store, person, cursor="eyJwYXJ0IjogImVsc2V3aGVyZSJ9")  # {"part": "elsewhere"}

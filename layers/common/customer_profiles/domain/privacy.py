@@ -15,6 +15,9 @@ their other orgs alone.
 
 from __future__ import annotations
 
+from typing import Any
+
+from customer_profiles.data.codec import decode_cursor, encode_cursor
 from customer_profiles.data.pending import publish_effect
 from customer_profiles.data.profiles import ProfileChange
 from customer_profiles.data.store import Store
@@ -22,8 +25,8 @@ from customer_profiles.data.users import identifiers_of
 from customer_profiles.domain import claims, history, users
 from customer_profiles.domain.access import require_staff_of
 from customer_profiles.domain.users import utc_now
-from customer_profiles.errors import NotFound
-from customer_profiles.models.api import IdentifierExport, OrgProfileExport, PersonExport, ProfileExport
+from customer_profiles.errors import InvalidInput, NotFound
+from customer_profiles.models.api import ActivityExport, IdentifierExport, OrgProfileExport, PersonExport, ProfileExport
 from customer_profiles.models.domain import PendingEffect, Profile, ProfileAttributes
 from customer_profiles.models.principal import Principal
 from customer_profiles.retry import on_concurrent_write
@@ -102,11 +105,17 @@ def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: Pend
 
 
 def export_me(store: Store, principal: Principal, *, cursor: str | None) -> PersonExport:
-    """Everything held about the caller: the first page holds the user, their identifiers with provenance,
-    every profile and their open claims, and each page one page of their history (all orgs, newest first)."""
+    """Everything held about the caller, in pages that each stay bounded: the first holds the user, their
+    identifiers with provenance, every profile (with its consents) and their open claims; then the history
+    (all orgs, newest first), then each profile's activity trail, one page at a time."""
     user = users.get_me(store, principal)
-    found, next_cursor = store.history_of_user(user.user_id, org_id=None, limit=EXPORT_PAGE, cursor=cursor)
+    part = _export_part(cursor)
+    if part["part"] == "activity":
+        return _activity_page(store, user.user_id, part)
+    found, history_cursor = store.history_of_user(user.user_id, org_id=None, limit=EXPORT_PAGE, cursor=part["cursor"])
     entries = history.history_entries(found)
+    next_part = {"part": "history", "cursor": history_cursor} if history_cursor else {"part": "activity", "index": 0}
+    next_cursor = encode_cursor(next_part)
     if cursor:
         return PersonExport(user_id=user.user_id, history=entries, next_cursor=next_cursor)
     identifiers = identifiers_of(user)
@@ -122,6 +131,44 @@ def export_me(store: Store, principal: Principal, *, cursor: str | None) -> Pers
         claims=open_claims,
         history=entries,
         next_cursor=next_cursor,
+    )
+
+
+def _export_part(cursor: str | None) -> dict[str, Any]:
+    """Where an export goes on: the history (its own cursor) or the activity of the profile at `index`."""
+    if not cursor:
+        return {"part": "history", "cursor": None}
+    part = decode_cursor(cursor)
+    valid = isinstance(part, dict) and (
+        (part.get("part") == "history" and isinstance(part.get("cursor"), str | None))
+        or (
+            part.get("part") == "activity"
+            and isinstance(part.get("index"), int)
+            and part["index"] >= 0
+            and isinstance(part.get("cursor"), str | None)
+        )
+    )
+    if not valid:
+        raise InvalidInput("invalid cursor", field="cursor")
+    return part
+
+
+def _activity_page(store: Store, user_id: str, part: dict[str, Any]) -> PersonExport:
+    """One page of one profile's activity trail; the profiles in the order the first page listed them."""
+    profiles = store.all_profiles_of_user(user_id)
+    index = part["index"]
+    if index >= len(profiles):
+        return PersonExport(user_id=user_id, next_cursor=None)
+    profile = profiles[index]
+    found, more = store.activity_page(profile.org_id, profile.profile_id, limit=EXPORT_PAGE, cursor=part.get("cursor"))
+    following = (
+        {"part": "activity", "index": index, "cursor": more} if more else {"part": "activity", "index": index + 1}
+    )
+    last = not more and index + 1 >= len(profiles)
+    return PersonExport(
+        user_id=user_id,
+        activity=[ActivityExport(org_id=profile.org_id, profile_id=profile.profile_id, entry=e) for e in found],
+        next_cursor=None if last else encode_cursor(following),
     )
 
 

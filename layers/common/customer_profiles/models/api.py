@@ -441,6 +441,14 @@ class IdentifierExport(BaseModel):
     at: str | None = None
 
 
+class ActivityExport(BaseModel):
+    """One entry of a profile's activity trail, with the profile it is about."""
+
+    org_id: str
+    profile_id: str
+    entry: ActivityEntry
+
+
 class PersonExport(BaseModel):
     """`GET /v1/me/export`: the first page holds everything but the history; each page one page of it."""
 
@@ -450,6 +458,7 @@ class PersonExport(BaseModel):
     profiles: list[ProfileExport] = Field(default_factory=list)
     claims: list[ClaimSummary] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
+    activity: list[ActivityExport] = Field(default_factory=list)
     next_cursor: str | None = None
 
 
