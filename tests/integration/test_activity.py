@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.integration.test_linking import pos_sale
+from tests.integration.test_linking import LINES, pos_sale
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +96,59 @@ def test_the_trail_is_the_orgs_own_and_a_bad_cursor_is_a_422(runtime):
     assert runtime.call("GET", path, stranger).status_code == 404
     assert runtime.call("GET", path, viewer, params={"cursor": "bm90LWEta2V5"}).status_code == 422
     assert runtime.call("GET", path, viewer, params={"limit": 0}).status_code == 422
+
+
+def test_a_profiles_trail_through_a_merge_and_an_erasure(runtime):
+    # Given a registered person who bought in the app at an org, and a window sale there to an email they had
+    # not verified yet
+    token = runtime.token()
+    assert runtime.call("PUT", "/v1/me", token).status_code == 201
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    bought = runtime.call(
+        "POST",
+        f"/v1/orgs/{org_id}/orders",
+        token,
+        json_body={"currency": "EUR", "payment_method": "card", "lines": LINES},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert bought.status_code == 201, bought.text
+    email = f"merge-{uuid.uuid4().hex[:8]}@example.com"
+    window = pos_sale(runtime, org_id, {"email": email, "given_name": "Mirela"})["profile"]["profile_id"]
+
+    # When they verify that email (the window's profile merges into theirs) and the org then erases them
+    subject = __import__("jwt").decode(token, options={"verify_signature": False})["sub"]
+    verified = runtime.token(subject, email=email, email_verified=True)
+    assert runtime.call("PUT", "/v1/me", verified).status_code == 200
+    admin = runtime.token(org_id=org_id, roles=["admin"])
+    mine = runtime.wait_for(
+        lambda: next(
+            (p["profile_id"] for p in runtime.call("GET", "/v1/me/profiles", verified).json()["profiles"]), None
+        )
+    )
+    survivor = mine if mine != window else None
+    assert survivor, "the window's profile merged into the person's own"
+    runtime.wait_for(
+        lambda: "merged_from" in {e["kind"] for e in trail(runtime, admin, org_id, survivor).json()["entries"]}
+    )
+    assert runtime.call("POST", f"/v1/orgs/{org_id}/profiles/{survivor}/erase", admin).status_code == 200
+
+    # Then the surviving profile's trail tells the merge (from the window's profile) and the erasure, newest
+    # first, and the window's profile's trail tells where it went
+    entries = runtime.wait_for(
+        lambda: (
+            (found := trail(runtime, admin, org_id, survivor).json()["entries"])
+            and found[0]["kind"] == "erased"
+            and found
+        )
+    )
+    merged_from = next(e for e in entries if e["kind"] == "merged_from")
+    assert merged_from["other_profile_id"] == window
+    assert entries[0]["actor"]["kind"] == "staff" and entries[0]["actor"]["role"] == "admin"
+    gone = runtime.wait_for(
+        lambda: next(
+            (e for e in trail(runtime, admin, org_id, window).json()["entries"] if e["kind"] == "merged_into"), None
+        )
+    )
+    assert gone["other_profile_id"] == survivor
+    text = trail(runtime, admin, org_id, survivor).text
+    assert email not in text and "Mirela" not in text

@@ -23,9 +23,10 @@ from customer_profiles.data.profiles import ProfileChange
 from customer_profiles.data.store import Store
 from customer_profiles.data.users import identifiers_of
 from customer_profiles.domain import claims, history, users
-from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.access import require_staff_of, staff_actor
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import InvalidInput, NotFound
+from customer_profiles.models.activity import CUSTOMER, Actor
 from customer_profiles.models.api import ActivityExport, IdentifierExport, OrgProfileExport, PersonExport, ProfileExport
 from customer_profiles.models.domain import PendingEffect, Profile, ProfileAttributes
 from customer_profiles.models.principal import Principal
@@ -60,7 +61,7 @@ def erase_me(store: Store, principal: Principal) -> None:
     if user is None:
         return
     for profile in store.all_profiles_of_user(user_id):
-        _erase_profile(store, profile.org_id, profile.profile_id, announce=None)
+        _erase_profile(store, profile.org_id, profile.profile_id, announce=None, by=CUSTOMER)
     identifiers = identifiers_of(user)
     cursor: str | None = None
     while identifiers:
@@ -83,10 +84,11 @@ def erase_org_profile(store: Store, principal: Principal, org_id: str, profile_i
     now = utc_now()
     detail = {"org_id": org_id, "profile_id": profile_id, "erased_at": now}
     event = publish_effect("CustomerErased", detail, f"customer-erased#{org_id}#{profile_id}", now)
-    return ProfileExport.of(_erase_profile(store, org_id, profile_id, announce=event))
+    by = staff_actor(principal, org_id, any_role=ADMINS)
+    return ProfileExport.of(_erase_profile(store, org_id, profile_id, announce=event, by=by))
 
 
-def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: PendingEffect | None) -> Profile:
+def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: PendingEffect | None, by: Actor) -> Profile:
     def attempt() -> Profile:
         profile = store.get_profile(org_id, profile_id)
         if profile is None or profile.merged_into:
@@ -94,7 +96,7 @@ def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: Pend
         if profile.erased_at and not profile.user_id and not profile.captured:
             return profile  # erased already: nothing to do, nothing to announce again
         after = erased(profile, utc_now())
-        store.write_profiles(ProfileChange(profile, after), announce=announce)
+        store.write_profiles(ProfileChange(profile, after, changed_by=by), announce=announce)
         return after
 
     done = on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
