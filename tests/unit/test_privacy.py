@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from customer_profiles.domain import consents, effects, orders, pos, privacy, registration, users
-from customer_profiles.errors import Forbidden, InvalidInput, NotFound
-from customer_profiles.models.api import OrderRequest, PosSaleRequest
+from customer_profiles.domain import consents, effects, orders, pos, privacy, registration, staff, users
+from customer_profiles.errors import Forbidden, InvalidInput, NotFound, StateConflict
+from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest
 from customer_profiles.models.consents import ConsentsRequest
 from tests.unit.conftest import staff_principal, user_principal
 
@@ -145,3 +145,18 @@ def test_an_export_pages_the_history(store, monkeypatch):
     assert first.next_cursor  # more than one page
     with pytest.raises(InvalidInput):
         privacy.export_me(store, person, cursor="eyJwYXJ0IjogImVsc2V3aGVyZSJ9")  # {"part": "elsewhere"}
+
+
+def test_an_erased_profile_cannot_be_given_to_a_customer_again(store):
+    person, email, _ = seeded(store)
+    user_id = users.current_user_id(store, person)
+    profile_id = store.profile_id_of_user_in_org(user_id, "org-a")
+    admin = staff_principal("adm", "org-a", "admin")
+    erased = privacy.erase_org_profile(store, admin, "org-a", profile_id)
+    version = store.get_profile("org-a", profile_id).version
+
+    with pytest.raises(StateConflict):
+        staff.attach_identifier(
+            store, admin, "org-a", profile_id, AttachIdentifierRequest(version=version, email=email)
+        )
+    assert erased.erased_at and store.get_profile("org-a", profile_id).user_id is None

@@ -175,6 +175,8 @@ def attach_identifier(
     profile = _own_profile(store, org_id, profile_id)
     if profile.user_id:
         raise StateConflict("this profile already belongs to a customer account")
+    if profile.erased_at:  # its person asked to be forgotten: no identifier may lead back to them
+        raise StateConflict("this profile was erased: it cannot be given to a customer again")
     if request.version != profile.version:
         raise StateConflict(f"stale version {request.version}: the profile is at version {profile.version}")
     identifiers = normalised_identifiers(
