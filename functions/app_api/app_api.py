@@ -293,4 +293,5 @@ snapstart.prepare(
     store,
     powertools_tracer,
     primers=(lambda: store().prime(), snapstart.unauthenticated_request(handler, "GET", "/v1/me")),
+    reconnect=(lambda: store().connect(),),
 )

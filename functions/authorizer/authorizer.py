@@ -44,7 +44,7 @@ def store() -> "Store":
 
 
 # Built and primed into the snapshot (the JWKS is read at request time).
-snapstart.prepare(verifier, store, primers=(lambda: store().prime(),))
+snapstart.prepare(verifier, store, primers=(lambda: store().prime(),), reconnect=(lambda: store().connect(),))
 
 
 def with_what_the_service_knows(principal: Principal) -> Principal:

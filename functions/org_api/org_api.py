@@ -316,4 +316,5 @@ snapstart.prepare(
     store,
     powertools_tracer,
     primers=(lambda: store().prime(), snapstart.unauthenticated_request(handler, "GET", "/v1/orgs/snapshot/staff")),
+    reconnect=(lambda: store().connect(),),
 )

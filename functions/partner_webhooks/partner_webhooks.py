@@ -56,7 +56,7 @@ def store() -> Store:
 
 # Built and primed into the snapshot; partners' secrets and the claim-token key are read at
 # request time (cached briefly), never kept in the snapshot.
-snapstart.prepare(store, powertools_tracer, primers=(lambda: store().prime(),))
+snapstart.prepare(store, powertools_tracer, primers=(lambda: store().prime(),), reconnect=(lambda: store().connect(),))
 
 
 @app.post(

@@ -4,6 +4,8 @@ restore they reseed `random` and keep the clients."""
 
 import importlib
 import random
+from collections import Counter
+from types import SimpleNamespace
 
 import boto3
 import botocore.client
@@ -19,6 +21,7 @@ import partner_webhooks
 from customer_profiles.data.store import Store
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.tracing import powertools_tracer
+from tests.support.requests import requests_of
 from tests.unit.test_authorizer import configure
 
 MODULES = {"authorizer": authorizer, "app_api": app_api, "org_api": org_api, "partner_webhooks": partner_webhooks}
@@ -108,3 +111,35 @@ def test_the_handler_is_primed_by_a_request_answered_401_that_reads_nothing(func
     assert (answer["statusCode"], calls) == (401, [])
     # The first real request still reports the environment's cold start (log key, trace annotation, metric).
     assert all(importlib.import_module(name).is_cold_start for name in snapstart.COLD_START_FLAGS)
+
+
+def test_after_a_restore_each_function_opens_its_connection(monkeypatch):
+    opened: list[str] = []
+    for name, module in MODULES.items():
+        fake = SimpleNamespace(connect=lambda name=name: opened.append(name))
+        monkeypatch.setattr(module, "store", lambda fake=fake: fake)  # what the hooks call, by name, at restore
+
+    for hook, args, kwargs in snapshot_restore_py.get_after_restore():
+        if hook is snapstart.renew:
+            hook(*args, **kwargs)
+
+    assert sorted(opened) == sorted(MODULES)
+
+
+def test_opening_the_connection_is_one_read(store):
+    assert requests_of(store, store.connect) == Counter({"GetItem": 1})
+
+
+def test_a_connection_that_cannot_open_after_a_restore_is_left_to_the_first_request(caplog):
+    nowhere = boto3.resource(
+        "dynamodb",
+        endpoint_url="http://127.0.0.1:9",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
+    )
+
+    snapstart.renew((Store("profiles", nowhere).connect,))  # does not raise: the restore goes on
+
+    assert "could not open a connection" in caplog.text

@@ -39,3 +39,7 @@ class Store(
     def prime(self) -> None:
         """Build the client's request paths before a SnapStart snapshot (`Table.prime`)."""
         self.db.prime()
+
+    def connect(self) -> None:
+        """Open the connection after a SnapStart restore (`Table.connect`)."""
+        self.db.connect()

@@ -70,6 +70,11 @@ class Table:
         finally:
             self.client.meta.events.unregister("before-send.dynamodb", answer)
 
+    def connect(self) -> None:
+        """Open the client's connection to DynamoDB with the cheapest real request (an eventually consistent
+        GetItem of a key nothing has), for a SnapStart environment just restored (edge/snapstart.py)."""
+        self.client.get_item(TableName=self.name, Key={"pk": "connection", "sk": "connection"})
+
     def get(self, key: Key, *, consistent: bool = True) -> Item | None:
         return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
 

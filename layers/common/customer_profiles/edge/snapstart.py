@@ -22,6 +22,7 @@ local runtime, whose worker runs the same hooks when a function has SnapStart).
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import sys
@@ -54,10 +55,15 @@ COLD_START_FLAGS = (
 )
 
 
-def prepare(*factories: CachedFactory, primers: tuple[Callable[[], object], ...] = ()) -> None:
-    """Build `factories` and run `primers` before the snapshot; reseed `random` after each restore."""
+def prepare(
+    *factories: CachedFactory,
+    primers: tuple[Callable[[], object], ...] = (),
+    reconnect: tuple[Callable[[], object], ...] = (),
+) -> None:
+    """Build `factories` and run `primers` before the snapshot; after each restore, reseed `random` and
+    open the connections `reconnect` names."""
     register_before_snapshot(build, factories, primers)
-    register_after_restore(renew)
+    register_after_restore(renew, reconnect)
 
 
 def build(factories: tuple[CachedFactory, ...], primers: tuple[Callable[[], object], ...] = ()) -> None:
@@ -67,8 +73,16 @@ def build(factories: tuple[CachedFactory, ...], primers: tuple[Callable[[], obje
         primer()
 
 
-def renew() -> None:
+def renew(reconnect: tuple[Callable[[], object], ...] = ()) -> None:
+    """After a restore: a seed of this environment's own, and fresh connections (AWS's advice for
+    after-restore hooks), so the first request does not open one. A failure here costs nothing but that:
+    the first request opens its connection itself."""
     random.seed()
+    for connect in reconnect:
+        try:
+            connect()
+        except Exception:  # whatever fails, the request will connect (and report it) on its own
+            logging.getLogger(__name__).warning("could not open a connection after the restore", exc_info=True)
 
 
 def unauthenticated_request(handler: Handler, method: str, path: str) -> Callable[[], dict[str, Any]]:
