@@ -14,7 +14,10 @@ authorizer's verifier) and what primes them, so its hooks are stated where it is
 - after a restore, `random` is reseeded: every environment restored from one snapshot would otherwise draw
   the same numbers (the retries' jitter, Powertools' log sampling). The clients are kept: they hold no
   connection, and under SnapStart Lambda gives credentials through the container credentials provider,
-  which boto3 refreshes (AWS's SnapStart documentation), so nothing in them must be unique.
+  which boto3 refreshes (AWS's SnapStart documentation), so nothing in them must be unique. Then each
+  store opens its connection (`reconnect`: one eventually consistent GetItem of a key nothing has), as
+  AWS advises after-restore hooks to, so the first request finds it open; if that fails, the first
+  request opens it itself.
 
 The Lambda Python runtimes include `snapshot_restore_py` (requirements-dev.txt pins it for the tests and the
 local runtime, whose worker runs the same hooks when a function has SnapStart).
