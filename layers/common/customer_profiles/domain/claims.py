@@ -13,6 +13,7 @@ answer) gets the first answer again; anyone else gets a 410.
 from __future__ import annotations
 
 from customer_profiles.data.store import Store
+from customer_profiles.data.users import identifiers_of
 from customer_profiles.domain import profiles, users
 from customer_profiles.domain.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.identifiers import verified_identifiers
@@ -67,7 +68,7 @@ def verified_identifiers_of(store: Store, principal: Principal) -> list[Identifi
     user = users.get_me(store, principal)
     if user.status != "active":
         return []
-    return [(kind, value) for kind, value in (("email", user.email), ("phone", user.phone)) if value]  # type: ignore[misc]
+    return identifiers_of(user)
 
 
 def _recipients(claim: Claim) -> list[Identifier]:
