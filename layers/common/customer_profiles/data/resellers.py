@@ -24,6 +24,10 @@ from customer_profiles.data.tx import Tx
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, Partner, PendingEffect, Profile
 
+# What a claim loses when it closes (claimed, cancelled, expired) or its recipient is erased: its place in
+# the recipients' listing and its contact details, which nothing needs once no notification is due.
+CLOSED_CLAIM_LOSES = "gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone"
+
 
 @dataclass
 class Delivery:
@@ -155,7 +159,7 @@ class ResellerRecords(Records):
             if item is None or item.get("status") != "open":
                 continue
             claim = claim_from_item(item)
-            if any((kind, value) in identifiers for kind, value in (("email", claim.email), ("phone", claim.phone))):
+            if set(claim.recipients()) & set(identifiers):
                 found.append((key[0].removeprefix(keys.CLAIM_PREFIX), claim))
         return found, next_cursor
 
@@ -176,7 +180,7 @@ class ResellerRecords(Records):
             keys.claim_key(token_hash),
             "SET #status = :cancelled, cancelled_at = :now"
             + (", replaced_by = :replacement" if replaced_by else "")
-            + " REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone",
+            + f" REMOVE {CLOSED_CLAIM_LOSES}",
             "#status IN (:open, :expired)",
             cancelled="cancelled",
             open="open",
@@ -204,9 +208,7 @@ class ResellerRecords(Records):
     def forget_claim_recipient(self, token_hash: str) -> None:
         """An open claim whose recipient was erased: its contact details and its place in their listing go
         (its link still works for whoever holds it)."""
-        self.db.update_if(
-            keys.claim_key(token_hash), "REMOVE email, phone, gsi1pk, gsi1sk, gsi2pk, gsi2sk", "attribute_exists(pk)"
-        )
+        self.db.update_if(keys.claim_key(token_hash), f"REMOVE {CLOSED_CLAIM_LOSES}", "attribute_exists(pk)")
 
     def resend_claim(self, token_hash: str, claim: Claim, now: str) -> int:
         """Ask for the claim's notification again (a pending effect with its own id); returns the resend's
@@ -249,7 +251,7 @@ class ResellerRecords(Records):
         tx = self.db.tx().update(
             keys.claim_key(token_hash),
             "SET #status = :used, used_at = :now, used_by_profile_id = :target, used_by_user_id = :user, "
-            "used_answer = :answer REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone",
+            f"used_answer = :answer REMOVE {CLOSED_CLAIM_LOSES}",
             "#status = :open AND expires_at > :now",
             used="claimed",
             open="open",
@@ -317,7 +319,7 @@ class ResellerRecords(Records):
         listing, and the due item gone."""
         self.db.tx().update(
             keys.claim_key(due.token_hash),
-            "SET #status = :expired, expired_at = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone",
+            f"SET #status = :expired, expired_at = :now REMOVE {CLOSED_CLAIM_LOSES}",
             "#status = :open AND expires_at <= :now",
             expired="expired",
             open="open",

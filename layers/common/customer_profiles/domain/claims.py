@@ -42,7 +42,7 @@ def accept_claim(store: Store, principal: Principal, claim_id: str, token_key: b
     if claim is None or claim.claim_id != claim_id:
         raise NotFound("no such claim")
     # A closed claim keeps no contact details: its first answer for whoever claimed it, 410 for others.
-    if claim.status == "open" and not set(verified_identifiers_of(store, principal)) & set(_recipients(claim)):
+    if claim.status == "open" and not set(verified_identifiers_of(store, principal)) & set(claim.recipients()):
         raise NotFound("no such claim")
     return _claim(store, principal, hashed)
 
@@ -69,10 +69,6 @@ def verified_identifiers_of(store: Store, principal: Principal) -> list[Identifi
     if user.status != "active":
         return []
     return identifiers_of(user)
-
-
-def _recipients(claim: Claim) -> list[Identifier]:
-    return [(kind, value) for kind, value in (("email", claim.email), ("phone", claim.phone)) if value]  # type: ignore[misc]
 
 
 def _claim(store: Store, principal: Principal, hashed: str) -> ClaimResponse:

@@ -408,7 +408,7 @@ class ClaimSummary(BaseModel):
             partner_id=claim.partner_id,
             order_id=claim.order_id,
             entitlements=len(claim.entitlement_ids),
-            addressed_to=[kind for kind, value in (("email", claim.email), ("phone", claim.phone)) if value],
+            addressed_to=[kind for kind, _ in claim.recipients()],
             expires_at=claim.expires_at,
             created_at=claim.created_at,
         )

@@ -210,6 +210,10 @@ class Claim(BaseModel):
     used_by_user_id: str | None = None  # who claimed it, and what they were answered (a retry gets it again)
     used_answer: dict[str, Any] | None = None
 
+    def recipients(self) -> list[Identifier]:
+        """The identifiers it is addressed to (none once it is closed: it keeps no contact details)."""
+        return [(kind, value) for kind, value in (("email", self.email), ("phone", self.phone)) if value]  # type: ignore[misc]
+
 
 class Receipt(BaseModel):
     """An anonymous sale's receipt code, kept only as its hash: redeeming it gives the sale's profile (and
