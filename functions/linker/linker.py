@@ -27,7 +27,12 @@ from customer_profiles.edge.stream_images import plain_image, record_identity
 from customer_profiles.edge.tracing import LazyTracer
 
 logger = masked_logger()
-require("TABLE_NAME", ("EVENT_BUS_NAME", "LOCAL_EVENT_SINK"), ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"))
+require(
+    "TABLE_NAME",
+    "IDEMPOTENCY_TABLE_NAME",
+    ("EVENT_BUS_NAME", "LOCAL_EVENT_SINK"),
+    ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
+)
 tracer = LazyTracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -39,7 +44,8 @@ CLAIM_SCHEDULE_RESERVE_MS = 5_000
 
 @lru_cache(maxsize=1)
 def store() -> Store:
-    return Store(settings().table_name)
+    # the requests table: an erased profile's idempotent answers are deleted by its pseudonymise effect
+    return Store(settings().table_name, requests_table=settings().idempotency_table_name)
 
 
 def publish(events: list[effects.DomainEvent]) -> None:

@@ -126,7 +126,9 @@ def _is_erased(change: ProfileChange) -> bool:
 
 
 def pseudonymise_effect(profile: Profile) -> PendingEffect:
-    """A profile was erased: its orders and entitlements must stop leading to its person (user id, history)."""
+    """A profile was erased: its orders and entitlements must stop leading to its person (user id, history),
+    and its consents and the idempotent answers about it must go. Written with the erasure, so a crash
+    right after it loses none of that."""
     cause = {"org_id": profile.org_id, "profile_id": profile.profile_id}
     effect_id = f"{profile.org_id}#{profile.profile_id}#erased"
     return PendingEffect(kind="pseudonymise_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)

@@ -43,8 +43,10 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
             return [linking.activation_event(store, cause["user_id"])]
         case "publish":
             return [DomainEvent(cause["detail_type"], cause["detail"])]
-        case "pseudonymise_profile":
+        case "pseudonymise_profile":  # what else an erased profile leaves: each step finds nothing the second time
             store.pseudonymise_children(cause["org_id"], cause["profile_id"])
+            store.forget_consents(cause["org_id"], cause["profile_id"])
+            store.forget_answers_about(cause["org_id"], cause["profile_id"])
         case "notify_claim":
             return [claim_notice(effect)]
         case _:  # pragma: no cover - EffectKind is closed

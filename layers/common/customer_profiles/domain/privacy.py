@@ -99,11 +99,7 @@ def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: Pend
         store.write_profiles(ProfileChange(profile, after, changed_by=by), announce=announce)
         return after
 
-    done = on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
-    # after the profile: a retry finds it erased and comes here again
-    store.forget_consents(org_id, profile_id)
-    store.forget_answers_about(org_id, profile_id)
-    return done
+    return on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
 
 
 def export_me(store: Store, principal: Principal, *, cursor: str | None) -> PersonExport:
