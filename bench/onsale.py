@@ -67,6 +67,7 @@ MIX = {
     "pos_none": 0.03,  # point of sale, nothing captured: an orphan profile
 }
 TICKETS = {1: 0.25, 2: 0.45, 3: 0.15, 4: 0.15}
+TILLS = 60  # the windows selling at the on-sale
 GIVEN = ["Ana", "Ben", "Chloé", "David", "Emma", "Farid", "Grace", "Hugo", "Inès", "Jon", "Kim", "Léa", "Marc", "Nora"]
 FAMILY = ["Smith", "Martin", "Müller", "García", "Rossi", "Nowak", "Brown", "Dubois", "Silva", "Jensen", "Kowalski"]
 
@@ -214,7 +215,12 @@ def simulate(
     recorder = Recorder()
     store = Store(TABLE, StubResource(recorder), requests_table="requests")
     store.configure_org(ORG, default_region="GB", now="2026-01-01T00:00:00.000Z")
-    seller = Principal(kind="staff", subject="till-1", client_id="staff", memberships={ORG: frozenset({"pos"})})
+    # Each window sale checks its till's membership in its transaction (a write on that key): the box office's
+    # sales spread over its tills, as they do at a venue.
+    sellers = [
+        Principal(kind="staff", subject=f"till-{n}", client_id="staff", memberships={ORG: frozenset({"pos"})})
+        for n in range(TILLS)
+    ]
     arrivals = sorted(rng.uniform(0, seconds) for _ in range(orders_count))
     kinds = [_pick(rng, mix or MIX) for _ in range(orders_count)]
     if one_buyer:
@@ -246,7 +252,7 @@ def simulate(
                 customer["phone"] = f"+447800{rng.randrange(10**6):06d}"  # a valid UK mobile range
             elif kind == "pos_card":
                 customer["card_fingerprint"] = uuid.uuid4().hex
-            pos.create_pos_sale(store, seller, ORG, _request(rng, PosSaleRequest, customer=customer))
+            pos.create_pos_sale(store, sellers[n % TILLS], ORG, _request(rng, PosSaleRequest, customer=customer))
         recorder.order = -1
     return recorder.writes, arrivals
 

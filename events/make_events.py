@@ -115,6 +115,16 @@ EVENTS = {
     "app-api-put-me.json": api_event("PUT", "/v1/me", "/v1/me", context=USER_CONTEXT),
     "app-api-get-me.json": api_event("GET", "/v1/me", "/v1/me", context=USER_CONTEXT),
     "app-api-get-my-profiles.json": api_event("GET", "/v1/me/profiles", "/v1/me/profiles", context=USER_CONTEXT),
+    "app-api-get-my-identifiers.json": api_event(
+        "GET", "/v1/me/identifiers", "/v1/me/identifiers", context=USER_CONTEXT
+    ),
+    "app-api-delete-my-identifier.json": api_event(
+        "DELETE",
+        "/v1/me/identifiers/{kind}/{value}",
+        "/v1/me/identifiers/phone/%2B447911123456",
+        path_parameters={"kind": "phone", "value": "%2B447911123456"},
+        context=USER_CONTEXT,
+    ),
     "app-api-get-my-history.json": api_event(
         "GET", "/v1/me/history", "/v1/me/history", context=USER_CONTEXT, query={"limit": "10"}
     ),
@@ -384,6 +394,12 @@ EVENTS["linker-profile-changed-hands.json"] = pending_record(
     "org-demo#d4c3b2a1e5f60718293a4b5c6d7e8f90#2",
     {"org_id": "org-demo", "profile_id": "d4c3b2a1e5f60718293a4b5c6d7e8f90", "user_id": SURVIVOR_USER_ID},
     "111100000000000000000004",
+)
+EVENTS["linker-identifier-proven.json"] = pending_record(
+    "bring_sales",
+    f"{SURVIVOR_USER_ID}#5d41402abc4b2a76b9719d911017c592#2026-11-25T16:00:00.000Z",
+    {"kind": "phone", "value": "+447911123456", "user_id": SURVIVOR_USER_ID, "proven_at": "2026-11-25T16:00:00.000Z"},
+    "111100000000000000000006",
 )
 EVENTS["linker-claim-created.json"] = pending_record(
     "notify_claim",

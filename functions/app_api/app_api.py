@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -30,11 +31,12 @@ from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create
 from customer_profiles.edge.idempotency import required_key
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
-from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import (
     ClaimListResponse,
     ClaimResponse,
+    HeldIdentifier,
     HistoryResponse,
+    IdentifierListResponse,
     OrderRequest,
     OrderResponse,
     PersonExport,
@@ -106,6 +108,45 @@ def get_me() -> UserResponse:
 def erase_me() -> Response[None]:
     privacy.erase_me(store(), principal_of(app))
     metrics.add_metric(name="UsersErased", unit="Count", value=1)
+    return Response(status_code=204)
+
+
+@app.get(
+    "/v1/me/identifiers",
+    responses=answers({200: IdentifierListResponse}),
+    security=BEARER,
+    description="Every email and phone your account holds, with how and when you proved it: a sale typed with one "
+    "of them comes to you. Your account keeps an identifier you verified once until you release it.",
+    operation_id="list_my_identifiers",
+    tags=["app"],
+)
+@tracer.capture_method
+def list_my_identifiers() -> IdentifierListResponse:
+    held = users.my_identifiers(store(), principal_of(app))
+    return IdentifierListResponse(
+        identifiers=[
+            HeldIdentifier(kind=kind, value=value, provenance=proof.provenance, verified_at=proof.at)
+            for (kind, value), proof in held
+            if kind in ("email", "phone")
+        ]
+    )
+
+
+@app.delete(
+    "/v1/me/identifiers/<kind>/<value>",
+    responses=answers({204: None}),
+    security=BEARER,
+    description="Release an email or phone: later sales typed with it no longer come to you (they wait for whoever "
+    "proves it next); what it already brought stays yours. 404 when your account does not hold it.",
+    operation_id="release_my_identifier",
+    tags=["app"],
+)
+@tracer.capture_method
+def release_my_identifier(
+    kind: Annotated[str, Path(pattern=r"^(email|phone)$")], value: Annotated[str, Path(min_length=1, max_length=254)]
+) -> Response[None]:
+    # API Gateway hands a path parameter over as sent: an email's @ may arrive percent-encoded.
+    users.release_my_identifier(store(), principal_of(app), kind, unquote(value))
     return Response(status_code=204)
 
 
@@ -246,8 +287,7 @@ def accept_my_claim(claim_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}
 )
 @tracer.capture_method
 def get_my_org_profile(org_id: ORG_ID) -> ProfileWithConsentsResponse:
-    user_id = users.current_user_id(store(), principal_of(app))
-    profile = profiles.user_profile_in_org(store(), user_id, org_id)
+    profile = profiles.my_profile_in_org(store(), principal_of(app), org_id)
     mine = consents.my_consents(store(), profile).consents
     return ProfileWithConsentsResponse(**ProfileResponse.of(profile).model_dump(), consents=mine)
 
@@ -261,9 +301,7 @@ def get_my_org_profile(org_id: ORG_ID) -> ProfileWithConsentsResponse:
 )
 @tracer.capture_method
 def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> ProfileResponse:
-    user_id = users.current_user_id(store(), principal_of(app))
-    profile = profiles.user_profile_in_org(store(), user_id, org_id)
-    return ProfileResponse.of(profiles.update_profile_attributes(profile, update, store(), CUSTOMER))
+    return ProfileResponse.of(profiles.update_my_profile(store(), principal_of(app), org_id, update))
 
 
 @app.put(

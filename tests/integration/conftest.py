@@ -154,3 +154,11 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         # purpose re-drives it and clears the file.
         failures = state_dir / "linker-failures.jsonl"
         assert not failures.exists() or failures.read_text() == "", failures.read_text()[:2000]
+
+
+@pytest.fixture(scope="session")
+def chaos_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The local runtime with `--chaos`: transaction conflicts, lagging indexes, parallel out-of-order stream
+    shards, redelivered batches, and the authorizer's answer cached per token as API Gateway caches it."""
+    with local_runtime(tmp_path_factory.mktemp("chaos-runtime"), "--chaos", "7") as started:
+        yield started

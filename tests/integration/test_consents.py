@@ -31,58 +31,55 @@ def email_consent(consents):
     return next(c for c in consents if c["purpose"] == "marketing_email")
 
 
-def test_the_persons_statement_then_an_older_staff_one_changes_nothing_and_a_newer_one_wins(runtime):
-    # Given a person who granted email marketing in the app at 18:30
-    org_id = f"org-{uuid.uuid4().hex[:8]}"
-    token, profile_id = a_person_in(runtime, org_id)
+def test_an_older_statement_changes_nothing_a_newer_one_wins_and_the_person_sees_it_once_theirs(runtime):
+    # Given a window customer (their email typed at the till) who said yes to email marketing at 18:30
+    org_id, email = f"org-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}@example.com"
     admin = staff_token(runtime, org_id, "admin")
-    granted = runtime.call(
-        "PUT",
-        f"/v1/orgs/{org_id}/profile/consents",
-        token,
-        json_body={
-            "consents": [{"purpose": "marketing_email", "status": "granted", "stated_at": "2026-11-01T18:30:00Z"}]
-        },
+    sold = runtime.call(
+        "POST",
+        f"/v1/orgs/{org_id}/pos/sales",
+        staff_token(runtime, org_id, "pos"),
+        json_body={"currency": "GBP", "payment_method": "cash", "lines": LINES, "customer": {"email": email}},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
     )
-    assert granted.status_code == 200, granted.text
-    assert email_consent(granted.json()["consents"])["source"] == "app"
+    assert sold.status_code == 201, sold.text
+    profile_id = sold.json()["profile"]["profile_id"]
     staff_path = f"/v1/orgs/{org_id}/profiles/{profile_id}/consents"
 
-    # When staff record, later, what the customer said at the window at 18:00 (before the app statement)
-    older = runtime.call(
-        "PUT",
-        staff_path,
-        admin,
-        json_body={
-            "consents": [{"purpose": "marketing_email", "status": "withdrawn", "stated_at": "2026-11-01T18:00:00Z"}]
-        },
-    )
+    def said(status, at):
+        return runtime.call(
+            "PUT",
+            staff_path,
+            admin,
+            json_body={"consents": [{"purpose": "marketing_email", "status": status, "stated_at": at}]},
+        )
 
-    # Then nothing changes, and the answer is the current state
+    assert said("granted", "2026-11-01T18:30:00Z").status_code == 200
+
+    # When staff record, later, what the customer said at 18:00 (before the grant): nothing changes
+    older = said("withdrawn", "2026-11-01T18:00:00Z")
     assert older.status_code == 200, older.text
     assert email_consent(older.json()["consents"])["status"] == "granted"
 
-    # When staff record a statement made after it
-    newer = runtime.call(
-        "PUT",
-        staff_path,
-        admin,
-        json_body={
-            "consents": [{"purpose": "marketing_email", "status": "withdrawn", "stated_at": "2026-11-01T19:00:00Z"}]
-        },
-    )
-
-    # Then it wins, and both views show it: the person's with its source, the staff's with who recorded it
+    # When staff record a statement made after it: it wins, with who recorded it
+    newer = said("withdrawn", "2026-11-01T19:00:00Z")
     assert email_consent(newer.json()["consents"])["status"] == "withdrawn"
+    seen = runtime.call("GET", f"/v1/orgs/{org_id}/profiles/{profile_id}", admin).json()["consents"]
+    assert email_consent(seen)["captured_by"]["role"] == "admin"
+    assert email_consent(seen)["stated_at"] == "2026-11-01T19:00:00.000Z"
+
+    # When the customer signs up with that email verified, the profile is theirs and so is what they said
+    token = runtime.token(email=email, email_verified=True)
+    assert runtime.call("PUT", "/v1/me", token).status_code == 201
     mine = runtime.call("GET", f"/v1/orgs/{org_id}/profile", token).json()["consents"]
     assert {(c["purpose"], c["status"], c["source"]) for c in mine} == {
         ("marketing_email", "withdrawn", "pos"),
         ("marketing_sms", "unknown", None),
     }
     assert email_consent(mine).get("captured_by") is None
-    seen = runtime.call("GET", f"/v1/orgs/{org_id}/profiles/{profile_id}", admin).json()["consents"]
-    assert email_consent(seen)["captured_by"]["role"] == "admin"
-    assert email_consent(seen)["stated_at"] == "2026-11-01T19:00:00.000Z"
+
+    # And from then on staff cannot speak for them: the person states their own
+    assert said("granted", "2026-11-01T20:00:00Z").status_code == 409
 
 
 def test_consent_routes_refuse_viewers_other_orgs_and_bad_bodies_without_a_server_error(runtime):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from customer_profiles.domain import effects, pos, users
+from customer_profiles.domain import effects, memberships, pos, users
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.principal import Principal
 from tests.support.template_tables import dynamodb_local_store
@@ -62,6 +62,7 @@ def link_request_count(store, k=3):
     )
     for n in range(k):
         org_id = f"org-{n}-{tag}"
+        memberships.grant(store, org_id, "till", ["pos"])
         pos.create_pos_sale(
             store,
             Principal(kind="staff", subject="till", client_id="staff", memberships={org_id: frozenset({"pos"})}),
@@ -98,7 +99,8 @@ def test_linking_costs_the_same_requests_whatever_the_table_size(store):
 
     assert small == large
     assert "Scan" not in small
-    # the effect: its consistent read, the target user, the merged user's profiles (a Query on its partition
-    # and a BatchGetItem), the final check that nothing is left (a Query), the effect's delete; per profile
-    # (k = 3): the user-in-org read and the move transaction (its children follow in the re-key it leaves)
-    assert sum(small.values()) == 6 + 3 * 2
+    # the effect: its consistent read, both users (one BatchGetItem), the merged user's profiles (a Query on its
+    # partition and a BatchGetItem), the person's in those orgs (a BatchGetItem of user-in-org items: none),
+    # the final check that nothing is left (a Query), the effect's delete; per profile (k = 3): the move
+    # transaction (its children follow in the re-key it leaves)
+    assert sum(small.values()) == 7 + 3

@@ -8,13 +8,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from customer_profiles.data.codec import membership_to_items
 from customer_profiles.data.store import Store
 from customer_profiles.edge import config, events
 from customer_profiles.edge import secrets as secret_store
+from customer_profiles.models.domain import StaffMembership
 from customer_profiles.models.principal import Principal
 from tests.support.template_tables import create_tables
 
 TABLES = {"ProfilesTable": "profiles-test", "IdempotencyTable": "idempotency-test"}
+CURRENT_TABLES: list[Any] = []  # the moto resource of the running test (staff_principal writes memberships there)
+STAFF_MEMBERS: list[StaffMembership] = []  # every staff principal made so far, member of its org
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 
@@ -33,7 +37,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     with mock_aws():
         dynamodb = boto3.resource("dynamodb")
         create_tables(dynamodb.meta.client, TABLES)
+        CURRENT_TABLES.append(dynamodb)
+        _put_memberships(dynamodb, list(STAFF_MEMBERS))
         yield dynamodb
+        CURRENT_TABLES.clear()
     for cache in caches:
         cache.cache_clear()
 
@@ -73,14 +80,41 @@ def user_principal(subject: str | None = None, **overrides: Any) -> Principal:
     return Principal(**values)
 
 
-def staff_principal(subject: str | None, org_id: str, *roles: str) -> Principal:
-    """A staff console's principal whose subject is staff of `org_id` (as the authorizer hands it over)."""
-    return Principal(
+def staff_principal(subject: str | None, org_id: str, *roles: str, member: bool = True) -> Principal:
+    """A staff console's principal whose subject is staff of `org_id` (as the authorizer hands it over). With
+    `member`, the membership is also in the table (with these roles), where every staff write checks it: now
+    when a moto table is up, else in each test's table as it is made (a principal made at import time). Without
+    it, the principal is what a cached answer still says after a revocation."""
+    principal = Principal(
         kind="staff",
         subject=subject or f"staff-{uuid.uuid4().hex[:8]}",
         client_id="staff-console",
         memberships={org_id: frozenset(roles)},
     )
+    if member:
+        membership = StaffMembership(
+            org_id=org_id,
+            subject=principal.subject,
+            roles=sorted(roles),
+            granted_by="test",
+            granted_at="2026-01-01T00:00:00.000Z",
+        )
+        if CURRENT_TABLES:
+            _put_memberships(CURRENT_TABLES[-1], [membership])
+        else:  # made at import time: written into each test's table (moto copies the table per transaction)
+            STAFF_MEMBERS.append(membership)
+    return principal
+
+
+def _put_memberships(dynamodb: Any, memberships: list[StaffMembership]) -> None:
+    table = dynamodb.Table(TABLES["ProfilesTable"])
+    for membership in memberships:
+        for item in membership_to_items(membership):
+            table.put_item(Item=item)
+
+
+# The committed staff events' caller (events/make_events.py STAFF_CONTEXT), a member of org-demo in every table.
+EVENTS_STAFF = staff_principal("local-staff-bob", "org-demo", "admin", "pos")
 
 
 def api_event(name: str, *, principal: Principal | None = None, **changes: Any) -> dict[str, Any]:

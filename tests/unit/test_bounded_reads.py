@@ -40,7 +40,7 @@ def new_profile(store, org=ORG) -> str:
     )
     made = pos.create_pos_sale(store, seller, org, request)
     source = store.get_profile(org, made.profile.profile_id)
-    store.move_children(source, source.model_copy(update={"profile_id": f"gone-{uuid.uuid4().hex}"}), chunk=100)
+    store.move_all_children(source, source.model_copy(update={"profile_id": f"gone-{uuid.uuid4().hex}"}))
     return made.profile.profile_id
 
 
@@ -286,18 +286,15 @@ def test_a_claim_costs_the_same_requests_however_many_orders_its_profile_holds(s
     assert claim_requests(0) == claim_requests(60)
 
 
-def test_the_linker_moves_every_child_in_bounded_chunks(store):
+def test_a_merge_moves_every_child_in_transactions_of_fifty_after_one_read(store):
     source_id, target_id = new_profile(store), new_profile(store)
-    made = [add_order(store, source_id, instant(n), entitlements=n % 4) for n in range(12)]
+    made = [add_order(store, source_id, instant(n), entitlements=n % 9) for n in range(30)]
     source, target = store.get_profile(ORG, source_id), store.get_profile(ORG, target_id)
-
-    moved = []
-    while count := store.move_children(source, target, chunk=5):
-        assert count <= 5
-        moved.append(count)
-
     total = len(made) + sum(len(es) for _, es in made)
-    assert sum(moved) == total
+
+    counted = requests_of(store, lambda: store.move_all_children(source, target))
+
+    assert counted == {"Query": 1, "TransactWriteItems": -(-total // 50)}  # ceil: 50 moves (100 items) each
     _, orders, entitlements = store.profile_with_children(ORG, target_id)
     assert len(orders) + len(entitlements) == total
     assert store.profile_with_children(ORG, source_id)[1:] == ([], [])

@@ -2,6 +2,7 @@
 arrived; never inferred; kept through merges."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,12 +11,13 @@ from hypothesis import strategies as st
 
 import app_api
 import org_api
-from customer_profiles.domain import consents, linking, partners, pos, registration, users
-from customer_profiles.errors import Forbidden, InvalidInput, NotFound
+from customer_profiles.domain import consents, linking, partners, pos, profiles, registration, users
+from customer_profiles.errors import ConsentIsThePersons, Forbidden, InvalidInput, NotFound
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.consents import ConsentsRequest
 from customer_profiles.models.domain import Partner
 from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
+from tests.unit.test_linking import run_pending_links
 from tests.unit.test_partners import PARTNER, new_secret, order_body, signed
 
 ORG = "org-arena"
@@ -123,14 +125,40 @@ def test_ties_at_the_same_instant_are_decided_the_same_way_whatever_the_order(st
     assert store.consents_of(ORG, second)["marketing_email"].status == "withdrawn"
 
 
-def test_at_the_same_instant_the_persons_own_word_beats_what_staff_recorded(store):
+def test_staff_cannot_state_consent_for_a_customer_who_has_an_account(store):
     principal, profile_id = a_person_with_a_profile(store)
     consents.set_my_consents(store, principal, ORG, said(("marketing_email", "granted", at(0))))
 
-    consents.record_by_staff(store, ADMIN, ORG, profile_id, said(("marketing_email", "withdrawn", at(0))))
+    with pytest.raises(ConsentIsThePersons):
+        consents.record_by_staff(store, ADMIN, ORG, profile_id, said(("marketing_email", "withdrawn", at(5))))
 
     current = store.consents_of(ORG, profile_id)["marketing_email"]
     assert (current.status, current.source) == ("granted", "app")
+
+
+def test_a_later_statement_relayed_at_the_window_never_overrides_the_persons_own(store):
+    # The person withdrew in the app; later a window sale typed with their phone (not yet proven) got a grant
+    # recorded by staff; when they prove the phone, the window's profile merges into theirs.
+    person = user_principal(email="pat@example.com", email_verified=True)
+    users.register_me(store, person)
+    profiles.ensure_user_profile(store, users.current_user_id(store, person), ORG, origin="consumer")
+    consents.set_my_consents(store, person, ORG, said(("marketing_email", "withdrawn", at(0))))
+    window = pos.create_pos_sale(
+        store,
+        SELLER,
+        ORG,
+        PosSaleRequest.model_validate(
+            {"currency": "GBP", "payment_method": "cash", "lines": LINES, "customer": {"phone": "+447911123456"}}
+        ),
+    )
+    consents.record_by_staff(store, ADMIN, ORG, window.profile.profile_id, said(("marketing_email", "granted", at(5))))
+
+    users.register_me(store, replace(person, phone_number="+447911123456", phone_number_verified=True))
+    run_pending_links(store)
+
+    mine = profiles.user_profile_in_org(store, users.current_user_id(store, person), ORG)
+    current = store.consents_of(ORG, mine.profile_id)["marketing_email"]
+    assert (current.status, current.source) == ("withdrawn", "app")
 
 
 def test_the_same_statement_again_changes_nothing(store):

@@ -88,7 +88,7 @@ def test_a_profile_being_merged_takes_no_new_children_and_an_interrupted_merge_i
     )
 
     # the merge marks the source as merging, then crashes before moving anything
-    monkeypatch.setattr(linking, "finish_merge", lambda *args: (_ for _ in ()).throw(RuntimeError("crash")))
+    monkeypatch.setattr(linking, "finish_merge", lambda *_, **__: (_ for _ in ()).throw(RuntimeError("crash")))
     result = effects.redrive(store, lambda events: None)
     assert any("crash" in failure for failure in result.failed)
     source = store.get_profile("org-a", sale.profile.profile_id)

@@ -1,8 +1,9 @@
 """Property: whatever window sales and reseller orders are typed with whatever mix of people's emails and
 phones, and whatever each person later proves to the identity provider, nobody holds an identifier as
-verified that they did not verify, an active user never holds a hint, and every sale is seen by at most
-one person: one entitled to it (who verified an identifier the sale was sold to), and by one as soon as
-anyone is. On moto, the linker run to quiescence after each sign-up."""
+verified that they did not verify, an active user never holds a hint, and every sale is seen by exactly the
+person who proved one of the identifiers it was typed with first (before the sale: the first of them, as
+typed, that a person had proved), and by nobody while nobody has. On moto, the linker run to quiescence after
+each sign-up."""
 
 import os
 import uuid
@@ -10,7 +11,6 @@ import uuid
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from customer_profiles.data.users import identifiers_of
 from customer_profiles.domain import effects, history, pos, users
 from customer_profiles.domain.users import utc_now
 from customer_profiles.models.api import PosSaleRequest
@@ -48,7 +48,9 @@ def test_nobody_collects_tickets_sold_to_identifiers_they_never_proved(store, ac
     owner = {("email", email[n]): n for n in range(PEOPLE)} | {("phone", phone[n]): n for n in range(PEOPLE)}
     verified: dict[int, set] = {n: set() for n in range(PEOPLE)}
     principals: dict[int, object] = {}
-    sold_to: dict[str, set] = {}  # entitlement id -> the identifiers it was sold to
+    proven_by: dict[tuple, int] = {}  # identifier -> the person who proved it first (nobody takes it after)
+    typed_with: dict[str, list] = {}  # entitlement id -> the identifiers its sale was typed with, as typed
+    owner_of: dict[str, int] = {}  # entitlement id -> the person it must reach (once someone proved one)
 
     for action in actions:
         if action[0] == "sign_up":
@@ -66,14 +68,22 @@ def test_nobody_collects_tickets_sold_to_identifiers_they_never_proved(store, ac
             )
             users.register_me(store, principal)
             verified[n] |= proved
+            for identifier in sorted(proved):
+                proven_by.setdefault(identifier, n)
+            # Sales nobody had reached go to this person if they proved one of their identifiers just now
+            for entitlement_id, typed in typed_with.items():
+                if entitlement_id not in owner_of and any(proven_by.get(i) == n for i in typed):
+                    owner_of[entitlement_id] = n
             assert not effects.redrive(store, lambda events: None).failed
             continue
         channel, org_index, picked = action
         identifiers = list(dict.fromkeys((kind, email[n] if kind == "email" else phone[n]) for kind, n in picked))
         identifiers.sort(key=lambda i: i[0])  # email first, as the API passes them
-        targets = expected_sold_to(store, identifiers)
+        already = next((proven_by[i] for i in identifiers if i in proven_by), None)
         for entitlement_id in sell(store, orgs[org_index], identifiers, channel):
-            sold_to[entitlement_id] = targets
+            typed_with[entitlement_id] = identifiers
+            if already is not None:
+                owner_of[entitlement_id] = already
 
     # No user holds an identifier as verified that its person did not verify; active users hold no hints
     user_of = {n: users.current_user_id(store, p) for n, p in principals.items()}
@@ -85,33 +95,19 @@ def test_nobody_collects_tickets_sold_to_identifiers_they_never_proved(store, ac
             assert identifier in verified[n] and user_of.get(n) == holding.user_id, identifier
         assert holder.status != "active" or holding.provenance == "verified", identifier
 
-    # Each sale is seen by at most one person, entitled to it; and by one as soon as anyone is entitled
-    seen_by: dict[str, set] = {e: set() for e in sold_to}
+    # Each sale is seen by exactly the person who proved one of its identifiers first, and by nobody else
+    seen_by: dict[str, set] = {e: set() for e in typed_with}
     for n, principal in principals.items():
         for entitlement_id in entitlements_in_history(store, principal):
             seen_by[entitlement_id].add(n)
-    for entitlement_id, targets in sold_to.items():
-        entitled = {n for n in principals if verified[n] & targets}
-        assert len(seen_by[entitlement_id]) <= 1, (entitlement_id, seen_by[entitlement_id])
-        assert seen_by[entitlement_id] <= entitled, (targets, seen_by[entitlement_id], entitled)
-        assert bool(seen_by[entitlement_id]) == bool(entitled), (targets, entitled)
+    for entitlement_id, typed in typed_with.items():
+        expected = {owner_of[entitlement_id]} if entitlement_id in owner_of else set()
+        assert seen_by[entitlement_id] == expected, (typed, seen_by[entitlement_id], expected)
     assert store.all_pending() == []
 
 
 def run_digits(run: str, n: int) -> str:
     return f"{(int(run, 16) + n) % 100000:05d}"
-
-
-def expected_sold_to(store, identifiers):
-    """Whom a sale typed with these identifiers is sold to, as the customer is known at that moment: the
-    person who verified the first held identifier; or every hint of the dormant user holding it; or, when
-    nobody holds any, all of them (a new dormant user)."""
-    holders = store.identifier_holders(identifiers)
-    bound = next((i for i in identifiers if i in holders), None)
-    if bound is None:
-        return set(identifiers)
-    user = store.get_user(holders[bound].user_id)
-    return {bound} if user.status == "active" else set(identifiers_of(user))
 
 
 def sell(store, org_id, identifiers, channel):

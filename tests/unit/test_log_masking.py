@@ -15,6 +15,7 @@ import linker
 import org_api
 import partner_webhooks
 from customer_profiles.domain import pos
+from customer_profiles.domain.memberships import grant
 from customer_profiles.edge.logs import MASK, mask
 from tests.support.tokens import FakeIdp
 from tests.unit.conftest import FakeContext, api_event, user_principal
@@ -63,6 +64,7 @@ def run_logged(module, event):
 @pytest.mark.usefixtures("aws", "reset_handler_caches")
 def test_no_personal_value_reaches_a_log_line(store, log_output, monkeypatch, tmp_path):
     # A sale with every personal field, then the same sale failing with the values in the error's text
+    grant(store, "org-demo", "local-staff-bob", ["pos"])  # the committed event's till
     assert run_logged(org_api, sale_event())["statusCode"] == 201
 
     def crash(*args, **kwargs):

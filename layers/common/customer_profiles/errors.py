@@ -41,6 +41,26 @@ class StateConflict(Conflict):
     the same request will never succeed, so it is never retried and the client is not told to retry."""
 
 
+class UserGone(Conflict):
+    """The user a request acts for is no longer an active user (erased, merged): the authorizer's cached
+    answer named it. The domain reads the token's user again; a write never lands on a ghost."""
+
+    code = "user_gone"
+
+
+class Erased(StateConflict):
+    """The profile was erased: it only parents what the org sold, and takes nothing new."""
+
+    code = "erased"
+
+
+class ConsentIsThePersons(StateConflict):
+    """Staff (or a reseller) relay consent only for a customer no person's account holds: a person states their
+    own."""
+
+    code = "consent_is_the_persons"
+
+
 class ConcurrentWrite(Conflict):
     """Retryable: a concurrent write won (a failed guard, a transaction conflict, throttling); nothing was
     written, and the same operation may succeed once it reads again. `retry.on_concurrent_write` retries it."""

@@ -71,6 +71,19 @@ def identifier_to_item(identifier: Identifier, user_id: str, proof: Proof) -> It
     }
 
 
+def held_identifier_to_item(identifier: Identifier, user_id: str, proof: Proof) -> Item:
+    """The identifier in its holder's partition (what `GET /v1/me/identifiers` lists)."""
+    kind, value = identifier
+    return {
+        **keys.held_identifier_key(user_id, identifier),
+        "type": "held_identifier",
+        "kind": kind,
+        "value": value,
+        "user_id": user_id,
+        **proof.model_dump(exclude_none=True),
+    }
+
+
 def holding_from_item(item: Item) -> Holding:
     # Items written before provenance was recorded were window captures: hints.
     return Holding(user_id=item["user_id"], provenance=item.get("provenance", "staff_captured"))
@@ -98,10 +111,20 @@ def profile_to_item(profile: Profile) -> Item:
 
 # --- orders and entitlements -----------------------------------------------------------------------
 def order_to_item(order: Order, user_id: str | None) -> Item:
+    """The order, with its bookkeeping (what it was typed with, when it reached its person, its claim) that
+    the model keeps out of every answer."""
+    bookkeeping: Item = {}
+    if order.typed:
+        bookkeeping["typed"] = [t.model_dump() for t in order.typed]
+    if order.reached_at:
+        bookkeeping["reached_at"] = order.reached_at
+    if order.claim_token_hash:
+        bookkeeping["claim_token_hash"] = order.claim_token_hash
     return {
         **keys.order_key(order.org_id, order.profile_id, order.created_at, order.order_id),
         "type": "order",
         **order.model_dump(mode="json"),
+        **bookkeeping,
         **({"user_id": user_id} if user_id else {}),
         **keys.history_keys(user_id, order.org_id, order.created_at, order.order_id),
     }
@@ -112,6 +135,7 @@ def entitlement_to_item(entitlement: Entitlement, user_id: str | None) -> Item:
         **keys.entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id),
         "type": "entitlement",
         **entitlement.model_dump(mode="json"),
+        "version": entitlement.version,
         **({"user_id": user_id} if user_id else {}),
         **keys.history_keys(user_id, entitlement.org_id, entitlement.created_at, entitlement.entitlement_id),
     }

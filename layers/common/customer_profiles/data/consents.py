@@ -7,21 +7,28 @@ from collections.abc import Sequence
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import consent_from_item, consent_to_item, profile_from_item
-from customer_profiles.data.profiles import LIVE_PROFILE
+from customer_profiles.data.profiles import profile_holds
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
+from customer_profiles.errors import UserGone
 from customer_profiles.models.consents import PURPOSES, ConsentStatement
 from customer_profiles.models.domain import Profile
 
-# A statement replaces the purpose's current one only if it ranks above it (docs/decisions.md, consent).
+# A statement replaces the purpose's current one only if it ranks above it (docs/decisions.md, consent); one
+# relayed by staff or a reseller never replaces the person's own.
 NEWER = "attribute_not_exists(pk) OR #rank < :rank"
+NEWER_AND_NOT_THE_PERSONS = "attribute_not_exists(pk) OR (#rank < :rank AND NOT #source IN (:app, :white_label))"
 
 
 def add_consents(tx: Tx, org_id: str, profile_id: str, statements: Sequence[ConsentStatement]) -> None:
     """Each statement, guarded: if a newer one is there (written since the caller read), the transaction is
     cancelled and the caller's retry reads again and leaves it out."""
     for statement in statements:
-        tx.put(consent_to_item(org_id, profile_id, statement), NEWER, rank=statement.rank)
+        item = consent_to_item(org_id, profile_id, statement)
+        if statement.by_the_person:
+            tx.put(item, NEWER, rank=statement.rank)
+        else:
+            tx.put(item, NEWER_AND_NOT_THE_PERSONS, rank=statement.rank, app="app", white_label="white_label")
 
 
 class ConsentRecords(Records):
@@ -41,10 +48,19 @@ class ConsentRecords(Records):
         statements = [consent_from_item(i) for i in found if i["sk"].startswith(keys.CONSENT_SK_PREFIX)]
         return profile, {s.purpose: s for s in statements}
 
-    def record_consents(self, profile: Profile, statements: Sequence[ConsentStatement]) -> None:
-        """Statements that beat the current ones, under a profile still live (not merged, not merging)."""
+    def record_consents(
+        self, profile: Profile, statements: Sequence[ConsentStatement], *, holder_status: str | None = None
+    ) -> None:
+        """Statements that beat the current ones, under a profile still live (not merged, not merging) and still
+        held as read: by the same user, and when `holder_status` is given, that user still in it (a statement
+        relayed for a customer only while no person holds the profile)."""
         tx = self.db.tx()
-        tx.check(keys.profile_key(profile.org_id, profile.profile_id), LIVE_PROFILE)
+        holds, values = profile_holds(profile.user_id)
+        tx.check(keys.profile_key(profile.org_id, profile.profile_id), holds, **values)
+        if profile.user_id and holder_status:
+            # "active": the person themselves, whose user must still be (else UserGone: the id was stale)
+            failing = UserGone("the caller's user is not active") if holder_status == "active" else None
+            tx.check(keys.user_key(profile.user_id), "#status = :status", failing=failing, status=holder_status)
         add_consents(tx, profile.org_id, profile.profile_id, statements)
         tx.execute(self.db.client)
 
@@ -59,10 +75,16 @@ class ConsentRecords(Records):
         """A merged profile's statements go to the profile it merges into, where each replaces the target's
         only if it ranks above it, and leave the source (each delete guarded by what was read): per
         purpose the later statement survives. Returns how many statements the source had."""
-        theirs = self.consents_of(source.org_id, source.profile_id)
+        wanted = [
+            keys.consent_key(profile.org_id, profile.profile_id, purpose)
+            for profile in (source, target)
+            for purpose in PURPOSES
+        ]
+        found = self.db.batch_get(wanted)  # both profiles' statements in one read: the purposes are known
+        theirs = {s.purpose: s for s in _statements_of(found, source)}
         if not theirs:
             return 0
-        mine = self.consents_of(target.org_id, target.profile_id)
+        mine = {s.purpose: s for s in _statements_of(found, target)}
         tx = self.db.tx()
         add_consents(tx, target.org_id, target.profile_id, [s for s in theirs.values() if s.beats(mine.get(s.purpose))])
         for statement in theirs.values():
@@ -70,3 +92,8 @@ class ConsentRecords(Records):
             tx.delete(key, "#rank = :rank", rank=statement.rank)
         tx.execute(self.db.client)
         return len(theirs)
+
+
+def _statements_of(items: Sequence[dict], profile: Profile) -> list[ConsentStatement]:
+    pk = keys.profile_pk(profile.org_id, profile.profile_id)
+    return [consent_from_item(i) for i in items if i["pk"] == pk]

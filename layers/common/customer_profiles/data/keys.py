@@ -24,6 +24,8 @@ CLAIM_PREFIX = "CLAIM#"
 RECEIPT_PREFIX = "RECEIPT#"
 PENDING_PREFIX = "PENDING#"
 STAFF_PREFIX = "STAFF#"
+TYPED_PREFIX = "TYPED#"
+HELD_IDENTIFIER_PREFIX = "IDENT#"
 USER_SK = "USER"
 SUBJECT_SK = "SUBJECT"
 IDENTIFIER_SK = "IDENT"
@@ -75,6 +77,24 @@ def subject_key(subject: str) -> Key:
 def identifier_key(identifier: Identifier) -> Key:
     kind, value = identifier
     return {"pk": f"{IDENTIFIER_PREFIX}{kind}#{value}", "sk": IDENTIFIER_SK}
+
+
+def held_identifier_key(user_id: str, identifier: Identifier) -> Key:
+    """An identifier in its holder's own partition: one strongly consistent Query lists all a user holds
+    (`GET /v1/me/identifiers`, erasure), whatever the user item shows."""
+    kind, value = identifier
+    return {"pk": f"{USER_PREFIX}{user_id}", "sk": f"{HELD_IDENTIFIER_PREFIX}{kind}#{value}"}
+
+
+def typed_pk(identifier: Identifier) -> str:
+    kind, value = identifier
+    return f"{TYPED_PREFIX}{kind}#{value}"
+
+
+def typed_sale_key(identifier: Identifier, org_id: str, order_id: str) -> Key:
+    """A sale typed with `identifier` that a dormant holder of another of its identifiers has: whoever proves
+    `identifier` first finds it here (one strongly consistent Query of the identifier's partition)."""
+    return {"pk": typed_pk(identifier), "sk": f"{ORDER_SK_PREFIX}{org_id}#{order_id}"}
 
 
 def app_client_key(client_id: str) -> Key:

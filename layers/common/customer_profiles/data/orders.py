@@ -12,25 +12,32 @@ from customer_profiles.data import keys
 from customer_profiles.data.codec import (
     Item,
     child_from_item,
-    child_to_item,
     decode_cursor,
     encode_cursor,
     entitlement_from_item,
     entitlement_to_item,
+    order_from_item,
     order_to_item,
     profile_from_item,
 )
 from customer_profiles.data.consents import add_consents
+from customer_profiles.data.moves import (
+    ENTITLEMENTS_PER_MOVE,
+    add_children_move,
+    add_sale_move,
+    move_entitlements_of,
+)
 from customer_profiles.data.profiles import ProfileChange, add_profile_changes, profile_holds
 from customer_profiles.data.receipts import add_receipt
 from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
 from customer_profiles.data.table import KeyCondition, Records
-from customer_profiles.data.tx import Tx
-from customer_profiles.data.users import add_identifiers, add_user, holders_of
-from customer_profiles.errors import InvalidInput, StateConflict
+from customer_profiles.data.tx import TransactionCancelled, Tx
+from customer_profiles.data.users import add_identifiers, add_user, check_holding, holders_of
+from customer_profiles.errors import ConcurrentWrite, InvalidInput, UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
+    Claim,
     Entitlement,
     EntitlementStatus,
     Holding,
@@ -57,6 +64,76 @@ class SaleWrite:
     receipt: tuple[str, Receipt] | None = None  # an anonymous sale's receipt code (its hash) and what it gives
     consents: list[ConsentStatement] = field(default_factory=list)  # what the customer said, newer than stored
     changed_by: Actor = SYSTEM  # who sold: stamped on the new profile and the order (the activity trail)
+    # The holder's status as read ("active": a person, the buyer of a consumer purchase; "dormant"): the sale
+    # goes to it only if it is still so. `for_the_caller`: the holder is the caller, whose user must still be
+    # active (the authorizer's cached answer named it), else UserGone.
+    holder_status: str | None = None
+    for_the_caller: bool = False
+    # Who held each typed identifier when the sale was planned (None: nobody): a proof that commits first
+    # changes where the sale goes, so the sale is written only if each is still held so.
+    holdings: dict[Identifier, Holding | None] = field(default_factory=dict)
+    # Typed identifiers other than the dormant holder's own: whoever proves one first may still take the sale.
+    pointers: list[Identifier] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TypedSale:
+    """A pointer to a sale typed with an identifier, under the profile it was placed in (or moved from)."""
+
+    org_id: str
+    profile_id: str
+    order_id: str
+    order_created_at: str
+    entitlement_ids: tuple[str, ...]
+    typed: tuple[Identifier, ...]
+
+    @classmethod
+    def of(cls, item: Item) -> TypedSale:
+        return cls(
+            org_id=item["org_id"],
+            profile_id=item["profile_id"],
+            order_id=item["order_id"],
+            order_created_at=item["order_created_at"],
+            entitlement_ids=tuple(item.get("entitlement_ids", [])),
+            typed=tuple((kind, value) for kind, value in item.get("typed", [])),
+        )
+
+
+@dataclass(frozen=True)
+class SaleMove:
+    """A sale (an order and its entitlements) going from `source` to `target`, as each was read: the move
+    commits only if the source is still `holder`'s, the holder unchanged, the target the person's."""
+
+    order: Order
+    typed: TypedSale
+    identifier: Identifier  # the proof that moves it
+    source: Profile
+    holder: User | None
+    target: Profile
+    claim: Claim | None = None  # the sale's open claim (a reseller's order), which follows it
+
+
+# Orders and entitlements sort between these (`ENT#...`, `ORDER#...`); nothing else of a profile does.
+CHILD_SK_RANGE = (keys.ENTITLEMENT_SK_PREFIX, f"{keys.ORDER_SK_PREFIX}~")
+MOVES_PER_TRANSACTION = 50  # a Put and a Delete each: DynamoDB's 100 items
+MOVE_ROUNDS = 3
+# A re-key sets each child's history keys: 99 updates and the profile's check per transaction.
+REKEYS_PER_TRANSACTION = 99
+REKEY_ROUNDS = 3
+
+
+def typed_sale_item(identifier: Identifier, order: Order, entitlement_ids: Sequence[str]) -> Item:
+    """Where a proof of `identifier` finds a sale a dormant holder of another of its identifiers has."""
+    return {
+        **keys.typed_sale_key(identifier, order.org_id, order.order_id),
+        "type": "typed_sale",
+        "org_id": order.org_id,
+        "profile_id": order.profile_id,
+        "order_id": order.order_id,
+        "order_created_at": order.created_at,
+        "entitlement_ids": list(entitlement_ids),
+        "typed": [list(t.identifier) for t in order.typed],
+    }
 
 
 def add_order(
@@ -70,11 +147,21 @@ def add_order(
 def add_sale(tx: Tx, sale: SaleWrite) -> None:
     if sale.new_user:
         add_user(tx, None, sale.new_user)
-    elif sale.user_id:  # the holder as planned must not have been merged meanwhile (its profiles would strand)
-        tx.check(keys.user_key(sale.user_id), "attribute_exists(pk) AND #status <> :merged", merged="merged")
+    elif sale.user_id:  # the holder as planned: not merged (its profiles would strand), not activated meanwhile
+        failing = UserGone("the caller's user is not active") if sale.for_the_caller else None
+        holder = keys.user_key(sale.user_id)
+        if sale.holder_status:
+            tx.check(holder, "attribute_exists(pk) AND #status = :status", failing=failing, status=sale.holder_status)
+        else:
+            tx.check(holder, "attribute_exists(pk) AND #status <> :merged", failing=failing, merged="merged")
     if sale.claimed_identifiers:
         assert sale.proof and sale.user_id
         add_identifiers(tx, sale.claimed_identifiers, sale.user_id, sale.proof)
+    for identifier, holding in sale.holdings.items():
+        if identifier not in sale.claimed_identifiers:
+            check_holding(tx, identifier, holding)
+    for identifier in sale.pointers:
+        tx.put(typed_sale_item(identifier, sale.order, [e.entitlement_id for e in sale.entitlements]))
     if sale.new_profile:
         add_profile_changes(tx, [ProfileChange(None, sale.new_profile, changed_by=sale.changed_by)])
     else:
@@ -198,33 +285,24 @@ class OrderRecords(Records):
         return entitlement_from_item(item) if item else None
 
     def set_entitlement_status(
-        self,
-        org_id: str,
-        profile_id: str,
-        entitlement_id: str,
-        *,
-        to: EntitlementStatus,
-        allowed_from: Sequence[str],
-        changed_by: Actor = SYSTEM,
-        at: str | None = None,
+        self, current: Entitlement, *, to: EntitlementStatus, changed_by: Actor = SYSTEM, at: str | None = None
     ) -> Entitlement:
-        """A state-guarded transition; a StateConflict when the entitlement is not in an allowed state. Who
-        made it and when are stamped for the activity trail."""
-        values = {f"from{i}": state for i, state in enumerate(allowed_from)}
-        allowed = ", ".join(f":{name}" for name in values)
+        """A transition from the entitlement as read (its version: anything that changed it since, a move or
+        another transition, cancels this one: ConcurrentWrite, read again), with whatever the store's writes
+        carry (a staff member's authority). Who made it and when are stamped for the activity trail."""
         stamp = ", changed_by = :by" + (", status_changed_at = :at" if at else "")
-        updated = self.db.update_if(
-            keys.entitlement_key(org_id, profile_id, entitlement_id),
-            "SET #status = :to" + stamp,
-            f"attribute_exists(pk) AND #status IN ({allowed})",
+        tx = self.db.tx().update(
+            keys.entitlement_key(current.org_id, current.profile_id, current.entitlement_id),
+            "SET #status = :to" + stamp + " ADD #version :one",
+            "#version = :v",
             to=to,
+            one=1,
+            v=current.version,
             by=changed_by.stamp(),
             **({"at": at} if at else {}),
-            **values,
         )
-        if updated is None:
-            raise StateConflict(f"the entitlement cannot become {to} from its current state")
-        return entitlement_from_item(updated)
+        tx.execute(self.db.client)
+        return current.model_copy(update={"status": to, "version": current.version + 1})
 
     def history_of_user(
         self, user_id: str, *, org_id: str | None, limit: int, cursor: str | None
@@ -240,6 +318,58 @@ class OrderRecords(Records):
         )
         return [child_from_item(i) for i in items], next_cursor
 
+    def get_order(self, org_id: str, profile_id: str, created_at: str, order_id: str) -> Order | None:
+        item = self.db.get(keys.order_key(org_id, profile_id, created_at, order_id))
+        return order_from_item(item) if item else None
+
+    def typed_sales(self, identifier: Identifier) -> list[TypedSale]:
+        """Every sale pointer under `identifier` (strongly consistent, every page)."""
+        condition = KeyCondition("pk").eq(keys.typed_pk(identifier))
+        return [TypedSale.of(item) for item in self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True)]
+
+    def drop_typed_sale(self, identifier: Identifier, typed: TypedSale) -> None:
+        self.db.table.delete_item(Key=keys.typed_sale_key(identifier, typed.org_id, typed.order_id))
+
+    def move_sale(self, move: SaleMove, *, reached_at: str) -> None:
+        """A typed sale to the person who proved one of its identifiers first (`add_sale_move`), with its open
+        claim, and every pointer to it gone: one transaction."""
+        order, typed = move.order, move.typed
+        entitlements = self.entitlements_by_ids(order.org_id, move.source.profile_id, typed.entitlement_ids)
+        tx = self.db.tx()
+        add_sale_move(tx, order, entitlements, move.source, move.target, holder=move.holder, reached_at=reached_at)
+        if move.claim is not None and order.claim_token_hash:
+            tx.update(
+                keys.claim_key(order.claim_token_hash),
+                "SET profile_id = :target",
+                "#status = :open AND profile_id = :source",
+                target=move.target.profile_id,
+                open="open",
+                source=move.claim.profile_id,
+            )
+        for identifier in typed.typed:
+            tx.delete(keys.typed_sale_key(identifier, typed.org_id, typed.order_id))
+        tx.execute(self.db.client)
+
+    def move_entitlements(self, org_id: str, from_profile_id: str, to_profile_id: str, ids: Sequence[str]) -> int:
+        """Those of `ids` still under `from_profile_id` go under `to_profile_id` (following its merges), each
+        Put + Delete at the version read; returns how many moved (a repeat moves none)."""
+        moved = 0
+        while left := self.entitlements_by_ids(org_id, from_profile_id, ids):
+            target_item = self.db.get(keys.profile_key(org_id, to_profile_id))
+            target = profile_from_item(target_item) if target_item else None
+            if target is None or target.merging_into:
+                raise ConcurrentWrite("the profile a sale moved to is being written; retry")
+            if target.merged_into:
+                to_profile_id = target.merged_into
+                continue
+            tx = self.db.tx()
+            holds, values = profile_holds(target.user_id)
+            tx.check(keys.profile_key(org_id, target.profile_id), holds, **values)
+            move_entitlements_of(tx, left[:ENTITLEMENTS_PER_MOVE], from_profile_id, target)
+            tx.execute(self.db.client)
+            moved += len(left[:ENTITLEMENTS_PER_MOVE])
+        return moved
+
     def pseudonymise_children(self, org_id: str, profile_id: str) -> int:
         """Take the user and the history keys off an erased profile's orders and entitlements: they stay for
         the org's accounts but no longer lead to a person. Reads only those still keyed; a redelivery
@@ -248,68 +378,83 @@ class OrderRecords(Records):
         for item in self.children(
             org_id,
             profile_id,
-            FilterExpression="attribute_exists(user_id) OR attribute_exists(gsi1pk)",
+            FilterExpression="attribute_exists(user_id) OR attribute_exists(gsi1pk) OR attribute_exists(typed)",
             ProjectionExpression="pk, sk",
         ):
             updated = self.db.update_if(
                 {"pk": item["pk"], "sk": item["sk"]},
-                "REMOVE user_id, gsi1pk, gsi1sk, gsi2pk, gsi2sk",
+                "REMOVE user_id, gsi1pk, gsi1sk, gsi2pk, gsi2sk, typed",
                 "attribute_exists(pk)",
             )
             changed += updated is not None
         return changed
 
     def rekey_children(self, org_id: str, profile_id: str, user_id: str) -> int:
-        """Give the profile's orders and entitlements the user's history keys; returns how many changed.
-
-        Each write is guarded by the child not having that user yet, so a redelivery changes nothing.
-        """
+        """Give the profile's orders and entitlements the user's history keys, in transactions of up to 99
+        children, each with a check that the profile is still the user's (a newer re-key owns it otherwise);
+        returns how many changed. Setting the same keys twice changes nothing, so a redelivery is harmless."""
         changed = 0
         # Only the children still to re-key, and only what the update needs of them.
         projection = "pk, sk, #type, order_id, entitlement_id, created_at"
-        for item in self.children(
-            org_id,
-            profile_id,
-            FilterExpression="attribute_not_exists(user_id) OR user_id <> :user",
-            ProjectionExpression=projection,
-            ExpressionAttributeNames={"#type": "type"},
-            ExpressionAttributeValues={":user": user_id},
-        ):
-            child_id = item["order_id"] if item["type"] == "order" else item["entitlement_id"]
-            history = keys.history_keys(user_id, org_id, item["created_at"], child_id)
-            updated = self.db.update_if(
-                {"pk": item["pk"], "sk": item["sk"]},
-                "SET user_id = :user, " + ", ".join(f"{name} = :{name}" for name in history),
-                "attribute_exists(pk) AND (attribute_not_exists(user_id) OR user_id <> :user)",
-                user=user_id,
-                **history,
+        for _ in range(REKEY_ROUNDS):
+            found = self.children(
+                org_id,
+                profile_id,
+                FilterExpression="attribute_not_exists(user_id) OR user_id <> :user",
+                ProjectionExpression=projection,
+                ExpressionAttributeNames={"#type": "type"},
+                ExpressionAttributeValues={":user": user_id},
             )
-            changed += updated is not None
-        return changed
+            if not found:
+                return changed
+            try:
+                for start in range(0, len(found), REKEYS_PER_TRANSACTION):
+                    tx = self.db.tx().check(keys.profile_key(org_id, profile_id), "user_id = :user", user=user_id)
+                    for item in found[start : start + REKEYS_PER_TRANSACTION]:
+                        child_id = item["order_id"] if item["type"] == "order" else item["entitlement_id"]
+                        history = keys.history_keys(user_id, org_id, item["created_at"], child_id)
+                        tx.update(
+                            {"pk": item["pk"], "sk": item["sk"]},
+                            "SET user_id = :user, " + ", ".join(f"{name} = :{name}" for name in history),
+                            "attribute_exists(pk)",
+                            user=user_id,
+                            **history,
+                        )
+                    tx.execute(self.db.client)
+                    changed += len(tx.items) - 1
+            except TransactionCancelled as cancelled:
+                if (
+                    cancelled.reasons.get(0) == "condition_failed"
+                ):  # the profile changed hands again: its newer re-key does the rest
+                    return changed
+                continue  # a child moved away meanwhile: read again
+            return changed
+        raise ConcurrentWrite(f"the children of profile {profile_id} kept moving while re-keyed; retry")
 
-    def move_children(self, source: Profile, target: Profile, *, chunk: int = 25) -> int:
-        """Move up to `chunk` orders and entitlements of `source` under `target` (Put under the target +
-        Delete from the source, in one transaction), so each always has exactly one parent; returns how many
-        moved. Reads only the children it moves (strongly consistent): call it until it moves none."""
-        found: list[Item] = []
-        for prefix in keys.CHILD_SK_PREFIXES:
-            arguments = self._children_query(source.org_id, source.profile_id, prefix)
-            while len(found) < chunk:
-                response = self.db.table.query(**arguments, Limit=chunk - len(found))
-                found += response["Items"]
-                if "LastEvaluatedKey" not in response:
-                    break
-                arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        if not found:
-            return 0
-        tx = self.db.tx()
-        for item in found:
-            moved = child_from_item(item).model_copy(update={"profile_id": target.profile_id})
-            # `moved_from`: the activity trail tells a moved order from a new one
-            tx.put_if_new({**child_to_item(moved, target.user_id), "moved_from": source.profile_id})
-            tx.delete({"pk": item["pk"], "sk": item["sk"]}, "attribute_exists(pk)")
-        tx.execute(self.db.client)
-        return len(found)
+    def move_all_children(self, source: Profile, target: Profile, *, since: str | None = None) -> int:
+        """Every order and entitlement of `source` (closed: nothing new arrives) under `target`: one read of
+        both kinds (strongly consistent, every page), then transactions of 50 moves. A transaction that loses
+        to a concurrent change (a void, a claim) is read again. Returns how many moved."""
+        moved = 0
+        for _ in range(MOVE_ROUNDS):
+            found = self.db.query_all(
+                KeyConditionExpression=KeyCondition("pk").eq(keys.profile_pk(source.org_id, source.profile_id))
+                & KeyCondition("sk").between(*CHILD_SK_RANGE),
+                ConsistentRead=True,
+            )
+            if not found:
+                return moved
+            try:
+                for start in range(0, len(found), MOVES_PER_TRANSACTION):
+                    chunk = [child_from_item(i) for i in found[start : start + MOVES_PER_TRANSACTION]]
+                    tx = self.db.tx()
+                    add_children_move(tx, chunk, source, target, since=since)
+                    tx.execute(self.db.client)
+                    moved += len(chunk)
+            except TransactionCancelled:
+                continue  # a child changed meanwhile: read what is left again
+            return moved
+        raise ConcurrentWrite(f"the children of profile {source.profile_id} kept changing while moved; retry")
 
 
 def _newest_first(item: Item) -> tuple[str, int, str]:

@@ -5,12 +5,12 @@ org's search (each email and phone captured, on it or on profiles merged into it
 a pointer per card fingerprint. Its org listing entry and its place among the user's profiles are the
 profile item's own index keys. A merged profile implies nothing but itself. `add_profile_changes` is the
 only writer: it diffs what the profiles implied before and after, in the profile's own transaction, with the
-pending effects a change implies (a re-key when it changes hands, the merge's end when it closes for one).
+pending effects a change implies (a re-key when it changes hands, what an erasure leaves when it is erased).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +26,10 @@ from customer_profiles.data.codec import (
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
-from customer_profiles.data.users import add_identifiers, add_user
+from customer_profiles.data.users import add_identifiers, add_user, check_holding
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.activity import SYSTEM, Actor
-from customer_profiles.models.domain import Identifier, PendingEffect, Profile, Proof, User
+from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Profile, Proof, User
 
 ItemKey = tuple[str, str]
 # The profile a new child goes under must still be live and still belong to the child's user.
@@ -49,6 +49,20 @@ class ProfileChange:
     before: Profile | None
     after: Profile
     guard: str | None = None
+    changed_by: Actor = SYSTEM
+
+
+@dataclass(frozen=True)
+class ProfileAttachment:
+    """An orphan profile given to the holder of an identifier staff attached, with what that decision read."""
+
+    profile: Profile  # as read
+    updated: Profile
+    new_holder: User | None  # a dormant holder made for the identifier
+    claimed: Sequence[Identifier]  # what the new holder holds
+    holder: User | None  # the existing holder, as read
+    holdings: Mapping[Identifier, Holding | None]  # who held each identifier, as read
+    proof: Proof
     changed_by: Actor = SYSTEM
 
 
@@ -109,18 +123,6 @@ def rekey_effect(profile: Profile) -> PendingEffect:
     return PendingEffect(kind="rekey_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)
 
 
-def _starts_merging(change: ProfileChange) -> bool:
-    return bool(change.after.merging_into and not (change.before and change.before.merging_into))
-
-
-def merge_effect(profile: Profile) -> PendingEffect:
-    """A profile was closed for a merge: its children must move and the merge finish, whoever closed it."""
-    assert profile.merging_into
-    cause = {"org_id": profile.org_id, "profile_id": profile.profile_id, "into_profile_id": profile.merging_into}
-    effect_id = f"{profile.org_id}#{profile.profile_id}#{profile.version}"
-    return PendingEffect(kind="merge_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)
-
-
 def _is_erased(change: ProfileChange) -> bool:
     return bool(change.after.erased_at and not (change.before and change.before.erased_at))
 
@@ -150,8 +152,6 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
         after.update(implied_items(change.after))
         if _changes_hands(change):
             add_pending(tx, rekey_effect(change.after))
-        if _starts_merging(change):
-            add_pending(tx, merge_effect(change.after))
         if _is_erased(change):
             add_pending(tx, pseudonymise_effect(change.after))
     _add_implied_diff(tx, before, after)
@@ -227,6 +227,23 @@ class ProfileRecords(Records):
             forward=True,
         )
         return [profile_from_item(i) for i in items], next_cursor
+
+    def profiles_of_user_in_orgs(self, user_id: str, org_ids: Sequence[str]) -> dict[str, Profile]:
+        """The user's profile in each of `org_ids` that has one, by org: its user-in-org items, then the
+        profiles (two strongly consistent BatchGetItems, whatever the number of orgs)."""
+        if not org_ids:
+            return {}
+        pointers = self.db.batch_get([keys.user_org_key(user_id, o) for o in dict.fromkeys(org_ids)])
+        found = self.db.batch_get(
+            [keys.profile_key(i["sk"].removeprefix(keys.PROFILE_BY_USER_PREFIX), i["profile_id"]) for i in pointers]
+        )
+        return {p.org_id: p for p in (profile_from_item(i) for i in found)}
+
+    def user_has_profiles(self, user_id: str) -> bool:
+        """Whether any profile still names the user in its user-in-org item (one strongly consistent Query)."""
+        key = keys.user_key(user_id)
+        condition = KeyCondition("pk").eq(key["pk"]) & KeyCondition("sk").begins_with(keys.PROFILE_BY_USER_PREFIX)
+        return bool(self.db.table.query(KeyConditionExpression=condition, ConsistentRead=True, Limit=1)["Items"])
 
     def all_profiles_of_user(self, user_id: str) -> list[Profile]:
         """Every profile of the user, from the base table: its user-in-org items (a strongly consistent
@@ -345,26 +362,28 @@ class ProfileWrites(ProfileRecords):
         """Write `updated` only if the stored profile is still at `current.version`."""
         self.write_profiles(ProfileChange(current, updated, changed_by=changed_by))
 
-    def attach_profile_to_user(  # noqa: PLR0917 - the attachment's parts, and who made it
-        self,
-        profile: Profile,
-        updated: Profile,
-        new_user: User | None,
-        claimed: Sequence[Identifier],
-        proof: Proof,
-        changed_by: Actor = SYSTEM,
-    ) -> None:
-        """An orphan profile becomes a user's (a new dormant one, or the holder of its identifiers)."""
+    def attach_profile_to_user(self, attachment: ProfileAttachment) -> None:
+        """An orphan profile becomes a user's (a new dormant one, or the holder of its identifiers), only if
+        every identifier is still held as read and the holder unchanged (not merged meanwhile)."""
+        updated = attachment.updated
         assert updated.user_id
         tx = self.db.tx()
-        add_profile_changes(tx, [ProfileChange(profile, updated, "attribute_not_exists(user_id)", changed_by)])
-        if new_user:
-            add_user(tx, None, new_user)
-        add_identifiers(tx, claimed, updated.user_id, proof)
+        change = ProfileChange(attachment.profile, updated, "attribute_not_exists(user_id)", attachment.changed_by)
+        add_profile_changes(tx, [change])
+        if attachment.new_holder:
+            add_user(tx, None, attachment.new_holder)
+        elif attachment.holder:
+            tx.check(keys.user_key(attachment.holder.user_id), "#version = :v", v=attachment.holder.version)
+        add_identifiers(tx, attachment.claimed, updated.user_id, attachment.proof)
+        for identifier, holding in attachment.holdings.items():
+            if identifier not in attachment.claimed:
+                check_holding(tx, identifier, holding)
         tx.execute(self.db.client)
 
-    def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str) -> Profile:
-        """Re-parent a live profile (still at the version read) to another user."""
-        moved = profile.model_copy(update={"user_id": to_user_id, "updated_at": now, "version": profile.version + 1})
+    def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str, *, reached_at: str) -> Profile:
+        """Re-parent a live profile (still at the version read) to another user, whom it reached at
+        `reached_at` (the proof that brought it)."""
+        update = {"user_id": to_user_id, "updated_at": now, "version": profile.version + 1, "reached_at": reached_at}
+        moved = profile.model_copy(update=update)
         self.write_profiles(ProfileChange(profile, moved, NOT_MERGED))
         return moved

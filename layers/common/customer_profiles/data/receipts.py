@@ -3,6 +3,7 @@ counters that rate-limit guessing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,10 +11,11 @@ from botocore.exceptions import ClientError
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import receipt_from_item, receipt_to_item
-from customer_profiles.data.profiles import ProfileChange, add_profile_changes, profile_holds
+from customer_profiles.data.moves import add_sale_move
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
-from customer_profiles.models.domain import Profile, Receipt
+from customer_profiles.errors import UserGone
+from customer_profiles.models.domain import Entitlement, Order, Profile, Receipt
 
 
 def add_receipt(tx: Tx, code_hash: str, receipt: Receipt) -> None:
@@ -22,16 +24,26 @@ def add_receipt(tx: Tx, code_hash: str, receipt: Receipt) -> None:
 
 
 @dataclass(frozen=True)
+class SaleMove:
+    """An anonymous sale going to the person who redeemed its code: its order and entitlements (as read)
+    from the profile they were sold under to the person's profile in the org."""
+
+    order: Order
+    entitlements: Sequence[Entitlement]
+    source: Profile
+    target: Profile
+
+
+@dataclass(frozen=True)
 class ReceiptRedemption:
     """One redemption, in one transaction: the receipt `open -> used` (only while unexpired), with what it
-    answered, and the sale's profile either given to the user or closed for a merge into `target`."""
+    answered, and the sale moved to the person (none when it was theirs already)."""
 
     code_hash: str
     user_id: str
     now: str
     answer: dict[str, Any]
-    change: ProfileChange | None = None
-    target: Profile | None = None  # the user's live profile that the sale's profile merges into
+    sale: SaleMove | None = None
 
 
 class ReceiptRecords(Records):
@@ -50,11 +62,25 @@ class ReceiptRecords(Records):
             user=redemption.user_id,
             answer=redemption.answer,
         )
-        if redemption.change:
-            add_profile_changes(tx, [redemption.change])
-        if redemption.target:
-            holds, values = profile_holds(redemption.user_id)
-            tx.check(keys.profile_key(redemption.target.org_id, redemption.target.profile_id), holds, **values)
+        if redemption.sale:
+            sale = redemption.sale
+            add_sale_move(
+                tx,
+                sale.order,
+                sale.entitlements,
+                sale.source,
+                sale.target,
+                holder=None,
+                reached_at=redemption.now,
+                for_the_caller=True,
+            )
+        else:
+            tx.check(
+                keys.user_key(redemption.user_id),
+                "#status = :active",
+                failing=UserGone("the caller's user is not active"),
+                active="active",
+            )
         tx.execute(self.db.client)
 
     def take_attempt(self, action: str, user_id: str, window: int, *, limit: int, expiration: int) -> bool:

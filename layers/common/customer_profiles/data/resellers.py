@@ -19,9 +19,10 @@ from customer_profiles.data.codec import (
 )
 from customer_profiles.data.orders import SaleWrite, add_sale
 from customer_profiles.data.pending import add_pending
+from customer_profiles.data.profiles import profile_holds
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
-from customer_profiles.errors import InvalidInput
+from customer_profiles.errors import InvalidInput, UserGone
 from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, Partner, PendingEffect, Profile
 
 # What a claim loses when it closes (claimed, cancelled, expired) or its recipient is erased: its place in
@@ -178,7 +179,7 @@ class ResellerRecords(Records):
         One transaction: it fails as a whole if the claim was claimed meanwhile."""
         tx = self.db.tx().update(
             keys.claim_key(token_hash),
-            "SET #status = :cancelled, cancelled_at = :now"
+            "SET #status = :cancelled, cancelled_at = :now, voided_entitlement_ids = :voided"
             + (", replaced_by = :replacement" if replaced_by else "")
             + f" REMOVE {CLOSED_CLAIM_LOSES}",
             "#status IN (:open, :expired)",
@@ -186,11 +187,19 @@ class ResellerRecords(Records):
             open="open",
             expired="expired",
             now=now,
+            voided=[e.entitlement_id for e in void],
             **({"replacement": replaced_by[0].claim_id} if replaced_by else {}),
         )
         for entitlement in void:
             key = keys.entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id)
-            tx.update(key, "SET #status = :void", "#status = :pending", void="void", pending="pending_claim")
+            tx.update(
+                key,
+                "SET #status = :void ADD #version :one",
+                "#status = :pending",
+                void="void",
+                pending="pending_claim",
+                one=1,
+            )
         if replaced_by:
             claim, new_hash = replaced_by
             add_claim(tx, claim, new_hash)
@@ -245,10 +254,18 @@ class ResellerRecords(Records):
         """
         assert target.user_id
         activated = [
-            entitlement.model_copy(update={"status": "active", "profile_id": target.profile_id})
+            entitlement.model_copy(
+                update={"status": "active", "profile_id": target.profile_id, "version": entitlement.version + 1}
+            )
             for entitlement in entitlements
         ]
-        tx = self.db.tx().update(
+        tx = self.db.tx()
+        holds, values = profile_holds(target.user_id)
+        tx.check(keys.profile_key(target.org_id, target.profile_id), holds, **values)
+        tx.check(
+            keys.user_key(target.user_id), "#status = :active", failing=UserGone("the claimer is gone"), active="active"
+        )
+        tx.update(
             keys.claim_key(token_hash),
             "SET #status = :used, used_at = :now, used_by_profile_id = :target, used_by_user_id = :user, "
             f"used_answer = :answer REMOVE {CLOSED_CLAIM_LOSES}",
@@ -263,7 +280,14 @@ class ResellerRecords(Records):
         for entitlement, moved in zip(entitlements, activated, strict=True):
             key = keys.entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id)
             if source.profile_id == target.profile_id:
-                tx.update(key, "SET #status = :active", "#status = :pending", active="active", pending="pending_claim")
+                tx.update(
+                    key,
+                    "SET #status = :active ADD #version :one",
+                    "#status = :pending",
+                    active="active",
+                    pending="pending_claim",
+                    one=1,
+                )
                 continue
             tx.put_if_new(entitlement_to_item(moved, target.user_id))
             tx.delete(key, "#status = :pending", pending="pending_claim")

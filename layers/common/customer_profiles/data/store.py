@@ -5,6 +5,8 @@ Domain code calls its narrow methods and never sees a key, an expression or a bo
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from typing import Any
 
 from customer_profiles.data.activity import ActivityRecords
@@ -15,7 +17,7 @@ from customer_profiles.data.profiles import ProfileWrites
 from customer_profiles.data.receipts import ReceiptRecords
 from customer_profiles.data.requests import RequestRecords
 from customer_profiles.data.resellers import ResellerRecords
-from customer_profiles.data.staff import StaffRecords
+from customer_profiles.data.staff import StaffRecords, add_membership_check
 from customer_profiles.data.table import Table
 from customer_profiles.data.users import UserRecords
 
@@ -35,6 +37,14 @@ class Store(
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
         self.db = Table(table_name, dynamodb)
         self.requests_table = requests_table  # idempotent requests' answers (data/requests.py)
+
+    def as_staff(self, org_id: str, subject: str, any_role: Iterable[str]) -> Store:
+        """This store for a staff member's writes: each transaction also checks that the member still holds one
+        of `any_role` in the org (docs/decisions.md, authority at the write)."""
+        roles = frozenset(any_role)
+        acting = copy.copy(self)
+        acting.db = self.db.with_standing(lambda tx: add_membership_check(tx, org_id, subject, roles))
+        return acting
 
     def prime(self) -> None:
         """Build the client's request paths before a SnapStart snapshot (`Table.prime`)."""

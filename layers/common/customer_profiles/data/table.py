@@ -7,6 +7,7 @@ that decides on a part decides wrong while passing every local test.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -45,9 +46,20 @@ class Table:
         self.table = self.resource.Table(table_name)
         self.client = self.resource.meta.client
         self._sleep = sleep
+        # Conditions every transaction through this handle carries (the acting staff member's authority).
+        self.standing: tuple[Callable[[Tx], None], ...] = ()
 
     def tx(self) -> Tx:
-        return Tx(self.name)
+        tx = Tx(self.name)
+        for condition in self.standing:
+            condition(tx)
+        return tx
+
+    def with_standing(self, condition: Callable[[Tx], None]) -> Table:
+        """This handle (same client), whose every transaction also carries `condition`."""
+        bound = copy.copy(self)
+        bound.standing = (*self.standing, condition)
+        return bound
 
     def prime(self) -> None:
         """One GetItem answered in-process, not over the network: botocore builds its per-client request paths

@@ -66,6 +66,9 @@ class Tx:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
         self.items: list[dict[str, Any]] = []
+        # A check whose failure means something for the caller (the caller's authority, its user) raises this
+        # error instead of a retryable ConcurrentWrite.
+        self.meanings: dict[int, Exception] = {}
 
     def _add(
         self,
@@ -108,7 +111,11 @@ class Tx:
     def update(self, key: Key, expression: str, condition: str | None = None, **values: Any) -> Tx:
         return self._add("Update", {"Key": key, "UpdateExpression": expression}, condition, _placeholders(values))
 
-    def check(self, key: Key, condition: str, **values: Any) -> Tx:
+    def check(self, key: Key, condition: str, *, failing: Exception | None = None, **values: Any) -> Tx:
+        """`condition` must hold on `key` when the transaction commits. `failing`: the error to raise when it
+        does not (else a retryable ConcurrentWrite, as for every other item)."""
+        if failing is not None:
+            self.meanings[len(self.items)] = failing
         return self._add("ConditionCheck", {"Key": key}, condition, _placeholders(values))
 
     def delete(self, key: Key, condition: str | None = None, **values: Any) -> Tx:
@@ -125,6 +132,13 @@ class Tx:
             if error.response["Error"]["Code"] in ("TransactionCanceledException", "ConditionalCheckFailedException"):
                 cancelled = parse_cancellation(error)
                 cancelled.failed_keys = {i: self._key_of(i) for i in cancelled.reasons if i < len(self.items)}
+                meant = [
+                    self.meanings[i]
+                    for i, reason in sorted(cancelled.reasons.items())
+                    if reason == "condition_failed" and i in self.meanings
+                ]
+                if meant:
+                    raise meant[0] from cancelled
                 raise cancelled from error
             raise
 

@@ -3,6 +3,7 @@ org settings and white-label app clients that registration reads."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,13 +11,14 @@ from typing import Any
 from customer_profiles.data import keys
 from customer_profiles.data.codec import (
     Item,
+    held_identifier_to_item,
     holding_from_item,
     identifier_to_item,
     user_from_item,
     user_to_item,
 )
 from customer_profiles.data.pending import add_pending, publish_effect
-from customer_profiles.data.table import Records
+from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.errors import StateConflict
 from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Proof, User
@@ -34,6 +36,11 @@ class RegistrationWrite:
     released: list[tuple[Identifier, str]] = field(default_factory=list)  # hints of activated or merged dormants
     merged: list[tuple[User, User]] = field(default_factory=list)  # (dormant as read, merged)
 
+    @property
+    def proven(self) -> list[Identifier]:
+        """What this registration proved that the person did not hold before."""
+        return [*self.claimed_identifiers, *(i for i, _ in self.taken_over)]
+
 
 def add_user(tx: Tx, previous: User | None, user: User) -> None:
     """A new user, or a user over the version and status it was read in."""
@@ -44,9 +51,46 @@ def add_user(tx: Tx, previous: User | None, user: User) -> None:
 
 
 def add_identifiers(tx: Tx, identifiers: Sequence[Identifier], user_id: str, proof: Proof) -> None:
-    """Identifiers nobody holds yet, now held by `user_id`, known by `proof`."""
+    """Identifiers nobody holds yet, now held by `user_id`, known by `proof` (the identifier item, which says
+    who holds it, and its copy in the holder's partition, which lists what a user holds)."""
     for identifier in identifiers:
         tx.put_if_new(identifier_to_item(identifier, user_id, proof))
+        tx.put(held_identifier_to_item(identifier, user_id, proof))
+
+
+def take_over_identifier(tx: Tx, identifier: Identifier, holder: str, user_id: str, proof: Proof) -> None:
+    """`user_id` proved an identifier that `holder` (a dormant user) held as a hint."""
+    tx.put(identifier_to_item(identifier, user_id, proof), "user_id = :holder", holder=holder)
+    if holder != user_id:  # a dormant holder activated keeps its id: its copy is rewritten in place
+        tx.delete(keys.held_identifier_key(holder, identifier))
+    tx.put(held_identifier_to_item(identifier, user_id, proof))
+
+
+def release_identifier(tx: Tx, identifier: Identifier, holder: str) -> None:
+    """Nobody holds `identifier` any more (if `holder` still did): a later sale typed with it finds no one."""
+    tx.delete(keys.identifier_key(identifier), "attribute_not_exists(pk) OR user_id = :holder", holder=holder)
+    tx.delete(keys.held_identifier_key(holder, identifier))
+
+
+def check_holding(tx: Tx, identifier: Identifier, holding: Holding | None) -> None:
+    """The identifier is still held as it was read (by nobody, or by the same user): a decision taken on who
+    held it stands only if that is still so when the write commits."""
+    if holding is None:
+        tx.check(keys.identifier_key(identifier), "attribute_not_exists(pk)")
+    else:
+        condition = "user_id = :holder AND provenance = :provenance"
+        tx.check(keys.identifier_key(identifier), condition, holder=holding.user_id, provenance=holding.provenance)
+
+
+def bring_sales_effect(identifier: Identifier, user_id: str, proven_at: str) -> PendingEffect:
+    """`user_id` proved `identifier` at `proven_at`: every sale typed with it that no earlier proof reached
+    comes to them (domain/proofs.py). The effect id names the identifier by a hash only."""
+    kind, value = identifier
+    digest = hashlib.sha256(f"{kind}#{value}".encode()).hexdigest()[:32]
+    cause = {"kind": kind, "value": value, "user_id": user_id, "proven_at": proven_at}
+    return PendingEffect(
+        kind="bring_sales", effect_id=f"{user_id}#{digest}#{proven_at}", cause=cause, created_at=proven_at
+    )
 
 
 def holders_of(items: Iterable[Item]) -> dict[Identifier, Holding]:
@@ -102,9 +146,11 @@ class UserRecords(Records):
         add_user(tx, plan.previous, user)
         add_identifiers(tx, plan.claimed_identifiers, user.user_id, verified)
         for identifier, holder in plan.taken_over:
-            tx.put(identifier_to_item(identifier, user.user_id, verified), "user_id = :holder", holder=holder)
+            take_over_identifier(tx, identifier, holder, user.user_id, verified)
         for identifier, holder in plan.released:
-            tx.delete(keys.identifier_key(identifier), "user_id = :holder", holder=holder)
+            release_identifier(tx, identifier, holder)
+        for identifier in plan.proven:
+            add_pending(tx, bring_sales_effect(identifier, user.user_id, now))
         for before, after in plan.merged:
             add_user(tx, before, after)
             cause = {"from_user_id": before.user_id, "to_user_id": user.user_id}
@@ -118,16 +164,42 @@ class UserRecords(Records):
             add_pending(tx, PendingEffect(kind="announce_activation", effect_id=effect_id, cause=cause, created_at=now))
         tx.execute(self.db.client)
 
-    def write_erasure(self, user: User, subject: str | None, event: PendingEffect) -> None:
-        """The person's user, the subject that signed in as them and the identifiers they hold, deleted (each
+    def write_erasure(
+        self, user: User, subject: str | None, identifiers: Sequence[Identifier], event: PendingEffect
+    ) -> None:
+        """The person's user, the subject that signed in as them and every identifier they hold, deleted (each
         guarded by still being theirs), with `event` announced: one transaction, after their profiles."""
         tx = self.db.tx()
         tx.delete(keys.user_key(user.user_id), "version = :version", version=user.version)
         if subject:
             tx.delete(keys.subject_key(subject), "user_id = :user", user=user.user_id)
-        for identifier in identifiers_of(user):
-            tx.delete(keys.identifier_key(identifier), "attribute_not_exists(pk) OR user_id = :user", user=user.user_id)
+        for identifier in identifiers:
+            release_identifier(tx, identifier, user.user_id)
         add_pending(tx, event)
+        tx.execute(self.db.client)
+
+    def identifiers_held_by(self, user_id: str) -> list[tuple[Identifier, Proof]]:
+        """Every identifier the user holds, with how it is known (strongly consistent, every page), whatever
+        the user item shows."""
+        condition = KeyCondition("pk").eq(keys.user_key(user_id)["pk"]) & KeyCondition("sk").begins_with(
+            keys.HELD_IDENTIFIER_PREFIX
+        )
+        items = self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True)
+        return [
+            (
+                (item["kind"], item["value"]),
+                Proof.model_validate({k: v for k, v in item.items() if k in Proof.model_fields}),
+            )
+            for item in items
+        ]
+
+    def release_identifiers(self, previous: User, user: User, identifiers: Sequence[Identifier]) -> None:
+        """The user no longer holds `identifiers` (the user item, which may show one of them, over the version
+        it was read at)."""
+        tx = self.db.tx()
+        add_user(tx, previous, user)
+        for identifier in identifiers:
+            release_identifier(tx, identifier, user.user_id)
         tx.execute(self.db.client)
 
     def identifier_proofs(self, identifiers: Sequence[Identifier]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ resource."""
 
 from __future__ import annotations
 
+from customer_profiles.data.store import Store
 from customer_profiles.errors import Forbidden, NotFound
 from customer_profiles.models.activity import Actor
 from customer_profiles.models.principal import Principal
@@ -21,3 +22,10 @@ def require_staff_of(principal: Principal, org_id: str, *, any_role: frozenset[s
 def staff_actor(principal: Principal, org_id: str, *, any_role: frozenset[str]) -> Actor:
     """The staff member as the activity trail shows them: their subject and the role they acted with."""
     return Actor.staff(principal.subject, min(principal.roles_in(org_id) & any_role, default="staff"))
+
+
+def acting_staff(store: Store, principal: Principal, org_id: str, *, any_role: frozenset[str]) -> Store:
+    """`require_staff_of` on the authorizer's answer (it routes), and the store whose every write also checks,
+    in its own transaction, that the membership still holds (the answer may be minutes old)."""
+    require_staff_of(principal, org_id, any_role=any_role)
+    return store.as_staff(org_id, principal.subject, any_role)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from customer_profiles.data.resellers import Delivery
 from customer_profiles.data.store import Store
-from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.access import acting_staff
 from customer_profiles.domain.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.claims import where_entitlements_live
 from customer_profiles.domain.users import new_id, utc_now
@@ -46,12 +46,15 @@ def find_claim(store: Store, claim_id: str, token_key: bytes) -> tuple[str, Clai
     return hashed, claim
 
 
-def staff_claim(store: Store, principal: Principal, org_id: str, claim_id: str, token_key: bytes) -> tuple[str, Claim]:
-    require_staff_of(principal, org_id, any_role=CLAIM_STAFF)
+def staff_claim(
+    store: Store, principal: Principal, org_id: str, claim_id: str, token_key: bytes
+) -> tuple[Store, str, Claim]:
+    """The org's claim by its id, and the store whose writes check the member's authority as they commit."""
+    store = acting_staff(store, principal, org_id, any_role=CLAIM_STAFF)
     hashed, claim = find_claim(store, claim_id, token_key)
     if claim.org_id != org_id:
         raise NotFound("no such claim")  # another org's claim looks like none at all
-    return hashed, claim
+    return store, hashed, claim
 
 
 def cancel(store: Store, hashed: str, *, delivery: Callable[[Cancellation], Delivery] | None = None) -> Cancellation:
@@ -62,8 +65,8 @@ def cancel(store: Store, hashed: str, *, delivery: Callable[[Cancellation], Deli
         claim = _current(store, hashed)
         if claim.status == "claimed":
             return Cancellation(claim, not_cancellable=list(claim.entitlement_ids))
-        if claim.status == "cancelled":
-            return Cancellation(claim)
+        if claim.status == "cancelled":  # the same answer as the cancellation's
+            return Cancellation(claim, voided=list(claim.voided_entitlement_ids))
         pending = _pending_entitlements(store, claim)
         done = Cancellation(
             claim.model_copy(update={"status": "cancelled"}), voided=[e.entitlement_id for e in pending]
@@ -75,7 +78,7 @@ def cancel(store: Store, hashed: str, *, delivery: Callable[[Cancellation], Deli
 
 
 def cancel_by_staff(store: Store, principal: Principal, org_id: str, claim_id: str, token_key: bytes) -> Cancellation:
-    hashed, _ = staff_claim(store, principal, org_id, claim_id, token_key)
+    store, hashed, _ = staff_claim(store, principal, org_id, claim_id, token_key)
     cancelled = cancel(store, hashed)
     if cancelled.claim.status == "claimed":
         raise StateConflict("the claim was accepted already: void its entitlements instead", field="claim_id")
@@ -85,7 +88,7 @@ def cancel_by_staff(store: Store, principal: Principal, org_id: str, claim_id: s
 def resend_by_staff(store: Store, principal: Principal, org_id: str, claim_id: str, token_key: bytes) -> Claim:
     """Ask for the claim's notification again (the same link). Only an open claim; at most MAX_RESENDS
     times and once per RESEND_INTERVAL (429 with Retry-After)."""
-    hashed, _ = staff_claim(store, principal, org_id, claim_id, token_key)
+    store, hashed, _ = staff_claim(store, principal, org_id, claim_id, token_key)
 
     def attempt() -> Claim:
         claim = _current(store, hashed)

@@ -13,7 +13,6 @@ answer) gets the first answer again; anyone else gets a 410.
 from __future__ import annotations
 
 from customer_profiles.data.store import Store
-from customer_profiles.data.users import identifiers_of
 from customer_profiles.domain import profiles, users
 from customer_profiles.domain.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.identifiers import verified_identifiers
@@ -49,6 +48,7 @@ def accept_claim(store: Store, principal: Principal, claim_id: str, token_key: b
 
 def open_claims_of_me(store: Store, principal: Principal, *, limit: int, cursor: str | None) -> ClaimListResponse:
     """The open, unexpired claims addressed to any identifier the caller verified, newest first."""
+    users.require_user_principal(principal)
     identifiers = verified_identifiers_of(store, principal)
     if not identifiers:
         return ClaimListResponse(claims=[], next_cursor=None)
@@ -68,7 +68,9 @@ def verified_identifiers_of(store: Store, principal: Principal) -> list[Identifi
     user = users.get_me(store, principal)
     if user.status != "active":
         return []
-    return identifiers_of(user)
+    return [
+        identifier for identifier, proof in store.identifiers_held_by(user.user_id) if proof.provenance == "verified"
+    ]
 
 
 def _claim(store: Store, principal: Principal, hashed: str) -> ClaimResponse:
@@ -78,8 +80,10 @@ def _claim(store: Store, principal: Principal, hashed: str) -> ClaimResponse:
     if claim.status == "claimed":
         return _answered_before(claim, _claimer(store, principal))
     _require_open(claim)
-    users.register_me(store, principal)  # sign-in: activates the buyer's dormant account when it is theirs
-    user_id = users.current_user_id(store, principal)
+    # Sign-in (the subject's user read afresh, never a cached id): activates the buyer's dormant holder when the
+    # caller proves the identifier it holds.
+    user, _ = users.register_me(store, principal)
+    user_id = user.user_id
     return on_concurrent_write(
         lambda: _claim_once(store, hashed, user_id),
         give_up="the claim kept conflicting with concurrent changes; retry",
@@ -87,10 +91,8 @@ def _claim(store: Store, principal: Principal, hashed: str) -> ClaimResponse:
 
 
 def _claimer(store: Store, principal: Principal) -> str | None:
-    try:
-        return users.current_user_id(store, principal)
-    except NotFound:
-        return None
+    user = users.caller_user(store, principal)
+    return user.user_id if user else None
 
 
 def _answered_before(claim: Claim, user_id: str | None) -> ClaimResponse:
@@ -138,7 +140,7 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
         )
 
     activated = store.use_claim(hashed, now, source=source, target=target, entitlements=pending, answer=answer)
-    return ClaimResponse(org_id=claim.org_id, profile_id=target.profile_id, entitlements=activated)
+    return ClaimResponse.model_validate(answer(activated))  # what a retry is answered, to the letter
 
 
 def where_entitlements_live(store: Store, claim: Claim) -> Profile:

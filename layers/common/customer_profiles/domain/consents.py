@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import profiles, users
-from customer_profiles.domain.access import require_staff_of
+from customer_profiles.domain.access import acting_staff
 from customer_profiles.domain.users import utc_now
-from customer_profiles.errors import InvalidInput, NotFound
+from customer_profiles.errors import ConsentIsThePersons, Erased, InvalidInput, NotFound
 from customer_profiles.models.consents import (
     ConsentSource,
     ConsentsRequest,
@@ -75,10 +75,14 @@ def newer_than_stored(
 
 def set_my_consents(store: Store, principal: Principal, org_id: str, request: ConsentsRequest) -> ConsentsResponse:
     """The person's own statements, through the consumer app or the org's white-label app."""
-    user_id = users.current_user_id(store, principal)
-    profile = profiles.user_profile_in_org(store, user_id, org_id)
     source: ConsentSource = "white_label" if store.org_of_app_client(principal.client_id) == org_id else "app"
-    return _record(store, profile, statements(request.consents, source=source), with_actor=False)
+    said = statements(request.consents, source=source)
+
+    def mine(user_id: str) -> ConsentsResponse:
+        profile = profiles.user_profile_in_org(store, user_id, org_id)
+        return _record(store, profile, said, with_actor=False, holder_status="active")
+
+    return users.for_the_caller(store, principal, mine, stale_when=(NotFound,))
 
 
 def my_consents(store: Store, profile: Profile) -> ConsentsResponse:
@@ -92,22 +96,34 @@ def record_by_staff(
     store: Store, principal: Principal, org_id: str, profile_id: str, request: ConsentsRequest
 ) -> ConsentsResponse:
     """What the customer said at the window, recorded by staff `admin` or `pos` (who and in which role)."""
-    require_staff_of(principal, org_id, any_role=RECORDERS)
+    store = acting_staff(store, principal, org_id, any_role=RECORDERS)
     profile = store.get_profile(org_id, profile_id)
     if profile is None or profile.merged_into:
         raise NotFound("no such profile")
+    if profile.erased_at:
+        raise Erased("this profile was erased: it takes no consent")
+    holder = store.get_user(profile.user_id) if profile.user_id else None
+    if holder is not None and holder.status != "dormant":
+        raise ConsentIsThePersons("this customer has an account: they state their consents themselves")
     role: StaffActorRole = "admin" if "admin" in principal.roles_in(org_id) else "pos"
     said = statements(request.consents, source="pos", actor_subject=principal.subject, actor_role=role)
-    return _record(store, profile, said, with_actor=True)
+    return _record(store, profile, said, with_actor=True, holder_status="dormant" if holder else None)
 
 
-def _record(store: Store, profile: Profile, said: list[ConsentStatement], *, with_actor: bool) -> ConsentsResponse:
+def _record(
+    store: Store,
+    profile: Profile,
+    said: list[ConsentStatement],
+    *,
+    with_actor: bool,
+    holder_status: str | None = None,
+) -> ConsentsResponse:
     def attempt() -> ConsentsResponse:
         # A newer statement written meanwhile cancels the write: the next attempt reads it and leaves ours out.
         current = store.consents_of(profile.org_id, profile.profile_id)
         winners = [s for s in said if s.beats(current.get(s.purpose))]
         if winners:
-            store.record_consents(profile, winners)
+            store.record_consents(profile, winners, holder_status=holder_status)
         current.update({s.purpose: s for s in winners})
         return ConsentsResponse(
             org_id=profile.org_id,

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import linking
+from customer_profiles.domain import linking, proofs
 from customer_profiles.domain.claim_tokens import claim_token
-from customer_profiles.domain.users import utc_now
 from customer_profiles.edge.config import settings
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.models.domain import Claim, ClaimNotice, PendingEffect
@@ -35,10 +34,6 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
             if profile is not None and profile.user_id == cause["user_id"] and not profile.merged_into:
                 store.rekey_children(profile.org_id, profile.profile_id, cause["user_id"])
             # (a profile that changed hands again has a newer re-key of its own)
-        case "merge_profile":
-            source = store.get_profile(cause["org_id"], cause["profile_id"])
-            if source is not None and source.merging_into:  # else finished by whoever closed it, or before
-                linking.finish_merge(store, source, utc_now())
         case "announce_activation":
             return [linking.activation_event(store, cause["user_id"])]
         case "publish":
@@ -49,6 +44,13 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
             store.forget_answers_about(cause["org_id"], cause["profile_id"])
         case "notify_claim":
             return [claim_notice(effect)]
+        case "move_entitlements":  # the rest of a large order that moved to its person
+            store.move_entitlements(
+                cause["org_id"], cause["from_profile_id"], cause["to_profile_id"], cause["entitlement_ids"]
+            )
+        case "bring_sales":
+            identifier = (cause["kind"], cause["value"])
+            return proofs.bring_sales(store, identifier, cause["user_id"], cause["proven_at"])
         case _:  # pragma: no cover - EffectKind is closed
             raise ValueError(f"unknown effect {effect.kind}")
     return []  # done, nothing to announce

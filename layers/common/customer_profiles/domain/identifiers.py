@@ -58,3 +58,12 @@ def verified_identifiers(email: str | None, phone: str | None) -> list[tuple[Ide
             except InvalidInput:
                 continue
     return found
+
+
+def identifier_of(kind: str, value: str) -> tuple[IdentifierKind, str]:
+    """An email or phone named in a path, normalised as it is held (an E.164 phone: `+447700900123`)."""
+    if kind == "email":
+        return "email", normalise_email(value, field="value")
+    if kind == "phone":
+        return "phone", normalise_phone(value, field="value")
+    raise InvalidInput("kind: email or phone", field="kind")

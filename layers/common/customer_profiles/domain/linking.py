@@ -24,13 +24,30 @@ def link_merged_user(store: Store, from_user_id: str, to_user_id: str) -> list[D
 
     Done only when a final read finds nothing of the merged user left; otherwise it raises to be retried.
     Publishes `ProfilesLinked` only when it moved something (a repeat finds nothing and says nothing).
+    What the merged user held reached the person when it was merged (its `merged_at`), whenever it moves.
+    The few reads it takes are batched: both users, the merged user's profiles, the person's profiles in
+    those orgs (docs/decisions.md: linking costs).
     """
-    target = store.get_user(to_user_id)
+    found = store.users_by_ids([to_user_id, from_user_id])
+    target = found.get(to_user_id)
     if target is None or target.status != "active":
         raise LinkTargetNotReady(f"user {to_user_id} is not active")
+    merged = found.get(from_user_id)
+    since = merged.reached_person_at() if merged else None
+    profiles = store.all_profiles_of_user(from_user_id)
+    theirs = store.profiles_of_user_in_orgs(to_user_id, [p.org_id for p in profiles if not p.merging_into])
     linked: list[dict[str, str]] = []
-    for profile in store.all_profiles_of_user(from_user_id):
-        survivor = _link_profile(store, profile, to_user_id)
+    now = utc_now()
+    for profile in profiles:
+        if profile.merging_into:  # an earlier attempt began merging it: finish
+            survivor = finish_merge(store, profile, now, since=since)
+        elif (existing := theirs.get(profile.org_id)) is None:
+            # Its orders and entitlements join the user's history through the re-key the move leaves pending.
+            survivor = store.move_profile_to_user(profile, to_user_id, now, reached_at=since or now)
+        elif existing.merged_into or existing.merging_into:
+            raise ConcurrentWrite("the user's profile in this org is being written; retry")
+        else:
+            survivor = merge_profile_into(store, profile, existing, now, since=since)
         linked.append(
             {
                 "org_id": profile.org_id,
@@ -38,54 +55,45 @@ def link_merged_user(store: Store, from_user_id: str, to_user_id: str) -> list[D
                 **({"merged_profile_id": profile.profile_id} if survivor.profile_id != profile.profile_id else {}),
             }
         )
-    left = store.all_profiles_of_user(from_user_id)
-    if left:
-        raise ConcurrentWrite(f"{len(left)} profiles of merged user {from_user_id} appeared while linking; retry")
+    if store.user_has_profiles(from_user_id):
+        raise ConcurrentWrite(f"profiles of merged user {from_user_id} appeared while linking; retry")
     if not linked:
         return []
     detail = {"user_id": to_user_id, "merged_user_id": from_user_id, "profiles": linked}
     return [DomainEvent("ProfilesLinked", detail)]
 
 
-def _link_profile(store: Store, profile: Profile, to_user_id: str) -> Profile:
-    now = utc_now()
-    if profile.merging_into:  # an earlier attempt began merging it: finish
-        return finish_merge(store, profile, now)
-    existing_id = store.profile_id_of_user_in_org(to_user_id, profile.org_id)
-    if existing_id is None:
-        # Its orders and entitlements join the user's history through the re-key the move leaves pending.
-        return store.move_profile_to_user(profile, to_user_id, now)
-    target = store.get_profile(profile.org_id, existing_id)
-    if target is None or target.merged_into or target.merging_into:
-        raise ConcurrentWrite("the user's profile in this org is being written; retry")
-    return merge_profile_into(store, profile, target, now)
-
-
-def merge_profile_into(store: Store, source: Profile, target: Profile, now: str) -> Profile:
+def merge_profile_into(
+    store: Store, source: Profile, target: Profile, now: str, *, since: str | None = None
+) -> Profile:
     """Two profiles of one person in one org become one, closing the door first: `source` is marked as
     merging (sales and claims refuse it from then on), every order and entitlement moves under `target`
-    until none is left (each always has exactly one parent), then `source` is marked merged and `target`
-    takes over what the org could find it by (captured emails and phones, card pointers), in one
-    transaction. Each step is guarded, so an interrupted merge is finished by the next attempt."""
+    (each always has exactly one parent), then `source` is marked merged and `target` takes over what the
+    org could find it by (captured emails and phones, card pointers), in one transaction. Only the link
+    merges, inside its pending effect: an interrupted merge is finished when the effect runs again.
+    `since`: when what `source` holds reached the person (each moved order keeps it)."""
     closing = closed_for_merge(source, target, now)
     store.write_profiles(ProfileChange(source, closing, NOT_MERGED))
-    return finish_merge(store, closing, now)
+    return finish_merge(store, closing, now, target=target, since=since)
 
 
 def closed_for_merge(source: Profile, target: Profile, now: str) -> Profile:
-    """`source` with the door closed: sales and claims refuse it, and writing it leaves the merge's end
-    pending (`merge_profile`), so whoever closes it, the merge is finished."""
+    """`source` with the door closed: sales and claims refuse it."""
     update = {"merging_into": target.profile_id, "updated_at": now, "version": source.version + 1}
     return source.model_copy(update=update)
 
 
-def finish_merge(store: Store, source: Profile, now: str) -> Profile:
+def finish_merge(
+    store: Store, source: Profile, now: str, *, target: Profile | None = None, since: str | None = None
+) -> Profile:
+    """Move what `source` (closed) holds under the profile it merges into, then mark it merged. The door is
+    closed before the children are read (strongly consistent), so no child can appear after the read."""
     assert source.merging_into
-    target = store.get_profile(source.org_id, source.merging_into)
+    if target is None:
+        target = store.get_profile(source.org_id, source.merging_into)
     if target is None or target.merged_into:
         raise ConcurrentWrite("the profile merged into is being written; retry")
-    while store.move_children(source, target):
-        pass  # a child written just before the door closed is moved on the next round
+    store.move_all_children(source, target, since=since or source.reached_at)
     store.move_consents(source, target)  # per purpose, the later statement survives
     merged = source.model_copy(
         update={

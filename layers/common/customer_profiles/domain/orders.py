@@ -59,10 +59,9 @@ def place_consumer_order(
 ) -> OrderResponse:
     """The order (and the user's profile in the org, on their first purchase there), exactly once per
     Idempotency-Key: one read (the key's earlier answer and the profile, together) and one transaction."""
-    user_id = users.current_user_id(store, principal)
     once = once or unkeyed("place_consumer_order")
 
-    def attempt() -> OrderResponse:
+    def attempt(user_id: str) -> OrderResponse:
         # Read again on each attempt: a concurrent retry may have answered, or the profile moved meanwhile.
         answered, profile_id = store.answer_and_user_profile(once, user_id, org_id)
         if answered:
@@ -74,13 +73,26 @@ def place_consumer_order(
         order, entitlements = build_order(
             request, request.payment_method, org_id=org_id, profile_id=profile_id, channel="app"
         )
+        order = order.model_copy(update={"reached_at": order.created_at})  # the person bought it
         answer = OrderResponse(order=order, entitlements=entitlements, profile_created=new_profile is not None)
         sale = SaleWrite(
-            order=order, entitlements=entitlements, user_id=user_id, new_profile=new_profile, changed_by=CUSTOMER
+            order=order,
+            entitlements=entitlements,
+            user_id=user_id,
+            new_profile=new_profile,
+            changed_by=CUSTOMER,
+            holder_status="active",
+            for_the_caller=True,
         )
-        store.write_sale(sale, answer=(once, answer.model_dump(mode="json")))
-        return answer
+        as_sent = answer.model_dump(mode="json")
+        store.write_sale(sale, answer=(once, as_sent))
+        return OrderResponse.model_validate(as_sent)  # what a retry is answered, to the letter
 
-    return on_concurrent_write(
-        attempt, give_up="the order kept conflicting with concurrent changes; retry with the same Idempotency-Key"
+    return users.for_the_caller(
+        store,
+        principal,
+        lambda user_id: on_concurrent_write(
+            lambda: attempt(user_id),
+            give_up="the order kept conflicting with concurrent changes; retry with the same Idempotency-Key",
+        ),
     )

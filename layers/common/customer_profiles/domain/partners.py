@@ -225,9 +225,10 @@ def _record(
     said = consents.statements(
         request.consents or [], source="partner", actor_partner_id=partner.partner_id, field_prefix="consents"
     )
-    planned.write.consents = consents.newer_than_stored(
-        store, planned.profile, said, new_profile=planned.profile_created
-    )
+    if not planned.holder_active:  # a reseller's word never speaks for a person who holds the profile
+        planned.write.consents = consents.newer_than_stored(
+            store, planned.profile, said, new_profile=planned.profile_created
+        )
     planned.write.changed_by = Actor.partner(partner.partner_id)
     now = utc_now()
     contact = dict(identifiers)
@@ -252,6 +253,8 @@ def _record(
         claim_expires_at=claim.expires_at,
         claim_id=claim.claim_id,
     ).model_dump(mode="json")
+    token_hash_of_claim = token_hash(claim_token(claim.claim_id, secret_store.claim_token_key()))
+    planned.write.order = planned.write.order.model_copy(update={"claim_token_hash": token_hash_of_claim})
     store.write_partner_order(
         PartnerOrderWrite(
             sale=planned.write,
@@ -260,7 +263,7 @@ def _record(
             body_sha256=body_sha256,
             response=response,
             claim=claim,
-            claim_token_hash=token_hash(claim_token(claim.claim_id, secret_store.claim_token_key())),
+            claim_token_hash=token_hash_of_claim,
             external_order_id=request.external_order_id,
             order_sha256=order_sha256,
         )

@@ -13,11 +13,12 @@ from customer_profiles.data.orders import SaleWrite
 from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
 from customer_profiles.domain import consents
-from customer_profiles.domain.access import require_staff_of, staff_actor
+from customer_profiles.domain.access import acting_staff, staff_actor
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.orders import build_order
+from customer_profiles.domain.proofs import Placement, place_sale
 from customer_profiles.domain.receipts import new_receipt
-from customer_profiles.domain.staff import find_or_make_holder, normalised_identifiers, org_views
+from customer_profiles.domain.staff import normalised_identifiers, org_views
 from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.models.api import OrderRequest, PartnerOrderRequest, PosSaleRequest, PosSaleResponse
 from customer_profiles.models.domain import (
@@ -31,6 +32,7 @@ from customer_profiles.models.domain import (
     ProfileAttributes,
     ProfileOrigin,
     Proof,
+    TypedIdentifier,
 )
 from customer_profiles.models.principal import Principal
 from customer_profiles.retry import on_concurrent_write
@@ -73,7 +75,7 @@ def create_pos_sale(
     A sale for nobody (no identifiers) answers a receipt code, valid `receipt_code_days`, that the customer
     redeems in the app to take the sale into their account; the table keeps only its hash, and the answer
     (which a retry with the same key replays for 24 hours) is the only place the code is ever shown."""
-    require_staff_of(principal, org_id, any_role=SELLERS)
+    store = acting_staff(store, principal, org_id, any_role=SELLERS)
     captured = request.customer
     # A number in international form needs no default region: most sales skip reading the org's settings.
     phone = (captured.phone or "").strip()
@@ -112,12 +114,16 @@ def create_pos_sale(
         )
         planned.write.changed_by = staff_actor(principal, org_id, any_role=SELLERS)
         profile = planned.profile
-        planned.write.consents = consents.newer_than_stored(store, profile, said, new_profile=planned.profile_created)
+        # Staff record what a customer said only for a profile no person holds: a person states their own.
+        if not planned.holder_active:
+            planned.write.consents = consents.newer_than_stored(
+                store, profile, said, new_profile=planned.profile_created
+            )
         statuses = {profile.user_id: "active"} if planned.holder_active and profile.user_id else {}
         code = None
         if not customer.identifiers and profile.user_id is None:
             code, planned.write.receipt = new_receipt(
-                planned.write.order, planned.write.order.created_at, expiry_days=receipt_code_days
+                planned.write.order, planned.write.entitlements, expiry_days=receipt_code_days
             )
         answer = PosSaleResponse(
             profile=org_views(store, [profile], statuses=statuses)[0],
@@ -126,8 +132,9 @@ def create_pos_sale(
             profile_created=planned.profile_created,
             receipt_code=code,
         )
-        store.write_sale(planned.write, answer=(once, answer.model_dump(mode="json")))
-        return answer
+        as_sent = answer.model_dump(mode="json")
+        store.write_sale(planned.write, answer=(once, as_sent))
+        return PosSaleResponse.model_validate(as_sent)  # what a retry is answered, to the letter
 
     return on_concurrent_write(attempt, give_up="the sale kept conflicting with concurrent sales; retry")
 
@@ -156,29 +163,26 @@ def plan_sale(
     index has not seen yet fails on its uniqueness item, so the retry reads the table).
     """
     now = utc_now()
-    user_id: str | None = None
-    dormant = None
-    claimed: list[Identifier] = []
+    placement: Placement | None = None
     card = None if customer.identifiers else customer.card_fingerprint
     card_profile_id = store.profile_id_of_card(org_id, card) if card else None
     profile = None
-    holder_active = False
     if customer.identifiers:
         holders = store.identifier_holders(customer.identifiers) if holders is None else holders
-        user_id, dormant, claimed = find_or_make_holder(customer.identifiers, holders, now)
-        # An active user holds only what they verified, a dormant one only hints (the identity policy).
-        holder_active = any(h.user_id == user_id and h.provenance == "verified" for h in holders.values())
-        if dormant:
+        placement = place_sale(customer.identifiers, holders, now)
+        if placement.new_holder:
             profile = None
         elif index_candidate:
-            profile = store.user_profile_candidate(user_id, org_id)
+            profile = store.user_profile_candidate(placement.user_id, org_id)
         else:
-            existing_id = store.profile_id_of_user_in_org(user_id, org_id)
+            existing_id = store.profile_id_of_user_in_org(placement.user_id, org_id)
             profile = store.get_profile(org_id, existing_id) if existing_id else None
     elif card_profile_id:
         paid_before = store.get_profile(org_id, card_profile_id)
         if paid_before and not paid_before.user_id and not paid_before.merged_into:
             profile = paid_before
+    user_id = placement.user_id if placement else None
+    holder_active = bool(placement and placement.holder_active)
     new_profile = None
     if profile is None:
         captured = dict(customer.identifiers)
@@ -194,6 +198,7 @@ def plan_sale(
             cards=[card] if card and card_profile_id is None else [],
             created_at=now,
             updated_at=now,
+            reached_at=now if holder_active else None,
         )
         profile = new_profile
     order, entitlements = build_order(
@@ -204,14 +209,24 @@ def plan_sale(
         channel=channel,
         entitlement_status=entitlement_status,
     )
+    provenance = "partner_asserted" if proof.provenance == "partner_asserted" else "staff_captured"
+    order = order.model_copy(
+        update={
+            "typed": [TypedIdentifier(kind=k, value=v, provenance=provenance) for k, v in customer.identifiers],
+            "reached_at": order.created_at if holder_active else None,
+        }
+    )
     write = SaleWrite(
         order=order,
         entitlements=entitlements,
         user_id=profile.user_id,
-        new_user=dormant,
-        claimed_identifiers=claimed,
+        new_user=placement.new_holder if placement else None,
+        claimed_identifiers=placement.claimed if placement else [],
         proof=proof,
         new_profile=new_profile,
+        holder_status=("active" if holder_active else "dormant") if placement and not placement.new_holder else None,
+        holdings={i: (holders or {}).get(i) for i in customer.identifiers},
+        pointers=list(placement.pointers) if placement and not holder_active else [],
     )
     return PlannedSale(
         write=write, profile=profile, profile_created=new_profile is not None, holder_active=holder_active

@@ -21,9 +21,8 @@ from customer_profiles.data.codec import decode_cursor, encode_cursor
 from customer_profiles.data.pending import publish_effect
 from customer_profiles.data.profiles import ProfileChange
 from customer_profiles.data.store import Store
-from customer_profiles.data.users import identifiers_of
 from customer_profiles.domain import claims, history, users
-from customer_profiles.domain.access import require_staff_of, staff_actor
+from customer_profiles.domain.access import acting_staff, require_staff_of, staff_actor
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import InvalidInput, NotFound
 from customer_profiles.models.activity import CUSTOMER, Actor
@@ -53,16 +52,13 @@ def erased(profile: Profile, now: str) -> Profile:
 
 def erase_me(store: Store, principal: Principal) -> None:
     """Erase the caller: idempotent, a second call (or a call by someone never registered) does nothing."""
-    try:
-        user_id = users.current_user_id(store, principal)
-    except NotFound:
-        return
-    user = store.get_user(user_id)
+    user = users.caller_user(store, principal)  # never the authorizer's cached id alone: it may be a ghost
     if user is None:
         return
+    user_id = user.user_id
     for profile in store.all_profiles_of_user(user_id):
         _erase_profile(store, profile.org_id, profile.profile_id, announce=None, by=CUSTOMER)
-    identifiers = identifiers_of(user)
+    identifiers = [identifier for identifier, _ in store.identifiers_held_by(user_id)]
     cursor: str | None = None
     while identifiers:
         found, cursor = store.open_claims_to(identifiers, limit=100, cursor=cursor)
@@ -73,14 +69,14 @@ def erase_me(store: Store, principal: Principal) -> None:
     now = utc_now()
     event = publish_effect("UserErased", {"user_id": user_id, "erased_at": now}, f"erased#{user_id}", now)
     on_concurrent_write(
-        lambda: store.write_erasure(store.get_user(user_id) or user, principal.subject, event),
+        lambda: store.write_erasure(store.get_user(user_id) or user, principal.subject, identifiers, event),
         give_up="the erasure kept conflicting with concurrent changes; retry",
     )
 
 
 def erase_org_profile(store: Store, principal: Principal, org_id: str, profile_id: str) -> ProfileExport:
     """The org erases its customer's profile (Shopify's customers/redact): that profile only."""
-    require_staff_of(principal, org_id, any_role=ADMINS)
+    store = acting_staff(store, principal, org_id, any_role=ADMINS)
     now = utc_now()
     detail = {"org_id": org_id, "profile_id": profile_id, "erased_at": now}
     event = publish_effect("CustomerErased", detail, f"customer-erased#{org_id}#{profile_id}", now)
@@ -116,12 +112,15 @@ def export_me(store: Store, principal: Principal, *, cursor: str | None) -> Pers
     next_cursor = encode_cursor(next_part)
     if cursor:
         return PersonExport(user_id=user.user_id, history=entries, next_cursor=next_cursor)
-    identifiers = identifiers_of(user)
-    open_claims = claims.open_claims_of_me(store, principal, limit=100, cursor=None).claims if identifiers else []
+    held = store.identifiers_held_by(user.user_id)
+    open_claims = claims.open_claims_of_me(store, principal, limit=100, cursor=None).claims if held else []
     return PersonExport(
         user_id=user.user_id,
         user=user,
-        identifiers=[IdentifierExport(**proof) for proof in store.identifier_proofs(identifiers)],
+        identifiers=[
+            IdentifierExport(kind=kind, value=value, provenance=proof.provenance, at=proof.at)
+            for (kind, value), proof in held
+        ],
         profiles=[
             ProfileExport.of(p, store.consents_of(p.org_id, p.profile_id))
             for p in store.all_profiles_of_user(user.user_id)

@@ -7,11 +7,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from customer_profiles.data.store import Store
+from customer_profiles.domain import users
 from customer_profiles.domain.users import new_id, utc_now
 from customer_profiles.errors import ConcurrentWrite, NotFound, StateConflict
-from customer_profiles.models.activity import SYSTEM, Actor
+from customer_profiles.models.activity import CUSTOMER, SYSTEM, Actor
 from customer_profiles.models.api import ProfileUpdateRequest
 from customer_profiles.models.domain import Profile, ProfileAttributes, ProfileOrigin
+from customer_profiles.models.principal import Principal
 
 # OIDC standard claim -> profile attribute.
 CLAIM_TO_ATTRIBUTE = {
@@ -125,3 +127,20 @@ def live_successor(store: Store, org_id: str, profile_id: str, *, holding: str) 
             return profile
         profile_id = profile.merged_into
     raise ConcurrentWrite(f"the {holding}'s profile is being written; retry")
+
+
+def my_profile_in_org(store: Store, principal: Principal, org_id: str) -> Profile:
+    """The caller's own profile in the org (their user read again if the authorizer's cached id is stale)."""
+    return users.for_the_caller(
+        store, principal, lambda user_id: user_profile_in_org(store, user_id, org_id), stale_when=(NotFound,)
+    )
+
+
+def update_my_profile(store: Store, principal: Principal, org_id: str, request: ProfileUpdateRequest) -> Profile:
+    """The caller's white-label attributes in the org, over the version they read."""
+
+    def mine(user_id: str) -> Profile:
+        profile = user_profile_in_org(store, user_id, org_id)
+        return update_profile_attributes(profile, request, store, CUSTOMER)
+
+    return users.for_the_caller(store, principal, mine, stale_when=(NotFound,))

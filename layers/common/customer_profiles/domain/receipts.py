@@ -1,27 +1,25 @@
-"""Receipt codes: an anonymous sale's receipt carries a code; whoever redeems it in the app takes the sale's
-profile, and everything it holds, into their account in that org.
+"""Receipt codes: an anonymous sale's receipt carries a code; whoever redeems it in the app takes that sale
+(its order and its entitlements) into their profile in the org, created if they have none there.
 
-Redeeming reuses what linking does: the sale's profile becomes the person's profile in the org (it changes
-hands, and the re-key it leaves pending puts its orders and entitlements in their history), or, when they
-have one there already, it is closed for a merge into theirs (the merge's end is left pending, and the
-stream moves every order and entitlement). Either way in one transaction with the receipt's
+Only that sale: an anonymous profile may hold other sales (a card links an org's sales paid with it), each
+with its own code, and sharing a holder proves nothing about them. One transaction with the receipt's
 `open -> used`, decided on strongly consistent reads.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from customer_profiles.data.profiles import NOT_MERGED, ProfileChange
-from customer_profiles.data.receipts import ReceiptRedemption
+from customer_profiles.data.receipts import ReceiptRedemption, SaleMove
 from customer_profiles.data.store import Store
-from customer_profiles.domain import linking, profiles, receipt_codes, users
+from customer_profiles.domain import profiles, receipt_codes, users
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import ConcurrentWrite, Gone, NotFound, TooManyAttempts
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ReceiptRedemptionResponse
-from customer_profiles.models.domain import Order, Profile, Receipt
+from customer_profiles.models.domain import Entitlement, Order, Profile, Receipt
 from customer_profiles.models.principal import Principal
 from customer_profiles.retry import on_concurrent_write
 
@@ -36,16 +34,19 @@ EXPIRED = "this receipt code has expired"
 TAKEN = "this purchase already belongs to an account"
 
 
-def new_receipt(order: Order, now: str, *, expiry_days: int) -> tuple[str, tuple[str, Receipt]]:
+def new_receipt(
+    order: Order, entitlements: Sequence[Entitlement], *, expiry_days: int
+) -> tuple[str, tuple[str, Receipt]]:
     """A code for an anonymous sale's order: (the code as printed, (its hash, the receipt to store))."""
     code = receipt_codes.new_receipt_code()
-    expires = datetime.fromisoformat(now) + timedelta(days=expiry_days)
+    expires = datetime.fromisoformat(order.created_at) + timedelta(days=expiry_days)
     receipt = Receipt(
         org_id=order.org_id,
         profile_id=order.profile_id,
         order_id=order.order_id,
+        entitlement_ids=[e.entitlement_id for e in entitlements],
         expires_at=expires.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        created_at=now,
+        created_at=order.created_at,
     )
     return code, (receipt_codes.code_hash(receipt_codes.normalised(code)), receipt)
 
@@ -58,31 +59,29 @@ def redeem_receipt(
     when it succeeds: 404 unknown, 410 expired or used by someone else, 200 (the first answer) when the
     same person redeems it again."""
     hashed = receipt_codes.code_hash(receipt_codes.normalised(code))
-    user_id = _user_of(store, principal)
     now_seconds = time.time() if clock is None else clock
     window = int(now_seconds) // ATTEMPT_WINDOW_SECONDS
     window_end = (window + 1) * ATTEMPT_WINDOW_SECONDS
-    if not store.take_attempt(
-        ATTEMPTS_ACTION, user_id, window, limit=MAX_FAILED_ATTEMPTS, expiration=window_end + ATTEMPT_WINDOW_SECONDS
-    ):
-        raise TooManyAttempts(
-            "too many receipt codes tried: wait before trying again",
-            retry_after_seconds=max(1, window_end - int(now_seconds)),
+
+    def redeem_for(user_id: str) -> ReceiptRedemptionResponse:
+        if not store.take_attempt(
+            ATTEMPTS_ACTION, user_id, window, limit=MAX_FAILED_ATTEMPTS, expiration=window_end + ATTEMPT_WINDOW_SECONDS
+        ):
+            raise TooManyAttempts(
+                "too many receipt codes tried: wait before trying again",
+                retry_after_seconds=max(1, window_end - int(now_seconds)),
+            )
+        answer = on_concurrent_write(
+            lambda: _redeem_once(store, hashed, user_id),
+            give_up="the receipt kept conflicting with concurrent changes; retry",
         )
-    answer = on_concurrent_write(
-        lambda: _redeem_once(store, hashed, user_id),
-        give_up="the receipt kept conflicting with concurrent changes; retry",
-    )
-    store.give_back_attempt(ATTEMPTS_ACTION, user_id, window)
-    return answer
+        store.give_back_attempt(ATTEMPTS_ACTION, user_id, window)
+        return answer
 
-
-def _user_of(store: Store, principal: Principal) -> str:
-    """The person's user; a first visit signs them in (as a claim does), so a new app user can redeem."""
-    if principal.kind == "user" and principal.user_id:
-        return principal.user_id
-    user, _ = users.register_me(store, principal)
-    return user.user_id
+    if principal.kind == "user" and principal.user_id:  # the authorizer's (cached) answer: checked in the write
+        return users.for_the_caller(store, principal, redeem_for)
+    user, _ = users.register_me(store, principal)  # a first visit signs them in, as a claim does
+    return redeem_for(user.user_id)
 
 
 def _redeem_once(store: Store, hashed: str, user_id: str) -> ReceiptRedemptionResponse:
@@ -98,24 +97,22 @@ def _redeem_once(store: Store, hashed: str, user_id: str) -> ReceiptRedemptionRe
         raise Gone(EXPIRED)
     source = _where_sale_lives(store, receipt)
     if source.user_id and source.user_id != user_id:
-        raise Gone(TAKEN)  # staff attached it to a customer, or another code of the same card was redeemed
+        raise Gone(TAKEN)  # staff attached the sale's profile to a customer
     answer = {"org_id": receipt.org_id, "order_id": receipt.order_id, "profile_created": False, "merged": False}
-    if source.user_id == user_id:  # theirs already (an earlier code of the same card): only the code is used
-        return _redeemed(store, ReceiptRedemption(hashed, user_id, now, {**answer, "profile_id": source.profile_id}))
-    existing_id = store.profile_id_of_user_in_org(user_id, receipt.org_id)
-    if existing_id is None:
-        # The sale's profile becomes theirs; its uniqueness item makes a profile created meanwhile win.
-        mine = source.model_copy(update={"user_id": user_id, "updated_at": now, "version": source.version + 1})
-        change = ProfileChange(source, mine, f"{NOT_MERGED} AND attribute_not_exists(user_id)", CUSTOMER)
-        body = {**answer, "profile_id": mine.profile_id, "profile_created": True}
-        return _redeemed(store, ReceiptRedemption(hashed, user_id, now, body, change=change))
-    target = store.get_profile(receipt.org_id, existing_id)
+    if source.user_id == user_id:  # staff gave the sale's profile to this very person: only the code is used
+        body = {**answer, "profile_id": source.profile_id}
+        return _redeemed(store, ReceiptRedemption(hashed, user_id, now, body))
+    order = store.get_order(receipt.org_id, source.profile_id, receipt.created_at, receipt.order_id)
+    if order is None:
+        raise Gone(TAKEN)  # the sale went elsewhere
+    target_id, created = profiles.ensure_user_profile(store, user_id, receipt.org_id, origin="pos", changed_by=CUSTOMER)
+    target = store.get_profile(receipt.org_id, target_id)
     if target is None or target.merged_into or target.merging_into or target.user_id != user_id:
         raise ConcurrentWrite("the person's profile in this org is being written; retry")
-    closing = linking.closed_for_merge(source, target, now)
-    change = ProfileChange(source, closing, f"{NOT_MERGED} AND attribute_not_exists(user_id)", CUSTOMER)
-    body = {**answer, "profile_id": target.profile_id, "merged": True}
-    return _redeemed(store, ReceiptRedemption(hashed, user_id, now, body, change=change, target=target))
+    entitlements = store.entitlements_by_ids(receipt.org_id, source.profile_id, receipt.entitlement_ids)
+    body = {**answer, "profile_id": target.profile_id, "profile_created": created, "merged": not created}
+    sale = SaleMove(order, entitlements, source, target)
+    return _redeemed(store, ReceiptRedemption(hashed, user_id, now, body, sale=sale))
 
 
 def _redeemed(store: Store, redemption: ReceiptRedemption) -> ReceiptRedemptionResponse:

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+from customer_profiles.data.profiles import ProfileAttachment
 from customer_profiles.data.store import Store
-from customer_profiles.data.users import identifiers_of
-from customer_profiles.domain.access import require_staff_of, staff_actor
+from customer_profiles.domain.access import acting_staff, require_staff_of, staff_actor
 from customer_profiles.domain.identifiers import normalise_email, normalise_phone
 from customer_profiles.domain.profiles import update_profile_attributes
-from customer_profiles.domain.users import new_id, utc_now
-from customer_profiles.errors import InvalidInput, NotFound, StateConflict
+from customer_profiles.domain.proofs import place_sale
+from customer_profiles.domain.users import utc_now
+from customer_profiles.errors import ConcurrentWrite, Erased, InvalidInput, NotFound, StateConflict
 from customer_profiles.models.api import (
     AttachIdentifierRequest,
     OrgProfileDetailResponse,
@@ -24,8 +25,9 @@ from customer_profiles.models.api import (
     ProfileUpdateRequest,
 )
 from customer_profiles.models.consents import consent_views
-from customer_profiles.models.domain import CapturedDetails, Entitlement, Holding, Identifier, Profile, Proof, User
+from customer_profiles.models.domain import CapturedDetails, Entitlement, Identifier, Profile, Proof
 from customer_profiles.models.principal import Principal
+from customer_profiles.retry import on_concurrent_write
 
 READERS = frozenset({"viewer", "admin", "pos"})
 ADMINS = frozenset({"admin"})
@@ -57,30 +59,6 @@ def normalised_identifiers(
     if phone:
         found.append(("phone", normalise_phone(phone, default_region=default_region, field=f"{field_prefix}phone")))
     return found
-
-
-def find_or_make_holder(
-    identifiers: Sequence[Identifier], holders: Mapping[Identifier, Holding], now: str
-) -> tuple[str, User | None, list[Identifier]]:
-    """The user holding the first identifier that has a holder; else a new dormant user holding them all.
-
-    Returns (user_id, the new dormant user or None, the identifiers to claim for it). Identifiers typed by
-    staff or a reseller are hints: they never attach to an existing user. A holder is either the person
-    who verified the identifier, or a dormant user holding it as a hint (activation keeps only verified
-    identifiers, so an active user never holds a hint: docs/decisions.md, identity policy).
-    """
-    for identifier in identifiers:
-        if identifier in holders:
-            return holders[identifier].user_id, None, []
-    dormant = User(
-        user_id=new_id(),
-        status="dormant",
-        email=next((v for k, v in identifiers if k == "email"), None),
-        phone=next((v for k, v in identifiers if k == "phone"), None),
-        created_at=now,
-        updated_at=now,
-    )
-    return dormant.user_id, dormant, identifiers_of(dormant)  # what it holds is what its record says
 
 
 def _own_profile(store: Store, org_id: str, profile_id: str) -> Profile:
@@ -139,7 +117,7 @@ def list_profiles(
 def update_profile(
     store: Store, principal: Principal, org_id: str, profile_id: str, request: ProfileUpdateRequest
 ) -> OrgProfileResponse:
-    require_staff_of(principal, org_id, any_role=ADMINS)
+    store = acting_staff(store, principal, org_id, any_role=ADMINS)
     actor = staff_actor(principal, org_id, any_role=ADMINS)
     updated = update_profile_attributes(_own_profile(store, org_id, profile_id), request, store, actor)
     return org_views(store, [updated])[0]
@@ -148,52 +126,74 @@ def update_profile(
 def void_entitlement(
     store: Store, principal: Principal, org_id: str, profile_id: str, entitlement_id: str
 ) -> Entitlement:
-    """Voiding is idempotent: a void entitlement stays void and is returned as it is."""
-    require_staff_of(principal, org_id, any_role=ADMINS)
-    current = store.get_entitlement(org_id, profile_id, entitlement_id)
-    if current is None:
-        raise NotFound("no such entitlement")
-    if current.status == "void":
-        return current
-    return store.set_entitlement_status(
-        org_id,
-        profile_id,
-        entitlement_id,
-        to="void",
-        allowed_from=("active", "pending_claim"),
-        changed_by=staff_actor(principal, org_id, any_role=ADMINS),
-        at=utc_now(),
-    )
+    """Voiding is idempotent: a void entitlement stays void and is returned as it is. Decided on the
+    entitlement as read: a merge or a claim moving it meanwhile makes the void read again, never lost."""
+    store = acting_staff(store, principal, org_id, any_role=ADMINS)
+    actor = staff_actor(principal, org_id, any_role=ADMINS)
+
+    def attempt() -> Entitlement:
+        current = store.get_entitlement(org_id, profile_id, entitlement_id)
+        if current is None:
+            raise NotFound("no such entitlement")
+        if current.status == "void":
+            return current
+        return store.set_entitlement_status(current, to="void", changed_by=actor, at=utc_now())
+
+    return on_concurrent_write(attempt, give_up="the entitlement kept changing; retry")
 
 
 def attach_identifier(
     store: Store, principal: Principal, org_id: str, profile_id: str, request: AttachIdentifierRequest
 ) -> OrgProfileResponse:
-    """Give an orphaned profile an email or phone: it becomes the child of the user holding it (or of a new
-    dormant user), so that the person can later activate it."""
-    require_staff_of(principal, org_id, any_role=ADMINS)
-    profile = _own_profile(store, org_id, profile_id)
-    if profile.user_id:
-        raise StateConflict("this profile already belongs to a customer account")
-    if profile.erased_at:  # its person asked to be forgotten: no identifier may lead back to them
-        raise StateConflict("this profile was erased: it cannot be given to a customer again")
-    if request.version != profile.version:
-        raise StateConflict(f"stale version {request.version}: the profile is at version {profile.version}")
+    """Give an orphaned profile an email or phone: it goes where a sale typed with them would (the person who
+    verified one of them, else the dormant holder of the first, else a new dormant holder of the first), so
+    that the person can later activate it. A second identifier is captured with it as a hint."""
+    store = acting_staff(store, principal, org_id, any_role=ADMINS)
+    actor = staff_actor(principal, org_id, any_role=ADMINS)
     identifiers = normalised_identifiers(
         request.email, request.phone, default_region=store.org_default_region(org_id) if request.phone else None
     )
-    now = utc_now()
-    user_id, dormant, claimed = find_or_make_holder(identifiers, store.identifier_holders(identifiers), now)
-    if store.profile_id_of_user_in_org(user_id, org_id):
-        raise StateConflict("this customer already has another profile in this org")
-    proof = Proof(provenance="staff_captured", at=now, org_id=org_id)
-    captured = (profile.captured or CapturedDetails()).model_copy(
-        update={k: v for k, v in identifiers if k in ("email", "phone")}
-    )
-    updated = profile.model_copy(
-        update={"user_id": user_id, "captured": captured, "updated_at": now, "version": profile.version + 1}
-    )
-    store.attach_profile_to_user(
-        profile, updated, dormant, claimed, proof, staff_actor(principal, org_id, any_role=ADMINS)
-    )
-    return org_views(store, [updated])[0]
+
+    def attempt() -> OrgProfileResponse:
+        profile = _own_profile(store, org_id, profile_id)
+        if profile.erased_at:  # its person asked to be forgotten: no identifier may lead back to them
+            raise Erased("this profile was erased: it cannot be given to a customer again")
+        if profile.user_id:
+            raise StateConflict("this profile already belongs to a customer account")
+        if request.version != profile.version:
+            raise StateConflict(f"stale version {request.version}: the profile is at version {profile.version}")
+        now = utc_now()
+        holders = store.identifier_holders(identifiers)
+        placement = place_sale(identifiers, holders, now)
+        holder = None if placement.new_holder else store.get_user(placement.user_id)
+        if placement.new_holder is None and (holder is None or holder.status == "merged"):
+            raise ConcurrentWrite("the identifier's holder is being merged; retry")
+        if store.profile_id_of_user_in_org(placement.user_id, org_id):
+            raise StateConflict("this customer already has another profile in this org")
+        captured = (profile.captured or CapturedDetails()).model_copy(
+            update={k: v for k, v in identifiers if k in ("email", "phone")}
+        )
+        updated = profile.model_copy(
+            update={
+                "user_id": placement.user_id,
+                "captured": captured,
+                "updated_at": now,
+                "version": profile.version + 1,
+                "reached_at": now if placement.holder_active else None,
+            }
+        )
+        store.attach_profile_to_user(
+            ProfileAttachment(
+                profile=profile,
+                updated=updated,
+                new_holder=placement.new_holder,
+                claimed=placement.claimed,
+                holder=holder,
+                holdings={i: holders.get(i) for i in identifiers},
+                proof=Proof(provenance="staff_captured", at=now, org_id=org_id),
+                changed_by=actor,
+            )
+        )
+        return org_views(store, [updated])[0]
+
+    return on_concurrent_write(attempt, give_up="the profile kept changing; retry")

@@ -434,6 +434,20 @@ class ProfileExport(BaseModel):
         return cls(**fields, cards=len(profile.cards), consents=list((consents or {}).values()))
 
 
+class HeldIdentifier(BaseModel):
+    kind: Literal["email", "phone"]
+    value: str
+    provenance: str = Field(description="verified: the identity provider proved it to you")
+    verified_at: str = Field(description="When you proved it")
+
+
+class IdentifierListResponse(BaseModel):
+    identifiers: list[HeldIdentifier] = Field(
+        description="Every identifier your account holds (a sale typed with one of them comes to you), "
+        "whatever your profile shows; release one with DELETE /v1/me/identifiers/{kind}/{value}"
+    )
+
+
 class IdentifierExport(BaseModel):
     kind: str
     value: str
@@ -478,8 +492,8 @@ class ReceiptRedemptionResponse(BaseModel):
     org_id: str
     profile_id: str = Field(description="The person's profile in the org, which now holds the purchase")
     order_id: str
-    profile_created: bool = Field(description="The sale's profile became the person's profile in the org")
-    merged: bool = Field(description="The sale's profile is being merged into the person's existing profile")
+    profile_created: bool = Field(description="A profile was made for the person in the org to hold the purchase")
+    merged: bool = Field(description="The purchase joined the person's existing profile in the org")
 
 
 # --- staff memberships ------------------------------------------------------------------------------------

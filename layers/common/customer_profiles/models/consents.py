@@ -22,6 +22,7 @@ StaffActorRole = Literal["admin", "pos"]
 # Ties at the same instant: the person's own word beats what staff or a partner relayed for them, and a
 # withdrawal beats a grant (the cautious reading); then the statement id, so every store agrees.
 SOURCE_RANK: dict[str, int] = {"partner": 0, "pos": 1, "white_label": 2, "app": 2}
+PERSON_SOURCES = frozenset({"app", "white_label"})
 STATUS_RANK: dict[str, int] = {"granted": 0, "withdrawn": 1}
 
 
@@ -116,8 +117,18 @@ class ConsentStatement(BaseModel):
         """The order statements of a purpose win in: by time, then source, status and id (fixed width)."""
         return f"{self.stated_at}#{SOURCE_RANK[self.source]}#{STATUS_RANK[self.status]}#{self.statement_id}"
 
+    @property
+    def by_the_person(self) -> bool:
+        """Said by the person themselves (in an app), not relayed for them by staff or a reseller."""
+        return self.source in PERSON_SOURCES
+
     def beats(self, current: ConsentStatement | None) -> bool:
-        return current is None or self.rank > current.rank
+        """Later wins, except that a relayed statement never overrides one the person made."""
+        if current is None:
+            return True
+        if current.by_the_person and not self.by_the_person:
+            return False
+        return self.rank > current.rank
 
 
 class ConsentActor(BaseModel):

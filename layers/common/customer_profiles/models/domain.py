@@ -49,6 +49,9 @@ class Holding(BaseModel):
 
 
 class User(BaseModel):
+    """A person's platform account (`active`), or a dormant holder of one identifier typed at a window or by a
+    reseller, waiting for whoever proves it (`dormant`), or a dormant holder folded into a person (`merged`)."""
+
     model_config = ConfigDict(frozen=True)
 
     user_id: str
@@ -60,6 +63,16 @@ class User(BaseModel):
     created_at: str
     updated_at: str
     version: int = 1
+    activated_at: str | None = None  # a dormant holder became a person's: what it held reached them then
+    merged_at: str | None = None  # a dormant holder was folded into a person: what it held reached them then
+
+    def reached_person_at(self) -> str | None:
+        """When what this user holds reached a person: never while it is dormant."""
+        if self.status == "dormant":
+            return None
+        if self.status == "merged":
+            return self.merged_at or self.updated_at
+        return self.activated_at or self.created_at
 
 
 ProfileOrigin = Literal["white_label", "consumer", "pos", "partner"]
@@ -125,6 +138,9 @@ class Profile(BaseModel):
     # Card fingerprints that point at this profile (never at a user): each has a pointer item of its own.
     cards: list[str] = Field(default_factory=list)
     erased_at: str | None = None  # its person's data removed (the person or the org asked): it only parents
+    # When the profile reached its current person, when it came to them whole (a link, an attach); None while
+    # its holder is dormant, or when the holder itself became the person (the user's `activated_at` says when).
+    reached_at: str | None = None
 
 
 ID = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
@@ -155,6 +171,23 @@ class Entitlement(BaseModel):
     item_id: str
     status: EntitlementStatus
     created_at: str
+    # Every change of status counts: a move deletes the original only at the version it read.
+    version: int = Field(default=1, exclude=True)
+
+
+class TypedIdentifier(BaseModel):
+    """An email or phone a sale was typed with (at a window, or by a reseller): a hint, never proof. Whoever
+    first proves one of a sale's typed identifiers gets the sale (docs/decisions.md, identity)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["email", "phone"]
+    value: str
+    provenance: Literal["staff_captured", "partner_asserted"]
+
+    @property
+    def identifier(self) -> Identifier:
+        return (self.kind, self.value)
 
 
 class Order(BaseModel):
@@ -167,6 +200,11 @@ class Order(BaseModel):
     lines: list[OrderLine]
     total: int
     created_at: str
+    # What the order was typed with, and when it reached its person (None while a dormant holder has it, or
+    # when it reached them with its profile). The service's own bookkeeping: no answer shows them.
+    typed: list[TypedIdentifier] = Field(default_factory=list, exclude=True)
+    reached_at: str | None = Field(default=None, exclude=True)
+    claim_token_hash: str | None = Field(default=None, exclude=True)  # a reseller's order: its claim
 
 
 MAX_PARTNER_ENTITLEMENTS = 40  # a claim moves each in one transaction: 2 writes each + the claim, under 100
@@ -209,6 +247,7 @@ class Claim(BaseModel):
     resent_at: str | None = None
     used_by_user_id: str | None = None  # who claimed it, and what they were answered (a retry gets it again)
     used_answer: dict[str, Any] | None = None
+    voided_entitlement_ids: list[str] = Field(default_factory=list)  # what its cancellation voided (said again)
 
     def recipients(self) -> list[Identifier]:
         """The identifiers it is addressed to (none once it is closed: it keeps no contact details)."""
@@ -222,9 +261,10 @@ class Receipt(BaseModel):
     org_id: str
     profile_id: str
     order_id: str
+    entitlement_ids: list[str] = Field(default_factory=list)  # the sale's: redeeming brings them, nothing else
     status: Literal["open", "used"] = "open"
     expires_at: str
-    created_at: str
+    created_at: str  # the sale's own time (its order's key)
     used_by_user_id: str | None = None
     used_at: str | None = None
     answer: dict[str, Any] | None = None  # what the redemption answered, for the same person's retry
@@ -249,11 +289,12 @@ class StaffMembership(BaseModel):
 EffectKind = Literal[
     "link_user",
     "rekey_profile",
-    "merge_profile",
     "announce_activation",
     "publish",
     "notify_claim",
     "pseudonymise_profile",
+    "bring_sales",
+    "move_entitlements",
 ]
 
 

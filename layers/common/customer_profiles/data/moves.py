@@ -1,0 +1,92 @@
+"""How a sale or a child moves from one profile to another: every Put under the new parent goes with the Delete
+from the old one, in one transaction, so each order and entitlement has exactly one parent at every moment, and
+each Delete holds only at what was read (a change committed meanwhile cancels the move instead of being undone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from customer_profiles.data import keys
+from customer_profiles.data.codec import entitlement_to_item, order_to_item
+from customer_profiles.data.pending import add_pending
+from customer_profiles.data.profiles import profile_holds
+from customer_profiles.data.tx import Tx
+from customer_profiles.errors import UserGone
+from customer_profiles.models.domain import Entitlement, Order, PendingEffect, Profile, User
+
+# A sale moves in one transaction: 4 checks, the order (Put + Delete), its claim or receipt, two pointers, and up
+# to this many entitlements (Put + Delete each) stay under DynamoDB's 100 items; the rest of a larger order
+# follow through a pending effect written in the same transaction (`move_entitlements`).
+ENTITLEMENTS_PER_MOVE = 40
+
+
+def add_sale_move(
+    tx: Tx,
+    order: Order,
+    entitlements: Sequence[Entitlement],
+    source: Profile,
+    target: Profile,
+    *,
+    holder: User | None,
+    reached_at: str,
+    for_the_caller: bool = False,
+) -> None:
+    """A sale (its order and its entitlements still under `source`) under `target`, the person's profile, with
+    everything the decision read as a condition: `source` still live and `holder`'s (or nobody's), the holder
+    unchanged (its version), `target` live and its user's, that user active (`for_the_caller`: else UserGone).
+    Each child Put + Delete: one parent at every moment."""
+    assert target.user_id
+    holds, values = profile_holds(source.user_id)
+    tx.check(keys.profile_key(source.org_id, source.profile_id), holds, **values)
+    if holder is not None:
+        tx.check(keys.user_key(holder.user_id), "#version = :v", v=holder.version)
+    holds, values = profile_holds(target.user_id)
+    tx.check(keys.profile_key(target.org_id, target.profile_id), holds, **values)
+    failing = UserGone("the caller's user is not active") if for_the_caller else None
+    tx.check(keys.user_key(target.user_id), "#status = :active", failing=failing, active="active")
+    moved = order.model_copy(update={"profile_id": target.profile_id, "reached_at": reached_at})
+    tx.put_if_new({**order_to_item(moved, target.user_id), "moved_from": source.profile_id})
+    left = keys.order_key(order.org_id, source.profile_id, order.created_at, order.order_id)
+    tx.delete(left, "attribute_exists(pk)")
+    first, rest = entitlements[:ENTITLEMENTS_PER_MOVE], entitlements[ENTITLEMENTS_PER_MOVE:]
+    move_entitlements_of(tx, first, source.profile_id, target)
+    if rest:
+        cause = {
+            "org_id": order.org_id,
+            "from_profile_id": source.profile_id,
+            "to_profile_id": target.profile_id,
+            "entitlement_ids": [e.entitlement_id for e in rest],
+        }
+        effect_id = f"{order.org_id}#{order.order_id}#{target.profile_id}"
+        follow = PendingEffect(kind="move_entitlements", effect_id=effect_id, cause=cause, created_at=reached_at)
+        add_pending(tx, follow)
+
+
+def move_entitlements_of(tx: Tx, entitlements: Sequence[Entitlement], source_id: str, target: Profile) -> None:
+    """Each entitlement under `target` (Put) and gone from profile `source_id` (Delete, only at the version read:
+    a void committed meanwhile cancels the move, which reads again, instead of being undone)."""
+    for entitlement in entitlements:
+        moved = entitlement.model_copy(update={"profile_id": target.profile_id})
+        tx.put_if_new({**entitlement_to_item(moved, target.user_id), "moved_from": source_id})
+        tx.delete(
+            keys.entitlement_key(entitlement.org_id, source_id, entitlement.entitlement_id),
+            "#version = :v",
+            v=entitlement.version,
+        )
+
+
+def add_children_move(
+    tx: Tx, children: Sequence[Order | Entitlement], source: Profile, target: Profile, *, since: str | None
+) -> None:
+    """Orders and entitlements of `source` under `target` (a merge): each order keeps when it reached its
+    person (`since`: when what `source` holds did, or later for an order made later)."""
+    for child in children:
+        if isinstance(child, Order):
+            reached = child.reached_at or (max(child.created_at, since) if since else None)
+            moved = child.model_copy(update={"profile_id": target.profile_id, "reached_at": reached})
+            # `moved_from`: the activity trail tells a moved order from a new one
+            tx.put_if_new({**order_to_item(moved, target.user_id), "moved_from": source.profile_id})
+            left = keys.order_key(child.org_id, source.profile_id, child.created_at, child.order_id)
+            tx.delete(left, "attribute_exists(pk)")
+    move_entitlements_of(tx, [c for c in children if isinstance(c, Entitlement)], source.profile_id, target)
