@@ -11,6 +11,7 @@ stream moves every order and entitlement). Either way in one transaction with th
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from customer_profiles.data.profiles import NOT_MERGED, ProfileChange
@@ -18,6 +19,7 @@ from customer_profiles.data.receipts import ReceiptRedemption
 from customer_profiles.data.store import Store
 from customer_profiles.domain import linking, profiles, receipt_codes, users
 from customer_profiles.domain.users import utc_now
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import ConcurrentWrite, Gone, NotFound, TooManyAttempts
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ReceiptRedemptionResponse
@@ -36,8 +38,12 @@ EXPIRED = "this receipt code has expired"
 TAKEN = "this purchase already belongs to an account"
 
 
-def new_receipt(order: Order, now: str, *, expiry_days: int) -> tuple[str, tuple[str, Receipt]]:
-    """A code for an anonymous sale's order: (the code as printed, (its hash, the receipt to store))."""
+def new_receipt(
+    order: Order, now: str, *, expiry_days: int, key: bytes | None = None
+) -> tuple[str, tuple[str, Receipt]]:
+    """A code for an anonymous sale's order: (the code as printed, (its hash, the receipt to store)), hashed
+    with `key` (default: the current receipt-code key)."""
+    key = key if key is not None else secret_store.receipt_code_keys()[0]
     code = receipt_codes.new_receipt_code()
     expires = datetime.fromisoformat(now) + timedelta(days=expiry_days)
     receipt = Receipt(
@@ -47,17 +53,25 @@ def new_receipt(order: Order, now: str, *, expiry_days: int) -> tuple[str, tuple
         expires_at=expires.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         created_at=now,
     )
-    return code, (receipt_codes.code_hash(receipt_codes.normalised(code)), receipt)
+    return code, (receipt_codes.code_hash(receipt_codes.normalised(code), key), receipt)
 
 
 def redeem_receipt(
-    store: Store, principal: Principal, code: str, *, clock: float | None = None
+    store: Store,
+    principal: Principal,
+    code: str,
+    *,
+    clock: float | None = None,
+    keys: Sequence[bytes] | None = None,
 ) -> ReceiptRedemptionResponse:
     """Take the sale the code was printed for. 422 for what cannot be a code or was mistyped (nothing read,
     nothing counted); else each attempt counts against the user's window (429 over it) and is given back
     when it succeeds: 404 unknown, 410 expired or used by someone else, 200 (the first answer) when the
-    same person redeems it again."""
-    hashed = receipt_codes.code_hash(receipt_codes.normalised(code))
+    same person redeems it again. The code is looked for under its hash with each key (`keys`, default the
+    receipt-code keys): a code issued before a rotation stays redeemable."""
+    normalised = receipt_codes.normalised(code)
+    keys = keys if keys is not None else secret_store.receipt_code_keys()
+    hashes = [receipt_codes.code_hash(normalised, key) for key in keys]
     user_id = _user_of(store, principal)
     now_seconds = time.time() if clock is None else clock
     window = int(now_seconds) // ATTEMPT_WINDOW_SECONDS
@@ -70,7 +84,7 @@ def redeem_receipt(
             retry_after_seconds=max(1, window_end - int(now_seconds)),
         )
     answer = on_concurrent_write(
-        lambda: _redeem_once(store, hashed, user_id),
+        lambda: _redeem_once(store, hashes, user_id),
         give_up="the receipt kept conflicting with concurrent changes; retry",
     )
     store.give_back_attempt(ATTEMPTS_ACTION, user_id, window)
@@ -85,11 +99,12 @@ def _user_of(store: Store, principal: Principal) -> str:
     return user.user_id
 
 
-def _redeem_once(store: Store, hashed: str, user_id: str) -> ReceiptRedemptionResponse:
-    receipt = store.get_receipt(hashed)
+def _redeem_once(store: Store, hashes: Sequence[str], user_id: str) -> ReceiptRedemptionResponse:
+    found = store.find_receipt(hashes)
     now = utc_now()
-    if receipt is None:
+    if found is None:
         raise NotFound(UNKNOWN)
+    hashed, receipt = found
     if receipt.status == "used":
         if receipt.used_by_user_id == user_id and receipt.answer:
             return ReceiptRedemptionResponse.model_validate(receipt.answer)  # a retry after a lost answer
