@@ -2,10 +2,13 @@
 handling of mixed batches, and the staff route (roles, isolation, pagination, cursors). On moto."""
 
 import json
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 from hypothesis import HealthCheck, given, settings
@@ -146,12 +149,10 @@ def test_orders_placed_and_entitlements_voided_but_not_children_moved_by_a_merge
 
 
 def test_consent_statements_are_read_generically_by_their_key():
-    # A hand-written consent item: the consent work is being written elsewhere, in the profile's partition
-    consent = {"pk": PK, "sk": "CONSENT#marketing_email", "status": "granted", "source": "pos", "at": AT}
+    # A consent item without its purpose (read from the key), dated by when it was recorded
+    consent = {"pk": PK, "sk": "CONSENT#marketing_email", "status": "granted", "source": "pos", "recorded_at": AT}
 
     (given_,) = derive("INSERT", None, consent)
-    (withdrawn,) = derive("MODIFY", consent, {**consent, "status": "withdrawn", "at": RECORD_TIME})
-    (removed,) = derive("REMOVE", consent, None)
 
     assert given_.entry.model_dump(exclude_none=True) == {
         "kind": "consent_changed",
@@ -160,9 +161,39 @@ def test_consent_statements_are_read_generically_by_their_key():
         "status": "granted",
         "source": "pos",
     }
-    assert (withdrawn.entry.status, withdrawn.entry.at) == ("withdrawn", RECORD_TIME)
-    assert (removed.entry.status, removed.entry.at) == ("removed", RECORD_TIME)
     assert derive("MODIFY", consent, {**consent}) == []
+
+
+def test_a_consent_is_dated_when_the_change_was_recorded_never_when_said_nor_by_the_streams_time():
+    # Given a statement said days before it was recorded, a later withdrawal, and its removal (stamped first)
+    said, recorded, withdrawn_at, removed_at = (
+        "2026-02-26T09:00:00.000Z",
+        "2026-03-01T10:00:00.311Z",
+        "2026-03-01T10:00:00.912Z",
+        "2026-03-01T10:00:01.504Z",
+    )
+    consent = {"pk": PK, "sk": "CONSENT#marketing_sms", "purpose": "marketing_sms", "status": "granted",
+               "source": "app", "stated_at": said, "recorded_at": recorded}  # fmt: skip
+    withdrawal = {
+        **consent,
+        "status": "withdrawn",
+        "stated_at": "2026-03-01T09:59:00.000Z",
+        "recorded_at": withdrawn_at,
+    }
+    stamped = {**withdrawal, "changed_at": removed_at, "changed_by": {"kind": "system"}}
+
+    # When each record is derived (the stream's time is a whole minute, as DynamoDB Local gives it)
+    entries = [
+        activity_of_change(event, old, new, record_time="2026-03-01T10:00:00.000Z")
+        for event, old, new in (("INSERT", None, consent), ("MODIFY", consent, withdrawal),
+                                ("MODIFY", withdrawal, stamped), ("REMOVE", stamped, None))
+    ]  # fmt: skip
+
+    # Then each is dated when it was recorded, the stamp says nothing, and the removal is the system's
+    (granted,), (withdrawn,), stamp, (removed,) = entries
+    assert [e.entry.at for e in (granted, withdrawn, removed)] == [recorded, withdrawn_at, removed_at]
+    assert [e.entry.status for e in (granted, withdrawn, removed)] == ["granted", "withdrawn", "removed"]
+    assert stamp == [] and removed.entry.actor == Actor(kind="system")
 
 
 def test_claim_events_go_on_the_claims_profile_and_never_carry_its_recipient():
@@ -517,3 +548,164 @@ def test_pages_give_each_entry_once_newest_first(store, count, limit):
     # Then each entry came once, newest first, in as few pages as the limit allows
     assert seen == sorted((e.at for _, _, e in seeded), reverse=True)
     assert pages == max(1, -(-count // limit))
+
+
+# --- dated by the item's own time: the trail's order is the order of the writes ---------------------------
+class StreamLinker:
+    """The linker on moto's stream of the profiles table: each drain delivers every record written since the
+    last, in batches as Lambda does, with `ApproximateCreationDateTime` floored to the minute (as DynamoDB
+    Local gives it; AWS gives the second): a trail dated by the stream's time would tie, or break order."""
+
+    def __init__(self, aws):
+        arn = aws.meta.client.describe_table(TableName="profiles-test")["Table"]["LatestStreamArn"]
+        self.streams = boto3.client("dynamodbstreams")
+        (shard,) = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self.iterator = self.streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+    def drain(self):
+        response = self.streams.get_records(ShardIterator=self.iterator)
+        self.iterator = response["NextShardIterator"]
+        records = []
+        for record in response["Records"]:
+            change = dict(record["dynamodb"])
+            change["ApproximateCreationDateTime"] = int(change["ApproximateCreationDateTime"].timestamp()) // 60 * 60
+            records.append({**record, "dynamodb": change})
+        for start in range(0, len(records), 25):
+            assert linker.handler({"Records": records[start : start + 25]}, FakeContext()) == {"batchItemFailures": []}
+        return len(records)
+
+
+@pytest.fixture
+def stream(aws):
+    return StreamLinker(aws)
+
+
+def whole_trail(store, org_id, profile_id):
+    """Every entry, newest first, through the staff route's pages."""
+    entries, cursor = [], None
+    while True:
+        page, cursor = store.activity_page(org_id, profile_id, limit=7, cursor=cursor)
+        entries += page
+        if cursor is None:
+            return entries
+
+
+def window_sale(store, org_id, email):
+    from customer_profiles.domain import pos
+    from customer_profiles.models.api import PosSaleRequest
+
+    sale = {"currency": "EUR", "payment_method": "card", "customer": {"email": email},
+            "lines": [{"kind": "ticket", "item_id": "e", "quantity": 2, "unit_price": 1}]}  # fmt: skip
+    return pos.create_pos_sale(
+        store, staff_principal("till", org_id, "pos"), org_id, PosSaleRequest.model_validate(sale)
+    )
+
+
+OPERATIONS = st.lists(st.sampled_from(["edit", "consent", "sale", "void"]), min_size=1, max_size=8)
+
+
+@pytestmark_linker
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS, data=st.data())
+def test_the_trails_newest_first_order_is_the_order_of_the_writes(store, stream, operations, data):
+    from customer_profiles.domain import consents
+    from customer_profiles.domain.users import utc_now
+    from customer_profiles.models.consents import ConsentsRequest
+
+    # Given a window sale to a customer's email (the profile's first write)
+    org_id, email = f"org-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}@example.com"
+    admin = staff_principal("staff-ann", org_id, "admin", "viewer")
+    windows, expected = [], []
+
+    def timed(kinds, write):
+        time.sleep(0.002)  # writes a few milliseconds apart, as people make them
+        start = utc_now()
+        write()
+        windows.append((start, utc_now()))
+        expected.append(kinds)
+
+    sold = []
+    timed({"created", "order_placed"}, lambda: sold.append(window_sale(store, org_id, email)))
+    profile_id = sold[0].profile.profile_id
+    said = {}  # per purpose: the last statement's time, which a later one must beat
+
+    # When staff edit it, record consents said earlier than recorded, sell again and void, in a random order
+    for n, operation in enumerate(operations):
+        if operation == "edit":
+            version = store.get_profile(org_id, profile_id).version
+            update = ProfileUpdateRequest(version=version, attributes={"family_name": f"Edit{n}"})
+            timed({"edited"}, lambda update=update: staff.update_profile(store, admin, org_id, profile_id, update))
+        elif operation == "consent":
+            purpose = data.draw(st.sampled_from(["marketing_email", "marketing_sms"]))
+            status = "withdrawn" if said.get(purpose, (None, "withdrawn"))[1] == "granted" else "granted"
+            stated = (datetime.now(UTC) - timedelta(days=9 - n / 10)).isoformat()  # said days before recorded
+            said[purpose] = (stated, status)
+            request = ConsentsRequest.model_validate(
+                {"consents": [{"purpose": purpose, "status": status, "stated_at": stated}]}
+            )
+            timed(
+                {"consent_changed"},
+                lambda request=request: consents.record_by_staff(store, admin, org_id, profile_id, request),
+            )
+        elif operation == "sale":
+            timed({"order_placed"}, lambda: window_sale(store, org_id, email))
+        else:
+            active = [e for e in store.profile_with_children(org_id, profile_id)[2] if e.status == "active"]
+            if not active:
+                continue
+            timed({"entitlement_voided"}, lambda e=active[0]: staff.void_entitlement(
+                store, admin, org_id, profile_id, e.entitlement_id))  # fmt: skip
+    stream.drain()
+
+    # Then every entry is dated within the write that made it, never at the stream's minute, and newest
+    # first is the writes' order, each write on the trail with its kinds
+    entries = whole_trail(store, org_id, profile_id)
+    made_by = []
+    for entry in entries:
+        (write,) = [i for i, (start, end) in enumerate(windows) if start <= entry.at <= end] or [None]
+        assert write is not None, f"{entry.kind} at {entry.at} is in no write's time: {windows}"
+        assert entry.kind in expected[write], (entry.kind, expected[write])
+        made_by.append(write)
+    assert made_by == sorted(made_by, reverse=True)
+    assert set(made_by) == set(range(len(windows)))
+
+
+@pytestmark_linker
+def test_a_consent_moved_by_a_merge_or_removed_is_dated_when_that_happened(store, stream):
+    from customer_profiles.domain import consents
+    from customer_profiles.domain.users import utc_now
+    from customer_profiles.models.consents import ConsentsRequest
+
+    # Given two profiles of an org, the first with a statement said and recorded a while ago
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    source, target = (window_sale(store, org_id, f"{who}@example.com").profile for who in ("src", "dst"))
+    admin = staff_principal("staff-ann", org_id, "admin")
+    request = ConsentsRequest.model_validate({"consents": [{"purpose": "marketing_email", "status": "granted"}]})
+    consents.record_by_staff(store, admin, org_id, source.profile_id, request)
+    stream.drain()
+    recorded = store.consents_of(org_id, source.profile_id)["marketing_email"].recorded_at
+    time.sleep(0.01)
+
+    # When its statements move to the second (a merge), which is later erased (its statements forgotten)
+    moved_from = utc_now()
+    store.move_consents(store.get_profile(org_id, source.profile_id), store.get_profile(org_id, target.profile_id))
+    moved_until = utc_now()
+    time.sleep(0.01)
+    forgotten_from = utc_now()
+    assert store.forget_consents(org_id, target.profile_id) == 1
+    forgotten_until = utc_now()
+    stream.drain()
+
+    # Then each profile's trail dates the change when it happened to it, by the system, after the statement
+    def consent_entries(profile_id):
+        return [e for e in whole_trail(store, org_id, profile_id) if e.kind == "consent_changed"]
+
+    left, first = consent_entries(source.profile_id)
+    assert (first.status, first.at) == ("granted", recorded)
+    assert left.status == "removed" and moved_from <= left.at <= moved_until and left.actor == Actor(kind="system")
+    gone, arrived = consent_entries(target.profile_id)
+    assert arrived.status == "granted" and moved_from <= arrived.at <= moved_until
+    assert arrived.actor == Actor(kind="system")
+    assert gone.status == "removed" and forgotten_from <= gone.at <= forgotten_until

@@ -190,7 +190,15 @@ class ResellerRecords(Records):
         )
         for entitlement in void:
             key = keys.entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id)
-            tx.update(key, "SET #status = :void", "#status = :pending", void="void", pending="pending_claim")
+            # dated for the activity trail; who cancelled is the claim's business (an earlier stamp is not it)
+            tx.update(
+                key,
+                "SET #status = :void, status_changed_at = :now REMOVE changed_by",
+                "#status = :pending",
+                void="void",
+                pending="pending_claim",
+                now=now,
+            )
         if replaced_by:
             claim, new_hash = replaced_by
             add_claim(tx, claim, new_hash)
