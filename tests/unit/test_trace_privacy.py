@@ -84,6 +84,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
     for name in ("POWERTOOLS_TRACER_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_ERROR"):
         monkeypatch.delenv(name, raising=False)  # Powertools' defaults (capture both): the code must say no
     enabled = global_sdk_config.sdk_enabled()
+    global_sdk_config.set_sdk_enabled(True)  # a disabled Tracer made by an earlier test turned the SDK off
     Tracer._reset_config()
     tracing.powertools_tracer.cache_clear()
     recorded = Sent()
