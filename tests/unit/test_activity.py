@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -367,10 +368,10 @@ def test_a_mixed_batch_completes_effects_writes_entries_ignores_the_rest_and_rep
 
 
 @pytestmark_linker
-def test_a_failed_activity_write_reports_the_record_keeps_its_effect_and_the_redelivery_writes_it(
+def test_a_record_whose_entries_cannot_even_be_deferred_is_reported_and_its_redelivery_writes_them(
     store, tmp_path, monkeypatch
 ):
-    # Given a record, and the activity write failing the first time
+    # Given a record, and writing its entries and leaving them pending both failing the first time
     effect = PendingEffect(kind="publish", effect_id="e-2", cause={"detail_type": "Hi", "detail": {}}, created_at=AT)
     store.db.table.put_item(Item=pending_to_item(effect))
     edit = stream_record("MODIFY", profile_image(), profile_image(attributes={"locale": "it"}), sequence="201")
@@ -709,3 +710,103 @@ def test_a_consent_moved_by_a_merge_or_removed_is_dated_when_that_happened(store
     assert arrived.status == "granted" and moved_from <= arrived.at <= moved_until
     assert arrived.actor == Actor(kind="system")
     assert gone.status == "removed" and forgotten_from <= gone.at <= forgotten_until
+
+
+# --- durable: entries that cannot be written wait as a pending effect -------------------------------------
+class FailingPuts:
+    """DynamoDB refusing the linker's PutItem of keys starting with `prefixes` (throttled), until healed: an
+    event hook on its client, so everything else the linker does goes through."""
+
+    def __init__(self, prefixes):
+        self.prefixes = tuple(prefixes)
+        self.refused = 0
+        events = linker.store().db.table.meta.client.meta.events
+        events.register("before-parameter-build.dynamodb.PutItem", self.refuse)
+
+    def refuse(self, params, **kwargs):
+        pk = params["Item"]["pk"]
+        pk = pk["S"] if isinstance(pk, dict) else pk  # typed or not, whichever handler ran first
+        if self.prefixes and pk.startswith(self.prefixes):
+            self.refused += 1
+            error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled (injected)"}
+            raise ClientError({"Error": error}, "PutItem")
+
+    def heal(self):
+        self.prefixes = ()
+
+
+def deferred_effects(store):
+    return [e for e in store.all_pending() if e.kind == "record_activity"]
+
+
+@pytestmark_linker
+def test_entries_that_cannot_be_written_wait_as_a_pending_effect_and_appear_once_after_the_redrive(store, monkeypatch):
+    # Given a staff edit's record, and DynamoDB refusing every activity entry for longer than the stream keeps
+    # records (the record's redeliveries would all fail the same way)
+    edit = stream_record(
+        "MODIFY", profile_image(), profile_image(attributes={"locale": "pt"}, version=2, changed_by=STAFF)
+    )
+    failing = FailingPuts([keys.ACTIVITY_PREFIX])
+
+    # When the linker handles it: the batch succeeds, with the entries left as a pending effect
+    assert linker.handler({"Records": [edit]}, FakeContext()) == {"batchItemFailures": []}
+    (effect,) = deferred_effects(store)
+    assert failing.refused >= 1 and trail(store) == []
+    assert "locale" in json.dumps(effect.cause) and "pt" not in json.dumps(effect.cause)  # names, not values
+
+    # and the pending effect's own stream record fails too (still refused), then the record is redelivered
+    pending = stream_record("INSERT", None, store.db.get(keys.pending_key(effect.kind, effect.effect_id)))
+    with pytest.raises(Exception, match="All records failed"):  # a whole failed batch is raised, for a retry
+        linker.handler({"Records": [pending]}, FakeContext())
+    assert linker.handler({"Records": [edit]}, FakeContext()) == {"batchItemFailures": []}
+
+    # Then once DynamoDB takes writes again, the sweep re-drives the effect: the entry appears, once
+    failing.heal()
+    monkeypatch.setattr(linker, "SWEEP_AFTER", timedelta(0))
+    swept = linker.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+    assert swept["redriven"] >= 1 and swept["failed"] == 0
+    assert [(e.kind, e.fields, e.actor) for e in trail(store)] == [
+        ("edited", ["locale"], Actor.staff("staff-ann", "admin"))
+    ]
+    assert deferred_effects(store) == []
+
+    # and a late delivery of the record or of the effect writes nothing more
+    assert linker.handler({"Records": [edit, pending]}, FakeContext()) == {"batchItemFailures": []}
+    assert len(trail(store)) == 1 and store.all_pending() == []
+
+
+@pytestmark_linker
+def test_a_deferred_activation_is_written_on_the_users_profiles_when_the_effect_completes(store):
+    # Given a dormant user with a profile, activated, and its entries refused when the record comes
+    sale = window_sale(store, ORG, "act@example.com")
+    user_id = store.get_profile(ORG, sale.profile.profile_id).user_id
+    dormant = {"pk": f"USER#{user_id}", "sk": "USER", "user_id": user_id, "status": "dormant"}
+    record = stream_record("MODIFY", dormant, {**dormant, "status": "active", "updated_at": AT})
+    failing = FailingPuts([keys.ACTIVITY_PREFIX])
+    assert linker.handler({"Records": [record]}, FakeContext()) == {"batchItemFailures": []}
+
+    # When the effect's stream record comes once writes are taken again
+    failing.heal()
+    (effect,) = deferred_effects(store)
+    pending = stream_record("INSERT", None, store.db.get(keys.pending_key(effect.kind, effect.effect_id)))
+    assert linker.handler({"Records": [pending]}, FakeContext()) == {"batchItemFailures": []}
+
+    # Then the profile says linked, by the customer, once, and the effect is done
+    entries = trail(store, ORG, sale.profile.profile_id)
+    assert [(e.kind, e.at, e.actor) for e in entries if e.kind == "linked"] == [("linked", AT, Actor(kind="customer"))]
+    assert deferred_effects(store) == []
+
+
+@pytestmark_linker
+def test_a_record_is_reported_failed_only_when_its_entries_cannot_be_left_pending_either(store):
+    # Given DynamoDB refusing both activity entries and pending effects
+    edit = stream_record("MODIFY", profile_image(), profile_image(attributes={"locale": "nl"}, version=2))
+    failing = FailingPuts([keys.ACTIVITY_PREFIX, keys.PENDING_PREFIX])
+
+    # When the record comes, it fails (as before: its redelivery is the retry); once healed it writes
+    with pytest.raises(Exception, match="All records failed"):
+        linker.handler({"Records": [edit]}, FakeContext())
+    assert trail(store) == [] and deferred_effects(store) == []
+    failing.heal()
+    assert linker.handler({"Records": [edit]}, FakeContext()) == {"batchItemFailures": []}
+    assert [e.kind for e in trail(store)] == ["edited"]

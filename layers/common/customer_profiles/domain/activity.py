@@ -18,6 +18,7 @@ from customer_profiles.domain.access import require_staff_of
 from customer_profiles.errors import NotFound
 from customer_profiles.models.activity import CUSTOMER, SYSTEM, ActivityEntry, Actor
 from customer_profiles.models.api import ProfileActivityResponse
+from customer_profiles.models.domain import PendingEffect
 from customer_profiles.models.principal import Principal
 
 Image = dict[str, Any]
@@ -243,22 +244,83 @@ def _user(event_name: str, old: Image | None, new: Image | None, record_time: st
     return [UserActivity(str(new["user_id"]), entry)]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What became of a stream record's entries: how many were written, or the error that deferred them to
+    a pending effect (None when written)."""
+
+    written: int = 0
+    deferred: Exception | None = None
+
+
 def record_activity(
-    store: Store, record_id: str, event_name: str, old: Image | None, new: Image | None, *, record_time: str
-) -> int:
+    store: Store,
+    record_id: str,
+    event_name: str,
+    old: Image | None,
+    new: Image | None,
+    *,
+    record_time: str,
+    now: str,
+) -> Recorded:
     """Write the entries a stream record implies, each once however often the record comes (its key is the
-    record's id); returns how many were new. A user's entries go on each of its profiles (strongly
-    consistent read of its own partition)."""
+    record's id). When writing them fails, they are written down as a `record_activity` pending effect
+    instead (one PutItem, only derived entries: no personal value), which the stream, a re-drive or the
+    sweep completes like any other, so an entry outlives the stream's 24 hours. Raises only when that
+    write fails too: the record is reported failed and comes again."""
+    derived = activity_of_change(event_name, old, new, record_time=record_time)
+    if not derived:
+        return Recorded()
+    try:
+        return Recorded(written=write_activity(store, record_id, derived))
+    except Exception as error:  # whatever failed (throttling, a user's profiles unread...), the entries wait
+        store.put_pending(deferred_activity(record_id, derived, now))
+        return Recorded(deferred=error)
+
+
+def write_activity(store: Store, record_id: str, derived: Sequence[Derived]) -> int:
+    """Write a record's entries, each once (PutItem `attribute_not_exists` on a key made of the record's id);
+    how many were new. A user's entries go on each of its profiles (strongly consistent read of its own
+    partition)."""
     entries: list[ProfileActivity] = []
-    for derived in activity_of_change(event_name, old, new, record_time=record_time):
-        if isinstance(derived, UserActivity):
-            profiles = store.all_profiles_of_user(derived.user_id)
-            entries += [ProfileActivity(p.org_id, p.profile_id, derived.entry) for p in profiles]
+    for found in derived:
+        if isinstance(found, UserActivity):
+            profiles = store.all_profiles_of_user(found.user_id)
+            entries += [ProfileActivity(p.org_id, p.profile_id, found.entry) for p in profiles]
         else:
-            entries.append(derived)
+            entries.append(found)
     if not entries:
         return 0
     return store.add_activity(record_id, [(e.org_id, e.profile_id, e.entry) for e in entries])
+
+
+def deferred_activity(record_id: str, derived: Sequence[Derived], now: str) -> PendingEffect:
+    """The pending effect holding a record's entries, one per record (its id is the record's)."""
+    entries: list[dict[str, Any]] = [
+        {
+            **(
+                {"org_id": d.org_id, "profile_id": d.profile_id}
+                if isinstance(d, ProfileActivity)
+                else {"user_id": d.user_id}
+            ),
+            "entry": d.entry.model_dump(mode="json", exclude_none=True),
+        }
+        for d in derived
+    ]
+    cause = {"record_id": record_id, "entries": entries}
+    return PendingEffect(kind="record_activity", effect_id=record_id, cause=cause, created_at=now)
+
+
+def deferred_entries(cause: dict[str, Any]) -> list[Derived]:
+    """The entries a `record_activity` effect holds, as `activity_of_change` derived them."""
+    derived: list[Derived] = []
+    for place in cause["entries"]:
+        entry = ActivityEntry.model_validate(place["entry"])
+        if "user_id" in place:
+            derived.append(UserActivity(place["user_id"], entry))
+        else:
+            derived.append(ProfileActivity(place["org_id"], place["profile_id"], entry))
+    return derived
 
 
 def profile_activity(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import linking
+from customer_profiles.domain import activity, linking
 from customer_profiles.domain.claim_tokens import claim_token
 from customer_profiles.domain.users import utc_now
 from customer_profiles.edge.config import settings
@@ -49,6 +49,8 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
             store.forget_answers_about(cause["org_id"], cause["profile_id"])
         case "notify_claim":
             return [claim_notice(effect)]
+        case "record_activity":  # entries a stream record could not write: each key written once, ever
+            activity.write_activity(store, cause["record_id"], activity.deferred_entries(cause))
         case _:  # pragma: no cover - EffectKind is closed
             raise ValueError(f"unknown effect {effect.kind}")
     return []  # done, nothing to announce

@@ -254,6 +254,7 @@ EffectKind = Literal[
     "publish",
     "notify_claim",
     "pseudonymise_profile",
+    "record_activity",  # a stream record's activity entries, when writing them failed (domain.activity)
 ]
 
 
