@@ -46,7 +46,7 @@ require(
     "IDEMPOTENCY_TABLE_NAME",
     ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
     ("RECEIPT_CODE_KEYS_SECRET", "LOCAL_RECEIPT_CODE_KEYS_FILE"),  # an anonymous sale's code is kept keyed-hashed
-)  # a missing variable fails the cold start, naming it
+)
 tracer = LazyTracer()
 metrics = Metrics()
 app = create_resolver()
