@@ -95,6 +95,15 @@ def ensure_claim_token_key(state_dir: Path) -> Path:
     return path
 
 
+def ensure_receipt_code_keys(state_dir: Path) -> Path:
+    """The receipt codes' HMAC keys (white-space separated, current first), as the stack's secret holds them."""
+    path = state_dir / "receipt-code.keys"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path
+
+
 def function_environment(state_dir: Path, endpoint: str, chaos: int | None = None) -> dict[str, str]:
     """What every function's worker gets besides the template's variables: the local endpoints and stand-ins."""
     from local_runtime.template import REGION
@@ -108,9 +117,10 @@ def function_environment(state_dir: Path, endpoint: str, chaos: int | None = Non
         "POWERTOOLS_TRACE_DISABLED": "true",
         "LOCAL_EVENT_SINK": str(state_dir / "events.jsonl"),
         # Secrets Manager's stand-ins: partners' webhook secrets (`make operator ARGS="register-partner
-        # ..."` writes them) and the claim-token key (made on first run).
+        # ..."` writes them), the claim-token key and the receipt-code keys (made on first run).
         "LOCAL_PARTNER_SECRETS_FILE": str(state_dir / "partner-secrets.json"),
         "LOCAL_CLAIM_TOKEN_KEY_FILE": str(ensure_claim_token_key(state_dir)),
+        "LOCAL_RECEIPT_CODE_KEYS_FILE": str(ensure_receipt_code_keys(state_dir)),
         **({"LOCAL_CHAOS_SEED": str(chaos)} if chaos is not None else {}),
     }
 

@@ -51,7 +51,10 @@ from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 
 logger = masked_logger()
 require(
-    "TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE")
+    "TABLE_NAME",
+    "IDEMPOTENCY_TABLE_NAME",
+    ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
+    ("RECEIPT_CODE_KEYS_SECRET", "LOCAL_RECEIPT_CODE_KEYS_FILE"),  # a receipt code is found by its keyed hash
 )  # a missing variable fails the cold start, naming it
 tracer = LazyTracer()
 metrics = Metrics()

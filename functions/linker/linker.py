@@ -63,6 +63,7 @@ def handle_record(record: DynamoDBRecord) -> None:
     where = {"keys": raw.get("Keys"), "sequence_number": raw.get("SequenceNumber")}
     failure: Exception | None = None
     acted = written = 0
+    deferred = False
     try:
         acted = handle_change(store(), event_name, new, publish)
     except Exception as error:
@@ -70,9 +71,14 @@ def handle_record(record: DynamoDBRecord) -> None:
         failure = error
     # Attempted even when the effect failed, and the other way round: the record is reported failed and
     # comes again, and both are idempotent (a done effect is gone; an entry written is kept by its key).
+    # Entries that cannot be written are left as a pending effect; only if that fails is the record failed.
     try:
         record_id, record_time = record_identity(record.raw_event)
-        written = record_activity(store(), record_id, event_name, old, new, record_time=record_time)
+        recorded = record_activity(store(), record_id, event_name, old, new, record_time=record_time)
+        written, deferred = recorded.written, recorded.deferred is not None
+        if recorded.deferred:  # written down as a pending effect: the stream or the sweep completes it
+            logger.warning("activity deferred", extra=where, exc_info=recorded.deferred)
+            metrics.add_metric(name="ActivityDeferred", unit=MetricUnit.Count, value=1)
     except Exception as error:
         logger.exception("activity failed", extra=where)
         failure = failure or error
@@ -80,7 +86,7 @@ def handle_record(record: DynamoDBRecord) -> None:
         raise failure
     if written:
         metrics.add_metric(name="ActivityEntriesWritten", unit=MetricUnit.Count, value=written)
-    if not (acted or written):
+    if not (acted or written or deferred):
         metrics.add_metric(name="RecordsIgnored", unit=MetricUnit.Count, value=1)
 
 

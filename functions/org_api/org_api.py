@@ -41,7 +41,12 @@ from customer_profiles.models.domain import Entitlement
 
 logger = masked_logger()
 # A missing variable fails the cold start, naming it.
-require("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"))
+require(
+    "TABLE_NAME",
+    "IDEMPOTENCY_TABLE_NAME",
+    ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
+    ("RECEIPT_CODE_KEYS_SECRET", "LOCAL_RECEIPT_CODE_KEYS_FILE"),  # an anonymous sale's code is kept keyed-hashed
+)
 tracer = LazyTracer()
 metrics = Metrics()
 app = create_resolver()

@@ -3,6 +3,7 @@ real stream, read by staff newest first, with actors as roles and staff subjects
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -151,3 +152,35 @@ def test_a_profiles_trail_through_a_merge_and_an_erasure(runtime):
     assert gone["other_profile_id"] == survivor
     text = trail(runtime, admin, org_id, survivor).text
     assert email not in text and "Mirela" not in text
+
+
+def test_a_consent_recorded_after_a_sale_follows_it_on_the_trail(runtime):
+    # Given a window sale, then the customer's consent relayed by staff (said an hour before), then an edit:
+    # DynamoDB Local's stream dates records by the minute, so only the items' own times can order these
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    sale = pos_sale(runtime, org_id, {"email": f"consent-{uuid.uuid4().hex[:8]}@example.com"})
+    profile_id = sale["profile"]["profile_id"]
+    admin = runtime.token(org_id=org_id, roles=["admin"])
+    said = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    consent = {"consents": [{"purpose": "marketing_email", "status": "granted", "stated_at": said}]}
+    path = f"/v1/orgs/{org_id}/profiles/{profile_id}"
+    assert runtime.call("PUT", f"{path}/consents", admin, json_body=consent).status_code == 200
+    version = runtime.call("GET", path, admin).json()["profile"]["version"]
+    edit = {"version": version, "attributes": {"locale": "pt-BR"}}
+    assert runtime.call("PATCH", path, admin, json_body=edit).status_code == 200
+
+    # When the trail settles
+    expected = {"created", "order_placed", "consent_changed", "edited"}
+
+    def settled():
+        found = trail(runtime, admin, org_id, profile_id).json()["entries"]
+        return found if {e["kind"] for e in found} >= expected else None
+
+    entries = runtime.wait_for(settled)
+
+    # Then newest first: the edit, the consent (dated when it was recorded, not when said), then the sale
+    kinds = [e["kind"] for e in entries]
+    assert kinds[:2] == ["edited", "consent_changed"], kinds
+    assert sorted(kinds[2:]) == ["created", "order_placed"], kinds
+    sold_at = max(e["at"] for e in entries[2:])
+    assert entries[0]["at"] > entries[1]["at"] > sold_at > said

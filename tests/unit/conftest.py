@@ -31,6 +31,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("LOCAL_PARTNER_SECRETS_FILE", str(tmp_path / "partner-secrets.json"))
     (tmp_path / "claim-token.key").write_text("unit-test-claim-key")
     monkeypatch.setenv("LOCAL_CLAIM_TOKEN_KEY_FILE", str(tmp_path / "claim-token.key"))
+    (tmp_path / "receipt-code.keys").write_text("unit-test-receipt-key\n")
+    monkeypatch.setenv("LOCAL_RECEIPT_CODE_KEYS_FILE", str(tmp_path / "receipt-code.keys"))
     caches = (config.settings, events.default_publisher, secret_store.claim_token_key)
     for cache in caches:
         cache.cache_clear()

@@ -2,12 +2,16 @@
 handling of mixed batches, and the staff route (roles, isolation, pagination, cursors). On moto."""
 
 import json
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -146,12 +150,10 @@ def test_orders_placed_and_entitlements_voided_but_not_children_moved_by_a_merge
 
 
 def test_consent_statements_are_read_generically_by_their_key():
-    # A hand-written consent item: the consent work is being written elsewhere, in the profile's partition
-    consent = {"pk": PK, "sk": "CONSENT#marketing_email", "status": "granted", "source": "pos", "at": AT}
+    # A consent item without its purpose (read from the key), dated by when it was recorded
+    consent = {"pk": PK, "sk": "CONSENT#marketing_email", "status": "granted", "source": "pos", "recorded_at": AT}
 
     (given_,) = derive("INSERT", None, consent)
-    (withdrawn,) = derive("MODIFY", consent, {**consent, "status": "withdrawn", "at": RECORD_TIME})
-    (removed,) = derive("REMOVE", consent, None)
 
     assert given_.entry.model_dump(exclude_none=True) == {
         "kind": "consent_changed",
@@ -160,9 +162,39 @@ def test_consent_statements_are_read_generically_by_their_key():
         "status": "granted",
         "source": "pos",
     }
-    assert (withdrawn.entry.status, withdrawn.entry.at) == ("withdrawn", RECORD_TIME)
-    assert (removed.entry.status, removed.entry.at) == ("removed", RECORD_TIME)
     assert derive("MODIFY", consent, {**consent}) == []
+
+
+def test_a_consent_is_dated_when_the_change_was_recorded_never_when_said_nor_by_the_streams_time():
+    # Given a statement said days before it was recorded, a later withdrawal, and its removal (stamped first)
+    said, recorded, withdrawn_at, removed_at = (
+        "2026-02-26T09:00:00.000Z",
+        "2026-03-01T10:00:00.311Z",
+        "2026-03-01T10:00:00.912Z",
+        "2026-03-01T10:00:01.504Z",
+    )
+    consent = {"pk": PK, "sk": "CONSENT#marketing_sms", "purpose": "marketing_sms", "status": "granted",
+               "source": "app", "stated_at": said, "recorded_at": recorded}  # fmt: skip
+    withdrawal = {
+        **consent,
+        "status": "withdrawn",
+        "stated_at": "2026-03-01T09:59:00.000Z",
+        "recorded_at": withdrawn_at,
+    }
+    stamped = {**withdrawal, "changed_at": removed_at, "changed_by": {"kind": "system"}}
+
+    # When each record is derived (the stream's time is a whole minute, as DynamoDB Local gives it)
+    entries = [
+        activity_of_change(event, old, new, record_time="2026-03-01T10:00:00.000Z")
+        for event, old, new in (("INSERT", None, consent), ("MODIFY", consent, withdrawal),
+                                ("MODIFY", withdrawal, stamped), ("REMOVE", stamped, None))
+    ]  # fmt: skip
+
+    # Then each is dated when it was recorded, the stamp says nothing, and the removal is the system's
+    (granted,), (withdrawn,), stamp, (removed,) = entries
+    assert [e.entry.at for e in (granted, withdrawn, removed)] == [recorded, withdrawn_at, removed_at]
+    assert [e.entry.status for e in (granted, withdrawn, removed)] == ["granted", "withdrawn", "removed"]
+    assert stamp == [] and removed.entry.actor == Actor(kind="system")
 
 
 def test_claim_events_go_on_the_claims_profile_and_never_carry_its_recipient():
@@ -336,10 +368,10 @@ def test_a_mixed_batch_completes_effects_writes_entries_ignores_the_rest_and_rep
 
 
 @pytestmark_linker
-def test_a_failed_activity_write_reports_the_record_keeps_its_effect_and_the_redelivery_writes_it(
+def test_a_record_whose_entries_cannot_even_be_deferred_is_reported_and_its_redelivery_writes_them(
     store, tmp_path, monkeypatch
 ):
-    # Given a record, and the activity write failing the first time
+    # Given a record, and writing its entries and leaving them pending both failing the first time
     effect = PendingEffect(kind="publish", effect_id="e-2", cause={"detail_type": "Hi", "detail": {}}, created_at=AT)
     store.db.table.put_item(Item=pending_to_item(effect))
     edit = stream_record("MODIFY", profile_image(), profile_image(attributes={"locale": "it"}), sequence="201")
@@ -517,3 +549,264 @@ def test_pages_give_each_entry_once_newest_first(store, count, limit):
     # Then each entry came once, newest first, in as few pages as the limit allows
     assert seen == sorted((e.at for _, _, e in seeded), reverse=True)
     assert pages == max(1, -(-count // limit))
+
+
+# --- dated by the item's own time: the trail's order is the order of the writes ---------------------------
+class StreamLinker:
+    """The linker on moto's stream of the profiles table: each drain delivers every record written since the
+    last, in batches as Lambda does, with `ApproximateCreationDateTime` floored to the minute (as DynamoDB
+    Local gives it; AWS gives the second): a trail dated by the stream's time would tie, or break order."""
+
+    def __init__(self, aws):
+        arn = aws.meta.client.describe_table(TableName="profiles-test")["Table"]["LatestStreamArn"]
+        self.streams = boto3.client("dynamodbstreams")
+        (shard,) = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self.iterator = self.streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+    def drain(self):
+        response = self.streams.get_records(ShardIterator=self.iterator)
+        self.iterator = response["NextShardIterator"]
+        records = []
+        for record in response["Records"]:
+            change = dict(record["dynamodb"])
+            change["ApproximateCreationDateTime"] = int(change["ApproximateCreationDateTime"].timestamp()) // 60 * 60
+            records.append({**record, "dynamodb": change})
+        for start in range(0, len(records), 25):
+            assert linker.handler({"Records": records[start : start + 25]}, FakeContext()) == {"batchItemFailures": []}
+        return len(records)
+
+
+@pytest.fixture
+def stream(aws):
+    return StreamLinker(aws)
+
+
+def whole_trail(store, org_id, profile_id):
+    """Every entry, newest first, through the staff route's pages."""
+    entries, cursor = [], None
+    while True:
+        page, cursor = store.activity_page(org_id, profile_id, limit=7, cursor=cursor)
+        entries += page
+        if cursor is None:
+            return entries
+
+
+def window_sale(store, org_id, email):
+    from customer_profiles.domain import pos
+    from customer_profiles.models.api import PosSaleRequest
+
+    sale = {"currency": "EUR", "payment_method": "card", "customer": {"email": email},
+            "lines": [{"kind": "ticket", "item_id": "e", "quantity": 2, "unit_price": 1}]}  # fmt: skip
+    return pos.create_pos_sale(
+        store, staff_principal("till", org_id, "pos"), org_id, PosSaleRequest.model_validate(sale)
+    )
+
+
+OPERATIONS = st.lists(st.sampled_from(["edit", "consent", "sale", "void"]), min_size=1, max_size=8)
+
+
+@pytestmark_linker
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS, data=st.data())
+def test_the_trails_newest_first_order_is_the_order_of_the_writes(store, stream, operations, data):
+    from customer_profiles.domain import consents
+    from customer_profiles.domain.users import utc_now
+    from customer_profiles.models.consents import ConsentsRequest
+
+    # Given a window sale to a customer's email (the profile's first write)
+    org_id, email = f"org-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}@example.com"
+    admin = staff_principal("staff-ann", org_id, "admin", "viewer")
+    windows, expected = [], []
+
+    def timed(kinds, write):
+        time.sleep(0.002)  # writes a few milliseconds apart, as people make them
+        start = utc_now()
+        write()
+        windows.append((start, utc_now()))
+        expected.append(kinds)
+
+    sold = []
+    timed({"created", "order_placed"}, lambda: sold.append(window_sale(store, org_id, email)))
+    profile_id = sold[0].profile.profile_id
+    said = {}  # per purpose: the last statement's time, which a later one must beat
+
+    # When staff edit it, record consents said earlier than recorded, sell again and void, in a random order
+    for n, operation in enumerate(operations):
+        if operation == "edit":
+            version = store.get_profile(org_id, profile_id).version
+            update = ProfileUpdateRequest(version=version, attributes={"family_name": f"Edit{n}"})
+            timed({"edited"}, lambda update=update: staff.update_profile(store, admin, org_id, profile_id, update))
+        elif operation == "consent":
+            purpose = data.draw(st.sampled_from(["marketing_email", "marketing_sms"]))
+            status = "withdrawn" if said.get(purpose, (None, "withdrawn"))[1] == "granted" else "granted"
+            stated = (datetime.now(UTC) - timedelta(days=9 - n / 10)).isoformat()  # said days before recorded
+            said[purpose] = (stated, status)
+            request = ConsentsRequest.model_validate(
+                {"consents": [{"purpose": purpose, "status": status, "stated_at": stated}]}
+            )
+            timed(
+                {"consent_changed"},
+                lambda request=request: consents.record_by_staff(store, admin, org_id, profile_id, request),
+            )
+        elif operation == "sale":
+            timed({"order_placed"}, lambda: window_sale(store, org_id, email))
+        else:
+            active = [e for e in store.profile_with_children(org_id, profile_id)[2] if e.status == "active"]
+            if not active:
+                continue
+            timed({"entitlement_voided"}, lambda e=active[0]: staff.void_entitlement(
+                store, admin, org_id, profile_id, e.entitlement_id))  # fmt: skip
+    stream.drain()
+
+    # Then every entry is dated within the write that made it, never at the stream's minute, and newest
+    # first is the writes' order, each write on the trail with its kinds
+    entries = whole_trail(store, org_id, profile_id)
+    made_by = []
+    for entry in entries:
+        (write,) = [i for i, (start, end) in enumerate(windows) if start <= entry.at <= end] or [None]
+        assert write is not None, f"{entry.kind} at {entry.at} is in no write's time: {windows}"
+        assert entry.kind in expected[write], (entry.kind, expected[write])
+        made_by.append(write)
+    assert made_by == sorted(made_by, reverse=True)
+    assert set(made_by) == set(range(len(windows)))
+
+
+@pytestmark_linker
+def test_a_consent_moved_by_a_merge_or_removed_is_dated_when_that_happened(store, stream):
+    from customer_profiles.domain import consents
+    from customer_profiles.domain.users import utc_now
+    from customer_profiles.models.consents import ConsentsRequest
+
+    # Given two profiles of an org, the first with a statement said and recorded a while ago
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    source, target = (window_sale(store, org_id, f"{who}@example.com").profile for who in ("src", "dst"))
+    admin = staff_principal("staff-ann", org_id, "admin")
+    request = ConsentsRequest.model_validate({"consents": [{"purpose": "marketing_email", "status": "granted"}]})
+    consents.record_by_staff(store, admin, org_id, source.profile_id, request)
+    stream.drain()
+    recorded = store.consents_of(org_id, source.profile_id)["marketing_email"].recorded_at
+    time.sleep(0.01)
+
+    # When its statements move to the second (a merge), which is later erased (its statements forgotten)
+    moved_from = utc_now()
+    store.move_consents(store.get_profile(org_id, source.profile_id), store.get_profile(org_id, target.profile_id))
+    moved_until = utc_now()
+    time.sleep(0.01)
+    forgotten_from = utc_now()
+    assert store.forget_consents(org_id, target.profile_id) == 1
+    forgotten_until = utc_now()
+    stream.drain()
+
+    # Then each profile's trail dates the change when it happened to it, by the system, after the statement
+    def consent_entries(profile_id):
+        return [e for e in whole_trail(store, org_id, profile_id) if e.kind == "consent_changed"]
+
+    left, first = consent_entries(source.profile_id)
+    assert (first.status, first.at) == ("granted", recorded)
+    assert left.status == "removed" and moved_from <= left.at <= moved_until and left.actor == Actor(kind="system")
+    gone, arrived = consent_entries(target.profile_id)
+    assert arrived.status == "granted" and moved_from <= arrived.at <= moved_until
+    assert arrived.actor == Actor(kind="system")
+    assert gone.status == "removed" and forgotten_from <= gone.at <= forgotten_until
+
+
+# --- durable: entries that cannot be written wait as a pending effect -------------------------------------
+class FailingPuts:
+    """DynamoDB refusing the linker's PutItem of keys starting with `prefixes` (throttled), until healed: an
+    event hook on its client, so everything else the linker does goes through."""
+
+    def __init__(self, prefixes):
+        self.prefixes = tuple(prefixes)
+        self.refused = 0
+        events = linker.store().db.table.meta.client.meta.events
+        events.register("before-parameter-build.dynamodb.PutItem", self.refuse)
+
+    def refuse(self, params, **kwargs):
+        pk = params["Item"]["pk"]
+        pk = pk["S"] if isinstance(pk, dict) else pk  # typed or not, whichever handler ran first
+        if self.prefixes and pk.startswith(self.prefixes):
+            self.refused += 1
+            error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled (injected)"}
+            raise ClientError({"Error": error}, "PutItem")
+
+    def heal(self):
+        self.prefixes = ()
+
+
+def deferred_effects(store):
+    return [e for e in store.all_pending() if e.kind == "record_activity"]
+
+
+@pytestmark_linker
+def test_entries_that_cannot_be_written_wait_as_a_pending_effect_and_appear_once_after_the_redrive(store, monkeypatch):
+    # Given a staff edit's record, and DynamoDB refusing every activity entry for longer than the stream keeps
+    # records (the record's redeliveries would all fail the same way)
+    edit = stream_record(
+        "MODIFY", profile_image(), profile_image(attributes={"locale": "pt"}, version=2, changed_by=STAFF)
+    )
+    failing = FailingPuts([keys.ACTIVITY_PREFIX])
+
+    # When the linker handles it: the batch succeeds, with the entries left as a pending effect
+    assert linker.handler({"Records": [edit]}, FakeContext()) == {"batchItemFailures": []}
+    (effect,) = deferred_effects(store)
+    assert failing.refused >= 1 and trail(store) == []
+    assert "locale" in json.dumps(effect.cause) and "pt" not in json.dumps(effect.cause)  # names, not values
+
+    # and the pending effect's own stream record fails too (still refused), then the record is redelivered
+    pending = stream_record("INSERT", None, store.db.get(keys.pending_key(effect.kind, effect.effect_id)))
+    with pytest.raises(Exception, match="All records failed"):  # a whole failed batch is raised, for a retry
+        linker.handler({"Records": [pending]}, FakeContext())
+    assert linker.handler({"Records": [edit]}, FakeContext()) == {"batchItemFailures": []}
+
+    # Then once DynamoDB takes writes again, the sweep re-drives the effect: the entry appears, once
+    failing.heal()
+    monkeypatch.setattr(linker, "SWEEP_AFTER", timedelta(0))
+    swept = linker.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+    assert swept["redriven"] >= 1 and swept["failed"] == 0
+    assert [(e.kind, e.fields, e.actor) for e in trail(store)] == [
+        ("edited", ["locale"], Actor.staff("staff-ann", "admin"))
+    ]
+    assert deferred_effects(store) == []
+
+    # and a late delivery of the record or of the effect writes nothing more
+    assert linker.handler({"Records": [edit, pending]}, FakeContext()) == {"batchItemFailures": []}
+    assert len(trail(store)) == 1 and store.all_pending() == []
+
+
+@pytestmark_linker
+def test_a_deferred_activation_is_written_on_the_users_profiles_when_the_effect_completes(store):
+    # Given a dormant user with a profile, activated, and its entries refused when the record comes
+    sale = window_sale(store, ORG, "act@example.com")
+    user_id = store.get_profile(ORG, sale.profile.profile_id).user_id
+    dormant = {"pk": f"USER#{user_id}", "sk": "USER", "user_id": user_id, "status": "dormant"}
+    record = stream_record("MODIFY", dormant, {**dormant, "status": "active", "updated_at": AT})
+    failing = FailingPuts([keys.ACTIVITY_PREFIX])
+    assert linker.handler({"Records": [record]}, FakeContext()) == {"batchItemFailures": []}
+
+    # When the effect's stream record comes once writes are taken again
+    failing.heal()
+    (effect,) = deferred_effects(store)
+    pending = stream_record("INSERT", None, store.db.get(keys.pending_key(effect.kind, effect.effect_id)))
+    assert linker.handler({"Records": [pending]}, FakeContext()) == {"batchItemFailures": []}
+
+    # Then the profile says linked, by the customer, once, and the effect is done
+    entries = trail(store, ORG, sale.profile.profile_id)
+    assert [(e.kind, e.at, e.actor) for e in entries if e.kind == "linked"] == [("linked", AT, Actor(kind="customer"))]
+    assert deferred_effects(store) == []
+
+
+@pytestmark_linker
+def test_a_record_is_reported_failed_only_when_its_entries_cannot_be_left_pending_either(store):
+    # Given DynamoDB refusing both activity entries and pending effects
+    edit = stream_record("MODIFY", profile_image(), profile_image(attributes={"locale": "nl"}, version=2))
+    failing = FailingPuts([keys.ACTIVITY_PREFIX, keys.PENDING_PREFIX])
+
+    # When the record comes, it fails (as before: its redelivery is the retry); once healed it writes
+    with pytest.raises(Exception, match="All records failed"):
+        linker.handler({"Records": [edit]}, FakeContext())
+    assert trail(store) == [] and deferred_effects(store) == []
+    failing.heal()
+    assert linker.handler({"Records": [edit]}, FakeContext()) == {"batchItemFailures": []}
+    assert [e.kind for e in trail(store)] == ["edited"]

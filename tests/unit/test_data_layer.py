@@ -328,6 +328,7 @@ def test_a_transaction_past_dynamodbs_limit_is_refused_before_it_is_sent(store):
         ("app_api", "TABLE_NAME"),
         ("org_api", "IDEMPOTENCY_TABLE_NAME"),
         ("linker", "EVENT_BUS_NAME or LOCAL_EVENT_SINK"),
+        ("app_api", "RECEIPT_CODE_KEYS_SECRET or LOCAL_RECEIPT_CODE_KEYS_FILE"),
     ],
 )
 def test_a_function_without_a_required_setting_fails_its_cold_start_naming_it(function, missing):
@@ -337,6 +338,7 @@ def test_a_function_without_a_required_setting_fails_its_cold_start_naming_it(fu
         "IDEMPOTENCY_TABLE_NAME": "i",
         "LOCAL_EVENT_SINK": "/dev/null",
         "LOCAL_CLAIM_TOKEN_KEY_FILE": "/dev/null",
+        "LOCAL_RECEIPT_CODE_KEYS_FILE": "/dev/null",
     }
     for name in missing.split(" or "):
         env.pop(name, None)

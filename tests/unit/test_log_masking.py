@@ -121,6 +121,88 @@ def test_no_personal_value_reaches_a_log_line(store, log_output, monkeypatch, tm
     assert "whsec_" not in logged and "eyJhbGciOi" not in logged
 
 
+PICTURE = "https://cdn.example.net/faces/zebedee-quill.jpg"
+FINGERPRINT = "fp_zq8841c0ffee"
+
+
+def stream_record_of(item, *, failing_key=None):
+    """A MODIFY record of a stored item, as the stream carries it (typed images)."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    typed = {k: TypeSerializer().serialize(v) for k, v in item.items()}
+    keys = {"pk": typed["pk"], "sk": typed["sk"]}
+    return {
+        "eventID": "masking-1",
+        "eventName": "MODIFY",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1764086400,
+            "Keys": keys,
+            "NewImage": typed,
+            "OldImage": typed,
+            "SequenceNumber": failing_key or "4200",
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    }
+
+
+@pytest.mark.usefixtures("aws", "reset_handler_caches")
+def test_receipt_codes_claim_tokens_pictures_cards_and_keys_reach_no_log_line(store, log_output, monkeypatch):
+    from customer_profiles.domain.claim_tokens import claim_token
+
+    # Given an anonymous sale paid by card (its receipt code in the answer), logged as a careless line would
+    sale = api_event("org-api-post-pos-sale.json")
+    body = json.loads(sale["body"])
+    sale["body"] = json.dumps({**body, "payment_method": "card", "customer": {"card_fingerprint": FINGERPRINT}})
+    answer = json.loads(run_logged(org_api, sale)["body"])
+    code = answer["receipt_code"]
+    org_api.logger.info({"answer": answer})
+    org_api.logger.info(f"printed {code} for the till")
+
+    # and its redemption, typed in lower case, logged whole (path and path parameters), and again failing
+    redeem = api_event("app-api-post-receipt.json")
+    typed = code.lower()
+    redeem["path"] = redeem["path"].replace("RECEIPT_CODE", typed)
+    redeem["requestContext"]["path"] = redeem["requestContext"]["path"].replace("RECEIPT_CODE", typed)
+    redeem["pathParameters"] = {"code": typed.replace("-", " ")}
+    assert run_logged(app_api, redeem)["statusCode"] in (200, 201, 404, 410)
+
+    # and a picture given to a profile, logged with the request and quoted by a failure
+    app_api.handler(api_event("app-api-put-me.json"), FakeContext())
+    app_api.handler(api_event("app-api-post-order.json"), FakeContext())
+    patch = api_event("app-api-patch-my-org-profile.json")
+    patch["body"] = json.dumps({"version": 1, "attributes": {"picture_url": PICTURE}})
+    run_logged(app_api, patch)
+
+    # and stream records keyed by the receipt's hash and by an identifier, failing
+    items = store.db.table.scan()["Items"]
+    receipt = next(i for i in items if i["pk"].startswith("RECEIPT#"))
+    identifier = next(i for i in items if i["pk"].startswith("IDENT#email#"))
+    card = next(i for i in items if "#CARD#" in i["pk"])
+
+    def broken(*args, **kwargs):
+        raise ValueError(f"cannot link {receipt['pk']} / {identifier['pk']} / {card['pk']}")
+
+    monkeypatch.setattr(linker, "handle_change", broken)
+    batch = {"Records": [stream_record_of(i, failing_key=str(n)) for n, i in enumerate((receipt, identifier, card))]}
+    linker.logger.info(batch)
+    with pytest.raises(Exception, match="All records failed"):
+        linker.handler(batch, FakeContext())
+
+    # and a claim token in free text
+    token = claim_token("claim-1", b"a-server-key")
+    linker.logger.warning(f"no claim for {token}; link {token} was resent")
+
+    # Then none of them is in any line; the keys' kinds are (an identifier's key may be masked whole: its
+    # record's images hold it under a personal field)
+    logged = log_output.getvalue()
+    hashed = receipt["pk"].removeprefix("RECEIPT#")
+    secrets = (code, typed, typed.replace("-", " "), code.replace("-", ""), hashed, PICTURE, FINGERPRINT, token)
+    for value in (*secrets, identifier["pk"].split("#", 2)[2]):
+        assert value not in logged, value
+    assert "RECEIPT#*****" in logged and "#CARD#*****" in logged
+
+
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
@@ -131,6 +213,18 @@ def test_no_personal_value_reaches_a_log_line(store, log_output, monkeypatch, tm
         ("call 07911123456 now", False),
         ("+1 (415) 555-0100", False),
         ("/v1/claims/" + "A" * 43, False),
+        ("c6af9ac6-7b61-11e6-9a41-93e8deadbeef", True),  # request ids stay
+        ("Root=1-5759e988-bd862e3fe1be46a994272793", True),  # trace ids stay
+        ("PENDING#publish#registered#3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60", True),  # effects' keys stay
+        ("receipt 7K3M-9QXR-2B4D-Z printed", False),
+        ("receipt 7k3m-9qxr-2b4d-z typed", False),
+        ("POST /v1/receipts/7k3m 9qxr 2b4d z", False),
+        ("token " + "Ab_-" * 10 + "xyz", False),  # a claim token: 43 characters of base64url
+        ("RECEIPT#" + "ab" * 32, False),
+        ("IDENT#email#ann@example.com", False),
+        ("IDENT#phone#+447911123456", False),
+        ("ORG#o-1#CARD#fp_abc123", False),
+        ("CLAIMS_TO#email#ann@example.com", False),
     ],
 )
 def test_masking_keeps_what_operators_need(text, kept):

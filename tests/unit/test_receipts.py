@@ -1,9 +1,12 @@
 """Receipt codes of anonymous sales: their format, their issue, and their redemption, on moto."""
 
 import contextlib
+import hashlib
 import json
+import os
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,14 +16,21 @@ import app_api
 from customer_profiles.data import keys
 from customer_profiles.domain import effects, history, orders, pos, receipt_codes, receipts, users
 from customer_profiles.domain.idempotency import under_key
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import Gone, InvalidInput, NotFound, ReceiptCodeMistyped, TooManyAttempts
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
+from tests.unit.test_data_layer import unprocessed_half
 
 ORG = "org-venue"
 SELLER = staff_principal("till-1", ORG, "pos")
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]
 CODE_SHAPE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z*~$=U]$")
+
+
+def stored_hash(code, key=None):
+    """The hash a code is stored under: its HMAC with the current receipt-code key (or `key`)."""
+    return receipt_codes.code_hash(receipt_codes.normalised(code), key or secret_store.receipt_code_keys()[0])
 
 
 def sell(store, org_id=ORG, **customer):
@@ -109,7 +119,7 @@ def test_typing_is_forgiving_case_separators_and_look_alikes(code, data):
         choices = [symbol, symbol.lower(), *{"1": ["I", "i", "L", "l"], "0": ["O", "o"]}.get(symbol, [])]
         typed += data.draw(st.sampled_from(choices)) + data.draw(st.sampled_from(["", "", "-", " "]))
     assert receipt_codes.normalised(typed) == compact
-    assert receipt_codes.code_hash(receipt_codes.normalised(typed)) == receipt_codes.code_hash(compact)
+    assert receipt_codes.code_hash(receipt_codes.normalised(typed), b"k") == receipt_codes.code_hash(compact, b"k")
 
 
 @pytest.mark.parametrize("typed", ["", "ABCD", "ABCD-EFGH-JKMN-PQ", "ABCD-EFGH-JKMU-0", "A" * 65, "ABCD!EFGH-JKMN-P"])
@@ -127,9 +137,79 @@ def test_an_anonymous_sale_answers_a_code_and_the_table_keeps_only_its_hash(stor
     stored = aws.Table("profiles-test").scan()["Items"]
     assert sold.receipt_code.replace("-", "") not in json.dumps(stored, default=str)
     assert sold.receipt_code not in json.dumps(stored, default=str)
-    receipt = store.get_receipt(receipt_codes.code_hash(receipt_codes.normalised(sold.receipt_code)))
+    receipt = store.get_receipt(stored_hash(sold.receipt_code))
     assert receipt.order_id == sold.order.order_id and receipt.profile_id == sold.profile.profile_id
     assert receipt.status == "open" and receipt.expires_at > sold.order.created_at
+
+
+def test_the_table_keeps_the_codes_hmac_with_the_server_key_never_a_plain_hash(store, aws):
+    # Given an anonymous sale
+    sold = sell(store)
+    normalised = receipt_codes.normalised(sold.receipt_code)
+
+    # When the table is read as someone without the key would
+    pks = {i["pk"] for i in aws.Table("profiles-test").scan()["Items"] if i["pk"].startswith("RECEIPT#")}
+
+    # Then the receipt is under the code's HMAC with the current key: no unkeyed hash of any form of it
+    assert pks == {f"RECEIPT#{stored_hash(sold.receipt_code)}"}
+    for form in (normalised, sold.receipt_code, normalised.lower()):
+        for digest in (hashlib.sha256, hashlib.sha512, hashlib.md5):
+            assert f"RECEIPT#{digest(form.encode()).hexdigest()}" not in pks
+    assert stored_hash(sold.receipt_code, b"another-key") != stored_hash(sold.receipt_code)
+
+
+def rotate(keys_text):
+    """Write the receipt-code keys as the secret holds them (white space separated, current first)."""
+    Path(os.environ["LOCAL_RECEIPT_CODE_KEYS_FILE"]).write_text(keys_text)
+
+
+def test_a_rotation_keeps_open_codes_redeemable_and_new_sales_use_the_new_key(store):
+    # Given two codes sold under the first key
+    rotate("key-one")
+    before, forgotten = sell(store), sell(store)
+
+    # When a second key is added, then made current, and a code is sold under it
+    rotate("key-one key-two")
+    assert store.get_receipt(stored_hash(before.receipt_code, b"key-one"))  # adding a key changes no sale
+    rotate("key-two key-one")
+    after = sell(store)
+
+    # Then the new code is kept under the new key, and both codes redeem
+    assert store.get_receipt(stored_hash(after.receipt_code, b"key-two"))
+    assert store.get_receipt(stored_hash(after.receipt_code, b"key-one")) is None
+    assert receipts.redeem_receipt(store, person("ada"), before.receipt_code).order_id == before.order.order_id
+    assert receipts.redeem_receipt(store, person("bea"), after.receipt_code).order_id == after.order.order_id
+
+    # and once the first key is retired (after its codes' expiry), a code only it hashed is unknown
+    rotate("key-two")
+    with pytest.raises(NotFound):
+        receipts.redeem_receipt(store, person("cy"), forgotten.receipt_code)
+
+
+def test_redemption_under_several_keys_is_one_batch_read_that_survives_unprocessed_keys(store, monkeypatch):
+    # Given a code sold under the older of two keys, and DynamoDB leaving half of each batch unprocessed
+    rotate("key-old")
+    sold = sell(store)
+    rotate("key-new key-old")
+    unprocessed_half(store, monkeypatch)
+    halved = store.db.client.batch_get_item
+    receipt_reads = []
+
+    def recorded(RequestItems):
+        (request,) = RequestItems.values()
+        receipt_reads.append(sorted(k["pk"] for k in request["Keys"] if k["pk"].startswith("RECEIPT#")))
+        return halved(RequestItems=RequestItems)
+
+    monkeypatch.setattr(store.db.client, "batch_get_item", recorded)
+
+    # When it is redeemed
+    answer = receipts.redeem_receipt(store, person("eve"), sold.receipt_code)
+
+    # Then both candidates were asked for in one request, the unprocessed one again, and the code redeemed
+    candidates = sorted(f"RECEIPT#{stored_hash(sold.receipt_code, key)}" for key in (b"key-new", b"key-old"))
+    asked = [r for r in receipt_reads if r]
+    assert asked[0] == candidates and len(asked) == 2 and asked[1][0] in candidates
+    assert answer.order_id == sold.order.order_id
 
 
 def test_a_sale_for_someone_answers_no_code(store):
@@ -139,7 +219,7 @@ def test_a_sale_for_someone_answers_no_code(store):
 def test_the_codes_expiry_follows_the_setting(store):
     request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES})
     sold = pos.create_pos_sale(store, SELLER, ORG, request, receipt_code_days=3)
-    receipt = store.get_receipt(receipt_codes.code_hash(receipt_codes.normalised(sold.receipt_code)))
+    receipt = store.get_receipt(stored_hash(sold.receipt_code))
     created = datetime.fromisoformat(sold.order.created_at)
     assert datetime.fromisoformat(receipt.expires_at) - created == timedelta(days=3)
 
@@ -223,7 +303,7 @@ def test_a_mistyped_code_is_a_422_and_reads_nothing(store):
 
 def test_an_expired_code_is_410(store, aws):
     sold = sell(store)
-    hashed = receipt_codes.code_hash(receipt_codes.normalised(sold.receipt_code))
+    hashed = stored_hash(sold.receipt_code)
     aws.Table("profiles-test").update_item(
         Key=keys.receipt_key(hashed),
         UpdateExpression="SET expires_at = :past",

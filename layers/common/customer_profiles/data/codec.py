@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from customer_profiles.data import keys
 from customer_profiles.errors import InvalidInput
-from customer_profiles.models.activity import ActivityEntry
+from customer_profiles.models.activity import ActivityEntry, Actor
 from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
     Claim,
@@ -232,9 +232,12 @@ def decode_key_cursor(cursor: str | None, *, partition_attribute: str, partition
     return key
 
 
-def consent_to_item(org_id: str, profile_id: str, statement: ConsentStatement) -> Item:
+def consent_to_item(
+    org_id: str, profile_id: str, statement: ConsentStatement, *, moved: tuple[str, Actor] | None = None
+) -> Item:
     """A purpose's current statement; its stream image says what changed, how and by whom (the activity
-    trail reads it), and `rank` is what a later write is compared with."""
+    trail reads it), and `rank` is what a later write is compared with. `moved`: (when, by whom) a merge
+    brought it here from another profile, which is when the change happened to this one."""
     return {
         **keys.consent_key(org_id, profile_id, statement.purpose),
         "type": "consent",
@@ -243,6 +246,7 @@ def consent_to_item(org_id: str, profile_id: str, statement: ConsentStatement) -
         **statement.model_dump(exclude_none=True),
         "statement_id": statement.statement_id,
         "rank": statement.rank,
+        **({"changed_at": moved[0], "changed_by": moved[1].stamp()} if moved else {}),
     }
 
 

@@ -4,6 +4,7 @@ only over an older one: the latest statement wins by time, whatever order they a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import consent_from_item, consent_to_item, profile_from_item
@@ -11,7 +12,8 @@ from customer_profiles.data.profiles import profile_holds
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.errors import UserGone
-from customer_profiles.models.consents import PURPOSES, ConsentStatement
+from customer_profiles.models.activity import SYSTEM, Actor
+from customer_profiles.models.consents import PURPOSES, ConsentStatement, instant
 from customer_profiles.models.domain import Profile
 
 # A statement replaces the purpose's current one only if it ranks above it (docs/decisions.md, consent); one
@@ -20,11 +22,18 @@ NEWER = "attribute_not_exists(pk) OR #rank < :rank"
 NEWER_AND_NOT_THE_PERSONS = "attribute_not_exists(pk) OR (#rank < :rank AND NOT #source IN (:app, :white_label))"
 
 
-def add_consents(tx: Tx, org_id: str, profile_id: str, statements: Sequence[ConsentStatement]) -> None:
+def add_consents(
+    tx: Tx,
+    org_id: str,
+    profile_id: str,
+    statements: Sequence[ConsentStatement],
+    *,
+    moved: tuple[str, Actor] | None = None,
+) -> None:
     """Each statement, guarded: if a newer one is there (written since the caller read), the transaction is
-    cancelled and the caller's retry reads again and leaves it out."""
+    cancelled and the caller's retry reads again and leaves it out. `moved`: see `consent_to_item`."""
     for statement in statements:
-        item = consent_to_item(org_id, profile_id, statement)
+        item = consent_to_item(org_id, profile_id, statement, moved=moved)
         if statement.by_the_person:
             tx.put(item, NEWER, rank=statement.rank)
         else:
@@ -67,9 +76,23 @@ class ConsentRecords(Records):
     def forget_consents(self, org_id: str, profile_id: str) -> int:
         """An erased profile's statements, deleted: nobody is left to ask. Returns how many there were."""
         found = self.consents_of(org_id, profile_id)
-        for purpose in found:
-            self.db.table.delete_item(Key=keys.consent_key(org_id, profile_id, purpose))
+        for statement in found.values():
+            self._stamp_removal(org_id, profile_id, statement)
+            self.db.table.delete_item(Key=keys.consent_key(org_id, profile_id, statement.purpose))
         return len(found)
+
+    def _stamp_removal(self, org_id: str, profile_id: str, statement: ConsentStatement) -> None:
+        """When and by whom a statement is removed, written on it just before: a delete carries neither, and
+        the activity trail dates the removal by its old image (one UpdateItem, only for merges and erasures).
+        Guarded by its rank: a statement replaced meanwhile is not stamped (and its delete is guarded too)."""
+        self.db.update_if(
+            keys.consent_key(org_id, profile_id, statement.purpose),
+            "SET changed_at = :now, changed_by = :by",
+            "#rank = :rank",
+            now=instant(datetime.now(UTC)),
+            by=SYSTEM.stamp(),
+            rank=statement.rank,
+        )
 
     def move_consents(self, source: Profile, target: Profile) -> int:
         """A merged profile's statements go to the profile it merges into, where each replaces the target's
@@ -85,8 +108,11 @@ class ConsentRecords(Records):
         if not theirs:
             return 0
         mine = {s.purpose: s for s in _statements_of(found, target)}
+        for statement in theirs.values():
+            self._stamp_removal(source.org_id, source.profile_id, statement)
         tx = self.db.tx()
-        add_consents(tx, target.org_id, target.profile_id, [s for s in theirs.values() if s.beats(mine.get(s.purpose))])
+        beating = [s for s in theirs.values() if s.beats(mine.get(s.purpose))]
+        add_consents(tx, target.org_id, target.profile_id, beating, moved=(instant(datetime.now(UTC)), SYSTEM))
         for statement in theirs.values():
             key = keys.consent_key(source.org_id, source.profile_id, statement.purpose)
             tx.delete(key, "#rank = :rank", rank=statement.rank)

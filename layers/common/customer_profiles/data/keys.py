@@ -248,7 +248,7 @@ def claim_due_key(claim_id: str, due_at: str, kind: str) -> Key:
 
 
 def receipt_key(code_hash: str) -> Key:
-    """An anonymous sale's receipt code, by the SHA-256 of the code (the code itself is never stored)."""
+    """An anonymous sale's receipt code, by the code's HMAC with a server key (the code is never stored)."""
     return {"pk": f"{RECEIPT_PREFIX}{code_hash}", "sk": RECEIPT_SK}
 
 

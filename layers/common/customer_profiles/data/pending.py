@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from customer_profiles.data import keys
 from customer_profiles.data.codec import pending_from_item, pending_to_item
 from customer_profiles.data.table import KeyCondition, Records
@@ -23,6 +25,16 @@ def publish_effect(detail_type: str, detail: dict[str, Any], effect_id: str, now
 
 
 class PendingRecords(Records):
+    def put_pending(self, effect: PendingEffect) -> bool:
+        """A pending effect of its own (one PutItem), not a write's: False when it is there already."""
+        try:
+            self.db.table.put_item(Item=pending_to_item(effect), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def get_pending(self, effect: PendingEffect) -> PendingEffect | None:
         """The effect as stored now (strongly consistent): None once it is done."""
         item = self.db.get(keys.pending_key(effect.kind, effect.effect_id))

@@ -1,4 +1,4 @@
-"""Receipt codes of anonymous sales (kept by hash), their single-use redemption, and the failed-attempt
+"""Receipt codes of anonymous sales (kept by keyed hash), their single-use redemption, and the failed-attempt
 counters that rate-limit guessing."""
 
 from __future__ import annotations
@@ -50,6 +50,14 @@ class ReceiptRecords(Records):
     def get_receipt(self, code_hash: str) -> Receipt | None:
         item = self.db.get(keys.receipt_key(code_hash))
         return receipt_from_item(item) if item else None
+
+    def find_receipt(self, code_hashes: Sequence[str]) -> tuple[str, Receipt] | None:
+        """The receipt stored under one of a code's hashes (one per receipt-code key), with that hash: one
+        strongly consistent BatchGetItem, whatever DynamoDB leaves unprocessed."""
+        wanted = {keys.receipt_key(h)["pk"]: h for h in code_hashes}
+        found = self.db.batch_get([keys.receipt_key(h) for h in code_hashes])
+        item = next(iter(sorted(found, key=lambda i: i["pk"])), None)  # two would need an HMAC collision
+        return (wanted[item["pk"]], receipt_from_item(item)) if item else None
 
     def redeem_receipt(self, redemption: ReceiptRedemption) -> None:
         tx = self.db.tx().update(

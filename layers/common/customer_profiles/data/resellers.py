@@ -192,12 +192,14 @@ class ResellerRecords(Records):
         )
         for entitlement in void:
             key = keys.entitlement_key(entitlement.org_id, entitlement.profile_id, entitlement.entitlement_id)
+            # dated for the activity trail; who cancelled is the claim's business (an earlier stamp is not it)
             tx.update(
                 key,
-                "SET #status = :void ADD #version :one",
+                "SET #status = :void, status_changed_at = :now REMOVE changed_by ADD #version :one",
                 "#status = :pending",
                 void="void",
                 pending="pending_claim",
+                now=now,
                 one=1,
             )
         if replaced_by:

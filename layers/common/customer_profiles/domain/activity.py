@@ -18,6 +18,7 @@ from customer_profiles.domain.access import require_staff_of
 from customer_profiles.errors import NotFound
 from customer_profiles.models.activity import CUSTOMER, SYSTEM, ActivityEntry, Actor
 from customer_profiles.models.api import ProfileActivityResponse
+from customer_profiles.models.domain import PendingEffect
 from customer_profiles.models.principal import Principal
 
 Image = dict[str, Any]
@@ -59,8 +60,11 @@ class Change:
 def activity_of_change(  # noqa: PLR0911 - one branch per kind of item
     event_name: str, old: Image | None, new: Image | None, *, record_time: str
 ) -> list[Derived]:
-    """The entries a stream record implies (none for anything that is no profile's business). `record_time`
-    (when the stream saw the change) is used only where the item carries no time of its own."""
+    """The entries a stream record implies (none for anything that is no profile's business), each dated by
+    the item's own time: when its writer made the change (to the millisecond), so the trail's newest-first
+    order is the order of the writes. The stream's `ApproximateCreationDateTime` (`record_time`) is a second
+    in AWS and a minute in DynamoDB Local, too coarse to order by: it dates only an item that carries no
+    time at all, which none of our writers writes (tests/unit/test_activity.py)."""
     image = new or old
     if not image or event_name not in {"INSERT", "MODIFY", "REMOVE"}:
         return []
@@ -89,6 +93,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _own_time(image: Image | None, *names: str) -> str | None:
+    """The first of the item's time attributes `names` it carries."""
+    return next((t for t in (_text((image or {}).get(name)) for name in names) if t), None)
+
+
 def _label(value: Any) -> str | None:
     text = _text(value)
     return text[:MAX_LABEL] if text else None
@@ -111,7 +120,7 @@ def _profile(
     actor = _actor(new)
 
     def entry(kind: Any, **fields: Any) -> ActivityEntry:
-        at = _text(new.get("updated_at")) or _text(new.get("created_at")) or record_time
+        at = _own_time(new, "updated_at", "created_at") or record_time
         return ActivityEntry(kind=kind, at=at, actor=actor, **fields)
 
     if event_name == "INSERT" or old is None:
@@ -148,7 +157,7 @@ def _order(event_name: str, new: Image | None, owner: tuple[str, str], record_ti
     # Only a new order; one moved under another profile by a merge (`moved_from`) was placed before.
     if event_name != "INSERT" or new is None or new.get("moved_from"):
         return []
-    at = _text(new.get("created_at")) or record_time
+    at = _own_time(new, "created_at") or record_time
     entry = ActivityEntry(kind="order_placed", at=at, actor=_actor(new), order_id=_text(new.get("order_id")))
     return [ProfileActivity(*owner, entry)]
 
@@ -160,7 +169,7 @@ def _entitlement(
         return []
     entry = ActivityEntry(
         kind="entitlement_voided",
-        at=_text(new.get("status_changed_at")) or record_time,
+        at=_own_time(new, "status_changed_at") or record_time,
         actor=_actor(new),
         entitlement_id=_text(new.get("entitlement_id")),
         order_id=_text(new.get("order_id")),
@@ -169,16 +178,21 @@ def _entitlement(
 
 
 def _consent(change: Change, owner: tuple[str, str], sk: str) -> list[Derived]:
-    """Consent statements, read generically: the purpose (from the item, else its key), status and source."""
+    """Consent statements, read generically: the purpose (from the item, else its key), status and source.
+
+    Dated when the change was recorded here: `changed_at` when a writer stamped one (a statement moved by a
+    merge, or stamped just before its removal: a REMOVE's old image), else the statement's `recorded_at`.
+    Not `stated_at`: a statement may say it was made days earlier, and the trail is in the order things
+    happened to the profile."""
     event_name, old, new, record_time = change.event_name, change.old, change.new, change.record_time
     current = new or old or {}
     if old and new and all(old.get(name) == new.get(name) for name in ("purpose", "status", "source")):
-        return []  # written again, saying the same
-    at = (_text(new.get("updated_at")) or _text(new.get("at"))) if new else None
+        return []  # written again, saying the same (a stamp before a removal, too)
+    at = _own_time(current, "changed_at", "recorded_at", "updated_at", "at", "stated_at")
     entry = ActivityEntry(
         kind="consent_changed",
         at=at or record_time,
-        actor=_actor(new),
+        actor=_actor(current),
         purpose=_label(current.get("purpose")) or _label(sk.removeprefix(keys.CONSENT_SK_PREFIX)),
         status="removed" if event_name == "REMOVE" else _label(current.get("status")),
         source=_label(current.get("source")),
@@ -226,26 +240,87 @@ def _user(event_name: str, old: Image | None, new: Image | None, record_time: st
         return []
     if old.get("status") != "dormant" or new.get("status") != "active" or not _text(new.get("user_id")):
         return []
-    entry = ActivityEntry(kind="linked", at=_text(new.get("updated_at")) or record_time, actor=CUSTOMER)
+    entry = ActivityEntry(kind="linked", at=_own_time(new, "updated_at") or record_time, actor=CUSTOMER)
     return [UserActivity(str(new["user_id"]), entry)]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What became of a stream record's entries: how many were written, or the error that deferred them to
+    a pending effect (None when written)."""
+
+    written: int = 0
+    deferred: Exception | None = None
+
+
 def record_activity(
-    store: Store, record_id: str, event_name: str, old: Image | None, new: Image | None, *, record_time: str
-) -> int:
+    store: Store,
+    record_id: str,
+    event_name: str,
+    old: Image | None,
+    new: Image | None,
+    *,
+    record_time: str,
+    now: str,
+) -> Recorded:
     """Write the entries a stream record implies, each once however often the record comes (its key is the
-    record's id); returns how many were new. A user's entries go on each of its profiles (strongly
-    consistent read of its own partition)."""
+    record's id). When writing them fails, they are written down as a `record_activity` pending effect
+    instead (one PutItem, only derived entries: no personal value), which the stream, a re-drive or the
+    sweep completes like any other, so an entry outlives the stream's 24 hours. Raises only when that
+    write fails too: the record is reported failed and comes again."""
+    derived = activity_of_change(event_name, old, new, record_time=record_time)
+    if not derived:
+        return Recorded()
+    try:
+        return Recorded(written=write_activity(store, record_id, derived))
+    except Exception as error:  # whatever failed (throttling, a user's profiles unread...), the entries wait
+        store.put_pending(deferred_activity(record_id, derived, now))
+        return Recorded(deferred=error)
+
+
+def write_activity(store: Store, record_id: str, derived: Sequence[Derived]) -> int:
+    """Write a record's entries, each once (PutItem `attribute_not_exists` on a key made of the record's id);
+    how many were new. A user's entries go on each of its profiles (strongly consistent read of its own
+    partition)."""
     entries: list[ProfileActivity] = []
-    for derived in activity_of_change(event_name, old, new, record_time=record_time):
-        if isinstance(derived, UserActivity):
-            profiles = store.all_profiles_of_user(derived.user_id)
-            entries += [ProfileActivity(p.org_id, p.profile_id, derived.entry) for p in profiles]
+    for found in derived:
+        if isinstance(found, UserActivity):
+            profiles = store.all_profiles_of_user(found.user_id)
+            entries += [ProfileActivity(p.org_id, p.profile_id, found.entry) for p in profiles]
         else:
-            entries.append(derived)
+            entries.append(found)
     if not entries:
         return 0
     return store.add_activity(record_id, [(e.org_id, e.profile_id, e.entry) for e in entries])
+
+
+def deferred_activity(record_id: str, derived: Sequence[Derived], now: str) -> PendingEffect:
+    """The pending effect holding a record's entries, one per record (its id is the record's)."""
+    entries: list[dict[str, Any]] = [
+        {
+            **(
+                {"org_id": d.org_id, "profile_id": d.profile_id}
+                if isinstance(d, ProfileActivity)
+                else {"user_id": d.user_id}
+            ),
+            "entry": d.entry.model_dump(mode="json", exclude_none=True),
+        }
+        for d in derived
+    ]
+    cause = {"record_id": record_id, "entries": entries}
+    return PendingEffect(kind="record_activity", effect_id=record_id, cause=cause, created_at=now)
+
+
+def deferred_entries(cause: dict[str, Any]) -> list[Derived]:
+    """The entries a `record_activity` effect holds, as `activity_of_change` derived them."""
+    derived: list[Derived] = []
+    for place in cause["entries"]:
+        entry = ActivityEntry.model_validate(place["entry"])
+        if "user_id" in place:
+            derived.append(UserActivity(place["user_id"], entry))
+        else:
+            derived.append(ProfileActivity(place["org_id"], place["profile_id"], entry))
+    return derived
 
 
 def profile_activity(

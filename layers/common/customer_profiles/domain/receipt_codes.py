@@ -12,6 +12,7 @@ and the property tests pin it (tests/unit/test_receipts.py).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 from customer_profiles.errors import InvalidInput, ReceiptCodeMistyped
@@ -60,8 +61,8 @@ def normalised(typed: str) -> str:
     return compact
 
 
-def code_hash(normalised_code: str) -> str:
-    """What the table keeps of a code: its SHA-256, so the code never sits in the table, its backups or its
-    stream. Reversing one takes a search of 2^60 hashes, and a code is worth something only until it is
-    used or expires (docs/decisions.md, receipt codes)."""
-    return hashlib.sha256(normalised_code.encode()).hexdigest()
+def code_hash(normalised_code: str, key: bytes) -> str:
+    """What the table keeps of a code: its HMAC-SHA256 with a server key, so the code never sits in the
+    table, its backups or its stream, and none of them can be searched for codes without the key (which
+    only the API functions read, from Secrets Manager). Rotated keys: docs/decisions.md, receipt codes."""
+    return hmac.new(key, f"receipt:{normalised_code}".encode(), hashlib.sha256).hexdigest()

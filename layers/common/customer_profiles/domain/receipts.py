@@ -16,6 +16,7 @@ from customer_profiles.data.receipts import ReceiptRedemption, SaleMove
 from customer_profiles.data.store import Store
 from customer_profiles.domain import profiles, receipt_codes, users
 from customer_profiles.domain.users import utc_now
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import ConcurrentWrite, Gone, NotFound, TooManyAttempts
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ReceiptRedemptionResponse
@@ -35,9 +36,11 @@ TAKEN = "this purchase already belongs to an account"
 
 
 def new_receipt(
-    order: Order, entitlements: Sequence[Entitlement], *, expiry_days: int
+    order: Order, entitlements: Sequence[Entitlement], *, expiry_days: int, key: bytes | None = None
 ) -> tuple[str, tuple[str, Receipt]]:
-    """A code for an anonymous sale's order: (the code as printed, (its hash, the receipt to store))."""
+    """A code for an anonymous sale's order: (the code as printed, (its hash, the receipt to store)), hashed
+    with `key` (default: the current receipt-code key)."""
+    key = key if key is not None else secret_store.receipt_code_keys()[0]
     code = receipt_codes.new_receipt_code()
     expires = datetime.fromisoformat(order.created_at) + timedelta(days=expiry_days)
     receipt = Receipt(
@@ -48,17 +51,25 @@ def new_receipt(
         expires_at=expires.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         created_at=order.created_at,
     )
-    return code, (receipt_codes.code_hash(receipt_codes.normalised(code)), receipt)
+    return code, (receipt_codes.code_hash(receipt_codes.normalised(code), key), receipt)
 
 
 def redeem_receipt(
-    store: Store, principal: Principal, code: str, *, clock: float | None = None
+    store: Store,
+    principal: Principal,
+    code: str,
+    *,
+    clock: float | None = None,
+    keys: Sequence[bytes] | None = None,
 ) -> ReceiptRedemptionResponse:
     """Take the sale the code was printed for. 422 for what cannot be a code or was mistyped (nothing read,
     nothing counted); else each attempt counts against the user's window (429 over it) and is given back
     when it succeeds: 404 unknown, 410 expired or used by someone else, 200 (the first answer) when the
-    same person redeems it again."""
-    hashed = receipt_codes.code_hash(receipt_codes.normalised(code))
+    same person redeems it again. The code is looked for under its hash with each key (`keys`, default the
+    receipt-code keys): a code issued before a rotation stays redeemable."""
+    normalised = receipt_codes.normalised(code)
+    keys = keys if keys is not None else secret_store.receipt_code_keys()
+    hashes = [receipt_codes.code_hash(normalised, key) for key in keys]
     now_seconds = time.time() if clock is None else clock
     window = int(now_seconds) // ATTEMPT_WINDOW_SECONDS
     window_end = (window + 1) * ATTEMPT_WINDOW_SECONDS
@@ -72,7 +83,7 @@ def redeem_receipt(
                 retry_after_seconds=max(1, window_end - int(now_seconds)),
             )
         answer = on_concurrent_write(
-            lambda: _redeem_once(store, hashed, user_id),
+            lambda: _redeem_once(store, hashes, user_id),
             give_up="the receipt kept conflicting with concurrent changes; retry",
         )
         store.give_back_attempt(ATTEMPTS_ACTION, user_id, window)
@@ -84,11 +95,12 @@ def redeem_receipt(
     return redeem_for(user.user_id)
 
 
-def _redeem_once(store: Store, hashed: str, user_id: str) -> ReceiptRedemptionResponse:
-    receipt = store.get_receipt(hashed)
+def _redeem_once(store: Store, hashes: Sequence[str], user_id: str) -> ReceiptRedemptionResponse:
+    found = store.find_receipt(hashes)
     now = utc_now()
-    if receipt is None:
+    if found is None:
         raise NotFound(UNKNOWN)
+    hashed, receipt = found
     if receipt.status == "used":
         if receipt.used_by_user_id == user_id and receipt.answer:
             return ReceiptRedemptionResponse.model_validate(receipt.answer)  # a retry after a lost answer

@@ -1,5 +1,6 @@
 """What the table's stream means for the domain: a new pending effect is work to complete, and a change of a
-profile, its orders, entitlements and consents, a claim or a user may be on profiles' activity trails.
+profile, its orders, entitlements and consents, a claim or a user may be on profiles' activity trails (written
+now, or left as a pending effect when that fails).
 
 Images arrive as plain Python values (`edge.stream_images` reads every shape DynamoDB sends).
 """
@@ -11,6 +12,7 @@ from typing import Any
 from customer_profiles.data.codec import is_pending_item, pending_from_item
 from customer_profiles.data.store import Store
 from customer_profiles.domain import activity, effects
+from customer_profiles.domain.users import utc_now
 
 
 def handle_change(store: Store, event_name: str, new: dict[str, Any] | None, publish: effects.Publish) -> bool:
@@ -30,7 +32,7 @@ def record_activity(
     new: dict[str, Any] | None,
     *,
     record_time: str,
-) -> int:
-    """The activity entries the record implies, each written once whatever the redeliveries; how many were
-    new (0 for a record that is no profile's business)."""
-    return activity.record_activity(store, record_id, event_name, old, new, record_time=record_time)
+) -> activity.Recorded:
+    """The activity entries the record implies, each written once whatever the redeliveries, or left pending
+    when writing them fails (raises only if that fails too)."""
+    return activity.record_activity(store, record_id, event_name, old, new, record_time=record_time, now=utc_now())

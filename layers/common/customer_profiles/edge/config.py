@@ -18,6 +18,7 @@ REQUIRED_SOMEWHERE = (
     "LOCAL_EVENT_SINK",
     "LOCAL_PARTNER_SECRETS_FILE",
     "LOCAL_CLAIM_TOKEN_KEY_FILE",
+    "LOCAL_RECEIPT_CODE_KEYS_FILE",
     "IDP_ISSUER",
     "IDP_AUDIENCES",
     "IDP_JWKS_URL",
@@ -45,8 +46,10 @@ class Settings:
     claim_url_base: str = "https://example.invalid/claim/"
     partner_secrets_prefix: str = ""
     claim_token_key_secret: str = ""
+    receipt_code_keys_secret: str = ""
     local_partner_secrets_file: str = ""
     local_claim_token_key_file: str = ""
+    local_receipt_code_keys_file: str = ""
     idp_issuer: str = ""
     idp_audiences: str = ""
     idp_jwks_url: str = ""

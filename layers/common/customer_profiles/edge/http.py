@@ -195,7 +195,13 @@ def create_resolver() -> APIGatewayRestResolver:
     def forget_and_remember(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event
         forget_personal()  # what this request holds is masked in every log line it leads to
-        remember_personal({"body": event.body, "principal": event.request_context.authorizer.raw_event})
+        remember_personal(
+            {
+                "body": event.body,
+                "principal": event.request_context.authorizer.raw_event,
+                "pathParameters": event.path_parameters,  # a claim token, a receipt code
+            }
+        )
         return next_middleware(app)
 
     app.use(middlewares=[forget_and_remember])

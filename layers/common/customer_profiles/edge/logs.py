@@ -1,6 +1,7 @@
 """Logs without personal data: every function's Logger writes through `MaskingFormatter`.
 
-Emails, phones, names, birth dates, ID digits, tokens, claim links and webhook secrets never appear in clear
+Emails, phones, names, birth dates, pictures, ID digits, card fingerprints, tokens, claim links, receipt codes,
+webhook secrets and the keys made of them (identifiers, card pointers, receipts' hashes) never appear in clear
 in a log line, whatever logs them: our own messages, an exception's text and traceback, or the whole event
 when an operator turns on POWERTOOLS_LOGGER_LOG_EVENT.
 
@@ -44,17 +45,24 @@ PERSONAL_FIELDS = frozenset(
         "birth_date",
         "birthdate",
         "picture",
+        "picture_url",
         "image_url",
         "last_digits",
         "id_document",
         "authorization",
         "token",
         "claim_url",
+        "receipt_code",
+        "card_fingerprint",
+        "cards",  # a profile's card fingerprints
         "webhook-signature",
         "gsi2sk",  # a search entry's sort key is the searched email, phone or name
     }
 )
 PERSONAL_PREFIXES = ("claim_",)  # the principal's OpenID Connect profile claims (claim_given_name...)
+# Path parameters that are secrets: a claim link's token, a receipt code (as typed: no pattern finds every form).
+SECRET_PATH_PARAMETERS = frozenset({"token", "code"})
+PATH_PARAMETERS = "pathparameters"  # an API Gateway event's, compared lower-cased
 PATTERNS = [
     (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"), MASK),  # email addresses
     (re.compile(r"\+\d[\d\s()-]{6,18}\d"), MASK),  # international phone numbers
@@ -64,7 +72,15 @@ PATTERNS = [
     (re.compile(r"whsec_[A-Za-z0-9+/=]+"), MASK),  # webhook signing secrets
     (re.compile(r"(v1,)[A-Za-z0-9+/=]{20,}"), rf"\g<1>{MASK}"),  # webhook signatures
     (re.compile(r"(/claims?/)[A-Za-z0-9_-]{40,}"), rf"\g<1>{MASK}"),  # claim tokens in paths and links
-    (re.compile(r"(SEARCH#(?:name|email|phone)#)[^\"'\]}]*"), rf"\g<1>{MASK}"),  # search entries' keys
+    (re.compile(r"(?<![\w-])[A-Za-z0-9_-]{43}(?![\w-])"), MASK),  # a claim token anywhere (256 bits, base64url)
+    (re.compile(r"(/receipts/)[^/?#\s\"']+"), rf"\g<1>{MASK}"),  # a receipt code in a path, however typed
+    # a receipt code as printed or typed with hyphens (XXXX-XXXX-XXXX-C, any case)
+    (re.compile(r"(?i)(?<![\w-])[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=](?![\w-])"), MASK),
+    # keys that hold what a person gave or a code leads to: search entries, identifiers, claims' recipients,
+    # card pointers, receipt codes' hashes (the kind stays: an operator sees which key it was)
+    (re.compile(r"(SEARCH#(?:name|email|phone)#)[^\"'\]}]*"), rf"\g<1>{MASK}"),
+    (re.compile(r"((?:IDENT|CLAIMS_TO)#[a-z_]+#)[^\s\"'\]},]+"), rf"\g<1>{MASK}"),
+    (re.compile(r"((?:CARD|RECEIPT)#)[^\s\"'\]},#]+"), rf"\g<1>{MASK}"),
 ]
 
 
@@ -84,6 +100,8 @@ def remember_personal(value: Any) -> None:
         for key, item in value.items():
             if _personal(key):
                 _remember_all(item)
+            elif str(key).lower() == PATH_PARAMETERS and isinstance(item, dict):
+                _remember_all([v for k, v in item.items() if str(k).lower() in SECRET_PATH_PARAMETERS])
             else:
                 remember_personal(item)
     elif isinstance(value, list | tuple):
@@ -113,7 +131,7 @@ def _remembered_pattern(values: frozenset[str]) -> re.Pattern[str]:
 def mask(value: Any) -> Any:
     """`value` with every personal field's value and every personal pattern replaced by MASK."""
     if isinstance(value, dict):
-        return {key: MASK if _personal(key) else mask(item) for key, item in value.items()}
+        return {key: MASK if _personal(key) else _mask_under(key, item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [mask(item) for item in value]
     if isinstance(value, str):
@@ -121,6 +139,12 @@ def mask(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return _mask_text(str(value))  # an exception in a stack trace, a Decimal...: logged as its text anyway
+
+
+def _mask_under(key: Any, item: Any) -> Any:
+    if str(key).lower() == PATH_PARAMETERS and isinstance(item, dict):
+        return {k: MASK if str(k).lower() in SECRET_PATH_PARAMETERS else mask(v) for k, v in item.items()}
+    return mask(item)
 
 
 def _personal(key: Any) -> bool:

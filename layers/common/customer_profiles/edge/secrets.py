@@ -1,4 +1,4 @@
-"""Secrets the functions read: partners' webhook signing secrets and the claim-token key.
+"""Secrets the functions read: partners' webhook signing secrets, the claim-token key and the receipt-code keys.
 
 In AWS they live in Secrets Manager, read through Powertools parameters (cached); in the local runtime,
 in files under its state folder (named by the LOCAL_* settings), so nothing secret sits in the table.
@@ -40,3 +40,20 @@ def claim_token_key() -> bytes:
     from aws_lambda_powertools.utilities import parameters
 
     return str(parameters.get_secret(settings().claim_token_key_secret, max_age=3600)).encode()
+
+
+def receipt_code_keys() -> list[bytes]:
+    """The keys receipt codes are hashed with, current first: a sale hashes its code with the first, a
+    redemption tries each (more than one during a rotation). The secret holds them separated by white space.
+    Not cached past CACHE_SECONDS: a rotation reaches every function within that time."""
+    local = settings().local_receipt_code_keys_file
+    if local:
+        text = Path(local).read_text()
+    else:
+        from aws_lambda_powertools.utilities import parameters
+
+        text = str(parameters.get_secret(settings().receipt_code_keys_secret, max_age=CACHE_SECONDS))
+    keys = [key.encode() for key in text.split()]
+    if not keys:
+        raise RuntimeError("the receipt-code keys secret holds no key")
+    return keys

@@ -295,6 +295,7 @@ EffectKind = Literal[
     "pseudonymise_profile",
     "bring_sales",
     "move_entitlements",
+    "record_activity",  # a stream record's activity entries, when writing them failed (domain.activity)
 ]
 
 
