@@ -141,9 +141,11 @@ def test_a_debug_port_starts_the_function_under_debugpy_waiting_for_an_ide(dynam
         else:
             pytest.fail("debugpy never listened")
         assert process.poll() is None  # waiting for the IDE, the invocation has not run
+        time.sleep(1)  # for its line on stderr to reach the command's
     finally:
         os.killpg(process.pid, 9)
         process.wait()
+    assert f"waiting for a debugger on 127.0.0.1:{port} (LinkerFunction)" in process.stderr.read().decode()
     # the worker left waiting for an IDE ends with the command that started it
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
