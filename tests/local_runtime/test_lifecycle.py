@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -95,14 +94,17 @@ def test_every_port_in_use_is_named_at_once(tmp_path):
     assert f'make run STATE_DIR={tmp_path}-2 ARGS="--port {taken[0] + 100} --lambda-port {taken[1] + 100}' in err
 
 
-def test_a_state_folder_holds_one_runtime_and_a_second_is_told_which_one(tmp_path):
-    first = start(tmp_path, *ports(free_port()))
+def test_a_state_folder_holds_one_runtime_a_second_is_told_which_and_persist_keeps_the_data(tmp_path):
+    key = {"pk": {"S": "PERSIST#probe"}, "sk": {"S": "X"}}
+    first = start(tmp_path, *ports(free_port()), "--persist")
     try:
-        ready(first)
+        lines = ready(first)
+        assert "kept in STATE_DIR/dynamodb" in lines[0]
         held = (tmp_path / "runtime.json").read_text()
         info = json.loads(held)
+        client(info["dynamodb_endpoint"]).put_item(TableName="customer-profiles-local", Item=key)
 
-        second = start(tmp_path, *ports(free_port()))
+        second = start(tmp_path, *ports(free_port()), "--persist")
         out, err = second.communicate(timeout=60)
 
         assert second.returncode == 2 and "ready" not in out
@@ -116,8 +118,18 @@ def test_a_state_folder_holds_one_runtime_and_a_second_is_told_which_one(tmp_pat
         first.wait(timeout=30)
     assert not (tmp_path / "runtime.json").exists()  # removed by its owner as it stopped
 
+    # the folder is free again, and --persist kept the data
+    again = start(tmp_path, *ports(free_port()), "--persist")
+    try:
+        ready(again)
+        endpoint = json.loads((tmp_path / "runtime.json").read_text())["dynamodb_endpoint"]
+        assert client(endpoint).get_item(TableName="customer-profiles-local", Key=key).get("Item") == key
+    finally:
+        again.send_signal(signal.SIGINT)
+        again.wait(timeout=30)
 
-@pytest.mark.parametrize("how", [signal.SIGHUP, signal.SIGTERM], ids=lambda s: s.name)
+
+@pytest.mark.parametrize("how", [signal.SIGHUP], ids=lambda s: s.name)  # SIGTERM: the quiet console's test
 def test_everything_it_started_ends_with_it(tmp_path, how):
     process = start(tmp_path, *ports(free_port()))
     try:
@@ -205,10 +217,17 @@ def test_the_lambda_endpoint_stays_on_loopback_whatever_host_says_and_the_consol
             requests.get(f"{api}/v1/me", headers={"Authorization": f"Bearer {good}x"}, timeout=30).status_code,
             requests.put(f"{api}/v1/me", headers={"Authorization": f"Bearer {good}"}, timeout=30).status_code,
         ]
+        children = descendants(process.pid)
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
 
+    # SIGTERM ends everything it started
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(alive(pid) for pid in children):
+        time.sleep(0.2)
+    assert not [pid for pid in children if alive(pid)], [_command(p) for p in children if alive(p)]
+    assert not (tmp_path / "runtime.json").exists()
     api_port = int(api.rsplit(":", 1)[1])
     python = [address for name, addresses in sockets.items() if "local_runtime" in name for address in addresses]
     assert f"0.0.0.0:{api_port}" in python
@@ -231,25 +250,6 @@ def test_the_lambda_endpoint_stays_on_loopback_whatever_host_says_and_the_consol
 def _quietly(call, *args, **kwargs) -> None:
     with suppress(requests.RequestException):
         call(*args, **kwargs, timeout=60)
-
-
-def test_persist_keeps_the_data_across_restarts(tmp_path):
-    for run in range(2):
-        process = start(tmp_path, *ports(free_port()), "--persist")
-        try:
-            lines = ready(process)
-            assert "kept in STATE_DIR/dynamodb" in lines[0]
-            endpoint = re.search(r"DynamoDB at (http://[^ ,)]+)", lines[0])
-            assert endpoint
-            ddb = client(endpoint.group(1))
-            key = {"pk": {"S": "PERSIST#probe"}, "sk": {"S": "X"}}
-            if run == 0:
-                ddb.put_item(TableName="customer-profiles-local", Item=key)
-            else:
-                assert ddb.get_item(TableName="customer-profiles-local", Key=key).get("Item") == key
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
 
 
 def _command(pid: int) -> str:
