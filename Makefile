@@ -87,9 +87,9 @@ format: $(STAMPS)/venv
 openapi: $(STAMPS)/venv
 	$(BIN)/python -m scripts.openapi
 
-# Tests run in PYTEST_WORKERS processes (pytest-xdist; `auto`: one per core): unit tests one by one, integration
-# tests a file at a time (tests/conftest.py groups them: a file's fixtures are made once), each worker that
-# takes integration tests with a local runtime of its own for the session.
+# Tests run in PYTEST_WORKERS processes (pytest-xdist; `auto`: one per core), one by one, except an integration
+# file with module fixtures (its `xdist_group`: they are made once); each worker that takes integration tests
+# starts a local runtime of its own for the session.
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 unit: $(STAMPS)/venv

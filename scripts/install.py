@@ -30,7 +30,8 @@ def main(python: str, requirements: str, log_path: str) -> int:
     def heartbeat() -> None:
         while not done.wait(EVERY_SECONDS):
             elapsed = time.monotonic() - started
-            print(f"setup: {state['collected']} {state['phase']} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+            said = f"setup: {requirements}: {state['collected']} {state['phase']} ({elapsed:.0f} s)"
+            print(said, file=sys.stderr, flush=True)
 
     threading.Thread(target=heartbeat, daemon=True).start()
     with (

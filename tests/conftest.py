@@ -1,7 +1,5 @@
 import os
 
-import pytest
-
 from customer_profiles.edge.config import placeholders
 
 # No test may reach AWS: fake credentials and a fixed region for every boto3 client.
@@ -19,11 +17,3 @@ os.environ.update(
 # Functions refuse to start without their settings (customer_profiles.edge.config.require); tests that
 # use a table or an identity provider set the real values in their fixtures.
 os.environ.update({**placeholders("unset-in-tests"), **os.environ})
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With `--dist loadgroup` (make test), an integration file's tests go to one worker: its module fixtures
-    (tokens, seeded data, a DynamoDB Local) are made once. Other tests are spread one by one."""
-    for item in items:
-        if item.get_closest_marker("integration"):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))

@@ -22,7 +22,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-pytestmark = pytest.mark.integration
+# its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_contract")]
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 SCHEMA = schemathesis.openapi.from_path(DOCUMENT)

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from tests.integration.test_linking import pos_sale
 from tests.integration.test_partners import deliver, order, register_partner
 
-pytestmark = pytest.mark.integration
+# its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_cursors")]
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "25"))
 PURCHASE = {

@@ -26,7 +26,8 @@ FUNCTIONS = {
     "linker-": "LinkerFunction",
 }
 
-pytestmark = pytest.mark.integration
+# its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_invoke")]
 
 
 @pytest.fixture(scope="module")
