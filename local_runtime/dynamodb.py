@@ -34,7 +34,10 @@ class SetupError(Exception):
 
 
 def port_in_use(port: int, host: str = LOOPBACK) -> bool:
+    """Whether something listens on the port (connections of a stopped server, in TIME_WAIT, do not count: its
+    next start binds with SO_REUSEADDR, as DynamoDB Local's Jetty and our servers do)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
