@@ -129,6 +129,8 @@ soak: tools
 	  tests/unit/test_identity_properties.py tests/unit/test_listing_search_properties.py $(PYTEST_ARGS)
 	SOAK_EXAMPLES=$(SOAK_EXAMPLES) SOAK_STEPS=30 $(BIN)/python -m pytest -q -p no:cacheprovider -m integration \
 	  tests/integration/test_stateful_chaos.py $(PYTEST_ARGS)
+	HYPOTHESIS_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider -m integration \
+	  tests/integration/test_cursors.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SCAN) node_modules $(STAMPS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,15 +1,20 @@
 """The operator's commands: against a deployed stack only with --stack (its tables, secrets prefix, usage plan,
 event bus and queue from the stack, on moto's CloudFormation), locally only on a running `make run` (never
-falling through to AWS)."""
+falling through to AWS), and the commands the README and docs/deploy.md give parse as written."""
 
 import json
+import re
+import shlex
+from pathlib import Path
 
 import boto3
 import pytest
 
+from scripts.operator import _parser, samconfig_region
 from scripts.operator import main as operator
-from scripts.operator import samconfig_region
 from tests.unit.conftest import TABLES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -89,3 +94,21 @@ def test_a_table_alone_names_no_dynamodb_and_is_refused(aws, capsys):
 
 def test_the_default_region_is_samconfigs():
     assert samconfig_region() == "eu-west-1"
+
+
+def documented_commands() -> list[str]:
+    """Every whole `make operator ARGS="..."` the README and the deploy guide give."""
+    text = (ROOT / "README.md").read_text() + (ROOT / "docs" / "deploy.md").read_text()
+    return [c for c in re.findall(r'make (?:-s )?operator ARGS="([^"]+)"', text) if "..." not in c]
+
+
+@pytest.mark.parametrize("arguments", documented_commands())
+def test_each_documented_command_parses_as_written(arguments):
+    given = re.sub(r"\$\(?\w+\)?|<[^>]+>", "x", arguments)  # shell variables and <placeholders> stand for values
+    _parser().parse_args(shlex.split(given))
+
+
+def test_the_docs_give_every_command():
+    commands = " ".join(documented_commands())
+    for command in ("add-staff", "register-app-client", "register-partner", "redrive", "run-schedule", "--stack"):
+        assert command in commands
