@@ -146,6 +146,8 @@ def register_partner(store: Store, target: Target, args: argparse.Namespace) -> 
         f"customer-profiles/{target.stack['parameter:Stage']}/partners/" if target.stack else None
     )
     usage_plan = args.usage_plan_id or target.stack.get("PartnerUsagePlanId")
+    if (args.secrets_prefix or args.usage_plan_id) and not target.stack:
+        raise Refused("--secrets-prefix and --usage-plan-id are a deployed stack's: give --stack NAME")
     if secrets_file is None and prefix is None:
         raise Refused("where does the partner's secret go? --secrets-file (a local runtime's) or --stack")
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -194,6 +196,8 @@ def staff(store: Store, args: argparse.Namespace) -> int:
 def redrive(store: Store, target: Target, args: argparse.Namespace) -> int:
     """Complete every pending effect from the table, then clear the linker's failure messages, but only when
     nothing is left pending: a message is never deleted for work that was not done."""
+    if (args.queue_url or args.event_bus or args.claim_key_secret) and not target.stack:
+        raise Refused("--queue-url, --event-bus and --claim-key-secret are a deployed stack's: give --stack NAME")
     state_dir = args.redrive_state_dir or target.state_dir
     queue_url = args.queue_url or target.stack.get("LinkerFailureQueueUrl")
     where: dict[str, str | None]

@@ -92,6 +92,24 @@ def test_a_table_alone_names_no_dynamodb_and_is_refused(aws, capsys):
     assert "--stack NAME" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["register-partner", "--partner-id", "p", "--name", "P", "--org-id", "o", "--secrets-prefix", "x/"],
+        ["register-partner", "--partner-id", "p", "--name", "P", "--org-id", "o", "--usage-plan-id", "u"],
+        ["redrive", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/123456789012/failures"],
+        ["redrive", "--event-bus", "customer-profiles-dev"],
+    ],
+)
+def test_an_aws_resource_is_reached_only_with_a_stack(aws, monkeypatch, capsys, command):
+    calls = []
+    monkeypatch.setattr(boto3, "client", lambda *a, **k: calls.append((a, k)))
+
+    assert operator(["--endpoint", "http://127.0.0.1:1", *command]) == 1
+
+    assert calls == [] and "give --stack NAME" in capsys.readouterr().err
+
+
 def test_the_default_region_is_samconfigs():
     assert samconfig_region() == "eu-west-1"
 
