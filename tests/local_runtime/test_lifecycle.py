@@ -113,10 +113,20 @@ def test_a_state_folder_holds_one_runtime_a_second_is_told_which_and_persist_kee
         # the first one's runtime.json is its own, untouched, and it still serves
         assert (tmp_path / "runtime.json").read_text() == held
         assert requests.get(f"{info['api']}/v1/me", timeout=10).status_code == 401
-    finally:
-        first.send_signal(signal.SIGINT)
+
+        # closing its terminal (SIGHUP) ends everything it started (SIGTERM: the quiet console's test)
+        children = descendants(first.pid)
+        assert any("java" in _command(pid) for pid in children), children
+        first.send_signal(signal.SIGHUP)
         first.wait(timeout=30)
-    assert not (tmp_path / "runtime.json").exists()  # removed by its owner as it stopped
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(alive(pid) for pid in children):
+            time.sleep(0.2)
+        assert not [pid for pid in children if alive(pid)], [_command(p) for p in children if alive(p)]
+        assert not (tmp_path / "runtime.json").exists()  # removed by its owner as it stopped
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
 
     # the folder is free again, and --persist kept the data
     again = start(tmp_path, *ports(free_port()), "--persist")
@@ -127,28 +137,6 @@ def test_a_state_folder_holds_one_runtime_a_second_is_told_which_and_persist_kee
     finally:
         again.send_signal(signal.SIGINT)
         again.wait(timeout=30)
-
-
-@pytest.mark.parametrize("how", [signal.SIGHUP], ids=lambda s: s.name)  # SIGTERM: the quiet console's test
-def test_everything_it_started_ends_with_it(tmp_path, how):
-    process = start(tmp_path, *ports(free_port()))
-    try:
-        lines = ready(process)
-        assert "in memory" in lines[0]
-        children = descendants(process.pid)
-        assert any("java" in _command(pid) for pid in children), children
-
-        process.send_signal(how)
-        process.wait(timeout=30)
-
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(alive(pid) for pid in children):
-            time.sleep(0.2)
-        assert not [pid for pid in children if alive(pid)], [_command(p) for p in children if alive(p)]
-        assert not (tmp_path / "runtime.json").exists()
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_after_kill_9_busy_workers_end_at_once_and_the_commands_see_the_runtime_is_gone(tmp_path):
