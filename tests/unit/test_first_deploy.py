@@ -10,6 +10,7 @@ as `sam deploy` runs it), with samconfig.toml's dev settings, and with a custome
 """
 
 import copy
+import functools
 import tomllib
 from typing import Any
 
@@ -59,6 +60,7 @@ def resolve(value: Any, conditions: dict[str, bool], parameters: dict[str, str])
     return value
 
 
+@functools.cache  # SAM's transform takes half a second; the tests only read what it gives
 def deployed(kms_key: str = "") -> dict[str, Any]:
     """Dev's stack as CloudFormation would make it: resources whose condition holds, their values resolved."""
     parameters = {**overrides("default"), "KmsKeyArn": kms_key}
