@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
 export SAM_CLI_TELEMETRY := 0
+# The virtualenvs are made from the Python found on the PATH as it was, never from one of them.
+SYSTEM_PATH := $(PATH)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 PYTEST_ARGS ?=
 ARGS ?=
@@ -20,33 +22,33 @@ help:
 	@echo "make test        lint (ruff, mypy, sam validate --lint, template scanners, OpenAPI drift), sam build, unit and integration tests"
 	@echo "make invoke FN=LinkerFunction EVENT=events/linker-user-merged.json   one function, one event (sam local invoke)"
 	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token (--org O --role R: staff)"
-	@echo "make operator ARGS='redrive --state-dir .local'   operator commands (add-staff, remove-staff, register-app-client, configure-org, register-partner, redrive, run-schedule)"
+	@echo "make operator ARGS='redrive'   operator commands on make run's DynamoDB (add-staff, remove-staff, register-app-client, configure-org, register-partner, redrive, run-schedule); ARGS='--stack NAME ...' on a deployed stack"
 	@echo "make demo        the README walkthrough against a running make run, step by step (API=..., STATE_DIR=...)"
 	@echo "make soak        the property tests with many more examples (chaos mode on for the stateful one)"
 	@echo "make contract    the API against docs/openapi.json with many more generated requests (CONTRACT_EXAMPLES=200)"
 	@echo "make build | deploy | bench | openapi | lint | unit | integration | clean"
 
-$(STAMPS)/venv: requirements-dev.txt layers/common/requirements.txt scripts/find-python.sh
+$(STAMPS)/venv: requirements-dev.txt layers/common/requirements.txt scripts/find-python.sh scripts/install.py
 	@mkdir -p $(STAMPS)
-	@PY=$$(scripts/find-python.sh) || exit 1; \
+	@PY=$$(PATH="$(SYSTEM_PATH)" scripts/find-python.sh) || exit 1; \
 	  [ -x $(BIN)/python ] && $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
-	    || { rm -rf $(VENV); "$$PY" -m venv $(VENV); }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	    || { echo "setup: creating $(VENV) with $$PY" >&2; rm -rf $(VENV); "$$PY" -m venv $(VENV); }
+	@$(BIN)/python -m scripts.install $(BIN)/python requirements-dev.txt $(STAMPS)/pip-dev.log
 	@touch $@
 
 SCAN := .venv-scan
-$(STAMPS)/scan: requirements-scan.txt scripts/find-python.sh
+$(STAMPS)/scan: requirements-scan.txt scripts/find-python.sh scripts/install.py
 	@mkdir -p $(STAMPS)
-	@PY=$$(scripts/find-python.sh) || exit 1; rm -rf $(SCAN); "$$PY" -m venv $(SCAN)
-	$(SCAN)/bin/python -m pip install --quiet --upgrade pip
-	$(SCAN)/bin/python -m pip install --quiet -r requirements-scan.txt
+	@PY=$$(PATH="$(SYSTEM_PATH)" scripts/find-python.sh) || exit 1; rm -rf $(SCAN); echo "setup: creating $(SCAN) with $$PY" >&2; \
+	  "$$PY" -m venv $(SCAN)
+	@$(SCAN)/bin/python -m scripts.install $(SCAN)/bin/python requirements-scan.txt $(STAMPS)/pip-scan.log
 	@touch $@
 
 $(STAMPS)/node: package.json package-lock.json
 	@mkdir -p $(STAMPS)
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 18+ (it ships DynamoDB Local's package)"; exit 1; }
-	npm ci --no-audit --no-fund --silent
+	@echo "setup: installing DynamoDB Local and Swagger UI into node_modules (npm ci)" >&2
+	@npm ci --no-audit --no-fund --silent
 	@touch $@
 
 $(STAMPS)/java:
@@ -85,13 +87,23 @@ format: $(STAMPS)/venv
 openapi: $(STAMPS)/venv
 	$(BIN)/python -m scripts.openapi
 
+# Tests run in PYTEST_WORKERS processes (pytest-xdist; `auto`: one per core), one by one, except an integration
+# file with module fixtures (its `xdist_group`: they are made once); each worker that takes integration tests
+# starts a local runtime of its own for the session.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 unit: $(STAMPS)/venv
-	$(BIN)/python -m pytest tests/unit tests/local_runtime -m "not integration" $(PYTEST_ARGS)
+	$(PYTEST) tests/unit tests/local_runtime -m "not integration" $(PYTEST_ARGS)
 
 integration: tools
-	$(BIN)/python -m pytest tests/integration tests/local_runtime -m integration $(PYTEST_ARGS)
+	$(PYTEST) tests/integration tests/local_runtime -m integration $(PYTEST_ARGS)
 
-test: tools lint build unit integration
+# From a clean clone: the setups side by side (mostly downloads and unpacking), lint and build side by side
+# (lint stops the run before any test), then every test in one run, unit and integration sharing the workers.
+test:
+	@$(MAKE) --no-print-directory -j4 tools $(STAMPS)/scan
+	@$(MAKE) --no-print-directory -j2 lint build
+	$(PYTEST) tests $(PYTEST_ARGS)
 
 build: $(STAMPS)/venv
 	$(BIN)/sam build
@@ -117,6 +129,8 @@ soak: tools
 	  tests/unit/test_identity_properties.py tests/unit/test_listing_search_properties.py $(PYTEST_ARGS)
 	SOAK_EXAMPLES=$(SOAK_EXAMPLES) SOAK_STEPS=30 $(BIN)/python -m pytest -q -p no:cacheprovider -m integration \
 	  tests/integration/test_stateful_chaos.py $(PYTEST_ARGS)
+	HYPOTHESIS_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider -m integration \
+	  tests/integration/test_cursors.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SCAN) node_modules $(STAMPS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis

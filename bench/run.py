@@ -149,17 +149,18 @@ def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
     from botocore.config import Config
 
     from local_runtime.__main__ import function_environment, template_overrides
-    from local_runtime.lambda_api import serve_lambda_api
+    from local_runtime.lambda_api import LambdaEndpoint
     from local_runtime.pool import LocalRunner
     from local_runtime.template import load_template
 
     state = Path(tempfile.mkdtemp(prefix="bench-state-"))
     environment = function_environment(state, endpoint)
     runner = LocalRunner(load_template(ROOT / "template.yaml", template_overrides(state)).functions, environment)
-    server = serve_lambda_api(runner, "127.0.0.1", 0)
+    server = LambdaEndpoint("127.0.0.1", 0)
+    server.serve(runner)
     client = boto3.client(
         "lambda",
-        endpoint_url=f"http://127.0.0.1:{server.server_address[1]}",
+        endpoint_url=f"http://127.0.0.1:{server.port}",
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",

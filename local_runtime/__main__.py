@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import json
 import os
 import secrets
 import signal
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local_runtime", description=__doc__)
     parser.add_argument("--port", type=int, default=3000, help="API port (default 3000)")
-    parser.add_argument("--host", default="127.0.0.1", help="API host (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the API's interface (default 127.0.0.1; another exposes it to the network)"
+    )
     parser.add_argument("--state-dir", default=str(ROOT / ".local"), help="local state (default .local)")
     parser.add_argument("--dynamodb-port", type=int, default=8000, help="DynamoDB Local port (0: a free port)")
     parser.add_argument(
@@ -55,6 +55,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=3001,
         help="the Lambda Invoke API, as `sam local start-lambda` serves it (default 3001; 0: a free port)",
+    )
+    parser.add_argument(
+        "--lambda-host",
+        default="127.0.0.1",
+        help="the Lambda Invoke API's interface (default 127.0.0.1, whatever --host says: it runs any function "
+        "with any event, so another interface lets other machines do so)",
     )
     idp = parser.add_argument_group(
         "identity provider", "any OpenID Connect issuer (Cognito, Auth0, Keycloak...); default: the local one"
@@ -104,11 +110,16 @@ def ensure_receipt_code_keys(state_dir: Path) -> Path:
     return path
 
 
-def function_environment(state_dir: Path, endpoint: str, chaos: int | None = None) -> dict[str, str]:
-    """What every function's worker gets besides the template's variables: the local endpoints and stand-ins."""
+def function_environment(
+    state_dir: Path, endpoint: str, chaos: int | None = None, *, log_level: str = "INFO"
+) -> dict[str, str]:
+    """What every function's worker gets besides the template's variables: the local endpoints and stand-ins.
+    Quieter than INFO, the metrics' lines (CloudWatch's embedded format, one per invocation) are not printed."""
     from local_runtime.template import REGION
 
+    quiet = log_level in ("WARNING", "ERROR")
     return {
+        **({"POWERTOOLS_METRICS_DISABLED": "true"} if quiet else {}),
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
@@ -135,11 +146,6 @@ def template_overrides(state_dir: Path, overrides: dict[str, str] | None = None)
     return {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(state_dir).as_uri(), **(overrides or {})}
 
 
-def runtime_file(state_dir: Path) -> Path:
-    """Where a running local runtime says where its DynamoDB is (read by `make token` and the operator)."""
-    return state_dir / "runtime.json"
-
-
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -150,20 +156,6 @@ def _log(line: str) -> None:
     sys.stderr.flush()
 
 
-def _announce_when_listening(host: str, port: int, lines: list[str], stop: threading.Event) -> None:
-    connect_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - a comparison, not a bind
-    while not stop.is_set():
-        try:
-            with socket.create_connection((connect_host, port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        return
-    for line in lines:
-        _say(line)
-
-
 def _make_pollers(
     template: Any,
     streams: dict[str, str | None],
@@ -172,6 +164,7 @@ def _make_pollers(
     state_dir: Path,
     *,
     chaos_seed: int | None,
+    log: Any = None,
 ) -> list:
     """A StreamPoller per DynamoDB event of every function, on the table's latest stream."""
     from local_runtime.chaos import Chaos
@@ -184,7 +177,7 @@ def _make_pollers(
         for spec in fn.streams:
             stream_arn = streams.get(spec.table_logical_id)
             if not stream_arn:
-                _log(f"{fn.logical_id}.{spec.event_name}: table has no stream, not polling")
+                (log or _log)(f"{fn.logical_id}.{spec.event_name}: table has no stream, not polling")
                 continue
 
             def invoke(event: dict[str, Any], _id: str = fn.logical_id) -> Any:
@@ -194,53 +187,129 @@ def _make_pollers(
             chaos = Chaos(chaos_seed) if chaos_seed is not None else None
             pollers.append(
                 StreamPoller(
-                    source, invoke, spec, failures, function_arn=fn.arn, retry_delay=0.5, log=_log, chaos=chaos
+                    source, invoke, spec, failures, function_arn=fn.arn, retry_delay=0.5, log=log or _log, chaos=chaos
                 )
             )
     return pollers
 
 
-def _banner(host: str, port: int, endpoint: str, storage: str, state_dir: Path, api: Any, template: Any) -> list[str]:  # noqa: PLR0917
-    """The start-up lines: where the API is, how to get a token, the routes, then the ready line."""
-    base = f"http://{host}:{port}"
+def _state_dir_argument(state_dir: Path) -> str:
+    """The state folder as `make` takes it: relative to the repository when inside it."""
+    try:
+        return str(state_dir.relative_to(ROOT))
+    except ValueError:
+        return str(state_dir)
+
+
+def with_state_dir(target: str, state_dir: Path) -> str:
+    """`make token`, `make operator`: their state folder named unless it is the default one."""
+    folder = _state_dir_argument(state_dir)
+    return f"make {target}" if folder == ".local" else f"make {target} STATE_DIR={folder}"
+
+
+def another_instance(args: argparse.Namespace, state_dir: Path) -> str:
+    """A second instance's whole command line beside this one: every port and the state folder its own."""
+    folder = _state_dir_argument(state_dir)
+    flags = [("--port", args.port), ("--lambda-port", args.lambda_port)]
+    if not args.dynamodb_endpoint:
+        flags.append(("--dynamodb-port", args.dynamodb_port))
+    ports = " ".join(f"{flag} {port + 100 if port else 0}" for flag, port in flags)
+    return f'make run STATE_DIR={folder}-2 ARGS="{ports}"'
+
+
+def _banner(runtime: LocalRuntime, storage: str) -> list[str]:
+    """The start-up lines: where everything is, how to get a token and run operator commands (for this state
+    folder), how to start another instance beside it, then the ready line."""
+    args, state_dir = runtime.args, runtime.state_dir
+    base = runtime.api_url
     lines = [
-        f"API on {base} (DynamoDB at {endpoint}, {storage}; state in {state_dir}); get a token with "
-        f'make token ARGS="--sub alice --email alice@example.com --email-verified"  or  '
-        f"{sys.executable} -m local_runtime.token --state-dir {state_dir} --sub alice "
-        f"--email alice@example.com --email-verified",
+        f"API on {base} (Swagger UI: {base}/swagger); DynamoDB at {runtime.endpoint} ({storage}); state in {state_dir}",
+        f"Lambda endpoint at {runtime.lambda_url}",
+        f'tokens: {with_state_dir("token", state_dir)} ARGS="--sub alice --email alice@example.com --email-verified"',
+        f'operator commands: {with_state_dir("operator", state_dir)} ARGS="add-staff --org-id org-demo --subject '
+        f'till-1 --role admin"',
+        f"another instance beside this one: {another_instance(args, state_dir)}",
     ]
-    for route in sorted(api.routes, key=lambda r: (r.path, r.function_name)):
-        auth = route.authorizer_name or "none"
-        methods = ",".join(sorted(m for m in route.methods if m not in ("HEAD", "OPTIONS")))
-        lines.append(f"  {base}{route.path} [{methods}] -> {route.function_name} (authorizer: {auth})")
-    for fn in template.functions.values():
-        for spec in fn.streams:
-            lines.append(f"  stream {template.tables[spec.table_logical_id].name} -> {fn.logical_id}")
-    lines.append(f"  {base}/swagger: the API document, browsable (Swagger UI)")
+    if args.debug_port:
+        lines.append(
+            f"{runtime.debug_function} runs under debugpy: its first invocation waits for a debugger on "
+            f"127.0.0.1:{args.debug_port}"
+        )
     lines.append(f"local runtime ready on {base}")
     return lines
+
+
+def _url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - a comparison, not a bind
+    return f"http://{shown}:{port}"
 
 
 class LocalRuntime:
     """Everything the local runtime starts, and its clean-up (idempotent)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        from local_runtime.state import StateLock
+
         self.args = args
         self.state_dir = Path(args.state_dir).resolve()
+        self.lock = StateLock(self.state_dir)
         self.ddb: Any = None
         self.runner: Any = None
         self.poller_thread: Any = None
         self.lambda_api: Any = None
+        self.api_socket: socket.socket | None = None
+        self.dynamodb_port = 0
         self.endpoint = ""
-        self.wrote_runtime_file = False
+        self.debug_function = ""
+        self.stopping = threading.Event()
 
-    def check_ports(self) -> None:
-        """Every port this runtime will serve on is free, before anything starts."""
-        from local_runtime.dynamodb import require_free_port
+    @property
+    def api_url(self) -> str:
+        assert self.api_socket is not None
+        return _url(self.args.host, self.api_socket.getsockname()[1])
 
-        require_free_port(self.args.port, self.args.host, "the API", "--port")
-        if self.args.lambda_port:
-            require_free_port(self.args.lambda_port, self.args.host, "the Lambda endpoint", "--lambda-port")
+    @property
+    def lambda_url(self) -> str:
+        return _url(self.args.lambda_host, self.lambda_api.port)
+
+    def hold_state_dir(self) -> None:
+        from local_runtime.dynamodb import SetupError
+        from local_runtime.state import StateFolderBusy
+
+        try:
+            self.lock.acquire()
+        except StateFolderBusy as busy:
+            beside = another_instance(self.args, self.state_dir)
+            raise SetupError(f"{busy}: stop it, or start this one beside it: {beside}") from None
+
+    def bind_ports(self) -> None:
+        """Every port this runtime serves on, taken (or, for DynamoDB Local, found free) before anything starts;
+        every port in use is named at once."""
+        from local_runtime.dynamodb import SetupError, free_port, port_in_use
+        from local_runtime.gateway import listen
+        from local_runtime.lambda_api import LambdaEndpoint
+
+        args = self.args
+        busy: list[str] = []
+        try:
+            self.api_socket = listen(args.host, args.port)
+        except OSError:
+            busy.append(f"{args.port} (the API, --port)")
+        try:
+            self.lambda_api = LambdaEndpoint(args.lambda_host, args.lambda_port)
+        except OSError:
+            busy.append(f"{args.lambda_port} (the Lambda endpoint, --lambda-port)")
+        if not args.dynamodb_endpoint:
+            self.dynamodb_port = args.dynamodb_port or free_port()
+            if port_in_use(self.dynamodb_port):
+                busy.append(f"{self.dynamodb_port} (DynamoDB Local, --dynamodb-port)")
+        if busy:
+            self.close()
+            ports = "port " + busy[0] + " is" if len(busy) == 1 else "ports " + ", ".join(busy) + " are"
+            raise SetupError(
+                f"{ports} in use: stop what holds them (another `make run`?) or start this one on others "
+                f"(0: a free one), e.g. {another_instance(args, self.state_dir)}"
+            )
 
     def start_dynamodb(self) -> None:
         from local_runtime.dynamodb import DynamoDBLocal, wait_until_ready
@@ -251,60 +320,78 @@ class LocalRuntime:
             return
         self.ddb = DynamoDBLocal(
             ROOT,
-            port=self.args.dynamodb_port,
+            port=self.dynamodb_port,
             log_path=self.state_dir / "dynamodb-local.log",
             data_dir=self.state_dir / "dynamodb" if self.args.persist else None,
         )
         self.ddb.start()
         self.endpoint = self.ddb.endpoint
 
-    def serve(self, announce_stop: threading.Event) -> None:
+    def warn_about_exposure(self) -> None:
+        from local_runtime.lambda_api import is_loopback
+
+        if not is_loopback(self.args.host):
+            _log(f"warning: the API listens on {self.args.host}: other machines can reach it")
+        if not is_loopback(self.args.lambda_host):
+            _log(
+                f"warning: the Lambda endpoint listens on {self.args.lambda_host}: other machines can run any "
+                "function with any event (--lambda-host)"
+            )
+
+    def serve(self) -> None:
         from samcli.lib.providers.api_provider import ApiProvider
         from samcli.lib.utils.stream_writer import StreamWriter
 
         from local_runtime import swagger
         from local_runtime.dynamodb import create_tables
-        from local_runtime.gateway import GatewayService, reauthorize_every
-        from local_runtime.lambda_api import serve_lambda_api
+        from local_runtime.gateway import GatewayService, quiet_sam_logs, reauthorize_every, serve_forever
         from local_runtime.poller import PollerThread
         from local_runtime.pool import LocalRunner
         from local_runtime.template import load_template
 
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.check_ports()
+        self.hold_state_dir()
+        self.bind_ports()
+        self.warn_about_exposure()
         self.start_dynamodb()
         overrides = {**idp_parameters(self.args), "LogLevel": self.args.log_level}
         template = load_template(self.args.template, template_overrides(self.state_dir, overrides))
         streams = create_tables(self.endpoint, list(template.tables.values()))
-        runtime_file(self.state_dir).write_text(
-            json.dumps({"dynamodb_endpoint": self.endpoint, "table": template.tables["ProfilesTable"].name})
-        )
-        self.wrote_runtime_file = True
 
-        env = function_environment(self.state_dir, self.endpoint, self.args.chaos)
+        env = function_environment(self.state_dir, self.endpoint, self.args.chaos, log_level=self.args.log_level)
         self.runner = LocalRunner(template.functions, env, log=sys.stderr)
         if self.args.debug_port:
-            self.runner.debug = (self.runner.find(self.args.debug_function).logical_id, self.args.debug_port)
-        if self.args.lambda_port is not None:
-            self.lambda_api = serve_lambda_api(self.runner, self.args.host, self.args.lambda_port)
+            self.debug_function = self.runner.find(self.args.debug_function).logical_id
+            self.runner.debug = (self.debug_function, self.args.debug_port)
+        self.lambda_api.serve(self.runner)
         pollers = _make_pollers(
-            template, streams, self.endpoint, self.runner, self.state_dir, chaos_seed=self.args.chaos
+            template, streams, self.endpoint, self.runner, self.state_dir, chaos_seed=self.args.chaos, log=self.log
         )
-        self.poller_thread = PollerThread(pollers, interval=0.2, log=_log)
+        self.poller_thread = PollerThread(pollers, interval=0.2, log=self.log)
         self.poller_thread.start()
 
+        assert self.api_socket is not None
+        quiet_sam_logs(verbose=self.args.log_level in ("DEBUG", "INFO"))
         api = ApiProvider(template.stacks, cwd=str(template.root)).api
         service = GatewayService(
             template_path=self.args.template,
             api=api,
             lambda_runner=self.runner,
-            port=self.args.port,
+            port=self.api_socket.getsockname()[1],
             host=self.args.host,
             stderr=StreamWriter(sys.stderr, auto_flush=True),
             authorizer_cache_seconds=reauthorize_every(self.args.template) if self.args.chaos is not None else 0,
         )
         service.create()
         swagger.register(service._app)  # noqa: SLF001 - SAM's service keeps its Flask app private
+        self.lock.write(
+            {
+                "api": self.api_url,
+                "lambda_endpoint": self.lambda_url,
+                "dynamodb_endpoint": self.endpoint,
+                "table": template.tables["ProfilesTable"].name,
+                "state_dir": str(self.state_dir),
+            }
+        )
         storage = (
             "your DynamoDB"
             if self.args.dynamodb_endpoint
@@ -312,18 +399,22 @@ class LocalRuntime:
             if self.args.persist
             else "in memory: gone when this stops, --persist keeps it"
         )
-        lines = _banner(self.args.host, self.args.port, self.endpoint, storage, self.state_dir, api, template)
-        if self.lambda_api is not None:
-            lines.insert(1, f"Lambda endpoint at http://{self.args.host}:{self.lambda_api.server_address[1]}")
-        threading.Thread(
-            target=_announce_when_listening, args=(self.args.host, self.args.port, lines, announce_stop), daemon=True
-        ).start()
-        service.run()  # blocks; installs SAM's SIGTERM handler, so it runs in the main thread
+        for line in _banner(self, storage):  # the API's socket already listens: requests wait in its backlog
+            _say(line)
+        listening, self.api_socket = self.api_socket, None
+        serve_forever(service, listening)  # blocks; installs a SIGTERM handler, so it runs in the main thread
+
+    def log(self, line: str) -> None:
+        """The poller's lines, until shutdown: a batch cut short by it is no error to report."""
+        if not self.stopping.is_set():
+            _log(line)
 
     def close(self) -> None:
-        if self.wrote_runtime_file:  # never another runtime's (a second `make run` on the same state dir)
-            runtime_file(self.state_dir).unlink(missing_ok=True)
-            self.wrote_runtime_file = False
+        self.stopping.set()
+        self.lock.release()  # runtime.json first: from here on, readers see no runtime
+        if self.api_socket is not None:
+            self.api_socket.close()
+            self.api_socket = None
         if self.lambda_api is not None:
             self.lambda_api.shutdown()
             self.lambda_api = None
@@ -354,15 +445,15 @@ def main(argv: list[str] | None = None) -> int:
 
     runtime = LocalRuntime(args)
     atexit.register(runtime.close)
-    # Closing the terminal (SIGHUP) stops everything as Ctrl+C does; children started before also die with
-    # this process however it ends (local_runtime.dynamodb.die_with_parent; workers end on their closed pipe).
+    # Closing the terminal (SIGHUP) stops everything as Ctrl+C does. Children end with this process however it
+    # ends: DynamoDB Local by PR_SET_PDEATHSIG (local_runtime.dynamodb.die_with_parent), workers by watching
+    # their parent (local_runtime.worker).
     signal.signal(signal.SIGHUP, _interrupt)
     # A shell without job control starts background commands with SIGINT ignored; Ctrl+C and `kill -INT` must
     # still stop this one.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    announce_stop = threading.Event()
     try:
-        runtime.serve(announce_stop)
+        runtime.serve()
         return 0
     except SetupError as exc:
         _log(str(exc))
@@ -375,7 +466,6 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"stopped: {exc!r}")
         return 1
     finally:
-        announce_stop.set()
         runtime.close()
 
 

@@ -8,6 +8,10 @@ API Gateway and the API's `GatewayResponses`, so local clients see what deployed
 from __future__ import annotations
 
 import json
+import logging
+import signal
+import socket
+import sys
 import threading
 import time
 from typing import Any
@@ -15,6 +19,7 @@ from typing import Any
 from flask import Response, make_response, request
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.yamlhelper import yaml_parse
+from werkzeug.serving import WSGIRequestHandler
 
 # API Gateway's own bodies where the template sets none.
 DEFAULT_RESPONSES = {
@@ -142,3 +147,60 @@ class GatewayService(LocalApigwService):
             return response
         kind = SAM_BODIES.get((response.status_code, message))
         return self.gateway_response(kind) if kind else response
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound before anything else starts (port 0: a free one)."""
+    return socket.create_server((host, port))
+
+
+class _RefusedTokenNotice(logging.Filter):
+    """Drops SAM's "Lambda authorizer failed to invoke successfully" for a refused token (AuthorizerRefused):
+    an answer, not a failure. Other authorizer failures still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg.startswith("Lambda authorizer failed") and record.args == ("",))
+
+
+def quiet_sam_logs(verbose: bool) -> None:
+    """SAM's own lines on the console: warnings and errors with --log-level INFO or DEBUG; otherwise errors only
+    (not its notice that local authorizers may differ from AWS's, printed on every start), and never the
+    line it logs for each refused token."""
+    logging.getLogger("samcli").setLevel(logging.WARNING if verbose else logging.ERROR)
+    logging.getLogger("samcli.local.apigw.local_apigw_service").addFilter(_RefusedTokenNotice())
+
+
+class _RequestLine(WSGIRequestHandler):
+    """One plain line per request on the console: method, path, status."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        sys.stderr.write(f"{self.command} {self.path} -> {code}\n")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"{format % args}\n")
+
+
+def serve_forever(service: GatewayService, listening: socket.socket) -> None:
+    """SAM's `run`, on a socket bound beforehand: a werkzeug threaded server, SIGTERM raising SAM's
+    ProcessSigTermException. Blocks; it installs a signal handler, so it runs in the main thread."""
+    from samcli.local.docker.exceptions import ProcessSigTermException
+    from werkzeug.serving import make_server
+
+    server = make_server(
+        service.host,
+        service.port,
+        service._app,  # noqa: SLF001 - SAM's service keeps its Flask app private
+        threaded=True,
+        request_handler=_RequestLine,
+        fd=listening.fileno(),
+    )
+    listening.close()  # the server holds its own duplicate of the socket
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise ProcessSigTermException()
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

@@ -47,10 +47,20 @@ def env_overrides(path: Path | None, logical_id: str) -> dict[str, str]:
     return {k: str(v) for k, v in {**data.get("Parameters", {}), **data.get(logical_id, {})}.items()}
 
 
+def running_dynamodb(state_dir: Path) -> str | None:
+    """The DynamoDB of the `make run` running on `state_dir`, if one runs there."""
+    from local_runtime.state import NotRunning, running_runtime
+
+    try:
+        return str(running_runtime(state_dir)["dynamodb_endpoint"])
+    except NotRunning:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     from local_runtime.__main__ import function_environment, template_overrides
-    from local_runtime.dynamodb import DynamoDBLocal, SetupError, create_tables, endpoint_if_reachable
+    from local_runtime.dynamodb import DynamoDBLocal, SetupError, create_tables
     from local_runtime.pool import LocalRunner
     from local_runtime.template import load_template
 
@@ -65,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     template = load_template(args.template, {**template_overrides(state_dir), **parameters})
     ddb = None
     try:
-        endpoint = args.dynamodb_endpoint or endpoint_if_reachable("http://127.0.0.1:8000")
+        endpoint = args.dynamodb_endpoint or running_dynamodb(state_dir)
         if endpoint is None:
             ddb = DynamoDBLocal(ROOT, port=0, log_path=state_dir / "dynamodb-local-invoke.log")
             ddb.start()

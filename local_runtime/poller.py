@@ -327,5 +327,8 @@ class PollerThread(threading.Thread):
                     self.log(f"stream poller error: {exc!r}")
             self._stop_event.wait(self.interval)
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 5.0) -> None:
+        """Stops after the batch in flight, waiting for it at most `wait` seconds."""
         self._stop_event.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(wait)

@@ -4,11 +4,9 @@ claim grants a role)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,11 +16,14 @@ class LocalStaffError(Exception):
 
 
 def running_dynamodb(state_dir: Path) -> tuple[str, str]:
-    """The DynamoDB endpoint and table of the local runtime running on `state_dir`."""
-    path = Path(state_dir) / "runtime.json"
-    if not path.exists():
-        raise LocalStaffError(f"no local runtime is running on {state_dir}: start `make run` first")
-    info: dict[str, Any] = json.loads(path.read_text())
+    """The DynamoDB endpoint and table of the local runtime running on `state_dir` (LocalStaffError, saying
+    what to do, when none runs there: never a stale runtime.json's endpoint)."""
+    from local_runtime.state import NotRunning, running_runtime
+
+    try:
+        info = running_runtime(state_dir)
+    except NotRunning as error:
+        raise LocalStaffError(str(error)) from None
     return str(info["dynamodb_endpoint"]), str(info["table"])
 
 

@@ -7,6 +7,7 @@ membership, as `add-staff` makes one), and the token comes from the staff consol
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -42,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="another claim, e.g. --claim given_name=Alice (repeatable)",
     )
-    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
+    parser.add_argument(
+        "--state-dir",
+        default=os.environ.get("STATE_DIR") or str(DEFAULT_STATE_DIR),
+        help="the state folder of the `make run` to use (default: STATE_DIR, else .local)",
+    )
     args = parser.parse_args(argv)
     if args.org_id:
         if not args.roles:

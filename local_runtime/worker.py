@@ -113,19 +113,27 @@ def _init(spec: str) -> tuple[Callable[[Any, Any], Any] | None, dict[str, Any] |
 
 
 def _exit_when_orphaned(parent: int) -> None:
+    """Ends this worker as soon as the runtime that started it is gone, however it ended (`kill -9` too): a
+    worker busy in a handler (a DynamoDB call retrying against a DynamoDB Local that died with the runtime)
+    would not see its closed stdin until the call gave up. A watch rather than PR_SET_PDEATHSIG, which fires
+    when the *thread* that started the child ends: workers start from request threads."""
     while os.getppid() == parent:
-        time.sleep(0.5)
+        time.sleep(0.2)
     os._exit(0)
 
 
-def _wait_for_debugger(port: int) -> None:
-    """Listen for an IDE and wait for it; a worker left waiting when its runtime ends exits (it reads no
-    stdin until the IDE attaches, so it would not see the pipe close)."""
+def _wait_for_debugger(port: int, function_name: str) -> None:
+    """Listen for an IDE and wait for it before the handler is imported."""
     import debugpy
 
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     debugpy.listen(("127.0.0.1", port))
+    print(f"waiting for a debugger on 127.0.0.1:{port} ({function_name}): attach your IDE", file=sys.stderr)
     debugpy.wait_for_client()
+
+
+def _refused_token(exc: BaseException) -> bool:
+    """The authorizer's "Unauthorized": API Gateway's contract for a 401, not a failure worth a traceback."""
+    return type(exc) is Exception and str(exc) == "Unauthorized"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=3)
     parser.add_argument("--debug-port", type=int, help="wait for an IDE (debugpy) on this port before importing")
     args = parser.parse_args(argv)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     if args.debug_port:
-        _wait_for_debugger(args.debug_port)
+        _wait_for_debugger(args.debug_port, args.function_name)
 
     # The protocol keeps the real stdout; everything written to fd 1 afterwards lands on stderr.
     sys.stdout.flush()
@@ -172,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             result = handler(request["event"], ctx)
             reply({"ok": True, "result": result})
         except Exception as exc:
-            traceback.print_exc()
+            if not _refused_token(exc):
+                traceback.print_exc()
             err = error_shape(exc)
             err["requestId"] = request["request_id"]
             reply({"ok": False, "error": err})

@@ -19,6 +19,7 @@ API_FUNCTIONS = {
     "partner_webhooks": "Partner webhooks (signed)",
 }
 DOCUMENT = ROOT / "docs" / "openapi.json"
+NO_CONTENT = {"204", "304"}  # answers without a body
 SECURITY_SCHEMES_DOCUMENT = {
     "bearer": {
         "type": "http",
@@ -82,10 +83,14 @@ def generate() -> str:
                 "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}},
             }
     # Powertools documents a 500 of its own shape for response validation; our error handler answers every
-    # 500 in the one error shape.
+    # 500 in the one error shape. A 204 has no content (HTTP says so); Powertools documents the route's return
+    # annotation (`Response[None]`) as a JSON `null`, which generated clients would then try to read.
     error = {"$ref": "#/components/schemas/ErrorResponse"}
     for operations in paths.values():
         for operation in operations.values():
+            for status, answer in operation["responses"].items():
+                if status in NO_CONTENT:
+                    answer.pop("content", None)
             answer = operation["responses"].get("500", {})
             if answer.get("content", {}).get("application/json", {}).get("schema") != error:
                 operation["responses"]["500"] = {

@@ -43,6 +43,7 @@ class Runtime:
     dynamodb_endpoint: str
     state_dir: Path
     lambda_endpoint: str = ""
+    pid: int = 0
 
     def token(self, sub: str | None = None, *, org_id: str | None = None, roles: Any = (), **claims: Any) -> str:
         """A local token; with `org_id`, its subject is first made staff of the org with `roles` (a
@@ -135,6 +136,7 @@ def local_runtime(state_dir: Path, *extra: str) -> Iterator[Runtime]:
             dynamodb_endpoint=endpoint.rstrip(");,"),
             state_dir=state_dir,
             lambda_endpoint=lambda_endpoint or "",
+            pid=process.pid,
         )
     finally:
         process.send_signal(signal.SIGINT)

@@ -24,7 +24,8 @@ from jwt.algorithms import RSAAlgorithm
 from local_runtime.staff import grant_local
 from tests.integration.conftest import ROOT, TABLE, Runtime, free_port, local_runtime
 
-pytestmark = pytest.mark.integration
+# its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_cognito")]
 REGION = "us-east-1"
 PASSWORD = "Correct-Horse-9"  # a throwaway user in an emulator
 

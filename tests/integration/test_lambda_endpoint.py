@@ -60,19 +60,20 @@ def test_a_function_is_found_by_its_deployed_name_too(runtime):
     assert answer["StatusCode"] == 200
 
 
-@pytest.mark.parametrize(
-    ("function", "event"),
-    [
-        ("AuthorizerFunction", "authorizer-request.json"),
-        ("AppApiFunction", "app-api-get-me.json"),
-        ("OrgApiFunction", "org-api-list-profiles.json"),
-        ("PartnerWebhooksFunction", "partner-webhooks-post-order.json"),
-        ("LinkerFunction", "linker-user-merged.json"),
-    ],
-)
-def test_every_function_answers_through_the_endpoint(runtime, function, event):
+FUNCTIONS = {
+    "authorizer-": "AuthorizerFunction",
+    "app-api-": "AppApiFunction",
+    "org-api-": "OrgApiFunction",
+    "partner-webhooks-": "PartnerWebhooksFunction",
+    "linker-": "LinkerFunction",
+}
+
+
+@pytest.mark.parametrize("event", sorted(p.name for p in EVENTS_DIR.glob("*.json")))
+def test_every_event_answers_through_its_functions_warm_worker(runtime, event):
+    function = next(f for prefix, f in FUNCTIONS.items() if event.startswith(prefix))
     payload = json.loads((EVENTS_DIR / event).read_text())
-    if function == "AuthorizerFunction":
+    if function == "AuthorizerFunction":  # the committed event holds a placeholder: a fresh token
         payload["headers"]["Authorization"] = f"Bearer {runtime.token()}"
 
     answer = lambda_client(runtime).invoke(FunctionName=function, Payload=json.dumps(payload))

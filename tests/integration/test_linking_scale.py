@@ -12,7 +12,8 @@ from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.principal import Principal
 from tests.support.template_tables import dynamodb_local_store
 
-pytestmark = pytest.mark.integration
+# its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_linking_scale")]
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"ProfilesTable": "scale-profiles", "IdempotencyTable": "scale-idempotency"}
 

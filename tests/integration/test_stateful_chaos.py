@@ -32,7 +32,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 from scripts.operator import main as operator
 from tests.integration.test_partners import deliver, order, register_partner
 
-pytestmark = pytest.mark.integration
+# its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_stateful_chaos")]
 
 PEOPLE = 3
 ORGS = 2

@@ -1,24 +1,28 @@
 """Swagger UI on the local runtime, opened in headless Chromium: every operation of the document is listed, and
-every asset comes from the runtime itself (no CDN)."""
+every asset comes from the runtime itself (no CDN).
 
+It runs where a Chromium is found (CHROMIUM=/path/to/chrome, or chromium / chromium-browser / google-chrome on
+PATH) and is skipped otherwise: tests install nothing. CI installs one first (.ci/run).
+"""
+
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
 import requests
 
-from tests.integration.conftest import ROOT
-
 pytestmark = pytest.mark.integration
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = subprocess.run(
-        [str(ROOT / "scripts" / "ensure-chromium.sh")], capture_output=True, text=True, timeout=900, check=False
-    )
-    assert found.returncode == 0, found.stderr[-2000:]
-    return found.stdout.strip().splitlines()[-1]
+    found = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
+    if not found:
+        pytest.skip("no Chromium found (set CHROMIUM=/path, or install chromium): Swagger UI not opened in a browser")
+    return found
 
 
 def test_swagger_ui_lists_every_operation_from_local_assets(runtime, chromium):

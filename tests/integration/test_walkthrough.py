@@ -18,7 +18,8 @@ from standardwebhooks import Webhook
 
 from tests.integration.conftest import ROOT, TABLE, Runtime, local_runtime
 
-pytestmark = pytest.mark.integration
+# its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_walkthrough")]
 BIN = Path(sys.executable).parent
 
 

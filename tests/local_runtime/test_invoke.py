@@ -1,4 +1,6 @@
-"""`python -m local_runtime invoke`: `sam local invoke` without Docker, for every event in events/."""
+"""`python -m local_runtime invoke`: `sam local invoke` without Docker, for an event of each function (every
+event goes through its function's warm worker in tests/integration/test_lambda_endpoint.py: a process per
+event here cost a minute of CPU)."""
 
 import json
 import os
@@ -24,7 +26,8 @@ FUNCTIONS = {
     "linker-": "LinkerFunction",
 }
 
-pytestmark = pytest.mark.integration
+# its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_invoke")]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +58,9 @@ def invoke(function, *args, dynamodb, state_dir, stdin=None):
     )
 
 
-def test_every_event_invokes_cleanly_through_its_function(dynamodb, state_dir, tmp_path):
+def test_an_event_of_each_function_invokes_cleanly_through_it(dynamodb, state_dir, tmp_path):
+    one_each = [next(iter(sorted(EVENTS.glob(f"{prefix}*.json")))) for prefix in FUNCTIONS]
+
     def run(path):
         event = json.loads(path.read_text())
         if path.name.startswith("authorizer-"):  # the committed event holds a placeholder: a fresh token
@@ -65,15 +70,15 @@ def test_every_event_invokes_cleanly_through_its_function(dynamodb, state_dir, t
         function = next(f for prefix, f in FUNCTIONS.items() if path.name.startswith(prefix))
         return path.name, invoke(function, "-e", str(fresh), dynamodb=dynamodb, state_dir=state_dir)
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(run, sorted(EVENTS.glob("*.json"))))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run, one_each))
 
     for name, result in results:
         assert result.returncode == 0, (name, result.stdout, result.stderr[-2000:])
         answer = json.loads(result.stdout)  # the answer alone on stdout
         if "statusCode" in answer:
             assert answer["statusCode"] < 500, (name, answer)
-    assert len(results) == len(list(EVENTS.glob("*.json")))
+    assert len(results) == len(FUNCTIONS)
 
 
 def test_an_unhandled_error_exits_non_zero_with_lambdas_error_shape_and_logs_on_stderr(dynamodb, state_dir):
@@ -141,9 +146,11 @@ def test_a_debug_port_starts_the_function_under_debugpy_waiting_for_an_ide(dynam
         else:
             pytest.fail("debugpy never listened")
         assert process.poll() is None  # waiting for the IDE, the invocation has not run
+        time.sleep(1)  # for its line on stderr to reach the command's
     finally:
         os.killpg(process.pid, 9)
         process.wait()
+    assert f"waiting for a debugger on 127.0.0.1:{port} (LinkerFunction)" in process.stderr.read().decode()
     # the worker left waiting for an IDE ends with the command that started it
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -166,3 +166,66 @@ def test_the_schedule_also_asks_for_claims_due_reminders_and_answers_what_it_did
     assert [e.effect_id for e in store.all_pending() if e.effect_id.endswith("#reminder")] == [
         f"{claim.claim_id}#reminder"
     ]
+
+
+class ClockedContext(FakeContext):
+    """A Lambda context whose remaining time runs out as the handler works: each read of it costs `step` ms."""
+
+    def __init__(self, remaining: int = 60_000, step: int = 0) -> None:
+        self.remaining, self.step = remaining, step
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.remaining -= self.step
+        return self.remaining
+
+
+def stale_effects(store, count):
+    for index in range(count):
+        effect = PendingEffect(
+            kind="publish",
+            effect_id=f"old-{index}",
+            cause={"detail_type": f"Old{index}", "detail": {}},
+            created_at=f"2026-01-01T00:00:{index:02d}.000Z",
+        )
+        store.db.table.put_item(Item=pending_to_item(effect))
+
+
+def test_the_sweep_stops_within_its_share_of_the_time_and_the_claim_schedule_still_runs(store, secret, tmp_path):
+    # Given a backlog of 10 stale effects, and a claim due for its reminder
+    stale_effects(store, 10)
+    claim, _ = partner_claim(store, secret, days=1)
+
+    # When a scheduled run's time runs out while it sweeps (60 s, each look at the clock costs 4 s)
+    answer = linker.handler({"source": "aws.events"}, ClockedContext(remaining=60_000, step=4_000))
+
+    # Then the sweep took the oldest effects until half the time was gone and left the rest for the next run,
+    # and the claim schedule ran after it
+    assert (answer["redriven"], answer["failed"], answer["left"]) == (7, 0, 3)
+    assert [e["detail-type"] for e in published(tmp_path)] == [f"Old{i}" for i in range(7)]
+    assert answer["claims"]["reminded"] == 1
+
+    # and the next run, with time enough, finishes the backlog and asks for nothing twice
+    answer = linker.handler({"source": "aws.events"}, ClockedContext())
+    assert (answer["redriven"], answer["left"], answer["claims"]["reminded"]) == (3, 0, 0)
+    assert [e.effect_id for e in store.all_pending() if e.effect_id.startswith("old-")] == []
+    assert claim.claim_id
+
+
+def test_a_sweep_that_fails_is_logged_and_the_claim_schedule_runs_anyway(store, secret, monkeypatch, caplog):
+    # Given a claim due for its reminder, and a table read that fails for the sweep
+    claim, _ = partner_claim(store, secret, days=1)
+
+    def unreadable():
+        raise RuntimeError("the pending index is unreadable")
+
+    monkeypatch.setattr(linker.store(), "all_pending", unreadable)
+
+    # When the schedule fires
+    with caplog.at_level(logging.ERROR):
+        answer = linker.handler({"source": "aws.events"}, ClockedContext())
+
+    # Then the failure is logged and answered, and the claim's reminder was still asked for
+    assert answer["sweep_error"] == "RuntimeError"
+    assert "sweep failed" in caplog.text
+    assert answer["claims"]["reminded"] == 1
+    assert claim.claim_id

@@ -17,14 +17,9 @@ FUNCTIONS = sorted(k for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverl
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_function_has_its_log_group_with_retention_and_reserved_concurrency(function):
-    groups = [
-        r["Properties"]
-        for r in RESOURCES.values()
-        if r["Type"] == "AWS::Logs::LogGroup"
-        and r["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
-    ]
-    assert len(groups) == 1
-    assert groups[0]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    group = RESOURCES[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
+    assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     reserved = RESOURCES[function]["Properties"]["ReservedConcurrentExecutions"]
     assert reserved["Fn::If"][0] == "ReservesConcurrency"
 

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from botocore.exceptions import ClientError
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import activity_from_item, activity_to_item, decode_cursor, encode_cursor
+from customer_profiles.data.codec import (
+    activity_from_item,
+    activity_to_item,
+    decode_cursor,
+    encode_cursor,
+    is_key_value,
+)
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.activity import ActivityEntry
@@ -50,8 +56,7 @@ class ActivityRecords(Records):
                 isinstance(start, dict)
                 and set(start) == {"pk", "sk"}
                 and start["pk"] == pk
-                and isinstance(start["sk"], str)
-                and start["sk"]
+                and is_key_value(start["sk"])
             )
             if not valid:
                 raise InvalidInput("invalid cursor", field="cursor")

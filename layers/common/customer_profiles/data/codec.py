@@ -211,23 +211,55 @@ def encode_cursor(position: Any) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(plain(position), sort_keys=True).encode()).decode()
 
 
+# DynamoDB's limits on a key attribute's string value, in UTF-8 bytes; an empty one is refused too.
+PARTITION_KEY_BYTES = 2048
+SORT_KEY_BYTES = 1024
+
+
+def is_key_value(value: Any, *, max_bytes: int = SORT_KEY_BYTES) -> bool:
+    """A string DynamoDB takes as a key attribute's value: not empty, valid UTF-8 (JSON may decode a lone
+    surrogate), within the size limit. A cursor is client input: one that breaks this is refused before a
+    request carries it (a ValidationException, or a failure to encode, would answer 500)."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        return len(value.encode("utf-8")) <= max_bytes
+    except UnicodeEncodeError:
+        return False
+
+
 def decode_cursor(cursor: str | None) -> Any:
+    """The position a cursor holds (always a JSON object: `encode_cursor` makes no other), or None for none."""
     if not cursor:
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error) as error:
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error, RecursionError) as error:  # RecursionError: deeply nested JSON
         raise InvalidInput("invalid cursor", field="cursor") from error
+    if not isinstance(position, dict):
+        raise InvalidInput("invalid cursor", field="cursor")
+    return position
 
 
-def decode_key_cursor(cursor: str | None, *, partition_attribute: str, partition_value: str) -> Item | None:
-    """A query's LastEvaluatedKey back from a cursor, only for the query it came from."""
+def decode_key_cursor(
+    cursor: str | None, *, partition_attribute: str, partition_value: str, sort_prefix: str = ""
+) -> Item | None:
+    """A query's LastEvaluatedKey back from a cursor, only for the query it came from: exactly the key
+    attributes its pages end on (the table's `pk` and `sk`, and the index's pair when the partition is an
+    index's), each a key value, in the query's partition and under its sort-key prefix (DynamoDB refuses a
+    start key outside the key condition)."""
     key = decode_cursor(cursor)
     if key is None:
         return None
-    if not isinstance(key, dict) or key.get(partition_attribute) != partition_value:
-        raise InvalidInput("invalid cursor", field="cursor")
-    if not all(isinstance(v, str) for v in key.values()):
+    sort_attribute = partition_attribute.removesuffix("pk") + "sk"
+    valid = (
+        set(key) == {"pk", "sk", partition_attribute, sort_attribute}
+        and key[partition_attribute] == partition_value
+        and all(is_key_value(key[a], max_bytes=PARTITION_KEY_BYTES) for a in ("pk", partition_attribute))
+        and all(is_key_value(key[a]) for a in ("sk", sort_attribute))
+        and key[sort_attribute].startswith(sort_prefix)
+    )
+    if not valid:
         raise InvalidInput("invalid cursor", field="cursor")
     return key
 

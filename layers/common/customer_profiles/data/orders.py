@@ -16,6 +16,7 @@ from customer_profiles.data.codec import (
     encode_cursor,
     entitlement_from_item,
     entitlement_to_item,
+    is_key_value,
     order_from_item,
     order_to_item,
     profile_from_item,
@@ -477,7 +478,7 @@ def _children_position(pk: str, cursor: str | None) -> tuple[list[str | None], l
         and isinstance(position.get("done"), list)
         and len(position["after"]) == len(position["done"]) == kinds
         and all(
-            p is None or (isinstance(p, str) and p.startswith(prefix))
+            p is None or (is_key_value(p) and p.startswith(prefix))
             for p, prefix in zip(position["after"], keys.CHILD_SK_PREFIXES, strict=True)
         )
         and all(isinstance(d, bool) for d in position["done"])

@@ -20,6 +20,7 @@ from customer_profiles.data.codec import (
     decode_cursor,
     decode_key_cursor,
     encode_cursor,
+    is_key_value,
     profile_from_item,
     profile_to_item,
 )
@@ -299,7 +300,9 @@ class ProfileRecords(Records):
         if by == "name":
             condition = condition & KeyCondition("gsi2sk").begins_with(value)
         arguments: dict[str, Any] = {"IndexName": keys.BY_ORG_INDEX, "KeyConditionExpression": condition}
-        start = decode_key_cursor(cursor, partition_attribute="gsi2pk", partition_value=pk)
+        start = decode_key_cursor(
+            cursor, partition_attribute="gsi2pk", partition_value=pk, sort_prefix=value if by == "name" else ""
+        )
         if start:
             arguments["ExclusiveStartKey"] = start
         found: list[Profile] = []
@@ -340,7 +343,7 @@ def _listing_position(org_id: str, cursor: str | None) -> tuple[list[str | None]
         and isinstance(position.get("after"), list)
         and isinstance(position.get("done"), list)
         and len(position["after"]) == len(position["done"]) == shards
-        and all(p is None or isinstance(p, str) for p in position["after"])
+        and all(p is None or is_key_value(p) for p in position["after"])
         and all(isinstance(d, bool) for d in position["done"])
     )
     if not valid:

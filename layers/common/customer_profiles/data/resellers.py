@@ -9,11 +9,13 @@ from typing import Any, Literal
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import (
+    PARTITION_KEY_BYTES,
     Item,
     claim_from_item,
     decode_cursor,
     encode_cursor,
     entitlement_to_item,
+    is_key_value,
     partner_from_item,
     plain,
 )
@@ -363,7 +365,8 @@ def _start_in(start: Any, index: str, pk: str) -> bool:
     return (
         isinstance(start, dict)
         and set(start) == {"pk", "sk", f"{index}pk", f"{index}sk"}
-        and all(isinstance(v, str) for v in start.values())
+        and all(is_key_value(start[a], max_bytes=PARTITION_KEY_BYTES) for a in ("pk", f"{index}pk"))
+        and all(is_key_value(start[a]) for a in ("sk", f"{index}sk"))
         and start[f"{index}pk"] == pk
         and start["pk"].startswith(keys.CLAIM_PREFIX)
         and start["sk"] == keys.CLAIM_SK

@@ -211,7 +211,9 @@ class Records:
             "ScanIndexForward": forward,
             "Limit": limit,
         }
-        start = decode_key_cursor(cursor, partition_attribute=pk_attribute, partition_value=pk_value)
+        start = decode_key_cursor(
+            cursor, partition_attribute=pk_attribute, partition_value=pk_value, sort_prefix=prefix
+        )
         if start:
             arguments["ExclusiveStartKey"] = start
         response = self.db.table.query(**arguments)

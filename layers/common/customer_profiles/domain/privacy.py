@@ -132,20 +132,21 @@ def export_me(store: Store, principal: Principal, *, cursor: str | None) -> Pers
 
 
 def _export_part(cursor: str | None) -> dict[str, Any]:
-    """Where an export goes on: the history (its own cursor) or the activity of the profile at `index`."""
+    """Where an export goes on, exactly as `export_me` writes it: the history at its own cursor, or the
+    activity of the profile at `index` (at its own cursor, or from its start). The inner cursors are
+    checked by the reads they resume."""
     if not cursor:
         return {"part": "history", "cursor": None}
     part = decode_cursor(cursor)
-    valid = isinstance(part, dict) and (
-        (part.get("part") == "history" and isinstance(part.get("cursor"), str | None))
-        or (
-            part.get("part") == "activity"
-            and isinstance(part.get("index"), int)
-            and part["index"] >= 0
-            and isinstance(part.get("cursor"), str | None)
-        )
+    inner = part.get("cursor", "-")  # absent: the activity's start
+    history = set(part) == {"part", "cursor"} and part["part"] == "history"
+    activity = (
+        set(part) in ({"part", "index"}, {"part", "index", "cursor"})
+        and part["part"] == "activity"
+        and type(part["index"]) is int
+        and part["index"] >= 0
     )
-    if not valid:
+    if not ((history or activity) and isinstance(inner, str) and inner):
         raise InvalidInput("invalid cursor", field="cursor")
     return part
 
