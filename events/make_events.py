@@ -371,6 +371,7 @@ def attribute(value):
 
 
 REGISTERED_USER_ID = "3f0c8a1e9b7d4c2a8e6f1b2c3d4e5f60"
+ERASED_USER_ID = "9a8b7c6d5e4f30211f2e3d4c5b6a7988"
 EVENTS["linker-user-registered.json"] = pending_record(
     "publish",
     f"registered#{REGISTERED_USER_ID}",
@@ -400,6 +401,12 @@ EVENTS["linker-identifier-proven.json"] = pending_record(
     f"{SURVIVOR_USER_ID}#5d41402abc4b2a76b9719d911017c592#2026-11-25T16:00:00.000Z",
     {"kind": "phone", "value": "+447911123456", "user_id": SURVIVOR_USER_ID, "proven_at": "2026-11-25T16:00:00.000Z"},
     "111100000000000000000006",
+)
+EVENTS["linker-user-erasing.json"] = pending_record(
+    "erase_user",
+    ERASED_USER_ID,
+    {"user_id": ERASED_USER_ID, "identifiers": [["email", "erin@example.com"]], "at": "2026-11-25T16:00:00.000Z"},
+    "111100000000000000000007",
 )
 EVENTS["linker-claim-created.json"] = pending_record(
     "notify_claim",

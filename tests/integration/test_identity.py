@@ -80,8 +80,9 @@ def test_a_window_sale_typed_with_someone_elses_email_never_gives_the_attacker_t
 def test_a_reseller_order_for_an_email_an_attacker_never_proved_stays_away_from_them(runtime):
     # Given a dormant user holding the owner's email and the attacker's phone, activated by the attacker's phone
     owner_email, attacker_phone, venue = unique_email("victim"), unique_phone(), org()
-    pos_sale(runtime, venue, {"email": owner_email, "phone": attacker_phone})
+    first = pos_sale(runtime, venue, {"email": owner_email, "phone": attacker_phone})
     attacker, _ = sign_up(runtime, phone_number=attacker_phone, phone_number_verified=True)
+    runtime.wait_for(lambda: history_entitlements(runtime, attacker) == sold(first))  # proved first: theirs
     before = history_entitlements(runtime, attacker)
 
     # When a window sale for that email comes afterwards

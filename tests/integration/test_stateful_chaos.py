@@ -10,11 +10,13 @@ as typed, that a person had proved), or who redeemed its receipt code, accepted 
 app; by nobody while nobody has; and by nobody once that person erased themselves (a proof still being
 carried out when they erased may instead be left for whoever proves an identifier of the sale next). After
 quiescence also: every order and entitlement has exactly one live parent, nothing is duplicated or lost, no
-pending effect is left, and every claim is claimable or used.
+pending effect is left, every claim is claimable or used, and no item of either table holds an email or phone
+an erased person had proved (unless it was typed, proved or attached again after the erasure).
 
 `make test` runs a few examples; `make soak` many more (SOAK_EXAMPLES, SOAK_STEPS).
 """
 
+import json
 import os
 import time
 import uuid
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 from hypothesis import HealthCheck, Phase, settings
@@ -31,6 +34,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 
 from scripts.operator import main as operator
 from tests.integration.test_partners import deliver, order, register_partner
+from tests.integration.test_privacy import IDEMPOTENCY_TABLE
 
 # its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_stateful_chaos")]
@@ -84,6 +88,7 @@ class Platform(RuleBasedStateMachine):
         self.tokens: dict[str, str] = {}  # claim id -> its link's token
         self.codes: list[tuple[str, str, set[str]]] = []  # (receipt code, profile, its entitlements) unredeemed
         self.orphans: list[tuple[str, str]] = []  # (org, profile) of anonymous sales
+        self.forgotten: set[str] = set()  # what erased people had proved, not given to us again since
         self.partners = {org: register_partner(self.runtime, org) for org in self.orgs}
 
     # --- the model -------------------------------------------------------------------------------------------
@@ -148,6 +153,7 @@ class Platform(RuleBasedStateMachine):
         if answer.status_code != 201:
             return
         sale = answer.json()
+        self.forgotten -= {v for v in customer.values() if isinstance(v, str)}
         entitlements = {e["entitlement_id"] for e in sale["entitlements"]}
         self.sold(entitlements, [(k, customer[k]) for k in ("email", "phone") if customer.get(k)])
         if sale.get("receipt_code"):
@@ -188,6 +194,7 @@ class Platform(RuleBasedStateMachine):
             i["entitlement_id"] for i in self.scan() if i.get("type") == "entitlement" and i.get("order_id") == order_id
         }
         typed = [("email", email), *([("phone", body["buyer"]["phone"])] if with_phone else [])]
+        self.forgotten -= {v for _, v in typed}
         self.sold(entitlements, typed)
         claim = self.runtime.wait_for(
             lambda: next(
@@ -219,6 +226,7 @@ class Platform(RuleBasedStateMachine):
             phone_number_verified=("phone", self.phone[person]) in proved,
         )
         answer = self.runtime.call("PUT", "/v1/me", token)
+        self.forgotten -= {self.email[person], self.phone[person]}  # in the token: given to us again
         assert answer.status_code in (200, 201, 503), answer.text
         if answer.status_code != 503:
             self.signed_up.add(person)
@@ -245,6 +253,7 @@ class Platform(RuleBasedStateMachine):
         if answer.status_code != 204:
             return
         self.signed_up.discard(person)
+        self.forgotten |= {value for (_, value), p in self.holder.items() if p == person}
         self.holder = {i: p for i, p in self.holder.items() if p != person}
         for ticket in self.tickets.values():
             if person in (ticket.owner, ticket.claimed_by):
@@ -302,6 +311,7 @@ class Platform(RuleBasedStateMachine):
             json_body={"version": 1, "email": self.email[person]},
         )
         assert answer.status_code in (200, 409, 503), answer.text
+        self.forgotten.discard(self.email[person])
         if answer.status_code != 200:
             self.orphans.append((org, profile_id))
             return
@@ -338,6 +348,9 @@ class Platform(RuleBasedStateMachine):
         for entitlement_id, ticket in self.tickets.items():
             viewers = {n for n, held in seen.items() if entitlement_id in held}
             assert viewers in self.expected_viewers(ticket), (entitlement_id, ticket, viewers)
+        everything = items + self.scan(IDEMPOTENCY_TABLE)
+        left = [i for i in everything if any(v.lower() in json.dumps(i, default=str).lower() for v in self.forgotten)]
+        assert left == [], (self.forgotten, left)  # an erased person's proved identifiers are nowhere
         now = datetime.now(UTC).isoformat()
         for claim in (i for i in items if i.get("type") == "claim" and i["org_id"] in self.orgs):
             assert claim["status"] in ("claimed", "cancelled") or claim["expires_at"] > now
@@ -354,14 +367,24 @@ class Platform(RuleBasedStateMachine):
             if not (cursor := page.get("next_cursor")):
                 return found
 
-    def scan(self):
-        table, items, arguments = self.runtime.table(), [], {"ConsistentRead": True}
+    def scan(self, table_name=None):
+        table = self.runtime.table() if table_name is None else self.resource().Table(table_name)
+        items, arguments = [], {"ConsistentRead": True}
         while True:
             page = table.scan(**arguments)  # a test's view of everything, never a request path
             items += page["Items"]
             if "LastEvaluatedKey" not in page:
                 return items
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def resource(self):
+        return boto3.resource(
+            "dynamodb",
+            endpoint_url=self.runtime.dynamodb_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
     def pending(self):
         table = self.runtime.table()

@@ -82,6 +82,8 @@ def prepare(name: str, event: dict, store) -> None:
             org_id="org-demo", profile_id="p-merged", user_id=merged, origin="pos", created_at="t", updated_at="t"
         )
         store.write_profiles(ProfileChange(None, profile))
+        erasing = User(user_id="9a8b7c6d5e4f30211f2e3d4c5b6a7988", status="erasing", created_at="t", updated_at="t")
+        store.db.table.put_item(Item=user_to_item(erasing))  # the person whose erasure the record carries on
     if name.startswith("partner-webhooks-"):
         sign_partner_event(event, store)
     if name == "partner-webhooks-post-order-cancelled.json":  # the order it cancels
@@ -157,6 +159,7 @@ def test_linker_events_are_processed_without_failures(name, store, tmp_path: Pat
         "linker-claim-created.json": ["ClaimNotificationRequested"],
         "linker-profile-changed-hands.json": [],  # a re-key announces nothing
         "linker-identifier-proven.json": [],  # no sale was typed with the identifier: nothing to bring
+        "linker-user-erasing.json": [],  # its last step writes `UserErased` as a publish effect of its own
     }.get(name, ["ProfilesLinked"])
     assert [e["detail-type"] for e in published] == expected
     announced = {record["dynamodb"]["Keys"]["pk"]["S"] for record in event["Records"]}

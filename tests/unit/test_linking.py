@@ -201,9 +201,10 @@ def test_a_stale_activation_loses_and_writes_nothing(store):
     assert store.user_id_for_subject("someone-else") is None
 
 
-def test_linking_to_a_user_that_is_not_active_fails_the_record(store):
+def test_a_link_to_a_person_erased_meanwhile_erases_what_the_holder_kept(store):
     sell(store, "org-a", email="poison@example.com")
     dormant_id = holder(store, "email", "poison@example.com")
+    (profile_id,) = [p.profile_id for p in store.all_profiles_of_user(dormant_id)]
 
     effect = PendingEffect(
         kind="link_user",
@@ -214,9 +215,11 @@ def test_linking_to_a_user_that_is_not_active_fails_the_record(store):
     item = pending_to_item(effect)
     store.db.table.put_item(Item=item)
 
-    with pytest.raises(linking.LinkTargetNotReady):
-        handle_change(store, "INSERT", item, lambda events: None)
-    assert store.get_pending(effect) == effect  # still pending, for the retry and the re-drive
+    handle_change(store, "INSERT", item, lambda events: None)  # completed into the erasure, never failing
+
+    assert store.get_pending(effect) is None
+    erased = store.get_profile("org-a", profile_id)
+    assert erased.erased_at and erased.user_id is None and erased.captured is None
 
 
 def test_activation_publishes_profiles_linked(store):

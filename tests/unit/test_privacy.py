@@ -77,22 +77,24 @@ def test_an_erasure_leaves_no_personal_value_and_every_order(store):
     privacy.erase_me(store, person)  # again: nothing to do
 
 
-def test_an_erasure_interrupted_before_the_user_resumes(store, monkeypatch):
+def test_an_erasure_interrupted_anywhere_resumes_and_finishes(store, monkeypatch):
     person, email, family = seeded(store)
 
     def crash(*_args, **_kwargs):
         raise RuntimeError("the function stopped here")
 
-    monkeypatch.setattr(store, "write_erasure", crash)
-    with pytest.raises(RuntimeError):
-        privacy.erase_me(store, person)
-    monkeypatch.undo()
-    assert users.get_me(store, person)  # the user is still there: the retry finds it
-
-    privacy.erase_me(store, person)
+    privacy.erase_me(store, person)  # marked: the rest is the erase_user effect's
+    with pytest.raises(NotFound):
+        users.get_me(store, person)  # the subject no longer signs in as the user being erased
+    for step in ("delete_user_partition", "finish_erasure"):
+        monkeypatch.setattr(store, step, crash)
+        drain(store)  # fails at `step`: the effect stays pending
+        assert [e.kind for e in store.all_pending() if e.kind == "erase_user"] == ["erase_user"]
+        monkeypatch.undo()
     drain(store)
 
     assert holding(store, email, family) == []
+    assert store.all_pending() == []
 
 
 def test_signing_up_after_an_erasure_starts_fresh(store):

@@ -25,6 +25,7 @@ RECEIPT_PREFIX = "RECEIPT#"
 PENDING_PREFIX = "PENDING#"
 STAFF_PREFIX = "STAFF#"
 TYPED_PREFIX = "TYPED#"
+HINT_PREFIX = "HINT#"
 HELD_IDENTIFIER_PREFIX = "IDENT#"
 USER_SK = "USER"
 SUBJECT_SK = "SUBJECT"
@@ -46,6 +47,12 @@ ORDER_SK_PREFIX = "ORDER#"
 ENTITLEMENT_SK_PREFIX = "ENT#"
 SEARCH_SK_PREFIX = "SEARCH#"
 CONSENT_SK_PREFIX = "CONSENT#"
+# Lineage: a profile merged into this one (in the survivor's partition; sorts outside ENT#..ORDER#~), and a
+# dormant user merged into this user (in the person's partition).
+MERGED_PROFILE_SK_PREFIX = "SOURCE#"
+MERGED_USER_SK_PREFIX = "MERGED#"
+HINT_SK_PREFIX = "PROFILE#"
+ANSWER_REF_SK_PREFIX = "ANSWER#"  # an idempotent answer telling of the profile (sorts before CONSENT#)
 # A profile's children, each kind under its own prefix, read by a Query each (never its search entries).
 CHILD_SK_PREFIXES = (ORDER_SK_PREFIX, ENTITLEMENT_SK_PREFIX)
 HISTORY_PREFIX = "HIST#"
@@ -95,6 +102,27 @@ def typed_sale_key(identifier: Identifier, org_id: str, order_id: str) -> Key:
     """A sale typed with `identifier` that a dormant holder of another of its identifiers has: whoever proves
     `identifier` first finds it here (one strongly consistent Query of the identifier's partition)."""
     return {"pk": typed_pk(identifier), "sk": f"{ORDER_SK_PREFIX}{org_id}#{order_id}"}
+
+
+def hint_pk(identifier: Identifier) -> str:
+    kind, value = identifier
+    return f"{HINT_PREFIX}{kind}#{value}"
+
+
+def hint_key(identifier: Identifier, org_id: str, profile_id: str) -> Key:
+    """A profile (of any user, or none) on which staff or a reseller captured `identifier`: an erasure of
+    whoever proved it finds every such copy with one strongly consistent Query, never through an index."""
+    return {"pk": hint_pk(identifier), "sk": f"{HINT_SK_PREFIX}{org_id}#{profile_id}"}
+
+
+def merged_profile_key(org_id: str, survivor_id: str, merged_id: str) -> Key:
+    """`merged_id` merged into `survivor_id`: the survivor's lineage, read when its person is erased."""
+    return {"pk": profile_pk(org_id, survivor_id), "sk": f"{MERGED_PROFILE_SK_PREFIX}{merged_id}"}
+
+
+def merged_user_key(user_id: str, merged_user_id: str) -> Key:
+    """A dormant holder folded into `user_id`: the person's lineage, read when they are erased."""
+    return {"pk": f"{USER_PREFIX}{user_id}", "sk": f"{MERGED_USER_SK_PREFIX}{merged_user_id}"}
 
 
 def app_client_key(client_id: str) -> Key:
@@ -296,6 +324,11 @@ def request_key(operation: str, caller: str, idempotency_key: str) -> Key:
     client strings). The prefix keeps it apart from any record of another kind in that table."""
     digest = hashlib.sha256("\n".join((operation, caller, idempotency_key)).encode()).hexdigest()
     return {"id": f"request#{digest}"}
+
+
+def answer_ref_key(about: str, answer_id: str) -> Key:
+    """In the partition of the profile an idempotent answer tells of (`about`): where its erasure finds it."""
+    return {"pk": about, "sk": f"{ANSWER_REF_SK_PREFIX}{answer_id}"}
 
 
 def attempts_key(action: str, user_id: str, window: int) -> Key:

@@ -154,7 +154,8 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
         if sale.holder_status:
             tx.check(holder, "attribute_exists(pk) AND #status = :status", failing=failing, status=sale.holder_status)
         else:
-            tx.check(holder, "attribute_exists(pk) AND #status <> :merged", failing=failing, merged="merged")
+            condition = "#status IN (:active, :dormant)"  # neither merged (its profiles would strand) nor erasing
+            tx.check(holder, condition, failing=failing, active="active", dormant="dormant")
     if sale.claimed_identifiers:
         assert sale.proof and sale.user_id
         add_identifiers(tx, sale.claimed_identifiers, sale.user_id, sale.proof)
@@ -331,10 +332,32 @@ class OrderRecords(Records):
     def drop_typed_sale(self, identifier: Identifier, typed: TypedSale) -> None:
         self.db.table.delete_item(Key=keys.typed_sale_key(identifier, typed.org_id, typed.order_id))
 
+    def forget_typed(self, identifier: Identifier, order: Order) -> bool:
+        """`identifier` leaves the order's typed identifiers (it reached someone else, or its prover is
+        erased): written over the list as read, read again when it changed meanwhile. False when the order
+        is no longer there (it moved: whoever moved it decided what it keeps)."""
+        for _ in range(MOVE_ROUNDS):
+            key = keys.order_key(order.org_id, order.profile_id, order.created_at, order.order_id)
+            item = self.db.get(key)
+            if item is None:
+                return False
+            typed = item.get("typed") or []
+            kept = [t for t in typed if (t.get("kind"), t.get("value")) != identifier]
+            if kept == typed:
+                return True
+            expression = "SET typed = :kept" if kept else "REMOVE typed"
+            values = {"kept": kept} if kept else {}
+            if self.db.update_if(key, expression, "typed = :typed", typed=typed, **values) is not None:
+                return True
+        raise ConcurrentWrite(f"order {order.order_id} kept changing while an identifier left it; retry")
+
     def move_sale(self, move: SaleMove, *, reached_at: str) -> None:
         """A typed sale to the person who proved one of its identifiers first (`add_sale_move`), with its open
         claim, and every pointer to it gone: one transaction."""
         order, typed = move.order, move.typed
+        # It reached its person by `move.identifier`: the other identifiers it was typed with (someone else's,
+        # perhaps) stay neither on it nor under their pointers, which go below.
+        order = order.model_copy(update={"typed": [t for t in order.typed if t.identifier == move.identifier]})
         entitlements = self.entitlements_by_ids(order.org_id, move.source.profile_id, typed.entitlement_ids)
         tx = self.db.tx()
         add_sale_move(tx, order, entitlements, move.source, move.target, holder=move.holder, reached_at=reached_at)
@@ -360,6 +383,8 @@ class OrderRecords(Records):
             target = profile_from_item(target_item) if target_item else None
             if target is None or target.merging_into:
                 raise ConcurrentWrite("the profile a sale moved to is being written; retry")
+            if target.erased_at:  # its person was erased since: the rest stays where it is, theirs no more
+                return moved
             if target.merged_into:
                 to_profile_id = target.merged_into
                 continue
@@ -380,8 +405,11 @@ class OrderRecords(Records):
             org_id,
             profile_id,
             FilterExpression="attribute_exists(user_id) OR attribute_exists(gsi1pk) OR attribute_exists(typed)",
-            ProjectionExpression="pk, sk",
+            ProjectionExpression="pk, sk, order_id, typed",
         ):
+            for typed in item.get("typed") or []:  # the sale's pointers hold what it was typed with too
+                identifier = (typed["kind"], typed["value"])
+                self.db.table.delete_item(Key=keys.typed_sale_key(identifier, org_id, item["order_id"]))
             updated = self.db.update_if(
                 {"pk": item["pk"], "sk": item["sk"]},
                 "REMOVE user_id, gsi1pk, gsi1sk, gsi2pk, gsi2sk, typed",

@@ -28,13 +28,18 @@ from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user, check_holding
-from customer_profiles.errors import InvalidInput
+from customer_profiles.errors import InvalidInput, UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Profile, Proof, User
 
 ItemKey = tuple[str, str]
 # The profile a new child goes under must still be live and still belong to the child's user.
-LIVE_PROFILE = "attribute_exists(pk) AND attribute_not_exists(merged_into) AND attribute_not_exists(merging_into)"
+# An erased profile only parents what the org must account for: nothing new goes under it.
+LIVE_PROFILE = (
+    "attribute_exists(pk) AND attribute_not_exists(merged_into) AND attribute_not_exists(merging_into)"
+    " AND attribute_not_exists(erased_at)"
+)
+ERASE_DELETES = 90  # implied items an erasure deletes per transaction (DynamoDB takes 100 items)
 UNIQUE_TYPES = frozenset({"user_org", "card"})  # items outside the profile's partition that one profile owns
 SearchField = str  # "email", "phone" or "name"
 
@@ -89,13 +94,27 @@ def search_entries(profile: Profile) -> list[tuple[str, SearchField, str]]:
     return entries
 
 
+def captured_identifiers(profile: Profile) -> list[Identifier]:
+    """Every email and phone staff or a reseller captured on the profile (or on profiles merged into it)."""
+    captured = profile.captured
+    if captured is None:
+        return []
+    emails: list[Identifier] = [("email", v) for v in (captured.email, *captured.other_emails) if v]
+    phones: list[Identifier] = [("phone", v) for v in (captured.phone, *captured.other_phones) if v]
+    return list(dict.fromkeys([*emails, *phones]))
+
+
 def implied_items(profile: Profile) -> dict[ItemKey, Item]:
     """Every item the profile implies besides itself, by key. Only stable fields, so an edit that does not
-    touch them writes none of them."""
-    if profile.merged_into:
-        return {}
+    touch them writes none of them. A merged profile implies only its hints (it still holds what it was
+    captured with, which an erasure must find)."""
     org_id, profile_id = profile.org_id, profile.profile_id
-    items: list[Item] = []
+    items: list[Item] = [
+        {**keys.hint_key(identifier, org_id, profile_id), "type": "hint", "org_id": org_id, "profile_id": profile_id}
+        for identifier in captured_identifiers(profile)
+    ]
+    if profile.merged_into:
+        return {(i["pk"], i["sk"]): i for i in items}
     if profile.user_id:
         user_org = keys.user_org_key(profile.user_id, org_id)
         items.append({**user_org, "type": "user_org", "profile_id": profile_id, "created_at": profile.created_at})
@@ -155,7 +174,20 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
             add_pending(tx, rekey_effect(change.after))
         if _is_erased(change):
             add_pending(tx, pseudonymise_effect(change.after))
+        if change.after.merged_into and not (change.before and change.before.merged_into):
+            tx.put(lineage_item(change.after))
     _add_implied_diff(tx, before, after)
+
+
+def lineage_item(merged: Profile) -> Item:
+    """The survivor remembers each profile merged into it: its person's erasure erases those too."""
+    assert merged.merged_into
+    return {
+        **keys.merged_profile_key(merged.org_id, merged.merged_into, merged.profile_id),
+        "type": "merged_profile",
+        "profile_id": merged.profile_id,
+        "merged_at": merged.updated_at,
+    }
 
 
 def _add_implied_diff(tx: Tx, before: dict[ItemKey, Item], after: dict[ItemKey, Item]) -> None:
@@ -358,8 +390,39 @@ class ProfileWrites(ProfileRecords):
     """The ways a profile changes; each goes through `add_profile_changes`."""
 
     def create_user_profile(self, profile: Profile, changed_by: Actor = SYSTEM) -> None:
-        """A user's profile in an org: a second one for the same pair loses on its uniqueness item."""
-        self.write_profiles(ProfileChange(None, profile, changed_by=changed_by))
+        """A user's profile in an org: a second one for the same pair loses on its uniqueness item; only for a
+        user still active (one being erased takes nothing new: UserGone)."""
+        tx = self.db.tx()
+        add_profile_changes(tx, [ProfileChange(None, profile, changed_by=changed_by)])
+        if profile.user_id:
+            failing = UserGone("the user is gone")
+            tx.check(keys.user_key(profile.user_id), "#status = :active", failing=failing, active="active")
+        tx.execute(self.db.client)
+
+    def erase_profile(
+        self, current: Profile, erased: Profile, changed_by: Actor, announce: PendingEffect | None
+    ) -> None:
+        """`current` becomes `erased` (nothing that leads to its person left) with every item it implied gone.
+        A profile that absorbed many emails or cards implies more than one transaction holds: those items
+        are deleted first, in transactions of `ERASE_DELETES` (each delete as guarded as in the diff, so a
+        retry after a crash deletes what is left), then the profile and the rest in one."""
+        gone = [key for key in implied_items(current) if key not in implied_items(erased)]
+        early = gone[: max(0, len(gone) - ERASE_DELETES)]
+        before = implied_items(current)
+        for start in range(0, len(early), ERASE_DELETES):
+            tx = self.db.tx()
+            _add_implied_diff(tx, {k: before[k] for k in early[start : start + ERASE_DELETES]}, {})
+            tx.execute(self.db.client)
+        tx = self.db.tx()
+        item = {**profile_to_item(erased), "changed_by": changed_by.stamp()}
+        tx.put_at_version(item, current.version)
+        later = {k: v for k, v in before.items() if k not in early}
+        _add_implied_diff(tx, later, implied_items(erased))
+        if _is_erased(ProfileChange(current, erased)):
+            add_pending(tx, pseudonymise_effect(erased))
+        if announce:
+            add_pending(tx, announce)
+        tx.execute(self.db.client)
 
     def replace_profile(self, current: Profile, updated: Profile, changed_by: Actor = SYSTEM) -> None:
         """Write `updated` only if the stored profile is still at `current.version`."""
@@ -385,8 +448,12 @@ class ProfileWrites(ProfileRecords):
 
     def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str, *, reached_at: str) -> Profile:
         """Re-parent a live profile (still at the version read) to another user, whom it reached at
-        `reached_at` (the proof that brought it)."""
+        `reached_at` (the proof that brought it), only while that user is active (an erasure that began
+        meanwhile has listed its profiles: UserGone)."""
         update = {"user_id": to_user_id, "updated_at": now, "version": profile.version + 1, "reached_at": reached_at}
         moved = profile.model_copy(update=update)
-        self.write_profiles(ProfileChange(profile, moved, NOT_MERGED))
+        tx = self.db.tx()
+        add_profile_changes(tx, [ProfileChange(profile, moved, NOT_MERGED)])
+        tx.check(keys.user_key(to_user_id), "#status = :active", failing=UserGone("the user is gone"), active="active")
+        tx.execute(self.db.client)
         return moved

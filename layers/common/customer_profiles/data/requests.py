@@ -59,40 +59,84 @@ def answered_from(items: list[Item], now: float | None = None) -> Answered | Non
     return None
 
 
-ABOUT_INDEX = "by_profile"  # the requests table's answers by the profile they tell of (erasure finds them)
-
-
 def add_answer(tx: Tx, table_name: str, request: IdempotentRequest, body: dict[str, Any], *, about: str) -> None:
     """The answer, written only if no live answer holds the key: a concurrent first request's transaction
-    then fails as a whole, and its retry reads this answer. `about` names the profile it tells of (a sale's
-    answer holds what staff captured): an erasure of that profile deletes it."""
+    then fails as a whole, and its retry reads this answer. `about` is the partition of the profile it tells
+    of (a sale's answer holds what staff captured): a reference there (`ANSWER#`, expiring with the answer)
+    lets an erasure of that profile find it on the base table, never through an index that lags."""
     now = int(time.time())
+    expiration = now + RETENTION_SECONDS
     item = {
         **request.item_key,
         "type": "request_answer",
         "about": about,
         "payload_sha256": request.payload_sha256,
         "answer": json.dumps(body, separators=(",", ":")),  # a string: JSON numbers need no Decimal round trip
-        "expiration": now + RETENTION_SECONDS,  # the table's TTL attribute
+        "expiration": expiration,  # the table's TTL attribute
     }
     tx.put_in(table_name, item, "attribute_not_exists(id) OR expiration <= :now", now=now)
+    answer_id = request.item_key["id"]
+    tx.put(
+        {
+            **keys.answer_ref_key(about, answer_id),
+            "type": "answer_ref",
+            "answer_id": answer_id,
+            "expiration": expiration,
+        }
+    )
 
 
 class RequestRecords(Records):
+    def answers_about(self, org_id: str, profile_id: str) -> list[str]:
+        """The ids of the idempotent answers that tell of the profile (its references, strongly consistent)."""
+        condition = KeyCondition("pk").eq(keys.profile_pk(org_id, profile_id)) & KeyCondition("sk").begins_with(
+            keys.ANSWER_REF_SK_PREFIX
+        )
+        return [item["answer_id"] for item in self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True)]
+
     def forget_answers_about(self, org_id: str, profile_id: str) -> int:
-        """The idempotent answers that tell of an erased profile (a sale's answer holds what staff captured),
-        deleted before their 24 hours: found by the requests table's index, every page."""
+        """The idempotent answers that tell of an erased profile, deleted before their 24 hours, with their
+        references. Returns how many answers there were."""
+        found = self.answers_about(org_id, profile_id)
+        about = keys.profile_pk(org_id, profile_id)
+        for answer_id in found:
+            if self.requests_table:
+                self.db.resource.Table(self.requests_table).delete_item(Key={"id": answer_id})
+            self.db.table.delete_item(Key=keys.answer_ref_key(about, answer_id))
+        return len(found)
+
+    def scrub_answers_about(self, org_id: str, profile_id: str, value: str) -> int:
+        """The profile's idempotent answers with every string equal to `value` (an erased person's email or
+        phone captured there) taken out: a retry still finds its answer (and writes nothing twice), without
+        the value. Each over the answer as read. Returns how many changed."""
         if not self.requests_table:
             return 0
         table = self.db.resource.Table(self.requests_table)
-        about = keys.profile_pk(org_id, profile_id)
-        arguments = {"IndexName": ABOUT_INDEX, "KeyConditionExpression": KeyCondition("about").eq(about)}
-        found = 0
-        while True:
-            page = table.query(**arguments)
-            for item in page["Items"]:
-                table.delete_item(Key={"id": item["id"]})
-                found += 1
-            if "LastEvaluatedKey" not in page:
-                return found
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        changed = 0
+        for answer_id in self.answers_about(org_id, profile_id):
+            item = table.get_item(Key={"id": answer_id}, ConsistentRead=True).get("Item")
+            if item is None or value.lower() not in str(item["answer"]).lower():
+                continue
+            scrubbed = json.dumps(_without(json.loads(str(item["answer"])), value.lower()), separators=(",", ":"))
+            try:
+                table.update_item(
+                    Key={"id": answer_id},
+                    UpdateExpression="SET answer = :scrubbed",
+                    ConditionExpression="answer = :answer",
+                    ExpressionAttributeValues={":scrubbed": scrubbed, ":answer": item["answer"]},
+                )
+                changed += 1
+            except table.meta.client.exceptions.ConditionalCheckFailedException:
+                continue  # written again meanwhile: its own erasure or retry decides
+        return changed
+
+
+def _without(value: Any, gone: str) -> Any:
+    """`value` (parsed JSON) with every string equal to `gone` (case aside) made null, and list entries dropped."""
+    if isinstance(value, dict):
+        return {k: _without(v, gone) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, gone) for v in value if not (isinstance(v, str) and v.lower() == gone)]
+    if isinstance(value, str) and value.lower() == gone:
+        return None
+    return value

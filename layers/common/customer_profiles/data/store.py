@@ -11,6 +11,7 @@ from typing import Any
 
 from customer_profiles.data.activity import ActivityRecords
 from customer_profiles.data.consents import ConsentRecords
+from customer_profiles.data.erasure import ErasureRecords
 from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import PendingRecords
 from customer_profiles.data.profiles import ProfileWrites
@@ -33,6 +34,7 @@ class Store(
     ConsentRecords,
     ActivityRecords,
     RequestRecords,
+    ErasureRecords,
 ):
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
         self.db = Table(table_name, dynamodb)

@@ -50,6 +50,17 @@ def add_user(tx: Tx, previous: User | None, user: User) -> None:
         tx.put_at_version(user_to_item(user), previous.version, "#status = :status", status=previous.status)
 
 
+def add_merged_user(tx: Tx, user_id: str, merged: User) -> None:
+    """`merged` (a dormant holder) folded into `user_id`: the person's lineage, which their erasure follows."""
+    item = {
+        **keys.merged_user_key(user_id, merged.user_id),
+        "type": "merged_user",
+        "merged_user_id": merged.user_id,
+        "merged_at": merged.updated_at,
+    }
+    tx.put(item)
+
+
 def add_identifiers(tx: Tx, identifiers: Sequence[Identifier], user_id: str, proof: Proof) -> None:
     """Identifiers nobody holds yet, now held by `user_id`, known by `proof` (the identifier item, which says
     who holds it, and its copy in the holder's partition, which lists what a user holds)."""
@@ -153,6 +164,7 @@ class UserRecords(Records):
             add_pending(tx, bring_sales_effect(identifier, user.user_id, now))
         for before, after in plan.merged:
             add_user(tx, before, after)
+            add_merged_user(tx, user.user_id, after)
             cause = {"from_user_id": before.user_id, "to_user_id": user.user_id}
             add_pending(tx, PendingEffect(kind="link_user", effect_id=before.user_id, cause=cause, created_at=now))
         if plan.previous is None:
@@ -162,20 +174,6 @@ class UserRecords(Records):
             cause = {"user_id": user.user_id}
             effect_id = f"{user.user_id}#{user.version}"
             add_pending(tx, PendingEffect(kind="announce_activation", effect_id=effect_id, cause=cause, created_at=now))
-        tx.execute(self.db.client)
-
-    def write_erasure(
-        self, user: User, subject: str | None, identifiers: Sequence[Identifier], event: PendingEffect
-    ) -> None:
-        """The person's user, the subject that signed in as them and every identifier they hold, deleted (each
-        guarded by still being theirs), with `event` announced: one transaction, after their profiles."""
-        tx = self.db.tx()
-        tx.delete(keys.user_key(user.user_id), "version = :version", version=user.version)
-        if subject:
-            tx.delete(keys.subject_key(subject), "user_id = :user", user=user.user_id)
-        for identifier in identifiers:
-            release_identifier(tx, identifier, user.user_id)
-        add_pending(tx, event)
         tx.execute(self.db.client)
 
     def identifiers_held_by(self, user_id: str) -> list[tuple[Identifier, Proof]]:

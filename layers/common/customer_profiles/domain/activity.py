@@ -141,10 +141,24 @@ def _profile(
             found.append(ProfileActivity(org_id, profile_id, entry("identifier_attached", identifier_kinds=attached)))
         else:
             found.append(ProfileActivity(org_id, profile_id, entry("linked")))
+    elif new_user == old_user and (forgotten := _forgotten_kinds(_map(old.get("captured")), _map(new.get("captured")))):
+        # an erased person's identifier, captured here by staff or a reseller, is gone from this profile
+        found.append(ProfileActivity(org_id, profile_id, entry("identifier_forgotten", identifier_kinds=forgotten)))
     fields = changed_names(_map(old.get("attributes")), _map(new.get("attributes")))
     if fields:
         found.append(ProfileActivity(org_id, profile_id, entry("edited", fields=fields)))
     return found
+
+
+def _forgotten_kinds(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The kinds (email, phone) of which a captured value is no longer there: never the value."""
+    kinds = []
+    for kind in ("email", "phone"):
+        before = {old.get(kind), *(old.get(f"other_{kind}s") or [])} - {None}
+        after = {new.get(kind), *(new.get(f"other_{kind}s") or [])} - {None}
+        if before - after:
+            kinds.append(kind)
+    return kinds
 
 
 def changed_names(old: dict[str, Any], new: dict[str, Any], *, among: Sequence[str] | None = None) -> list[str]:

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import activity, linking, proofs
+from customer_profiles.domain import activity, erasure, linking, proofs
 from customer_profiles.domain.claim_tokens import claim_token
 from customer_profiles.edge.config import settings
 from customer_profiles.edge.secrets import claim_token_key
+from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.domain import Claim, ClaimNotice, PendingEffect
 from customer_profiles.models.events import DomainEvent
 from customer_profiles.retry import on_concurrent_write
@@ -27,6 +28,9 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
     """Do the effect (again, harmlessly, if it was done before) and return the events it announces."""
     cause = effect.cause
     match effect.kind:
+        case "erase_user":
+            identifiers = [(kind, value) for kind, value in cause["identifiers"]]
+            erasure.erase_user(store, cause["user_id"], identifiers, cause["at"], by=CUSTOMER)
         case "link_user":
             return linking.link_merged_user(store, cause["from_user_id"], cause["to_user_id"])
         case "rekey_profile":
@@ -40,6 +44,7 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
             return [DomainEvent(cause["detail_type"], cause["detail"])]
         case "pseudonymise_profile":  # what else an erased profile leaves: each step finds nothing the second time
             store.pseudonymise_children(cause["org_id"], cause["profile_id"])
+            store.forget_open_claims_of(cause["org_id"], cause["profile_id"])
             store.forget_consents(cause["org_id"], cause["profile_id"])
             store.forget_answers_about(cause["org_id"], cause["profile_id"])
         case "notify_claim":

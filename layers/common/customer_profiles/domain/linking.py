@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from customer_profiles.data.profiles import NOT_MERGED, ProfileChange
 from customer_profiles.data.store import Store
+from customer_profiles.domain import erasure
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import ConcurrentWrite
+from customer_profiles.models.activity import SYSTEM
 from customer_profiles.models.domain import CapturedDetails, Profile
 from customer_profiles.models.events import DomainEvent
 
@@ -30,7 +32,11 @@ def link_merged_user(store: Store, from_user_id: str, to_user_id: str) -> list[D
     """
     found = store.users_by_ids([to_user_id, from_user_id])
     target = found.get(to_user_id)
-    if target is None or target.status != "active":
+    if target is None or target.status == "erasing":
+        # The person is being (or was) erased: what the merged holder kept is erased with them, never moved.
+        erasure.erase_profiles_of(store, from_user_id, by=SYSTEM)
+        return []
+    if target.status != "active":
         raise LinkTargetNotReady(f"user {to_user_id} is not active")
     merged = found.get(from_user_id)
     since = merged.reached_person_at() if merged else None

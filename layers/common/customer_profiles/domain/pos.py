@@ -226,7 +226,7 @@ def plan_sale(
         new_profile=new_profile,
         holder_status=("active" if holder_active else "dormant") if placement and not placement.new_holder else None,
         holdings={i: (holders or {}).get(i) for i in customer.identifiers},
-        pointers=list(placement.pointers) if placement and not holder_active else [],
+        pointers=list(placement.pointers) if placement else [],
     )
     return PlannedSale(
         write=write, profile=profile, profile_created=new_profile is not None, holder_active=holder_active

@@ -1,16 +1,15 @@
 """A person's and an org's data requests: export and erasure (GDPR articles 15, 17 and 20).
 
-Erasure removes what leads to a person and keeps what the orgs must account for:
-- every profile of the person is erased in place: its attributes (names, image, birth date, locale),
-  what staff or a reseller captured (email, phone, ID-document digits), its cards, and its user; the
-  implied items go with them (search entries, card pointers, the user-in-org item), and a pending effect
-  takes the user and the history keys off its orders and entitlements, which stay (pseudonymised);
-- the person's open claims lose their contact details (closed claims never keep them);
-- last, the user, the subject that signs in as them and the identifiers they hold are deleted, and
-  `UserErased` is announced, in one transaction. Done in this order, a retry after a crash finds the user
-  and goes on; a second call finds nobody and answers the same.
-The org's erasure does the same to one profile only (`CustomerErased`), leaving the person's user and
-their other orgs alone.
+Erasure removes what leads to a person and keeps what the orgs must account for. `DELETE /v1/me` marks the
+user `erasing` in one transaction (its subject signs in as it no more, its identifiers are released, and
+every write that would reach it from then conditions on it being active: nothing new reaches it); the
+`erase_user` effect written with the mark does the rest (`domain.erasure`): every profile of the person's
+lineage is erased in place (its attributes, what staff or a reseller captured, its cards and its user; the
+implied items go with them, and each profile's own effect takes the user and the history keys off its
+orders and entitlements, which stay, pseudonymised, and deletes its consents and idempotent answers); what
+they proved is removed where others' records hold a copy; last the user item goes and `UserErased` is
+announced. The org's erasure does the same to one profile and what merged into it (`CustomerErased`),
+leaving the person's user and their other orgs alone; a dormant holder left with no profile keeps nothing.
 """
 
 from __future__ import annotations
@@ -18,16 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 from customer_profiles.data.codec import decode_cursor, encode_cursor
+from customer_profiles.data.erasure import erase_user_effect
 from customer_profiles.data.pending import publish_effect
-from customer_profiles.data.profiles import ProfileChange
 from customer_profiles.data.store import Store
-from customer_profiles.domain import claims, history, users
+from customer_profiles.domain import claims, erasure, history, users
 from customer_profiles.domain.access import acting_staff, require_staff_of, staff_actor
 from customer_profiles.domain.users import utc_now
 from customer_profiles.errors import InvalidInput, NotFound
-from customer_profiles.models.activity import CUSTOMER, Actor
 from customer_profiles.models.api import ActivityExport, IdentifierExport, OrgProfileExport, PersonExport, ProfileExport
-from customer_profiles.models.domain import PendingEffect, Profile, ProfileAttributes
+from customer_profiles.models.domain import Profile
 from customer_profiles.models.principal import Principal
 from customer_profiles.retry import on_concurrent_write
 
@@ -35,67 +33,63 @@ ADMINS = frozenset({"admin"})
 EXPORT_PAGE = 100  # history entries per export page: a long history stays bounded in memory
 
 
-def erased(profile: Profile, now: str) -> Profile:
-    """The profile with nothing left that leads to its person: it only parents the org's records."""
-    return profile.model_copy(
-        update={
-            "attributes": ProfileAttributes(),
-            "captured": None,
-            "cards": [],
-            "user_id": None,
-            "erased_at": profile.erased_at or now,
-            "updated_at": now,
-            "version": profile.version + 1,
-        }
-    )
-
-
 def erase_me(store: Store, principal: Principal) -> None:
     """Erase the caller: idempotent, a second call (or a call by someone never registered) does nothing."""
-    user = users.caller_user(store, principal)  # never the authorizer's cached id alone: it may be a ghost
-    if user is None:
-        return
-    user_id = user.user_id
-    for profile in store.all_profiles_of_user(user_id):
-        _erase_profile(store, profile.org_id, profile.profile_id, announce=None, by=CUSTOMER)
-    identifiers = [identifier for identifier, _ in store.identifiers_held_by(user_id)]
-    cursor: str | None = None
-    while identifiers:
-        found, cursor = store.open_claims_to(identifiers, limit=100, cursor=cursor)
-        for hashed, _ in found:
-            store.forget_claim_recipient(hashed)
-        if cursor is None:
-            break
-    now = utc_now()
-    event = publish_effect("UserErased", {"user_id": user_id, "erased_at": now}, f"erased#{user_id}", now)
-    on_concurrent_write(
-        lambda: store.write_erasure(store.get_user(user_id) or user, principal.subject, identifiers, event),
-        give_up="the erasure kept conflicting with concurrent changes; retry",
-    )
+
+    def mark() -> None:
+        user = users.caller_user(store, principal)  # never the authorizer's cached id alone: it may be a ghost
+        if user is None:
+            return
+        identifiers = [identifier for identifier, _ in store.identifiers_held_by(user.user_id)]
+        now = utc_now()
+        erasing = user.model_copy(
+            update={
+                "status": "erasing",
+                "subject": None,
+                "email": None,
+                "phone": None,
+                "updated_at": now,
+                "version": user.version + 1,
+            }
+        )
+        effect = erase_user_effect(user.user_id, identifiers, now)
+        store.mark_erasing(user, erasing, principal.subject, identifiers, effect)
+
+    on_concurrent_write(mark, give_up="the erasure kept conflicting with concurrent changes; retry")
 
 
 def erase_org_profile(store: Store, principal: Principal, org_id: str, profile_id: str) -> ProfileExport:
-    """The org erases its customer's profile (Shopify's customers/redact): that profile only."""
+    """The org erases its customer's profile (Shopify's customers/redact): that profile and the profiles
+    that merged into it. A dormant holder left with no profile releases its identifier and keeps nothing."""
     store = acting_staff(store, principal, org_id, any_role=ADMINS)
+    profile = store.get_profile(org_id, profile_id)
+    if profile is None or profile.merged_into:
+        raise NotFound("no such profile")
     now = utc_now()
     detail = {"org_id": org_id, "profile_id": profile_id, "erased_at": now}
     event = publish_effect("CustomerErased", detail, f"customer-erased#{org_id}#{profile_id}", now)
     by = staff_actor(principal, org_id, any_role=ADMINS)
-    return ProfileExport.of(_erase_profile(store, org_id, profile_id, announce=event, by=by))
+    done = erasure.erase_lineage(store, profile, by=by, announce=event)
+    if profile.user_id:
+        _release_if_left_empty(store, profile.user_id)
+    return ProfileExport.of(done[0])
 
 
-def _erase_profile(store: Store, org_id: str, profile_id: str, *, announce: PendingEffect | None, by: Actor) -> Profile:
-    def attempt() -> Profile:
-        profile = store.get_profile(org_id, profile_id)
-        if profile is None or profile.merged_into:
-            raise NotFound("no such profile")
-        if profile.erased_at and not profile.user_id and not profile.captured:
-            return profile  # erased already: nothing to do, nothing to announce again
-        after = erased(profile, utc_now())
-        store.write_profiles(ProfileChange(profile, after, changed_by=by), announce=announce)
-        return after
+def _release_if_left_empty(store: Store, holder_id: str) -> None:
+    """A dormant holder with no profile left holds nothing for anyone: its identifier and fields go."""
 
-    return on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
+    def attempt() -> None:
+        holder = store.get_user(holder_id)
+        if holder is None or holder.status != "dormant" or store.user_has_profiles(holder_id):
+            return
+        held = [identifier for identifier, _ in store.identifiers_held_by(holder_id)]
+        now = utc_now()
+        released = holder.model_copy(
+            update={"email": None, "phone": None, "updated_at": now, "version": holder.version + 1}
+        )
+        store.release_dormant_holder(holder, released, held)
+
+    on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
 
 
 def export_me(store: Store, principal: Principal, *, cursor: str | None) -> PersonExport:
@@ -122,13 +116,22 @@ def export_me(store: Store, principal: Principal, *, cursor: str | None) -> Pers
             for (kind, value), proof in held
         ],
         profiles=[
-            ProfileExport.of(p, store.consents_of(p.org_id, p.profile_id))
-            for p in store.all_profiles_of_user(user.user_id)
+            ProfileExport.of(p, store.consents_of(p.org_id, p.profile_id)) for p in _profiles_of(store, user.user_id)
         ],
         claims=open_claims,
         history=entries,
         next_cursor=next_cursor,
     )
+
+
+def _profiles_of(store: Store, user_id: str) -> list[Profile]:
+    """The person's profiles, each followed by those that merged into it (`merged_into` set), then the
+    profiles of dormant holders folded into them that their link has not moved yet."""
+    found: list[Profile] = []
+    for holder in [user_id, *store.merged_user_ids(user_id)]:
+        for profile in store.all_profiles_of_user(holder):
+            found += [profile, *erasure.lineage_of(store, profile)]
+    return found
 
 
 def _export_part(cursor: str | None) -> dict[str, Any]:
@@ -153,7 +156,7 @@ def _export_part(cursor: str | None) -> dict[str, Any]:
 
 def _activity_page(store: Store, user_id: str, part: dict[str, Any]) -> PersonExport:
     """One page of one profile's activity trail; the profiles in the order the first page listed them."""
-    profiles = store.all_profiles_of_user(user_id)
+    profiles = _profiles_of(store, user_id)
     index = part["index"]
     if index >= len(profiles):
         return PersonExport(user_id=user_id, next_cursor=None)

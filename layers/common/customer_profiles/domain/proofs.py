@@ -34,7 +34,9 @@ class Placement:
     user_id: str
     holder_active: bool  # a person who proved one of its identifiers already
     new_holder: User | None = None  # a dormant holder made for the sale's first identifier
-    pointers: tuple[Identifier, ...] = ()  # its other identifiers, whose first prover may still take it
+    # Its other identifiers: under a dormant holder, whose first prover may still take it; under a person,
+    # where the prover or the erasure of the one who proved it finds it, to take that identifier off it.
+    pointers: tuple[Identifier, ...] = ()
 
     @property
     def claimed(self) -> list[Identifier]:
@@ -52,7 +54,10 @@ def place_sale(identifiers: Sequence[Identifier], holders: Mapping[Identifier, H
     for identifier in identifiers:
         holding = holders.get(identifier)
         if holding is not None and holding.provenance == "verified":
-            return Placement(user_id=holding.user_id, holder_active=True)
+            # Its other identifiers get pointers too: whoever proves one finds it (theirs no more, it leaves
+            # the order), and so does the erasure of whoever proved one.
+            others = tuple(i for i in identifiers if i != identifier)
+            return Placement(user_id=holding.user_id, holder_active=True, pointers=others)
     primary = next((i for i in identifiers if i in holders), None)
     new_holder = None
     if primary is None:
@@ -114,17 +119,26 @@ def bring_sales(store: Store, identifier: Identifier, user_id: str, proven_at: s
 def _bring_one(store: Store, typed: TypedSale, identifier: Identifier, person: User, proven_at: str) -> str | None:
     """The profile the sale moved to, or None when it stays where it is (its pointer goes either way)."""
     source = profiles.live_successor(store, typed.org_id, typed.profile_id, holding="sale")
+    if source.erased_at:  # its customer was erased: it stays with the org's records, pseudonymised
+        store.drop_typed_sale(identifier, typed)
+        return None
     order = store.get_order(typed.org_id, source.profile_id, typed.order_created_at, typed.order_id)
     if order is None:  # it moved on alone (another proof, a claim's move of the order): decided elsewhere
         store.drop_typed_sale(identifier, typed)
         return None
     holder = store.get_user(source.user_id) if source.user_id else None
     reached = reached_at(order, source, holder)
-    if source.user_id == person.user_id or (reached is not None and reached <= proven_at):
-        store.drop_typed_sale(identifier, typed)  # theirs already, or an earlier proof reached it
+    if source.user_id == person.user_id or (holder is not None and holder.merged_into == person.user_id):
+        store.drop_typed_sale(identifier, typed)  # theirs already (or on its way, with a holder folded into them)
+        return None
+    if reached is not None and reached <= proven_at:
+        # An earlier proof reached it: the identifier (theirs, not its owner's) leaves it with its pointer.
+        store.forget_typed(identifier, order)
+        store.drop_typed_sale(identifier, typed)
         return None
     claim = store.get_claim(order.claim_token_hash) if order.claim_token_hash else None
     if claim is not None and claim.status == "claimed":  # accepting its claim decided where it went
+        store.forget_typed(identifier, order)
         store.drop_typed_sale(identifier, typed)
         return None
     origin: ProfileOrigin = "partner" if order.channel == "partner" else "pos"

@@ -17,7 +17,7 @@ from customer_profiles.data.store import Store
 from customer_profiles.domain import profiles, receipt_codes, users
 from customer_profiles.domain.users import utc_now
 from customer_profiles.edge import secrets as secret_store
-from customer_profiles.errors import ConcurrentWrite, Gone, NotFound, TooManyAttempts
+from customer_profiles.errors import ConcurrentWrite, Erased, Gone, NotFound, TooManyAttempts
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ReceiptRedemptionResponse
 from customer_profiles.models.domain import Entitlement, Order, Profile, Receipt
@@ -108,6 +108,8 @@ def _redeem_once(store: Store, hashes: Sequence[str], user_id: str) -> ReceiptRe
     if receipt.expires_at <= now:
         raise Gone(EXPIRED)
     source = _where_sale_lives(store, receipt)
+    if source.erased_at:
+        raise Erased("the org erased this purchase's customer: the code gives it to nobody")
     if source.user_id and source.user_id != user_id:
         raise Gone(TAKEN)  # staff attached the sale's profile to a customer
     answer = {"org_id": receipt.org_id, "order_id": receipt.order_id, "profile_created": False, "merged": False}

@@ -119,7 +119,10 @@ def update_profile(
 ) -> OrgProfileResponse:
     store = acting_staff(store, principal, org_id, any_role=ADMINS)
     actor = staff_actor(principal, org_id, any_role=ADMINS)
-    updated = update_profile_attributes(_own_profile(store, org_id, profile_id), request, store, actor)
+    profile = _own_profile(store, org_id, profile_id)
+    if profile.erased_at:
+        raise Erased("this profile was erased: nothing may be written back onto it")
+    updated = update_profile_attributes(profile, request, store, actor)
     return org_views(store, [updated])[0]
 
 

@@ -79,7 +79,7 @@ PATTERNS = [
     # keys that hold what a person gave or a code leads to: search entries, identifiers, claims' recipients,
     # card pointers, receipt codes' hashes (the kind stays: an operator sees which key it was)
     (re.compile(r"(SEARCH#(?:name|email|phone)#)[^\"'\]}]*"), rf"\g<1>{MASK}"),
-    (re.compile(r"((?:IDENT|CLAIMS_TO)#[a-z_]+#)[^\s\"'\]},]+"), rf"\g<1>{MASK}"),
+    (re.compile(r"((?:IDENT|CLAIMS_TO|HINT|TYPED)#[a-z_]+#)[^\s\"'\]},]+"), rf"\g<1>{MASK}"),
     (re.compile(r"((?:CARD|RECEIPT)#)[^\s\"'\]},#]+"), rf"\g<1>{MASK}"),
 ]
 

@@ -55,6 +55,7 @@ ActivityKind = Literal[
     "created",
     "edited",
     "identifier_attached",
+    "identifier_forgotten",
     "linked",
     "merged_into",
     "merged_from",
@@ -80,7 +81,9 @@ class ActivityEntry(BaseModel):
     actor: Actor | None = None  # None: the writer did not say (items written before actors were stamped)
     origin: str | None = Field(default=None, description="created: pos, partner, consumer or white_label")
     fields: list[str] | None = Field(default=None, description="edited: the attribute names that changed")
-    identifier_kinds: list[str] | None = Field(default=None, description="identifier_attached: email, phone")
+    identifier_kinds: list[str] | None = Field(
+        default=None, description="identifier_attached, identifier_forgotten: email, phone"
+    )
     other_profile_id: str | None = Field(default=None, description="merged_into / merged_from: the other profile")
     order_id: str | None = None
     entitlement_id: str | None = None

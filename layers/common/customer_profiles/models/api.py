@@ -426,6 +426,11 @@ class ProfileExport(BaseModel):
     created_at: str
     updated_at: str
     erased_at: str | None = None
+    merged_into: str | None = Field(
+        None,
+        description="Set on a profile merged into another of the same org (the survivor's id): what it held "
+        "moved there",
+    )
     consents: list[ConsentStatement] = Field(default_factory=list, description="Each purpose's latest statement")
 
     @classmethod

@@ -20,7 +20,7 @@ from pydantic import (
     UrlConstraints,
 )
 
-UserStatus = Literal["active", "dormant", "merged"]
+UserStatus = Literal["active", "dormant", "merged", "erasing"]
 IdentifierKind = Literal["email", "phone", "card"]
 Identifier = tuple[IdentifierKind, str]
 # How an identifier is known: only `verified` (the identity provider proved it to this user) binds an active
@@ -293,6 +293,7 @@ EffectKind = Literal[
     "publish",
     "notify_claim",
     "pseudonymise_profile",
+    "erase_user",  # a person's erasure after its user was marked `erasing` (domain.privacy)
     "bring_sales",
     "move_entitlements",
     "record_activity",  # a stream record's activity entries, when writing them failed (domain.activity)
