@@ -115,14 +115,14 @@ def test_an_erased_profile_takes_nothing_new(runtime):
     # Then its code redeems nothing, staff cannot write a name back, and no consent is stored on it: 409 erased
     someone = sign_up(runtime, f"r-{tag()}", email=f"r-{tag()}@example.com", email_verified=True)
     redeemed = runtime.call("POST", f"/v1/receipts/{code}", someone)
-    assert (redeemed.status_code, redeemed.json()["code"]) == (409, "erased"), redeemed.text
+    assert (redeemed.status_code, redeemed.json()["error"]["code"]) == (409, "erased"), redeemed.text
     version = runtime.call("GET", f"/v1/orgs/{org}/profiles/{profile_id}", admin).json()["profile"]["version"]
     edit = {"version": version, "attributes": {"given_name": "Back"}}
     edited = runtime.call("PATCH", f"/v1/orgs/{org}/profiles/{profile_id}", admin, json_body=edit)
-    assert (edited.status_code, edited.json()["code"]) == (409, "erased"), edited.text
+    assert (edited.status_code, edited.json()["error"]["code"]) == (409, "erased"), edited.text
     consent = {"consents": [{"purpose": "marketing_email", "status": "granted"}]}
     said = runtime.call("PUT", f"/v1/orgs/{org}/profiles/{profile_id}/consents", admin, json_body=consent)
-    assert (said.status_code, said.json()["code"]) == (409, "erased"), said.text
+    assert (said.status_code, said.json()["error"]["code"]) == (409, "erased"), said.text
 
 
 def test_an_org_erasure_forgets_the_open_claims_contacts_and_the_dormant_holders(runtime):

@@ -101,7 +101,7 @@ def test_concurrent_activations_of_one_dormant_user_have_one_outcome(runtime):
 
 
 def test_a_poison_record_is_retried_then_parked_then_re_driven_with_nothing_lost(runtime):
-    # Given a dormant user with a sale, and a link task towards a user that does not exist yet
+    # Given a dormant user with a sale, and a link task towards a user that is not active yet
     email = f"poison-{uuid.uuid4().hex[:8]}@example.com"
     sale = pos_sale(runtime, f"org-{uuid.uuid4().hex[:6]}", {"email": email})
     table = runtime.table()
@@ -115,6 +115,17 @@ def test_a_poison_record_is_retried_then_parked_then_re_driven_with_nothing_lost
         cause={"from_user_id": dormant_id, "to_user_id": target_id},
         created_at="2026-01-01T00:00:00.000Z",
     )
+    person = {
+        "pk": f"USER#{target_id}",
+        "sk": "USER",
+        "type": "user",
+        "user_id": target_id,
+        "status": "dormant",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "version": 1,
+    }
+    table.put_item(Item=person)
     table.put_item(Item=pending_to_item(link))
 
     # When the linker keeps failing on it, the poller gives up after the retry limit and parks the batch
@@ -123,18 +134,7 @@ def test_a_poison_record_is_retried_then_parked_then_re_driven_with_nothing_lost
     assert parked["requestContext"]["condition"] == "RetryAttemptsExhausted"
 
     # Then, once the cause is fixed, the documented re-drive links everything, and nothing is lost
-    table.put_item(
-        Item={
-            "pk": f"USER#{target_id}",
-            "sk": "USER",
-            "type": "user",
-            "user_id": target_id,
-            "status": "active",
-            "created_at": "2026-01-01T00:00:00Z",
-            "updated_at": "2026-01-01T00:00:00Z",
-            "version": 1,
-        }
-    )
+    table.put_item(Item={**person, "status": "active", "version": 2})
     redrive = ["--endpoint", runtime.dynamodb_endpoint, "redrive", "--state-dir", str(runtime.state_dir)]
     assert operator(redrive) == 0
     profile = table.get_item(

@@ -2,7 +2,8 @@
 (transaction conflicts, lagging indexes, parallel out-of-order stream shards, redelivered batches, cached
 authorizer answers). Several people; window sales and reseller orders typed with random subsets of their
 emails and phones (and each other's); sign-ups verifying either or both, in any order; receipt redemptions,
-claims, staff attaching identifiers, identifier releases, erasures, voids.
+claims, staff attaching identifiers, identifier releases, erasures (of people, and of anonymous customers by
+their org), voids.
 
 The model is the rule in the customer's words, never the holders the service keeps: a ticket is seen by the
 person who proved first one of the identifiers its sale was typed with (before the sale: the first of them,
@@ -322,6 +323,20 @@ class Platform(RuleBasedStateMachine):
         }
         self.sold(still_there, [("email", self.email[person])])  # attached by the email: as if typed with it
         self.codes = [c for c in self.codes if c[1] != profile_id]  # a code of a profile given away is 410
+
+    @rule(pick=st.integers(0, 50))
+    def org_erases_an_orphan(self, pick):
+        """The org erases an anonymous customer: its code redeems nothing from then on (409 erased); what was
+        redeemed from it already stays with the redeemer."""
+        if not self.orphans:
+            return
+        org, profile_id = self.orphans[pick % len(self.orphans)]
+        admin = self.runtime.token(org_id=org, roles=["admin"])
+        answer = self.runtime.call("POST", f"/v1/orgs/{org}/profiles/{profile_id}/erase", admin)
+        assert answer.status_code in (200, 503), answer.text
+        if answer.status_code == 200:
+            self.orphans.remove((org, profile_id))
+            self.codes = [c for c in self.codes if c[1] != profile_id]
 
     @rule()
     def redrive(self):

@@ -156,10 +156,11 @@ def pseudonymise_effect(profile: Profile) -> PendingEffect:
     return PendingEffect(kind="pseudonymise_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)
 
 
-def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
+def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange], *, deleted: frozenset[ItemKey] = frozenset()) -> None:
     """The profiles, each over the version it was read at, and every implied item that appears, changes
     or goes. Changes are diffed together, so an item moving between two profiles (a card on a merge) is
-    one guarded write. Uniqueness items are taken only if free or already this write's."""
+    one guarded write. Uniqueness items are taken only if free or already this write's. `deleted`: implied
+    items of the `before` profiles deleted already (by an erasure too large for one transaction)."""
     before: dict[ItemKey, Item] = {}
     after: dict[ItemKey, Item] = {}
     for change in changes:
@@ -168,7 +169,7 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange]) -> None:
             tx.put_if_new(item)
         else:
             tx.put_at_version(item, change.before.version, change.guard)
-            before.update(implied_items(change.before))
+            before.update({k: v for k, v in implied_items(change.before).items() if k not in deleted})
         after.update(implied_items(change.after))
         if _changes_hands(change):
             add_pending(tx, rekey_effect(change.after))
@@ -414,12 +415,7 @@ class ProfileWrites(ProfileRecords):
             _add_implied_diff(tx, {k: before[k] for k in early[start : start + ERASE_DELETES]}, {})
             tx.execute(self.db.client)
         tx = self.db.tx()
-        item = {**profile_to_item(erased), "changed_by": changed_by.stamp()}
-        tx.put_at_version(item, current.version)
-        later = {k: v for k, v in before.items() if k not in early}
-        _add_implied_diff(tx, later, implied_items(erased))
-        if _is_erased(ProfileChange(current, erased)):
-            add_pending(tx, pseudonymise_effect(erased))
+        add_profile_changes(tx, [ProfileChange(current, erased, changed_by=changed_by)], deleted=frozenset(early))
         if announce:
             add_pending(tx, announce)
         tx.execute(self.db.client)
