@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +32,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 from bench import onsale  # noqa: E402
 from customer_profiles.data.requests import IdempotentRequest  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
-from customer_profiles.domain import effects, history, orders, pos, staff, users  # noqa: E402
+from customer_profiles.domain import effects, history, memberships, orders, pos, staff, users  # noqa: E402
 from customer_profiles.domain.idempotency import under_key  # noqa: E402
 from customer_profiles.edge.config import placeholders  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
@@ -63,6 +64,10 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, 
     def key(operation: str) -> IdempotentRequest:
         return under_key(operation, caller="bench", key=uuid.uuid4().hex, payload={})
 
+    # staff writes check the member's current membership in the table (token claims grant nothing)
+    memberships.grant(store, "org-bench", "till", ["pos", "viewer"])
+    for n in range(3):
+        memberships.grant(store, f"org-{n}", "till", ["pos"])
     buyer = user()
     order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
     orders.place_consumer_order(store, buyer, "org-bench", order)
@@ -140,6 +145,17 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, 
     return [
         (name, median_seconds(action, runs), requests_of(store, action).total(), most) for name, action, most in cases
     ]
+
+
+def activation_cost() -> Counter[str]:
+    """The requests of a sign-up whose dormant holders carry 1,000 window tickets across 5 orgs, with every
+    effect it leaves (tests/integration/test_linking_cost.py asserts the bound), on a table of its own."""
+    from tests.integration import test_linking_cost as cost
+
+    with dynamodb_local_store(
+        ROOT, {"ProfilesTable": "bench-cost", "IdempotencyTable": "bench-cost-requests"}
+    ) as store:
+        return cost.activation_of_1000_tickets(store)
 
 
 def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
@@ -249,11 +265,17 @@ def main() -> int:
         pyc = tempfile.mkdtemp(prefix="bench-pyc-")
         child(FIRST_REQUEST, "app_api", pyc, **local)  # compiles into the cache once (the layer ships bytecode)
         first_over_warm = statistics.median(child(FIRST_REQUEST, "app_api", pyc, **local) for _ in range(11))
+        activation = activation_cost()
     floor = results[0][1]
     print(f"DynamoDB Local, median of {args.runs} runs; floor = one GetItem round trip ({floor * 1000:.2f} ms here)")
     print(f"{'operation':40} {'x floor':>8} {'requests':>9} {'at most':>8}")
     for name, seconds, count, most in results:
         print(f"{name:40} {seconds / floor:8.1f} {count:9d} {'' if most is None else most:>8}")
+
+    print(
+        f"activation bringing 1,000 window tickets across 5 orgs: {sum(activation.values())} requests "
+        f"(at most 1,000/40 + 50 = 75; {dict(sorted(activation.items()))})"
+    )
 
     print(
         f"\nwarm invocation through the local Lambda endpoint (boto3) / the handler called in-process: "
