@@ -190,7 +190,7 @@ def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
     finally:
         server.shutdown()
         runner.close()
-    os.environ.update({**environment, "TABLE_NAME": "bench-profiles"})
+    os.environ.update({**environment, "TABLE_NAME": "bench-profiles", "IDEMPOTENCY_TABLE_NAME": "bench-idempotency"})
     sys.path.insert(0, str(ROOT / "functions" / "linker"))
     import linker
     from local_runtime.worker import LambdaContext

@@ -11,14 +11,16 @@ from collections.abc import Sequence
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import Item
-from customer_profiles.data.orders import TypedSale
+from customer_profiles.data.orders import TypedSale, drop_typed_identifier
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.resellers import CLOSED_CLAIM_LOSES
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.users import add_user, release_identifier
 from customer_profiles.models.domain import Identifier, PendingEffect, User
 
-MARK_RELEASES = 90  # identifiers released by the marking transaction itself; the effect releases any more
+# A release deletes two items (the identifier and its copy in the holder's partition): 45 per transaction,
+# beside the marking's user, subject and effect, stay under DynamoDB's 100; the effect releases any more.
+RELEASES_PER_TRANSACTION = 45
 DELETES_PER_TRANSACTION = 99
 
 
@@ -40,16 +42,16 @@ class ErasureRecords(Records):
         add_user(tx, user, erasing)
         if subject:
             tx.delete(keys.subject_key(subject), "user_id = :user", user=user.user_id)
-        for identifier in identifiers[:MARK_RELEASES]:
+        for identifier in identifiers[:RELEASES_PER_TRANSACTION]:
             release_identifier(tx, identifier, user.user_id)
         add_pending(tx, effect)
         tx.execute(self.db.client)
 
     def release_held(self, user_id: str, identifiers: Sequence[Identifier]) -> None:
         """Identifiers still held by `user_id`, released (each guarded by still being theirs)."""
-        for start in range(0, len(identifiers), 45):
+        for start in range(0, len(identifiers), RELEASES_PER_TRANSACTION):
             tx = self.db.tx()
-            for identifier in identifiers[start : start + 45]:
+            for identifier in identifiers[start : start + RELEASES_PER_TRANSACTION]:
                 release_identifier(tx, identifier, user_id)
             tx.execute(self.db.client)
 
@@ -104,15 +106,9 @@ class ErasureRecords(Records):
 
     def forget_typed_pointer(self, identifier: Identifier, pointer: TypedSale) -> None:
         """The pointer under `identifier` gone, and the identifier gone from the sale's other pointers."""
-        kept = [list(t) for t in pointer.typed if t != identifier]
         for other in pointer.typed:
             if other != identifier:
-                self.db.update_if(
-                    keys.typed_sale_key(other, pointer.org_id, pointer.order_id),
-                    "SET typed = :kept",
-                    "attribute_exists(pk)",
-                    kept=kept,
-                )
+                drop_typed_identifier(self.db, keys.typed_sale_key(other, pointer.org_id, pointer.order_id), identifier)
         self.db.table.delete_item(Key=keys.typed_sale_key(identifier, pointer.org_id, pointer.order_id))
 
     def forget_open_claims_of(self, org_id: str, profile_id: str) -> int:

@@ -31,7 +31,7 @@ from customer_profiles.data.moves import (
 from customer_profiles.data.profiles import ProfileChange, add_profile_changes, profile_holds
 from customer_profiles.data.receipts import add_receipt
 from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
-from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.data.table import KeyCondition, Records, Table
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.data.users import add_identifiers, add_user, check_holding, holders_of
 from customer_profiles.errors import ConcurrentWrite, InvalidInput, UserGone
@@ -173,6 +173,32 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
     if sale.receipt:
         add_receipt(tx, *sale.receipt)
     add_consents(tx, sale.order.org_id, sale.order.profile_id, sale.consents)
+
+
+def drop_typed_identifier(db: Table, key: keys.Key, identifier: Identifier) -> bool:
+    """`identifier` out of the `typed` list of the item at `key` (an order's entries are objects, a pointer's
+    pairs), written over the list as read and read again when it changed meanwhile, so two such writes never
+    put back what the other took out. False when there is no such item."""
+    for _ in range(MOVE_ROUNDS):
+        item = db.get(key)
+        if item is None:
+            return False
+        typed = item.get("typed") or []
+        kept = [t for t in typed if _typed_pair(t) != identifier]
+        if kept == typed:
+            return True
+        expression = "SET typed = :kept" if kept else "REMOVE typed"
+        values = {"kept": kept} if kept else {}
+        if db.update_if(key, expression, "typed = :typed", typed=typed, **values) is not None:
+            return True
+    raise ConcurrentWrite("an item kept changing while an identifier left it; retry")
+
+
+def _typed_pair(entry: Any) -> tuple[str, str]:
+    if isinstance(entry, dict):
+        return entry.get("kind", ""), entry.get("value", "")
+    kind, value = entry
+    return kind, value
 
 
 class OrderRecords(Records):
@@ -334,22 +360,10 @@ class OrderRecords(Records):
 
     def forget_typed(self, identifier: Identifier, order: Order) -> bool:
         """`identifier` leaves the order's typed identifiers (it reached someone else, or its prover is
-        erased): written over the list as read, read again when it changed meanwhile. False when the order
-        is no longer there (it moved: whoever moved it decided what it keeps)."""
-        for _ in range(MOVE_ROUNDS):
-            key = keys.order_key(order.org_id, order.profile_id, order.created_at, order.order_id)
-            item = self.db.get(key)
-            if item is None:
-                return False
-            typed = item.get("typed") or []
-            kept = [t for t in typed if (t.get("kind"), t.get("value")) != identifier]
-            if kept == typed:
-                return True
-            expression = "SET typed = :kept" if kept else "REMOVE typed"
-            values = {"kept": kept} if kept else {}
-            if self.db.update_if(key, expression, "typed = :typed", typed=typed, **values) is not None:
-                return True
-        raise ConcurrentWrite(f"order {order.order_id} kept changing while an identifier left it; retry")
+        erased). False when the order is no longer there (it moved: whoever moved it decided what it keeps)."""
+        return drop_typed_identifier(
+            self.db, keys.order_key(order.org_id, order.profile_id, order.created_at, order.order_id), identifier
+        )
 
     def move_sale(self, move: SaleMove, *, reached_at: str) -> None:
         """A typed sale to the person who proved one of its identifiers first (`add_sale_move`), with its open
