@@ -501,6 +501,8 @@ def test_another_orgs_staff_get_a_404_and_never_its_figures(store, stream):
         ({"from": "2026-03-10", "to": "2026-03-01"}, "from"),
         ({"from": "2025-01-01", "to": "2026-03-01"}, "to"),
         ({"from": "2026-02-30"}, "from"),
+        ({"from": "9999-12-30", "to": "9999-12-31"}, "from"),
+        ({"to": "0001-01-05"}, "to"),
         ({"by": "year"}, "by"),
         ({"limit": "0"}, "limit"),
         ({"format": "xml"}, "format"),

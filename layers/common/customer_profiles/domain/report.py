@@ -305,7 +305,15 @@ def periods(first: date, last: date, by: Period) -> list[tuple[str, date, date]]
     return found
 
 
+# Days a report may name: this service's sales are all of this millennium, and the period arithmetic stays
+# far from the calendar's ends (date.max overflows a month's end).
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def _range(query: ReportQuery, today: date) -> tuple[date, date]:
+    for name, day in (("from", query.first_day), ("to", query.last_day)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise InvalidInput(f"`{name}` is a day from {EARLIEST_DAY} to {LATEST_DAY}", field=name)
     last = query.last_day or (
         today if query.first_day is None else min(query.first_day + timedelta(days=DEFAULT_DAYS - 1), today)
     )
