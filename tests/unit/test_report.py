@@ -591,3 +591,20 @@ def test_csv_is_one_line_per_row_with_a_header_and_staff_subjects_stay_text(stor
     assert window["median_seconds_to_activation"] == ""
     (till,) = list(csv.DictReader(io.StringIO(by_staff)))
     assert till["staff"] == "'=HYPERLINK(1)" and till["sales"] == "1"
+
+
+def test_a_csv_page_gives_the_next_pages_cursor_in_a_header(store):
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    viewer = staff_principal(None, org_id, "viewer")
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    query = {"from": yesterday, "to": TODAY.isoformat(), "format": "csv", "limit": "1"}
+
+    _, first, answer = call("GET", f"/v1/orgs/{org_id}/reports/identification", viewer, query=query)
+    (cursor,) = answer["multiValueHeaders"]["Next-Cursor"]
+    _, second, last = call(
+        "GET", f"/v1/orgs/{org_id}/reports/identification", viewer, query={**query, "cursor": cursor}
+    )
+
+    assert {line["period"] for line in csv.DictReader(io.StringIO(first))} == {yesterday}
+    assert {line["period"] for line in csv.DictReader(io.StringIO(second))} == {TODAY.isoformat()}
+    assert "Next-Cursor" not in last["multiValueHeaders"]
