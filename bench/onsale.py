@@ -45,8 +45,9 @@ if str(ROOT / "layers" / "common") not in sys.path:
     sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+from customer_profiles.data import keys  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
-from customer_profiles.domain import orders, pos, profiles, users  # noqa: E402
+from customer_profiles.domain import orders, pos, profiles, report, users  # noqa: E402
 from customer_profiles.edge import secrets as secret_store  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
@@ -85,6 +86,7 @@ class Write:
     before: Item | None
     after: Item | None
     transactional: bool
+    by: str = "sale"  # "sale": the request's own writes; "tally": the linker's, keeping the report's counters
 
 
 @dataclass
@@ -92,6 +94,7 @@ class Recorder:
     items: dict[tuple[str, str], Item] = field(default_factory=dict)
     writes: list[Write] = field(default_factory=list)
     order: int = -1  # the order being sent; -1 while setting up (not recorded)
+    by: str = "sale"
 
     def apply(self, operation: str, body: dict[str, Any], *, transactional: bool) -> Item | None:
         where = body["Item"] if operation == "Put" else body["Key"]
@@ -115,7 +118,7 @@ class Recorder:
         else:
             self.items[key] = after
         if self.order >= 0:
-            self.writes.append(Write(self.order, operation, key, before, after, transactional))
+            self.writes.append(Write(self.order, operation, key, before, after, transactional, self.by))
         return after
 
 
@@ -124,9 +127,10 @@ def stored_key(key: dict[str, Any]) -> tuple[str, str]:
 
 
 def _updated(item: Item, body: dict[str, Any]) -> Item:
-    """A `SET a = :a, #b = :b` update (the only form the data layer sends)."""
+    """A `SET a = :a, #b = :b` update, optionally followed by `ADD #n :n, ...` (the forms the data layer
+    sends: the report's counter rows add)."""
     expression = body["UpdateExpression"]
-    match = re.fullmatch(r"SET (.+)", expression)
+    match = re.fullmatch(r"SET (.+?)(?: ADD (.+))?", expression)
     if not match:
         raise NotImplementedError(f"update expression {expression!r}")
     names = body.get("ExpressionAttributeNames", {})
@@ -135,6 +139,10 @@ def _updated(item: Item, body: dict[str, Any]) -> Item:
     for assignment in match.group(1).split(", "):
         name, value = (part.strip() for part in assignment.split(" = "))
         updated[names.get(name, name)] = copy.deepcopy(values[value])
+    for addition in (match.group(2) or "").split(", ") if match.group(2) else []:
+        name, value = addition.split(" ")
+        attribute = names.get(name, name)
+        updated[attribute] = updated.get(attribute, 0) + values[value]
     return updated
 
 
@@ -208,11 +216,19 @@ def _app_buyer(store: Store) -> Principal:
 
 
 def simulate(
-    orders_count: int, seconds: int, seed: int, *, mix: dict[str, float] | None = None, one_buyer: bool = False
+    orders_count: int,
+    seconds: int,
+    seed: int,
+    *,
+    mix: dict[str, float] | None = None,
+    one_buyer: bool = False,
+    counters: bool = True,
 ) -> tuple[list[Write], list[float]]:
     """Run the on-sale; returns every recorded write and each order's arrival time (seconds into the window).
 
-    `one_buyer`: every order by one app user, in one profile (a degenerate on-sale, to see the check fail)."""
+    `one_buyer`: every order by one app user, in one profile (a degenerate on-sale, to see the check fail).
+    `counters`: each order's INSERT record also goes through the linker's tally (domain.report), whose
+    writes are recorded with the order's (the identification report's counter rows must not be hot)."""
     rng = random.Random(seed)
     recorder = Recorder()
     store = Store(TABLE, StubResource(recorder), requests_table="requests")
@@ -255,8 +271,18 @@ def simulate(
             elif kind == "pos_card":
                 customer["card_fingerprint"] = uuid.uuid4().hex
             pos.create_pos_sale(store, sellers[n % TILLS], ORG, _request(rng, PosSaleRequest, customer=customer))
+        if counters:  # the linker, on the order's INSERT record: its tally and the report's counter rows
+            recorder.by = "tally"
+            placed = [w.key for w in recorder.writes if w.order == n and w.by == "sale" and _is_new_order(w)]
+            for pk, sk in placed:
+                report.retally_order(store, pk, sk)
+            recorder.by = "sale"
         recorder.order = -1
     return recorder.writes, arrivals
+
+
+def _is_new_order(write: Write) -> bool:
+    return write.operation == "Put" and write.before is None and (write.after or {}).get("type") == "order"
 
 
 # --- the figures --------------------------------------------------------------------------------------
@@ -351,15 +377,68 @@ def figures(writes: list[Write], arrivals: list[float], seconds: int) -> list[di
     return rows
 
 
+def run(orders: int, seconds: int, seed: int, *, one_buyer: bool = False) -> tuple[list[Write], list[float]]:
+    # Anonymous sales hash their receipt code with the service's key (Secrets Manager, or a local file): the
+    # paper on-sale has neither, and the key changes no key the table writes.
+    with unittest.mock.patch.object(secret_store, "receipt_code_keys", lambda: [b"onsale-bench-key"]):
+        return simulate(orders, seconds, seed, one_buyer=one_buyer)
+
+
 def onsale_figures(
     orders: int = 50_000, seconds: int = 60, seed: int = 7, *, one_buyer: bool = False
 ) -> list[dict[str, Any]]:
     """The on-sale's figures: one row for the base table and one per GSI (see the module's docstring)."""
-    # Anonymous sales hash their receipt code with the service's key (Secrets Manager, or a local file): the
-    # paper on-sale has neither, and the key changes no key the table writes.
-    with unittest.mock.patch.object(secret_store, "receipt_code_keys", lambda: [b"onsale-bench-key"]):
-        writes, arrivals = simulate(orders, seconds, seed, one_buyer=one_buyer)
+    writes, arrivals = run(orders, seconds, seed, one_buyer=one_buyer)
     return figures(writes, arrivals, seconds)
+
+
+QUERY_PAGE_BYTES = 1024 * 1024  # a Query answers at most 1 MB a page
+READ_UNIT_BYTES = 4096  # a read unit: 4 KB strongly consistent, or twice that eventually consistent
+YEAR = 365
+
+
+def report_figures(writes: list[Write], orders: int) -> dict[str, Any]:
+    """What the identification report costs: per sale, the linker's tally writes (its transaction's items,
+    of them the counter rows, and write units, doubled as transactions are); the hottest counter row's share
+    of the table's writes; and a year's report by day at its largest (every shard holding a row for every
+    day and channel, each the size of the on-sale's average row): Queries, pages, bytes and read units."""
+    tally = [w for w in writes if w.by == "tally"]
+    rows = [w for w in tally if w.key[0].startswith((keys.REPORT_PREFIX, keys.REPORT_STAFF_PREFIX))]
+    org_rows = Counter(w.key[0] for w in rows if w.key[0].startswith(keys.REPORT_PREFIX))
+    table_writes = len(writes)
+    final = {w.key: w.after for w in rows if w.key[0].startswith(keys.REPORT_PREFIX) and w.after}
+    row_bytes = sum(item_size(item) for item in final.values()) / max(1, len(final))
+    per_shard = YEAR * len(report.CHANNELS) * row_bytes
+    pages = keys.REPORT_SHARDS * max(1, math.ceil(per_shard / QUERY_PAGE_BYTES))
+    return {
+        "orders": orders,
+        "tally_items_per_sale": len(tally) / orders,
+        "counter_rows_per_sale": len(rows) / orders,
+        "tally_wcu_per_sale": 2 * sum(units(item_size(w.after or w.before or {})) for w in tally) / orders,
+        "hottest_counter_key": org_rows.most_common(1)[0][0] if org_rows else "-",
+        "hottest_counter_share": (org_rows.most_common(1)[0][1] / table_writes) if org_rows else 0.0,
+        "year_rows": keys.REPORT_SHARDS * YEAR * len(report.CHANNELS),
+        "year_row_bytes": round(row_bytes),
+        "year_queries": keys.REPORT_SHARDS,
+        "year_pages": pages,
+        "year_bytes": round(keys.REPORT_SHARDS * per_shard),
+        "year_rcu_eventual": keys.REPORT_SHARDS * math.ceil(per_shard / READ_UNIT_BYTES) / 2,
+    }
+
+
+def render_report(figures: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            "identification report (docs/decisions.md, section 23):",
+            f"  per sale, the linker's tally: {figures['tally_items_per_sale']:.2f} items in one transaction, "
+            f"{figures['counter_rows_per_sale']:.2f} of them counter rows, {figures['tally_wcu_per_sale']:.1f} WCU",
+            f"  hottest counter row {figures['hottest_counter_key']}: {figures['hottest_counter_share']:.2%} of the "
+            f"table's writes ({keys.REPORT_SHARDS} shards)",
+            f"  a year by day at its largest: {figures['year_rows']:,} rows of ~{figures['year_row_bytes']} B, "
+            f"{figures['year_queries']} Queries ({figures['year_pages']} pages), "
+            f"{figures['year_bytes'] / 1e6:.1f} MB, {figures['year_rcu_eventual']:,.0f} RCU eventually consistent",
+        ]
+    )
 
 
 def render(rows: list[dict[str, Any]], orders: int, seconds: int) -> str:
@@ -382,9 +461,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    rows = onsale_figures(args.orders, args.seconds, args.seed)
-    print(render(rows, args.orders, args.seconds))
+    print(report_text(args.orders, args.seconds, args.seed))
     return 0
+
+
+def report_text(orders: int = 50_000, seconds: int = 60, seed: int = 7) -> str:
+    """The hottest keys and the identification report's costs, from one on-sale."""
+    writes, arrivals = run(orders, seconds, seed)
+    return (
+        render(figures(writes, arrivals, seconds), orders, seconds)
+        + "\n"
+        + render_report(report_figures(writes, orders))
+    )
 
 
 if __name__ == "__main__":

@@ -293,7 +293,7 @@ def main() -> int:
     print(f"app API: the first request after a SnapStart restore / a warm one: {first_over_warm:.2f}x (at most 1.5)")
 
     print()
-    print(onsale.render(onsale.onsale_figures(), 50_000, 60))  # on paper: bench/onsale.py
+    print(onsale.report_text())  # on paper: bench/onsale.py (hot keys, the identification report's costs)
     return 0
 
 

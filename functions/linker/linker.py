@@ -1,6 +1,7 @@
 """Stream-triggered function: completes the pending effects the table's stream announces (linking,
-re-keying, events, claim notifications), writes profiles' activity trails from every record, and, on its
-schedule, re-drives the effects left pending and runs the claim schedule (reminders and expiry).
+re-keying, events, claim notifications), writes the activity trails and keeps the identification report's
+tallies from every record, and, on its schedule, re-drives the effects left pending and runs the claim
+schedule (reminders and expiry).
 
 Each record is handled on its own; every effect is idempotent and deleted only once done, so Powertools'
 BatchProcessor may go on after a failed record (Lambda re-delivers from the lowest failed sequence number)
@@ -20,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
 from customer_profiles.domain import claim_schedule, effects
-from customer_profiles.domain.stream import handle_change, record_activity
+from customer_profiles.domain.stream import handle_change, record_activity, record_tallies
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
@@ -86,11 +87,26 @@ def handle_record(record: DynamoDBRecord) -> None:
     except Exception as error:
         logger.exception("activity failed", extra=where)
         failure = failure or error
+    # The identification report's tallies, the same way: attempted whatever failed above, left pending when
+    # they cannot be updated now, the record failed only when that fails too.
+    tallied = 0
+    try:
+        record_id, _ = record_identity(record.raw_event)
+        counted = record_tallies(store(), record_id, event_name, old, new)
+        tallied, deferred = counted.written, deferred or counted.deferred is not None
+        if counted.deferred:
+            logger.warning("tallies deferred", extra=where, exc_info=counted.deferred)
+            metrics.add_metric(name="TalliesDeferred", unit=MetricUnit.Count, value=1)
+    except Exception as error:
+        logger.exception("tallies failed", extra=where)
+        failure = failure or error
     if failure:
         raise failure
     if written:
         metrics.add_metric(name="ActivityEntriesWritten", unit=MetricUnit.Count, value=written)
-    if not (acted or written or deferred):
+    if tallied:
+        metrics.add_metric(name="TalliesChanged", unit=MetricUnit.Count, value=tallied)
+    if not (acted or written or deferred or tallied):
         metrics.add_metric(name="RecordsIgnored", unit=MetricUnit.Count, value=1)
 
 

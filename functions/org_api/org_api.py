@@ -1,7 +1,8 @@
 """The org staff API: thin routes; the domain checks the staff member's org and role on every call."""
 
+from datetime import date
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -10,12 +11,24 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import activity, claim_lifecycle, consents, memberships, pos, privacy, staff
+from customer_profiles.domain import (
+    activity,
+    claim_lifecycle,
+    consents,
+    memberships,
+    pos,
+    privacy,
+    report,
+    staff,
+)
+from customer_profiles.domain import (
+    settings as org_settings,
+)
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
-from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
+from customer_profiles.edge.http import BEARER, ERROR_RESPONSES, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
 from customer_profiles.edge.idempotency import required_key
 from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
@@ -23,10 +36,13 @@ from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import (
     AttachIdentifierRequest,
     ClaimStaffResponse,
+    IdentificationReportResponse,
     OrgProfileDetailResponse,
     OrgProfileExport,
     OrgProfileListResponse,
     OrgProfileResponse,
+    OrgSettingsRequest,
+    OrgSettingsResponse,
     PosSaleRequest,
     PosSaleResponse,
     ProfileActivityResponse,
@@ -306,6 +322,92 @@ def put_staff_member(org_id: ORG_ID, subject: SUBJECT, member: StaffMemberReques
 def remove_staff_member(org_id: ORG_ID, subject: SUBJECT) -> Response[None]:
     memberships.remove_staff(store(), principal_of(app), org_id, subject)
     return Response(status_code=204)
+
+
+@app.get(
+    "/v1/orgs/<org_id>/settings",
+    responses=answers({200: OrgSettingsResponse}),
+    security=BEARER,
+    description="`admin`: the org's settings (`pos_capture`: `suggest` until changed) and their version.",
+    operation_id="read_org_settings",
+    tags=["org"],
+)
+@tracer.capture_method
+def read_org_settings(org_id: ORG_ID) -> OrgSettingsResponse:
+    return org_settings.read_settings(store(), principal_of(app), org_id)
+
+
+@app.put(
+    "/v1/orgs/<org_id>/settings",
+    responses=answers({200: OrgSettingsResponse}),
+    security=BEARER,
+    description="`admin`: change the settings, with the `version` read (another -> 409). The same settings "
+    "again change nothing. Each change is on the org's trail (`GET /v1/orgs/{org_id}/activity`).",
+    operation_id="change_org_settings",
+    tags=["org"],
+)
+@tracer.capture_method
+def change_org_settings(org_id: ORG_ID, change: OrgSettingsRequest) -> OrgSettingsResponse:
+    return org_settings.change_settings(store(), principal_of(app), org_id, change)
+
+
+@app.get(
+    "/v1/orgs/<org_id>/activity",
+    responses=answers({200: ProfileActivityResponse}),
+    security=BEARER,
+    description="`admin`: the org's own trail (settings changes: which, from what to what, by whom), newest first.",
+    operation_id="list_org_activity",
+    tags=["org"],
+)
+@tracer.capture_method
+def list_org_activity(org_id: ORG_ID, limit: LIMIT = 25, cursor: CURSOR = None) -> ProfileActivityResponse:
+    return activity.org_activity(store(), principal_of(app), org_id, limit=limit, cursor=cursor)
+
+
+REPORT_ANSWERS = {
+    200: {
+        "description": "OK",
+        "content": {
+            "application/json": {"model": IdentificationReportResponse},
+            "text/csv": {"schema": {"type": "string", "description": "format=csv: a header line, then one per row"}},
+        },
+    },
+    **ERROR_RESPONSES,
+}
+
+
+@app.get(
+    "/v1/orgs/<org_id>/reports/identification",
+    responses=REPORT_ANSWERS,
+    security=BEARER,
+    description="`admin` or `viewer`: how well the org knows its customers, per period (UTC days; `by` day, "
+    "ISO week or month) and channel, or per period and till (`by_staff=true`, window sales). `from`/`to`: "
+    "days, inclusive, at most 366 of them (default: the last 30). A page holds `limit` periods (default: all; "
+    "31 by staff); `next_cursor` (JSON) or the `Next-Cursor` header (CSV) gives the next. `format=csv` for "
+    "spreadsheets.",
+    operation_id="identification_report",
+    tags=["org"],
+)
+@tracer.capture_method
+def identification_report(  # noqa: PLR0917 - query parameters, passed by name
+    org_id: ORG_ID,
+    from_day: Annotated[date | None, Query(alias="from", description="First day, YYYY-MM-DD (UTC)")] = None,
+    to_day: Annotated[date | None, Query(alias="to", description="Last day, YYYY-MM-DD (UTC), inclusive")] = None,
+    by: Annotated[Literal["day", "week", "month"], Query()] = "day",
+    by_staff: Annotated[bool, Query()] = False,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    limit: Annotated[int | None, Query(ge=1, le=report.MAX_PERIODS)] = None,
+    cursor: CURSOR = None,
+) -> Response[Any]:
+    query = report.ReportQuery(from_day, to_day, by, by_staff, limit, cursor)
+    found = report.identification_report(store(), principal_of(app), org_id, query)
+    if format == "csv":
+        name = f"identification-{org_id}-{found.first_day}-{found.last_day}.csv"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if found.next_cursor:
+            headers["Next-Cursor"] = found.next_cursor
+        return Response(200, "text/csv; charset=utf-8", report.report_csv(found), headers=headers)
+    return Response(200, content_types.APPLICATION_JSON, found.model_dump(mode="json"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -11,8 +11,10 @@ as typed, that a person had proved), or who redeemed its receipt code, accepted 
 app; by nobody while nobody has; and by nobody once that person erased themselves (a proof still being
 carried out when they erased may instead be left for whoever proves an identifier of the sale next). After
 quiescence also: every order and entitlement has exactly one live parent, nothing is duplicated or lost, no
-pending effect is left, every claim is claimable or used, and no item of either table holds an email or phone
-an erased person had proved (unless it was typed, proved or attached again after the erasure).
+pending effect is left, every claim is claimable or used, no item of either table holds an email or phone
+an erased person had proved (unless it was typed, proved or attached again after the erasure), and each org's
+identification report equals a count of the items (the linker's tallies, exactly once whatever the stream's
+order and redeliveries).
 
 `make test` runs a few examples; `make soak` many more (SOAK_EXAMPLES, SOAK_STEPS).
 """
@@ -23,7 +25,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import boto3
@@ -35,6 +37,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 from scripts.operator import main as operator
 from tests.integration.test_partners import deliver, order, register_partner
 from tests.integration.test_privacy import IDEMPOTENCY_TABLE
+from tests.support.report_recount import recount, reported
 
 # its module fixtures are made once: with `--dist loadgroup` (make test) the file's tests share a worker
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("test_stateful_chaos")]
@@ -358,6 +361,8 @@ class Platform(RuleBasedStateMachine):
             assert parent and not parent.get("merged_into") and not parent.get("merging_into"), child
         entitlements = {i["entitlement_id"] for i in children if i["type"] == "entitlement"}
         assert entitlements == set(self.tickets)  # nothing lost, nothing made up
+        for org_id in self.orgs:  # the identification report's counters equal a recount of the items
+            self.report_settles(org_id)
         seen = {n: self.history(n) for n in self.signed_up}
         for entitlement_id, ticket in self.tickets.items():
             viewers = {n for n, held in seen.items() if entitlement_id in held}
@@ -380,6 +385,26 @@ class Platform(RuleBasedStateMachine):
             found |= {e["entitlement"]["entitlement_id"] for e in page["entries"] if e["entitlement"]}
             if not (cursor := page.get("next_cursor")):
                 return found
+
+    def report_settles(self, org_id, timeout=30.0):
+        """The report equals a recount of the items once the stream has carried the last records (the
+        linker may still be tallying what the last steps wrote when no effect is pending any more)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found, expected = self.reported(org_id), recount(self.scan(), org_id)
+            if found == expected or time.monotonic() > deadline:
+                assert found == expected, org_id
+                return
+            time.sleep(0.5)
+
+    def reported(self, org_id):
+        """The org's report by day, of yesterday and today (UTC), as the report's admin reads it."""
+        admin = self.runtime.token(org_id=org_id, roles=["admin"])
+        today = datetime.now(UTC).date()
+        query = {"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
+        answer = self.runtime.call("GET", f"/v1/orgs/{org_id}/reports/identification", admin, params=query)
+        assert answer.status_code == 200, answer.text
+        return reported(answer.json()["rows"])
 
     def scan(self, table_name=None):
         table = self.runtime.table() if table_name is None else self.resource().Table(table_name)

@@ -37,8 +37,12 @@ def test_make_demo_runs_the_readme_walkthrough_to_the_end_twice(runtime):
         )
 
         assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-        for step in range(1, 7):
+        for step in range(1, 9):
             assert f"== step {step}: " in demo.stdout
+        step_8 = demo.stdout.split("== step 8: ", 1)[1]
+        assert '"code":"identifier_required"' in step_8  # the policy refused the anonymous sale
+        assert '"kind":"settings_changed"' in step_8
+        assert "period,first_day,last_day,channel,staff,sales" in step_8  # the report by till, as CSV
         assert "== the walkthrough ran to the end" in demo.stdout
         assert f"the README walkthrough against {runtime.base_url}" in demo.stdout
 

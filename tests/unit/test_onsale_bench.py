@@ -52,3 +52,21 @@ def test_item_size_counts_names_and_values_like_dynamodb():
     assert onsale.item_size({"n": 12345}) == 1 + 4  # 5 digits: 3 bytes + 1
     assert onsale.units(1024) == 1
     assert onsale.units(1025) == 2
+
+
+def test_the_reports_counter_rows_are_written_once_a_sale_and_none_is_hot(rows):
+    writes, _ = onsale.run(orders=ORDERS, seconds=60, seed=11)
+    figures = onsale.report_figures(writes, ORDERS)
+    # every sale's tally adds to its day's row (and a window sale to its till's): at least one row a sale
+    assert 1 <= figures["counter_rows_per_sale"] < 2
+    assert figures["hottest_counter_key"].startswith("REPORT#org-onsale#")
+    assert figures["hottest_counter_share"] < LIMIT
+    assert figures["year_queries"] == 16
+
+
+def test_one_counter_row_a_day_would_be_the_hottest_key(monkeypatch):
+    from customer_profiles.data import keys
+
+    monkeypatch.setattr(keys, "REPORT_SHARDS", 1)
+    writes, _ = onsale.run(orders=500, seconds=60, seed=11)
+    assert onsale.report_figures(writes, 500)["hottest_counter_share"] >= LIMIT

@@ -80,6 +80,12 @@ class ReceiptCodeMistyped(InvalidInput):
     code = "receipt_code_mistyped"
 
 
+class IdentifierRequired(InvalidInput):
+    """The org's capture policy requires an email or phone for every window sale."""
+
+    code = "identifier_required"
+
+
 class IdempotencyKeyReused(InvalidInput):
     """An Idempotency-Key already answered a request with another payload."""
 

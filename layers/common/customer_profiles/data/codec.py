@@ -23,6 +23,7 @@ from customer_profiles.models.domain import (
     Holding,
     Identifier,
     Order,
+    OrgSettings,
     Partner,
     PendingEffect,
     Profile,
@@ -120,6 +121,9 @@ def order_to_item(order: Order, user_id: str | None) -> Item:
         bookkeeping["reached_at"] = order.reached_at
     if order.claim_token_hash:
         bookkeeping["claim_token_hash"] = order.claim_token_hash
+    for name in ("sold_by", "client_id", "receipt_hash"):
+        if getattr(order, name):
+            bookkeeping[name] = getattr(order, name)
     return {
         **keys.order_key(order.org_id, order.profile_id, order.created_at, order.order_id),
         "type": "order",
@@ -299,3 +303,27 @@ def activity_to_item(org_id: str, profile_id: str, entry: ActivityEntry, record_
 
 def activity_from_item(item: Item) -> ActivityEntry:
     return _model(ActivityEntry, item)
+
+
+# --- an org's settings -----------------------------------------------------------------------------------
+def settings_to_item(settings: OrgSettings, changed_by: Actor) -> Item:
+    """The settings, with who changed them last (the org's trail reads the stream image)."""
+    return {
+        **keys.org_settings_key(settings.org_id),
+        "type": "org_settings",
+        **settings.model_dump(exclude_none=True),
+        "changed_by": changed_by.stamp(),
+    }
+
+
+def settings_from_item(item: Item) -> OrgSettings:
+    return _model(OrgSettings, item)
+
+
+def org_activity_to_item(org_id: str, entry: ActivityEntry, record_id: str, index: int) -> Item:
+    return {
+        **keys.org_activity_key(org_id, entry.at, record_id, index),
+        "type": "org_activity",
+        "org_id": org_id,
+        **entry.model_dump(mode="json", exclude_none=True),
+    }

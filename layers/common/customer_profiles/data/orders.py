@@ -31,6 +31,7 @@ from customer_profiles.data.moves import (
 from customer_profiles.data.profiles import ProfileChange, add_profile_changes, profile_holds
 from customer_profiles.data.receipts import add_receipt
 from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
+from customer_profiles.data.settings import add_settings_check, settings_or_default
 from customer_profiles.data.table import KeyCondition, Records, Table
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.data.users import add_identifiers, add_user, check_holding, holders_of
@@ -44,6 +45,7 @@ from customer_profiles.models.domain import (
     Holding,
     Identifier,
     Order,
+    OrgSettings,
     Profile,
     Proof,
     Receipt,
@@ -75,6 +77,8 @@ class SaleWrite:
     holdings: dict[Identifier, Holding | None] = field(default_factory=dict)
     # Typed identifiers other than the dormant holder's own: whoever proves one first may still take the sale.
     pointers: list[Identifier] = field(default_factory=list)
+    # The org's settings an anonymous window sale was decided on (its capture policy): still so, or retry.
+    settings: OrgSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,8 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
     if sale.receipt:
         add_receipt(tx, *sale.receipt)
     add_consents(tx, sale.order.org_id, sale.order.profile_id, sale.consents)
+    if sale.settings is not None:
+        add_settings_check(tx, sale.settings)
 
 
 def drop_typed_identifier(db: Table, key: keys.Key, identifier: Identifier) -> bool:
@@ -226,14 +232,25 @@ class OrderRecords(Records):
         return answered_from(found[self.requests_table]), pointer[0]["profile_id"] if pointer else None
 
     def answer_and_holders(
-        self, request: IdempotentRequest, identifiers: Sequence[Identifier]
-    ) -> tuple[Answered | None, dict[Identifier, Holding]]:
-        """A sale's first read: its earlier answer, if any, and who holds each identifier typed."""
+        self, request: IdempotentRequest, identifiers: Sequence[Identifier], *, settings_of: str | None = None
+    ) -> tuple[Answered | None, dict[Identifier, Holding], OrgSettings | None]:
+        """A sale's first read: its earlier answer, if any, who holds each identifier typed, and (`settings_of`
+        an org) that org's settings, all strongly consistent in one request."""
         reads = {self.requests_table: answer_read(request)}
-        if identifiers:
-            reads[self.db.name] = {"Keys": [keys.identifier_key(i) for i in identifiers], "ConsistentRead": True}
+        wanted = [keys.identifier_key(i) for i in identifiers]
+        if settings_of:
+            wanted.append(keys.org_settings_key(settings_of))
+        if wanted:
+            reads[self.db.name] = {"Keys": wanted, "ConsistentRead": True}
         found = self.db.batch_get_across(reads)
-        return answered_from(found[self.requests_table]), holders_of(found.get(self.db.name, []))
+        items = found.get(self.db.name, [])
+        settings = None
+        if settings_of:
+            settings_key = keys.org_settings_key(settings_of)
+            stored = next((i for i in items if i["pk"] == settings_key["pk"] and i["sk"] == settings_key["sk"]), None)
+            settings = settings_or_default(settings_of, stored)
+            items = [i for i in items if i is not stored]
+        return answered_from(found[self.requests_table]), holders_of(items), settings
 
     def create_order(self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
         """The order and its entitlements in one transaction, under a profile that still belongs to the user."""

@@ -16,8 +16,10 @@ from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import PendingRecords
 from customer_profiles.data.profiles import ProfileWrites
 from customer_profiles.data.receipts import ReceiptRecords
+from customer_profiles.data.report import ReportRecords
 from customer_profiles.data.requests import RequestRecords
 from customer_profiles.data.resellers import ResellerRecords
+from customer_profiles.data.settings import SettingsRecords
 from customer_profiles.data.staff import StaffRecords, add_membership_check
 from customer_profiles.data.table import Table
 from customer_profiles.data.users import UserRecords
@@ -33,6 +35,8 @@ class Store(
     StaffRecords,
     ConsentRecords,
     ActivityRecords,
+    SettingsRecords,
+    ReportRecords,
     RequestRecords,
     ErasureRecords,
 ):

@@ -18,7 +18,7 @@ from customer_profiles.domain.access import require_staff_of
 from customer_profiles.errors import NotFound
 from customer_profiles.models.activity import CUSTOMER, SYSTEM, ActivityEntry, Actor
 from customer_profiles.models.api import ProfileActivityResponse
-from customer_profiles.models.domain import PendingEffect
+from customer_profiles.models.domain import DEFAULT_POS_CAPTURE, PendingEffect
 from customer_profiles.models.principal import Principal
 
 Image = dict[str, Any]
@@ -44,7 +44,16 @@ class UserActivity:
     entry: ActivityEntry
 
 
-Derived = ProfileActivity | UserActivity
+@dataclass(frozen=True)
+class OrgActivity:
+    """An entry on an org's own trail (its settings)."""
+
+    org_id: str
+    entry: ActivityEntry
+
+
+Derived = ProfileActivity | UserActivity | OrgActivity
+SETTINGS_AUDITED = {"pos_capture": DEFAULT_POS_CAPTURE}  # each setting the trail follows, with its default
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,9 @@ def activity_of_change(  # noqa: PLR0911 - one branch per kind of item
     pk, sk = image.get("pk"), image.get("sk")
     if not isinstance(pk, str) or not isinstance(sk, str):
         return []
+    settings_of = keys.org_of_settings_key(pk, sk)
+    if settings_of:
+        return _settings(event_name, old, new, settings_of, record_time)
     owner = keys.profile_of_pk(pk)
     if owner:
         if sk == keys.PROFILE_SK:
@@ -258,6 +270,27 @@ def _user(event_name: str, old: Image | None, new: Image | None, record_time: st
     return [UserActivity(str(new["user_id"]), entry)]
 
 
+def _settings(event_name: str, old: Image | None, new: Image | None, org_id: str, record_time: str) -> list[Derived]:
+    """A change of the org's settings: which settings changed, from what to what (enumerations, never
+    personal), by whom (the admin stamped on the item)."""
+    if new is None or event_name == "REMOVE":
+        return []
+    before = {name: (old or {}).get(name, default) for name, default in SETTINGS_AUDITED.items()}
+    after = {name: new.get(name, default) for name, default in SETTINGS_AUDITED.items()}
+    changed = [name for name in SETTINGS_AUDITED if before[name] != after[name]]
+    if not changed:
+        return []
+    entry = ActivityEntry(
+        kind="settings_changed",
+        at=_own_time(new, "updated_at") or record_time,
+        actor=_actor(new),
+        fields=changed,
+        settings={name: str(after[name])[:MAX_LABEL] for name in changed},
+        previous={name: str(before[name])[:MAX_LABEL] for name in changed},
+    )
+    return [OrgActivity(org_id, entry)]
+
+
 @dataclass(frozen=True)
 class Recorded:
     """What became of a stream record's entries: how many were written, or the error that deferred them to
@@ -297,15 +330,18 @@ def write_activity(store: Store, record_id: str, derived: Sequence[Derived]) -> 
     how many were new. A user's entries go on each of its profiles (strongly consistent read of its own
     partition)."""
     entries: list[ProfileActivity] = []
+    written = 0
     for found in derived:
         if isinstance(found, UserActivity):
             profiles = store.all_profiles_of_user(found.user_id)
             entries += [ProfileActivity(p.org_id, p.profile_id, found.entry) for p in profiles]
+        elif isinstance(found, OrgActivity):
+            written += store.add_org_activity(record_id, [(found.org_id, found.entry)])
         else:
             entries.append(found)
     if not entries:
-        return 0
-    return store.add_activity(record_id, [(e.org_id, e.profile_id, e.entry) for e in entries])
+        return written
+    return written + store.add_activity(record_id, [(e.org_id, e.profile_id, e.entry) for e in entries])
 
 
 def deferred_activity(record_id: str, derived: Sequence[Derived], now: str) -> PendingEffect:
@@ -315,6 +351,8 @@ def deferred_activity(record_id: str, derived: Sequence[Derived], now: str) -> P
             **(
                 {"org_id": d.org_id, "profile_id": d.profile_id}
                 if isinstance(d, ProfileActivity)
+                else {"org_id": d.org_id}
+                if isinstance(d, OrgActivity)
                 else {"user_id": d.user_id}
             ),
             "entry": d.entry.model_dump(mode="json", exclude_none=True),
@@ -332,6 +370,8 @@ def deferred_entries(cause: dict[str, Any]) -> list[Derived]:
         entry = ActivityEntry.model_validate(place["entry"])
         if "user_id" in place:
             derived.append(UserActivity(place["user_id"], entry))
+        elif "profile_id" not in place:
+            derived.append(OrgActivity(place["org_id"], entry))
         else:
             derived.append(ProfileActivity(place["org_id"], place["profile_id"], entry))
     return derived
@@ -345,4 +385,16 @@ def profile_activity(
     if store.get_profile(org_id, profile_id) is None:
         raise NotFound("no such profile")
     entries, next_cursor = store.activity_page(org_id, profile_id, limit=limit, cursor=cursor)
+    return ProfileActivityResponse(entries=entries, next_cursor=next_cursor)
+
+
+ORG_TRAIL_READERS = frozenset({"admin"})
+
+
+def org_activity(
+    store: Store, principal: Principal, org_id: str, *, limit: int, cursor: str | None
+) -> ProfileActivityResponse:
+    """The org's own trail (settings changes), newest first, to its admins."""
+    require_staff_of(principal, org_id, any_role=ORG_TRAIL_READERS)
+    entries, next_cursor = store.org_activity_page(org_id, limit=limit, cursor=cursor)
     return ProfileActivityResponse(entries=entries, next_cursor=next_cursor)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import activity, erasure, linking, proofs
+from customer_profiles.domain import activity, erasure, linking, proofs, report
 from customer_profiles.domain.claim_tokens import claim_token
 from customer_profiles.edge.config import settings
 from customer_profiles.edge.secrets import claim_token_key
@@ -24,7 +24,7 @@ from customer_profiles.retry import on_concurrent_write
 Publish = Callable[[list[DomainEvent]], None]
 
 
-def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
+def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:  # noqa: PLR0912 - one branch per kind
     """Do the effect (again, harmlessly, if it was done before) and return the events it announces."""
     cause = effect.cause
     match effect.kind:
@@ -58,6 +58,8 @@ def perform(store: Store, effect: PendingEffect) -> list[DomainEvent]:
             return proofs.bring_sales(store, identifier, cause["user_id"], cause["proven_at"])
         case "record_activity":  # entries a stream record could not write: each key written once, ever
             activity.write_activity(store, cause["record_id"], activity.deferred_entries(cause))
+        case "recount":  # report tallies a stream record could not update: re-derived from the items now
+            report.recount(store, cause)
         case _:  # pragma: no cover - EffectKind is closed
             raise ValueError(f"unknown effect {effect.kind}")
     return []  # done, nothing to announce

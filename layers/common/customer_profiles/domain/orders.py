@@ -73,7 +73,8 @@ def place_consumer_order(
         order, entitlements = build_order(
             request, request.payment_method, org_id=org_id, profile_id=profile_id, channel="app"
         )
-        order = order.model_copy(update={"reached_at": order.created_at})  # the person bought it
+        # the person bought it; through which app client (the report tells a white-label app's sales apart)
+        order = order.model_copy(update={"reached_at": order.created_at, "client_id": principal.client_id or None})
         answer = OrderResponse(order=order, entitlements=entitlements, profile_created=new_profile is not None)
         sale = SaleWrite(
             order=order,

@@ -20,6 +20,7 @@ from customer_profiles.domain.proofs import Placement, place_sale
 from customer_profiles.domain.receipts import new_receipt
 from customer_profiles.domain.staff import normalised_identifiers, org_views
 from customer_profiles.domain.users import new_id, utc_now
+from customer_profiles.errors import IdentifierRequired
 from customer_profiles.models.api import OrderRequest, PartnerOrderRequest, PosSaleRequest, PosSaleResponse
 from customer_profiles.models.domain import (
     CapturedDetails,
@@ -97,9 +98,20 @@ def create_pos_sale(
         # A concurrent sale may have created the same dormant user or profile: each attempt reads again.
         nonlocal attempts
         attempts += 1
-        answered, holders = store.answer_and_holders(once, customer.identifiers)
+        # An anonymous sale is decided by the org's capture policy: read with the rest, checked at the write.
+        anonymous = not customer.identifiers
+        answered, holders, org_settings = store.answer_and_holders(
+            once, customer.identifiers, settings_of=org_id if anonymous else None
+        )
         if answered:
             return PosSaleResponse.model_validate(replayed(answered, once))
+        policy = org_settings.pos_capture if org_settings else None
+        if policy == "require":
+            raise IdentifierRequired(
+                "this org's capture policy (pos_capture: require) needs the customer's email or phone for every "
+                "window sale; a card does not count",
+                field="customer",
+            )
         planned = plan_sale(
             store,
             org_id,
@@ -113,6 +125,8 @@ def create_pos_sale(
             index_candidate=attempts == 1,
         )
         planned.write.changed_by = staff_actor(principal, org_id, any_role=SELLERS)
+        planned.write.settings = org_settings
+        planned.write.order = planned.write.order.model_copy(update={"sold_by": principal.subject})
         profile = planned.profile
         # Staff record what a customer said only for a profile no person holds: a person states their own.
         if not planned.holder_active:
@@ -125,12 +139,15 @@ def create_pos_sale(
             code, planned.write.receipt = new_receipt(
                 planned.write.order, planned.write.entitlements, expiry_days=receipt_code_days
             )
+            receipt_hash = planned.write.receipt[0]
+            planned.write.order = planned.write.order.model_copy(update={"receipt_hash": receipt_hash})
         answer = PosSaleResponse(
             profile=org_views(store, [profile], statuses=statuses)[0],
             order=planned.write.order,
             entitlements=planned.write.entitlements,
             profile_created=planned.profile_created,
             receipt_code=code,
+            capture_suggested=True if anonymous and policy == "suggest" else None,
         )
         as_sent = answer.model_dump(mode="json")
         store.write_sale(planned.write, answer=(once, as_sent))

@@ -1,6 +1,7 @@
-"""What the table's stream means for the domain: a new pending effect is work to complete, and a change of a
-profile, its orders, entitlements and consents, a claim or a user may be on profiles' activity trails (written
-now, or left as a pending effect when that fails).
+"""What the table's stream means for the domain: a new pending effect is work to complete, a change of a
+profile, its orders, entitlements and consents, a claim, a user or an org's settings may be on activity
+trails, and a change of a sale, its holder, its receipt or a claim may change the identification report's
+tallies (each written now, or left as a pending effect when that fails).
 
 Images arrive as plain Python values (`edge.stream_images` reads every shape DynamoDB sends).
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 from customer_profiles.data.codec import is_pending_item, pending_from_item
 from customer_profiles.data.store import Store
-from customer_profiles.domain import activity, effects
+from customer_profiles.domain import activity, effects, report
 from customer_profiles.domain.users import utc_now
 
 
@@ -36,3 +37,11 @@ def record_activity(
     """The activity entries the record implies, each written once whatever the redeliveries, or left pending
     when writing them fails (raises only if that fails too)."""
     return activity.record_activity(store, record_id, event_name, old, new, record_time=record_time, now=utc_now())
+
+
+def record_tallies(
+    store: Store, record_id: str, event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> activity.Recorded:
+    """The report's tallies the record touches, re-derived from the items as they are (domain.report), or
+    left pending when that fails (raises only if that fails too)."""
+    return report.record_tallies(store, record_id, event_name, old, new, now=utc_now())

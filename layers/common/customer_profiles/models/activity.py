@@ -68,6 +68,7 @@ ActivityKind = Literal[
     "claim_readdressed",
     "consent_changed",
     "erased",
+    "settings_changed",  # on the org's own trail (GET /v1/orgs/{org_id}/activity)
 ]
 
 
@@ -91,3 +92,9 @@ class ActivityEntry(BaseModel):
     purpose: str | None = Field(default=None, description="consent_changed: the purpose (marketing_email...)")
     status: str | None = Field(default=None, description="consent_changed: the statement's status")
     source: str | None = Field(default=None, description="consent_changed: where it was captured")
+    settings: dict[str, str] | None = Field(
+        default=None, description="settings_changed: each changed setting's new value"
+    )
+    previous: dict[str, str] | None = Field(
+        default=None, description="settings_changed: each changed setting's value before"
+    )

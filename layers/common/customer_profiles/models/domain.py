@@ -205,6 +205,11 @@ class Order(BaseModel):
     typed: list[TypedIdentifier] = Field(default_factory=list, exclude=True)
     reached_at: str | None = Field(default=None, exclude=True)
     claim_token_hash: str | None = Field(default=None, exclude=True)  # a reseller's order: its claim
+    # Who sold it and through what, for the identification report (domain.report): the till's staff subject
+    # at a window, the app client of a purchase, the receipt code's hash of an anonymous sale.
+    sold_by: str | None = Field(default=None, exclude=True)
+    client_id: str | None = Field(default=None, exclude=True)
+    receipt_hash: str | None = Field(default=None, exclude=True)
 
 
 MAX_PARTNER_ENTITLEMENTS = 40  # a claim moves each in one transaction: 2 writes each + the claim, under 100
@@ -297,6 +302,7 @@ EffectKind = Literal[
     "bring_sales",
     "move_entitlements",
     "record_activity",  # a stream record's activity entries, when writing them failed (domain.activity)
+    "recount",  # the report's tallies a stream record touches, when updating them failed (domain.report)
 ]
 
 
@@ -310,3 +316,21 @@ class PendingEffect(BaseModel):
     effect_id: str  # unique per cause, so the same cause can never leave two
     cause: dict[str, Any]
     created_at: str
+
+
+# --- an org's settings --------------------------------------------------------------------------------
+# How strongly the window asks for an email or phone: `require` refuses an anonymous sale, `suggest` (the
+# default) sells and says capturing one was suggested, `off` says nothing.
+PosCapture = Literal["off", "suggest", "require"]
+DEFAULT_POS_CAPTURE: PosCapture = "suggest"
+
+
+class OrgSettings(BaseModel):
+    """An org's settings, at a version (0: never written, every setting at its default)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    org_id: str
+    pos_capture: PosCapture = DEFAULT_POS_CAPTURE
+    version: int = 0
+    updated_at: str | None = None
