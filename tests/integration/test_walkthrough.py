@@ -37,12 +37,15 @@ def test_make_demo_runs_the_readme_walkthrough_to_the_end_twice(runtime):
         )
 
         assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-        for step in range(1, 9):
+        for step in range(1, 10):
             assert f"== step {step}: " in demo.stdout
         step_8 = demo.stdout.split("== step 8: ", 1)[1]
         assert '"code":"identifier_required"' in step_8  # the policy refused the anonymous sale
         assert '"kind":"settings_changed"' in step_8
         assert "period,first_day,last_day,channel,staff,sales" in step_8  # the report by till, as CSV
+        step_9 = demo.stdout.split("== step 9: ", 1)[1]
+        assert "verified" in step_9 and "erase: 204" in step_9 and "me: 404" in step_9
+        assert '"profiles":[]' in step_9.replace(" ", "")  # staff find nobody by her email once erased
         assert "== the walkthrough ran to the end" in demo.stdout
         assert f"the README walkthrough against {runtime.base_url}" in demo.stdout
 
