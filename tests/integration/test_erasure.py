@@ -179,16 +179,24 @@ def test_every_orders_count_survives_the_erasure(runtime):
     token = sign_up(runtime, f"c-{t}", email=email, email_verified=True)
     for _ in range(3):
         purchase(runtime, token, org)
-    before = sum(
-        1
-        for i in all_items(runtime)
-        if str(i.get("pk", "")).startswith(f"ORG#{org}#PROFILE#") and i.get("type") == "order"
-    )
+
+    def orders():
+        return [
+            i
+            for i in all_items(runtime)
+            if str(i.get("pk", "")).startswith(f"ORG#{org}#PROFILE#") and i.get("type") == "order"
+        ]
+
+    before = len(orders())
+    user_id = next(i["user_id"] for i in orders())
     assert runtime.call("DELETE", "/v1/me", token).status_code == 204
-    runtime.wait_for(lambda: erased_everywhere(runtime, email), timeout=40)
-    after = [
-        i
-        for i in all_items(runtime)
-        if str(i.get("pk", "")).startswith(f"ORG#{org}#PROFILE#") and i.get("type") == "order"
-    ]
-    assert len(after) == before == 3 and not [i for i in after if "user_id" in i]
+
+    # Then, once the linker is done, every order is there, leading to nobody, and the user is gone
+    def done():
+        items = all_items(runtime)
+        keyed = [i for i in orders() if "user_id" in i or "gsi1pk" in i]
+        return not keyed and not [i for i in items if i.get("pk") == f"USER#{user_id}"]
+
+    runtime.wait_for(done, timeout=40)
+    assert len(orders()) == before == 3
+    assert not holding(all_items(runtime), email)

@@ -54,9 +54,9 @@ def place_sale(identifiers: Sequence[Identifier], holders: Mapping[Identifier, H
     for identifier in identifiers:
         holding = holders.get(identifier)
         if holding is not None and holding.provenance == "verified":
-            # Its other identifiers get pointers too: whoever proves one finds it (theirs no more, it leaves
-            # the order), and so does the erasure of whoever proved one.
-            others = tuple(i for i in identifiers if i != identifier)
+            # Its other identifiers (but this person's own) get pointers too: whoever proves one finds it
+            # (theirs no more, it leaves the order), and so does the erasure of whoever proved one.
+            others = tuple(i for i in identifiers if not _held_by(holders, i, holding.user_id))
             return Placement(user_id=holding.user_id, holder_active=True, pointers=others)
     primary = next((i for i in identifiers if i in holders), None)
     new_holder = None
@@ -80,6 +80,11 @@ def place_sale(identifiers: Sequence[Identifier], holders: Mapping[Identifier, H
         new_holder=new_holder,
         pointers=tuple(i for i in identifiers if i != primary),
     )
+
+
+def _held_by(holders: Mapping[Identifier, Holding], identifier: Identifier, user_id: str) -> bool:
+    holding = holders.get(identifier)
+    return holding is not None and holding.user_id == user_id
 
 
 def reached_at(order: Order, profile: Profile, holder: User | None) -> str | None:
