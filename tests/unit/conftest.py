@@ -1,12 +1,15 @@
+import functools
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 
 from customer_profiles.data.codec import membership_to_items
 from customer_profiles.data.store import Store
@@ -50,6 +53,46 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def store(aws: Any) -> Store:
     return Store(TABLES["ProfilesTable"], aws, requests_table=TABLES["IdempotencyTable"])
+
+
+def emptied(store: Store) -> None:
+    """Every item of both tables deleted but the staff memberships, and moto's stream records forgotten: a
+    property test's examples share one moto table, and moto copies the whole table (its stream records too)
+    for every transaction, so left to grow over hundreds of examples a soak runs out of memory."""
+    kept = {(item["pk"], item["sk"]) for member in STAFF_MEMBERS for item in membership_to_items(member)}
+    for name, key_names in ((store.db.name, ("pk", "sk")), (store.requests_table, ("id",))):
+        table = store.db.resource.Table(name)
+        items, arguments = [], {}
+        while True:
+            page = table.scan(**arguments)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        with table.batch_writer() as batch:
+            for item in items:
+                key = {k: item[k] for k in key_names}
+                if tuple(key.values()) not in kept:
+                    batch.delete_item(Key=key)
+    # moto keeps every stream record in memory, and copies them with the table for every transaction
+    for backend in dynamodb_backends[DEFAULT_ACCOUNT_ID].values():
+        for moto_table in backend.tables.values():
+            if moto_table.stream_shard is not None:
+                moto_table.stream_shard.items.clear()
+
+
+def each_example_from_empty(test: Callable[..., None]) -> Callable[..., None]:
+    """A property test over the `store` fixture whose every example ends with the tables `emptied` (under
+    `@given`, so each example starts from empty, whatever it left)."""
+
+    @functools.wraps(test)
+    def run(store: Store, *args: Any, **kwargs: Any) -> None:
+        try:
+            test(store, *args, **kwargs)
+        finally:
+            emptied(store)
+
+    return run
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from customer_profiles.domain import effects, history, pos, users
 from customer_profiles.domain.users import utc_now
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.domain import Proof
-from tests.unit.conftest import user_principal
+from tests.unit.conftest import each_example_from_empty, user_principal
 
 PEOPLE = 3
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "20"))
@@ -40,8 +40,9 @@ ACTIONS = st.lists(st.one_of(SALE, SIGN_UP), min_size=1, max_size=10)
     phases=WITHOUT_EXPLAIN,
 )
 @given(actions=ACTIONS)
+@each_example_from_empty
 def test_nobody_collects_tickets_sold_to_identifiers_they_never_proved(store, actions):
-    run = uuid.uuid4().hex[:8]  # the moto table is shared across examples: fresh people and orgs for each
+    run = uuid.uuid4().hex[:8]  # fresh people and orgs for each example
     orgs = [f"org-{run}-{n}" for n in range(2)]
     email = [f"person{n}-{run}@example.com" for n in range(PEOPLE)]
     phone = [f"+4479111{run_digits(run, n)}" for n in range(PEOPLE)]

@@ -16,7 +16,7 @@ from customer_profiles.data.keys import search_name
 from customer_profiles.domain import linking, pos, staff
 from customer_profiles.models.api import PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.domain import Profile, ProfileAttributes
-from tests.unit.conftest import staff_principal
+from tests.unit.conftest import each_example_from_empty, staff_principal
 from tests.unit.test_data_layer import every_page
 
 NAMES = st.sampled_from(["Ann", "Anna", "Andy", "Anderson", "Bob", "Bea", "Émile", "emma", "Zoë", "Zed"])
@@ -41,6 +41,7 @@ WITHOUT_EXPLAIN = [phase for phase in Phase if phase is not Phase.explain]
     phases=WITHOUT_EXPLAIN,
 )
 @given(actions=ACTIONS, limits=st.lists(st.integers(1, 5), min_size=2, max_size=2))
+@each_example_from_empty
 def test_listing_and_name_search_are_exact_at_any_page_size(store, actions, limits):
     org = f"org-{uuid.uuid4().hex[:8]}"  # a fresh org per example: the moto table is shared
     seller = staff_principal("till", org, "pos")
@@ -130,6 +131,7 @@ LISTED = st.lists(
     phases=WITHOUT_EXPLAIN,
 )
 @given(profiles=LISTED, limit=st.integers(1, 6))
+@each_example_from_empty
 def test_the_sharded_listing_pages_to_the_end_exactly_once_newest_first(store, profiles, limit):
     # The listing is written over 32 shards (an on-sale's new profiles would make fewer shards hot keys:
     # bench/onsale.py); a page merges every shard, and profiles written under the old 4 shards still show.
