@@ -79,17 +79,10 @@ def erase_profile(
 def erase_lineage(store: Store, profile: Profile, *, by: Actor, announce: PendingEffect | None = None) -> list[Profile]:
     """`profile` and every profile that ever merged into it (and into those), each erased in place."""
     done: list[Profile] = []
-    seen: set[str] = set()
-    todo = [profile.profile_id]
-    while todo:
-        profile_id = todo.pop()
-        if profile_id in seen:
-            continue
-        seen.add(profile_id)
-        after = erase_profile(store, profile.org_id, profile_id, by=by, announce=announce if not done else None)
+    for member in [profile, *lineage_of(store, profile)]:
+        after = erase_profile(store, member.org_id, member.profile_id, by=by, announce=None if done else announce)
         if after is not None:
             done.append(after)
-        todo += store.merged_profile_ids(profile.org_id, profile_id)
     return done
 
 
