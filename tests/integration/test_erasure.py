@@ -7,24 +7,16 @@ import uuid
 import pytest
 
 from tests.integration.test_claim_lifecycle import reseller_order
+from tests.integration.test_identity import unique_phone
 from tests.integration.test_linking import pos_sale
 from tests.integration.test_privacy import all_items, holding, purchase
+from tests.integration.test_proof_per_sale import sign_up
 
 pytestmark = pytest.mark.integration
 
 
 def tag() -> str:
     return uuid.uuid4().hex[:8]
-
-
-def phone() -> str:
-    return "+4479111" + str(uuid.uuid4().int % 10**5).zfill(5)
-
-
-def sign_up(runtime, sub, **claims):
-    token = runtime.token(sub, **claims)
-    assert runtime.call("PUT", "/v1/me", token).status_code in (200, 201)
-    return token
 
 
 def staff(runtime, org_id, role):
@@ -40,7 +32,7 @@ def test_a_merged_profile_is_exported_then_erased_with_its_person(runtime):
     # Given a person registered with a phone who bought at org A (profile T), and a window sale at org A typed
     # with their email and family name (profile P, a dormant holder's)
     t, org_a = tag(), f"org-{tag()}"
-    email, mobile, family = f"m-{t}@example.com", phone(), f"Zq{t}"
+    email, mobile, family = f"m-{t}@example.com", unique_phone(), f"Zq{t}"
     token = sign_up(runtime, f"m-{t}", phone_number=mobile, phone_number_verified=True)
     purchase(runtime, token, org_a)
     window = pos_sale(runtime, org_a, {"email": email, "family_name": family})
@@ -142,7 +134,7 @@ def test_an_org_erasure_forgets_the_open_claims_contacts_and_the_dormant_holders
 def test_an_identifier_typed_on_someone_elses_sale_goes_with_its_persons_erasure(runtime):
     # Given staff typing the first customer's email with the second customer's phone on the second's sale
     t, org = tag(), f"org-{tag()}"
-    first_email, second_phone = f"f-{t}@example.com", phone()
+    first_email, second_phone = f"f-{t}@example.com", unique_phone()
     second = sign_up(runtime, f"s-{t}", phone_number=second_phone, phone_number_verified=True)
     pos_sale(runtime, org, {"email": first_email, "phone": second_phone})
     # When the first customer verifies the email, then erases themselves

@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+from tests.integration.test_identity import org, unique_email, unique_phone
+from tests.integration.test_linking import pos_sale
 from tests.integration.test_partners import deliver, register_partner
 from tests.integration.test_receipts import anonymous_sale
 
@@ -17,29 +19,9 @@ pytestmark = pytest.mark.integration
 LINES = [{"kind": "ticket", "item_id": "ev", "quantity": 1, "unit_price": 100}]
 
 
-def unique_email(name="person"):
-    return f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-
-
-def unique_phone():
-    return f"+4479111{uuid.uuid4().int % 100000:05d}"
-
-
-def org():
-    return f"org-{uuid.uuid4().hex[:6]}"
-
-
 def sale(runtime, venue, customer):
-    till = runtime.token(f"till-{venue}", org_id=venue, roles=["pos"])
-    response = runtime.call(
-        "POST",
-        f"/v1/orgs/{venue}/pos/sales",
-        till,
-        json_body={"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": customer},
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["order"]["order_id"]
+    """A window sale typed with `customer`'s identifiers: its order id."""
+    return pos_sale(runtime, venue, customer)["order"]["order_id"]
 
 
 def sign_up(runtime, sub=None, **claims):

@@ -4,7 +4,8 @@ Asserted through what each person sees (their history), never through the holder
 
 import pytest
 
-from customer_profiles.domain import history, orders, pos, staff, users
+from customer_profiles.domain import orders, pos, staff, users
+from customer_profiles.domain.history import history_of_me
 from customer_profiles.errors import NotFound
 from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest
 from tests.unit.conftest import staff_principal, user_principal
@@ -27,25 +28,23 @@ def person(sub, *, email=None, phone=None):
     )
 
 
-def orders_seen(store, principal):
-    """The order ids the person's history shows (every page)."""
-    seen, cursor = set(), None
+def history(store, principal):
+    """Every entry the person's history shows (every page)."""
+    entries, cursor = [], None
     while True:
-        page = history.history_of_me(store, principal, org_id=None, limit=100, cursor=cursor)
-        seen |= {e.order.order_id for e in page.entries if e.order}
+        page = history_of_me(store, principal, org_id=None, limit=100, cursor=cursor)
+        entries += page.entries
         cursor = page.next_cursor
         if cursor is None:
-            return seen
+            return entries
+
+
+def orders_seen(store, principal):
+    return {e.order.order_id for e in history(store, principal) if e.order}
 
 
 def tickets_seen(store, principal):
-    seen, cursor = set(), None
-    while True:
-        page = history.history_of_me(store, principal, org_id=None, limit=100, cursor=cursor)
-        seen |= {e.entitlement.entitlement_id for e in page.entries if e.entitlement}
-        cursor = page.next_cursor
-        if cursor is None:
-            return seen
+    return {e.entitlement.entitlement_id for e in history(store, principal) if e.entitlement}
 
 
 def theft_setup(store):
