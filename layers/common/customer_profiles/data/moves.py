@@ -12,6 +12,7 @@ from customer_profiles.data.codec import entitlement_to_item, order_to_item
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.profiles import profile_holds
 from customer_profiles.data.tx import Tx
+from customer_profiles.data.users import check_active
 from customer_profiles.errors import UserGone
 from customer_profiles.models.domain import Entitlement, Order, PendingEffect, Profile, User
 
@@ -43,8 +44,7 @@ def add_sale_move(
         tx.check(keys.user_key(holder.user_id), "#version = :v", v=holder.version)
     holds, values = profile_holds(target.user_id)
     tx.check(keys.profile_key(target.org_id, target.profile_id), holds, **values)
-    failing = UserGone("the caller's user is not active") if for_the_caller else None
-    tx.check(keys.user_key(target.user_id), "#status = :active", failing=failing, active="active")
+    check_active(tx, target.user_id, UserGone("the caller's user is not active") if for_the_caller else None)
     moved = order.model_copy(update={"profile_id": target.profile_id, "reached_at": reached_at})
     tx.put_if_new({**order_to_item(moved, target.user_id), "moved_from": source.profile_id})
     left = keys.order_key(order.org_id, source.profile_id, order.created_at, order.order_id)

@@ -27,7 +27,7 @@ from customer_profiles.data.codec import (
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
-from customer_profiles.data.users import add_identifiers, add_user, check_holding
+from customer_profiles.data.users import add_identifiers, add_user, check_active, check_holding
 from customer_profiles.errors import InvalidInput, UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Profile, Proof, User
@@ -396,8 +396,7 @@ class ProfileWrites(ProfileRecords):
         tx = self.db.tx()
         add_profile_changes(tx, [ProfileChange(None, profile, changed_by=changed_by)])
         if profile.user_id:
-            failing = UserGone("the user is gone")
-            tx.check(keys.user_key(profile.user_id), "#status = :active", failing=failing, active="active")
+            check_active(tx, profile.user_id, UserGone("the user is gone"))
         tx.execute(self.db.client)
 
     def erase_profile(
@@ -450,6 +449,6 @@ class ProfileWrites(ProfileRecords):
         moved = profile.model_copy(update=update)
         tx = self.db.tx()
         add_profile_changes(tx, [ProfileChange(profile, moved, NOT_MERGED)])
-        tx.check(keys.user_key(to_user_id), "#status = :active", failing=UserGone("the user is gone"), active="active")
+        check_active(tx, to_user_id, UserGone("the user is gone"))
         tx.execute(self.db.client)
         return moved

@@ -14,6 +14,7 @@ from customer_profiles.data.codec import receipt_from_item, receipt_to_item
 from customer_profiles.data.moves import add_sale_move
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
+from customer_profiles.data.users import check_active
 from customer_profiles.errors import UserGone
 from customer_profiles.models.domain import Entitlement, Order, Profile, Receipt
 
@@ -83,12 +84,7 @@ class ReceiptRecords(Records):
                 for_the_caller=True,
             )
         else:
-            tx.check(
-                keys.user_key(redemption.user_id),
-                "#status = :active",
-                failing=UserGone("the caller's user is not active"),
-                active="active",
-            )
+            check_active(tx, redemption.user_id, UserGone("the caller's user is not active"))
         tx.execute(self.db.client)
 
     def take_attempt(self, action: str, user_id: str, window: int, *, limit: int, expiration: int) -> bool:

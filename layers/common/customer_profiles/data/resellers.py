@@ -24,6 +24,7 @@ from customer_profiles.data.pending import add_pending
 from customer_profiles.data.profiles import profile_holds
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
+from customer_profiles.data.users import check_active
 from customer_profiles.errors import InvalidInput, UserGone
 from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, Partner, PendingEffect, Profile
 
@@ -266,9 +267,7 @@ class ResellerRecords(Records):
         tx = self.db.tx()
         holds, values = profile_holds(target.user_id)
         tx.check(keys.profile_key(target.org_id, target.profile_id), holds, **values)
-        tx.check(
-            keys.user_key(target.user_id), "#status = :active", failing=UserGone("the claimer is gone"), active="active"
-        )
+        check_active(tx, target.user_id, UserGone("the claimer is gone"))
         tx.update(
             keys.claim_key(token_hash),
             "SET #status = :used, used_at = :now, used_by_profile_id = :target, used_by_user_id = :user, "

@@ -83,6 +83,12 @@ def release_identifier(tx: Tx, identifier: Identifier, holder: str) -> None:
     tx.delete(keys.held_identifier_key(holder, identifier))
 
 
+def check_active(tx: Tx, user_id: str, failing: Exception | None = None) -> None:
+    """The user is still active when the write commits (not being erased, merged or gone): `failing` is what
+    the caller is told when it is not (else the transaction's conflict, read again)."""
+    tx.check(keys.user_key(user_id), "#status = :active", failing=failing, active="active")
+
+
 def check_holding(tx: Tx, identifier: Identifier, holding: Holding | None) -> None:
     """The identifier is still held as it was read (by nobody, or by the same user): a decision taken on who
     held it stands only if that is still so when the write commits."""
