@@ -5,6 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
 export SAM_CLI_TELEMETRY := 0
+# What the tools cache or log stays in the clone, never in the home folder: npm's cache and logs, and what
+# follows the XDG folders (the template scanner's update check, the browser test's Chromium profile).
+export npm_config_cache := $(CURDIR)/$(STAMPS)/npm-cache
+export npm_config_logs_dir := $(CURDIR)/$(STAMPS)/npm-logs
+export XDG_CACHE_HOME := $(CURDIR)/$(STAMPS)/cache
+export XDG_CONFIG_HOME := $(CURDIR)/$(STAMPS)/config
+export __SAM_CLI_APP_DIR := $(CURDIR)/$(STAMPS)/sam
 # The virtualenvs are made from the Python found on the PATH as it was, never from one of them.
 SYSTEM_PATH := $(PATH)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
