@@ -12,7 +12,8 @@ export npm_config_logs_dir := $(CURDIR)/$(STAMPS)/npm-logs
 export XDG_CACHE_HOME := $(CURDIR)/$(STAMPS)/cache
 export XDG_CONFIG_HOME := $(CURDIR)/$(STAMPS)/config
 export __SAM_CLI_APP_DIR := $(CURDIR)/$(STAMPS)/sam
-export SCARF_ANALYTICS := false  # Swagger UI's package would report its install (and log it to /tmp)
+# Swagger UI's npm package would report its install (and log it to /tmp)
+export SCARF_ANALYTICS := false
 # The virtualenvs are made from the Python found on the PATH as it was, never from one of them.
 SYSTEM_PATH := $(PATH)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
