@@ -1,12 +1,12 @@
 """An on-sale on paper: which partition key gets hot when 50,000 orders land on one org in one minute.
 
-The orders go through the real use cases (`domain.orders.place_consumer_order`, `domain.pos.create_pos_sale`)
-over a `Store` whose DynamoDB is an in-memory stub: it answers the reads and records every write request the
-data layer sends (TransactWriteItems, PutItem, UpdateItem, DeleteItem), so the keys below are the data
-layer's own, never re-spelled here. From the recorded writes, for the base table and each GSI of
-template.yaml: total writes, the hottest partition key's share of them, and its peak writes and write units
-per second (1-second buckets, arrivals spread uniformly over the window) against DynamoDB's 1,000 WCU per
-partition.
+The orders go through the real use cases (`domain.sales.orders.place_consumer_order`,
+`domain.sales.pos.create_pos_sale`) over a `Store` whose DynamoDB is an in-memory stub: it answers the reads
+and records every write request the data layer sends (TransactWriteItems, PutItem, UpdateItem, DeleteItem), so
+the keys below are the data layer's own, never re-spelled here. From the recorded writes, for the base table
+and each GSI of template.yaml: total writes, the hottest partition key's share of them, and its peak writes
+and write units per second (1-second buckets, arrivals spread uniformly over the window) against DynamoDB's
+1,000 WCU per partition.
 
 Accounting, as DynamoDB does it:
 - base table: every Put, Update, Delete and (in a transaction) ConditionCheck is a write on its pk;
@@ -47,7 +47,9 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from customer_profiles.data import keys  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
-from customer_profiles.domain import orders, pos, profiles, report, users  # noqa: E402
+from customer_profiles.domain.identity import profiles, users  # noqa: E402
+from customer_profiles.domain.sales import orders, pos  # noqa: E402
+from customer_profiles.domain.staff import report  # noqa: E402
 from customer_profiles.edge import secrets as secret_store  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
@@ -227,7 +229,7 @@ def simulate(
     """Run the on-sale; returns every recorded write and each order's arrival time (seconds into the window).
 
     `one_buyer`: every order by one app user, in one profile (a degenerate on-sale, to see the check fail).
-    `counters`: each order's INSERT record also goes through the linker's tally (domain.report), whose
+    `counters`: each order's INSERT record also goes through the linker's tally (domain.staff.report), whose
     writes are recorded with the order's (the identification report's counter rows must not be hot)."""
     rng = random.Random(seed)
     recorder = Recorder()

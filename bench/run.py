@@ -32,8 +32,11 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 from bench import onsale  # noqa: E402
 from customer_profiles.data.requests import IdempotentRequest  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
-from customer_profiles.domain import effects, history, memberships, orders, pos, staff, users  # noqa: E402
+from customer_profiles.domain.effects import effects  # noqa: E402
 from customer_profiles.domain.idempotency import under_key  # noqa: E402
+from customer_profiles.domain.identity import history, users  # noqa: E402
+from customer_profiles.domain.sales import orders, pos  # noqa: E402
+from customer_profiles.domain.staff import memberships, org_console  # noqa: E402
 from customer_profiles.edge.config import placeholders  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
@@ -115,7 +118,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, 
         viewer = Principal(
             kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"viewer"})}
         )
-        return lambda: staff.read_profile(store, viewer, "org-bench", profile_id, limit=25, cursor=None)
+        return lambda: org_console.read_profile(store, viewer, "org-bench", profile_id, limit=25, cursor=None)
 
     cases: list[tuple[str, Callable[[], object], int | None]] = [
         ("floor: one GetItem", lambda: store.get_user("nobody"), 1),

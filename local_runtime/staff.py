@@ -32,7 +32,7 @@ def grant_local(endpoint: str, table: str, org_id: str, subject: str, roles: Seq
 
     sys.path.insert(0, str(ROOT / "layers" / "common"))
     from customer_profiles.data.store import Store
-    from customer_profiles.domain.memberships import grant
+    from customer_profiles.domain.staff.memberships import grant
     from customer_profiles.errors import DomainError
 
     dynamodb = boto3.resource(

@@ -42,9 +42,9 @@ try:
     import phonenumbers
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+    from customer_profiles.clock import utc_now
     from customer_profiles.data.store import Store
-    from customer_profiles.domain import memberships
-    from customer_profiles.domain.users import utc_now
+    from customer_profiles.domain.staff import memberships
     from customer_profiles.errors import Conflict, DomainError
     from customer_profiles.models.domain import Partner
 except ImportError as missing:  # a Python without the project's packages (the system's `python`)
@@ -215,7 +215,7 @@ def redrive(store: Store, target: Target, args: argparse.Namespace) -> int:
     os.environ.update({k: v for k, v in {**where, "CLAIM_URL_BASE": claim_url_base}.items() if v})
     if target.region and not target.endpoint:
         os.environ.setdefault("AWS_REGION", target.region)
-    from customer_profiles.domain import effects
+    from customer_profiles.domain.effects import effects
     from customer_profiles.edge import config
     from customer_profiles.edge.events import default_publisher
 
@@ -251,7 +251,7 @@ def run_schedule(store: Store, target: Target, args: argparse.Namespace) -> int:
     """The claim schedule's work, as the linker's schedule does it every 5 minutes: reminders and expiries due
     at `--now` (default: now). The reminders' notifications are pending effects the stream then publishes
     (locally: the running `make run`'s poller)."""
-    from customer_profiles.domain import claim_schedule
+    from customer_profiles.domain.claims import claim_schedule
 
     if args.now and not target.endpoint:
         raise Refused("--now moves the clock only for a local table")

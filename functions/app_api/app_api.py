@@ -11,19 +11,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import (
-    claims,
-    consents,
-    history,
-    orders,
-    privacy,
-    profiles,
-    receipt_codes,
-    receipts,
-    registration,
-    users,
-)
+from customer_profiles.domain.claims import claims
 from customer_profiles.domain.idempotency import under_key
+from customer_profiles.domain.identity import history, profiles, registration, users
+from customer_profiles.domain.privacy import consents, privacy
+from customer_profiles.domain.sales import orders, receipt_codes, receipts
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings

@@ -20,8 +20,9 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import claim_schedule, effects
-from customer_profiles.domain.stream import handle_change, record_activity, record_tallies
+from customer_profiles.domain.claims import claim_schedule
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.effects.stream import handle_change, record_activity, record_tallies
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal

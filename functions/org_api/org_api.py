@@ -11,20 +11,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import (
-    activity,
-    claim_lifecycle,
-    consents,
-    memberships,
-    pos,
-    privacy,
-    report,
-    staff,
-)
-from customer_profiles.domain import (
-    settings as org_settings,
-)
+from customer_profiles.domain.claims import claim_lifecycle
+from customer_profiles.domain.effects import activity
 from customer_profiles.domain.idempotency import under_key
+from customer_profiles.domain.privacy import consents, privacy
+from customer_profiles.domain.sales import pos
+from customer_profiles.domain.staff import memberships, org_console, report
+from customer_profiles.domain.staff import settings as org_settings
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
@@ -129,11 +122,11 @@ def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
     limit: LIMIT = 25,
     cursor: CURSOR = None,
 ) -> OrgProfileListResponse:
-    searches: list[tuple[staff.SearchField, str | None]] = [("email", email), ("phone", phone), ("name", name)]
+    searches: list[tuple[org_console.SearchField, str | None]] = [("email", email), ("phone", phone), ("name", name)]
     given = [(by, value) for by, value in searches if value]
     if len(given) > 1:
         raise InvalidInput("search by one of email, phone or name at a time", field=given[1][0])
-    return staff.list_profiles(
+    return org_console.list_profiles(
         store(), principal_of(app), org_id, search=given[0] if given else None, limit=limit, cursor=cursor
     )
 
@@ -149,7 +142,7 @@ def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
 def read_org_profile(
     org_id: ORG_ID, profile_id: PROFILE_ID, limit: LIMIT = 25, cursor: CURSOR = None
 ) -> OrgProfileDetailResponse:
-    return staff.read_profile(store(), principal_of(app), org_id, profile_id, limit=limit, cursor=cursor)
+    return org_console.read_profile(store(), principal_of(app), org_id, profile_id, limit=limit, cursor=cursor)
 
 
 @app.get(
@@ -175,7 +168,7 @@ def list_profile_activity(
 )
 @tracer.capture_method
 def update_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID, update: ProfileUpdateRequest) -> OrgProfileResponse:
-    return staff.update_profile(store(), principal_of(app), org_id, profile_id, update)
+    return org_console.update_profile(store(), principal_of(app), org_id, profile_id, update)
 
 
 @app.put(
@@ -203,7 +196,7 @@ def record_consents(org_id: ORG_ID, profile_id: PROFILE_ID, request: ConsentsReq
 def attach_identifier(
     org_id: ORG_ID, profile_id: PROFILE_ID, identifier: AttachIdentifierRequest
 ) -> OrgProfileResponse:
-    return staff.attach_identifier(store(), principal_of(app), org_id, profile_id, identifier)
+    return org_console.attach_identifier(store(), principal_of(app), org_id, profile_id, identifier)
 
 
 @app.post(
@@ -215,7 +208,7 @@ def attach_identifier(
 )
 @tracer.capture_method
 def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
-    return staff.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
+    return org_console.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
 
 
 @app.get(

@@ -12,7 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.data.store import Store
-from customer_profiles.domain import partners
+from customer_profiles.domain.sales import partners
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.http import answers, create_resolver

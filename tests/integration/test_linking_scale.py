@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from customer_profiles.domain import effects, memberships, pos, users
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.identity import users
+from customer_profiles.domain.sales import pos
+from customer_profiles.domain.staff import memberships
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.principal import Principal
 from tests.support.template_tables import dynamodb_local_store

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from customer_profiles.domain.receipt_codes import check_symbol
+from customer_profiles.domain.sales.receipt_codes import check_symbol
 
 pytestmark = pytest.mark.integration
 

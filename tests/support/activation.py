@@ -4,7 +4,10 @@ linker runs them from the stream. Asserted by tests/integration/test_linking_cos
 
 from collections import Counter
 
-from customer_profiles.domain import effects, history, memberships, pos, users
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.identity import history, users
+from customer_profiles.domain.sales import pos
+from customer_profiles.domain.staff import memberships
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.principal import Principal
 from tests.support.requests import requests_of

@@ -7,7 +7,7 @@ from typing import Any
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import claim_from_item, order_from_item, plain, profile_from_item, user_from_item
-from customer_profiles.domain.proofs import reached_at
+from customer_profiles.domain.identity.proofs import reached_at
 
 CHANNEL = {"pos": "window", "partner": "reseller"}
 FIGURES = (

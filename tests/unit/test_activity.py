@@ -19,8 +19,8 @@ import linker
 import org_api
 from customer_profiles.data import keys
 from customer_profiles.data.codec import encode_cursor, pending_to_item
-from customer_profiles.domain import staff
-from customer_profiles.domain.activity import ProfileActivity, UserActivity, activity_of_change
+from customer_profiles.domain.effects.activity import ProfileActivity, UserActivity, activity_of_change
+from customer_profiles.domain.staff import org_console
 from customer_profiles.models.activity import ActivityEntry, Actor
 from customer_profiles.models.api import ProfileUpdateRequest
 from customer_profiles.models.domain import PendingEffect, ProfileAttributes
@@ -318,7 +318,7 @@ def test_an_activation_puts_linked_on_each_profile_of_the_user(store):
     # Given a dormant user with profiles in two orgs (made by two window sales)
     sale = {"currency": "EUR", "payment_method": "cash", "lines": [{"kind": "ticket", "item_id": "e", "quantity": 1,
             "unit_price": 1}], "customer": {"email": "dana@example.com"}}  # fmt: skip
-    from customer_profiles.domain import pos
+    from customer_profiles.domain.sales import pos
     from customer_profiles.models.api import PosSaleRequest
 
     made = [
@@ -401,7 +401,7 @@ def test_a_record_whose_entries_cannot_even_be_deferred_is_reported_and_its_rede
 @pytestmark_linker
 def test_a_staff_edit_stamps_its_actor_and_the_stream_image_names_the_staff_role_not_the_user(store):
     # Given a window sale with an email (its profile has a dormant user) and an admin editing it
-    from customer_profiles.domain import pos
+    from customer_profiles.domain.sales import pos
     from customer_profiles.models.api import PosSaleRequest
 
     sale = PosSaleRequest.model_validate(
@@ -417,7 +417,7 @@ def test_a_staff_edit_stamps_its_actor_and_the_stream_image_names_the_staff_role
     key = keys.profile_key(ORG, profile_id)
     created = store.db.get(key)
     admin = staff_principal("staff-ann", ORG, "admin", "viewer")
-    staff.update_profile(
+    org_console.update_profile(
         store, admin, ORG, profile_id, ProfileUpdateRequest(version=1, attributes={"family_name": "Nakamura"})
     )
     edited = store.db.get(key)
@@ -472,7 +472,7 @@ def get_activity(principal, profile_id, org_id=ORG, **query):
 
 
 def a_profile(store, org_id=ORG):
-    from customer_profiles.domain import pos
+    from customer_profiles.domain.sales import pos
     from customer_profiles.models.api import PosSaleRequest
 
     sale = {"currency": "EUR", "payment_method": "cash", "lines": [{"kind": "ticket", "item_id": "e", "quantity": 1,
@@ -594,7 +594,7 @@ def whole_trail(store, org_id, profile_id):
 
 
 def window_sale(store, org_id, email):
-    from customer_profiles.domain import pos
+    from customer_profiles.domain.sales import pos
     from customer_profiles.models.api import PosSaleRequest
 
     sale = {"currency": "EUR", "payment_method": "card", "customer": {"email": email},
@@ -611,8 +611,8 @@ OPERATIONS = st.lists(st.sampled_from(["edit", "consent", "sale", "void"]), min_
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=OPERATIONS, data=st.data())
 def test_the_trails_newest_first_order_is_the_order_of_the_writes(store, stream, operations, data):
-    from customer_profiles.domain import consents
-    from customer_profiles.domain.users import utc_now
+    from customer_profiles.clock import utc_now
+    from customer_profiles.domain.privacy import consents
     from customer_profiles.models.consents import ConsentsRequest
 
     # Given a window sale to a customer's email (the profile's first write)
@@ -637,7 +637,9 @@ def test_the_trails_newest_first_order_is_the_order_of_the_writes(store, stream,
         if operation == "edit":
             version = store.get_profile(org_id, profile_id).version
             update = ProfileUpdateRequest(version=version, attributes={"family_name": f"Edit{n}"})
-            timed({"edited"}, lambda update=update: staff.update_profile(store, admin, org_id, profile_id, update))
+            timed(
+                {"edited"}, lambda update=update: org_console.update_profile(store, admin, org_id, profile_id, update)
+            )
         elif operation == "consent":
             purpose = data.draw(st.sampled_from(["marketing_email", "marketing_sms"]))
             status = "withdrawn" if said.get(purpose, (None, "withdrawn"))[1] == "granted" else "granted"
@@ -656,7 +658,7 @@ def test_the_trails_newest_first_order_is_the_order_of_the_writes(store, stream,
             active = [e for e in store.profile_with_children(org_id, profile_id)[2] if e.status == "active"]
             if not active:
                 continue
-            timed({"entitlement_voided"}, lambda e=active[0]: staff.void_entitlement(
+            timed({"entitlement_voided"}, lambda e=active[0]: org_console.void_entitlement(
                 store, admin, org_id, profile_id, e.entitlement_id))  # fmt: skip
     stream.drain()
 
@@ -675,8 +677,8 @@ def test_the_trails_newest_first_order_is_the_order_of_the_writes(store, stream,
 
 @pytestmark_linker
 def test_a_consent_moved_by_a_merge_or_removed_is_dated_when_that_happened(store, stream):
-    from customer_profiles.domain import consents
-    from customer_profiles.domain.users import utc_now
+    from customer_profiles.clock import utc_now
+    from customer_profiles.domain.privacy import consents
     from customer_profiles.models.consents import ConsentsRequest
 
     # Given two profiles of an org, the first with a statement said and recorded a while ago

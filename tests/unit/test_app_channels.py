@@ -6,7 +6,8 @@ from collections import Counter
 import pytest
 
 import app_api
-from customer_profiles.domain import history, orders, profiles, registration, users
+from customer_profiles.domain.identity import history, profiles, registration, users
+from customer_profiles.domain.sales import orders
 from customer_profiles.errors import Conflict, InvalidInput, NotFound
 from customer_profiles.models.api import OrderRequest, ProfileUpdateRequest
 from tests.unit.conftest import FakeContext, api_event, user_principal

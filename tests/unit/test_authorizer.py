@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import authorizer
-from customer_profiles.domain import memberships
+from customer_profiles.domain.staff import memberships
 from customer_profiles.models.principal import Principal
 from tests.support.tokens import AUDIENCES, ISSUER, FakeIdp
 from tests.unit.conftest import EVENTS_DIR, FakeContext
@@ -155,7 +155,7 @@ def test_client_credentials_are_unauthorized(idp):
 
 def test_a_registered_users_context_carries_their_platform_user_id_and_a_new_ones_none(idp):
     from customer_profiles.data.store import Store
-    from customer_profiles.domain import users
+    from customer_profiles.domain.identity import users
     from tests.unit.conftest import TABLES, user_principal
 
     token = idp.token("carol", aud="consumer-app", email="carol@example.com", email_verified=True)

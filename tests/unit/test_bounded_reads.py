@@ -13,9 +13,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import org_api
+from customer_profiles import clock
 from customer_profiles.data import keys
 from customer_profiles.data.codec import encode_cursor, entitlement_to_item, order_to_item
-from customer_profiles.domain import claims, pos, staff
+from customer_profiles.domain.claims import claims
+from customer_profiles.domain.sales import pos
+from customer_profiles.domain.staff import org_console
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.domain import Entitlement, Order, OrderLine
@@ -64,7 +67,7 @@ def build(profile_id, created_at, entitlements, *, legacy_ids=False, org=ORG):
     )
     children = [
         Entitlement(
-            entitlement_id=uuid.uuid4().hex if legacy_ids else keys.time_ordered_id(created_at),
+            entitlement_id=uuid.uuid4().hex if legacy_ids else clock.time_ordered_id(created_at),
             org_id=org,
             profile_id=profile_id,
             order_id=order.order_id,
@@ -87,7 +90,7 @@ def instant(n: int) -> str:
 def walk(store, profile_id, limit, org=ORG) -> Iterator[tuple[list[Order], list[Entitlement]]]:
     cursor = None
     while True:
-        page = staff.read_profile(
+        page = org_console.read_profile(
             store, staff_principal("auditor", org, "viewer"), org, profile_id, limit=limit, cursor=cursor
         )
         assert len(page.orders) + len(page.entitlements) <= limit
@@ -107,7 +110,7 @@ def timeline(orders, entitlements) -> list[tuple[str, bool, str]]:
 
 def test_time_ordered_ids_sort_by_time_and_above_every_earlier_id():
     earlier = [uuid.uuid4().hex for _ in range(200)] + ["f" * 32]
-    made = [keys.time_ordered_id(instant(n)) for n in (5, 61, 3600, 3601)]
+    made = [clock.time_ordered_id(instant(n)) for n in (5, 61, 3600, 3601)]
 
     assert made == sorted(made)
     assert min(made) > max(earlier)
@@ -132,12 +135,12 @@ def test_the_first_page_answers_at_most_limit_and_a_cursor_only_when_more_is_lef
     for n in range(3):
         add_order(store, profile_id, instant(n), entitlements=1)
 
-    exact = staff.read_profile(store, VIEWER, ORG, profile_id, limit=6, cursor=None)
-    cut = staff.read_profile(store, VIEWER, ORG, profile_id, limit=5, cursor=None)
+    exact = org_console.read_profile(store, VIEWER, ORG, profile_id, limit=6, cursor=None)
+    cut = org_console.read_profile(store, VIEWER, ORG, profile_id, limit=5, cursor=None)
 
     assert (len(exact.orders), len(exact.entitlements), exact.next_cursor) == (3, 3, None)
     assert len(cut.orders) + len(cut.entitlements) == 5 and cut.next_cursor
-    empty = staff.read_profile(store, VIEWER, ORG, new_profile(store), limit=5, cursor=None)
+    empty = org_console.read_profile(store, VIEWER, ORG, new_profile(store), limit=5, cursor=None)
     assert (empty.orders, empty.entitlements, empty.next_cursor) == ([], [], None)
 
 
@@ -192,15 +195,15 @@ def test_a_cursor_from_anything_else_is_invalid_input(store):
     for n in range(3):
         add_order(store, profile_id, instant(n))
         add_order(store, other, instant(n))
-    foreign = staff.read_profile(store, VIEWER, ORG, other, limit=1, cursor=None).next_cursor
-    listing = staff.list_profiles(store, VIEWER, ORG, search=None, limit=1, cursor=None).next_cursor
+    foreign = org_console.read_profile(store, VIEWER, ORG, other, limit=1, cursor=None).next_cursor
+    listing = org_console.list_profiles(store, VIEWER, ORG, search=None, limit=1, cursor=None).next_cursor
     pk = keys.profile_pk(ORG, profile_id)
     wrong_prefix = encode_cursor({"profile": pk, "after": ["SEARCH#x", None], "done": [False, False]})
     short = encode_cursor({"profile": pk, "after": [None], "done": [False]})
 
     for cursor in (foreign, listing, wrong_prefix, short, "not base64!", "e30=", "bnVsbA=="):
         with pytest.raises(InvalidInput):
-            staff.read_profile(store, VIEWER, ORG, profile_id, limit=2, cursor=cursor)
+            org_console.read_profile(store, VIEWER, ORG, profile_id, limit=2, cursor=cursor)
 
 
 @pytest.mark.usefixtures("reset_handler_caches")
@@ -252,11 +255,12 @@ def test_a_page_costs_the_same_requests_at_10_and_at_400_orders(store):
                 batch.put_item(Item=order_to_item(order, None))
                 for entitlement in entitlements:
                     batch.put_item(Item=entitlement_to_item(entitlement, None))
-        first = staff.read_profile(store, VIEWER, ORG, profile_id, limit=25, cursor=None)
+        first = org_console.read_profile(store, VIEWER, ORG, profile_id, limit=25, cursor=None)
         return [
-            requests_of(store, lambda: staff.read_profile(store, VIEWER, ORG, profile_id, limit=25, cursor=None)),
+            requests_of(store, lambda: org_console.read_profile(store, VIEWER, ORG, profile_id, limit=25, cursor=None)),
             requests_of(
-                store, lambda: staff.read_profile(store, VIEWER, ORG, profile_id, limit=25, cursor=first.next_cursor)
+                store,
+                lambda: org_console.read_profile(store, VIEWER, ORG, profile_id, limit=25, cursor=first.next_cursor),
             ),
         ]
 

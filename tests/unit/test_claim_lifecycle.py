@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from customer_profiles.domain import claim_lifecycle, claim_tokens, claims
+from customer_profiles.domain.claims import claim_lifecycle, claim_tokens, claims
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.errors import Forbidden, Gone, InvalidInput, NotFound, StateConflict, TooManyAttempts
 from tests.unit import test_partners

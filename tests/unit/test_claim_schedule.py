@@ -9,9 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customer_profiles.data import keys
-from customer_profiles.data.resellers import add_claim
-from customer_profiles.domain import claim_schedule, claims, effects, partners
-from customer_profiles.domain.stream import handle_change
+from customer_profiles.data.claims import add_claim
+from customer_profiles.domain.claims import claim_schedule, claims
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.effects.stream import handle_change
+from customer_profiles.domain.sales import partners
 from customer_profiles.models.domain import Claim
 from tests.unit import test_partners
 from tests.unit.conftest import user_principal

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customer_profiles.domain import claims, partners
+from customer_profiles.domain.claims import claims
+from customer_profiles.domain.sales import partners
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.errors import ConcurrentWrite, Gone, InvalidInput, NotFound, StateConflict
 from tests.unit import test_partners

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 import app_api
 import org_api
-from customer_profiles.domain import consents, linking, partners, pos, profiles, registration, users
+from customer_profiles.domain.identity import linking, profiles, registration, users
+from customer_profiles.domain.privacy import consents
+from customer_profiles.domain.sales import partners, pos
 from customer_profiles.errors import ConsentIsThePersons, Forbidden, InvalidInput, NotFound
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.consents import ConsentsRequest
@@ -50,7 +52,7 @@ def a_person_with_a_profile(store, client_id="consumer-app"):
     principal = user_principal(client_id=client_id)
     registration.register(store, principal)
     user_id = users.current_user_id(store, principal)
-    from customer_profiles.domain.profiles import ensure_user_profile
+    from customer_profiles.domain.identity.profiles import ensure_user_profile
 
     profile_id, _ = ensure_user_profile(store, user_id, ORG, origin="consumer")
     return principal, profile_id

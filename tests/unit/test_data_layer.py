@@ -11,7 +11,9 @@ import pytest
 from customer_profiles.data import codec, keys
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.tx import MAX_ITEMS, TooManyItems, TransactionCancelled, parse_cancellation
-from customer_profiles.domain import linking, orders, pos, registration, staff, users
+from customer_profiles.domain.identity import linking, registration, users
+from customer_profiles.domain.sales import orders, pos
+from customer_profiles.domain.staff import org_console
 from customer_profiles.errors import ConcurrentWrite, StateConflict, TryAgain
 from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.domain import PendingEffect, ProfileAttributes
@@ -33,7 +35,7 @@ def sell(store, payment_method="cash", **customer):
 
 
 def search(store, by, value, limit=25, cursor=None):
-    return staff.list_profiles(store, ADMIN, ORG, search=(by, value), limit=limit, cursor=cursor)
+    return org_console.list_profiles(store, ADMIN, ORG, search=(by, value), limit=limit, cursor=cursor)
 
 
 def every_page(fetch, limit):
@@ -55,7 +57,7 @@ def test_listing_pages_through_profiles_that_all_sit_in_one_shard(store, monkeyp
 
     # When staff page the listing one profile at a time
     seen = every_page(
-        lambda limit, cursor: staff.list_profiles(store, ADMIN, ORG, search=None, limit=limit, cursor=cursor), 1
+        lambda limit, cursor: org_console.list_profiles(store, ADMIN, ORG, search=None, limit=limit, cursor=cursor), 1
     )
 
     # Then every profile is listed once, newest first
@@ -68,16 +70,16 @@ def test_a_cursor_from_the_four_shard_listing_is_refused(store):
     sell(store)
     old = codec.encode_cursor({"org": ORG, "after": [None] * 4, "done": [False] * 4})
     with pytest.raises(Exception, match="invalid cursor"):
-        staff.list_profiles(store, ADMIN, ORG, search=None, limit=1, cursor=old)
+        org_console.list_profiles(store, ADMIN, ORG, search=None, limit=1, cursor=old)
 
 
 def test_a_listing_cursor_of_another_org_is_refused(store):
     sell(store)
     sell(store)
-    page = staff.list_profiles(store, ADMIN, ORG, search=None, limit=1, cursor=None)
+    page = org_console.list_profiles(store, ADMIN, ORG, search=None, limit=1, cursor=None)
     other = staff_principal("admin-x", "org-x", "admin")
     with pytest.raises(Exception, match="invalid cursor"):
-        staff.list_profiles(store, other, "org-x", search=None, limit=1, cursor=page.next_cursor)
+        org_console.list_profiles(store, other, "org-x", search=None, limit=1, cursor=page.next_cursor)
 
 
 def test_search_by_name_follows_an_edit(store):
@@ -85,7 +87,7 @@ def test_search_by_name_follows_an_edit(store):
     sold = sell(store, given_name="Alice", family_name="Smith")
 
     # When an admin renames her "Beatrice"
-    staff.update_profile(
+    org_console.update_profile(
         store,
         ADMIN,
         ORG,
@@ -109,7 +111,7 @@ def test_white_label_and_consumer_customers_are_found_by_name(store):
     bought = orders.place_consumer_order(
         store, buyer, ORG, OrderRequest.model_validate({"currency": "GBP", "payment_method": "card", "lines": LINES})
     )
-    staff.update_profile(
+    org_console.update_profile(
         store,
         ADMIN,
         ORG,
@@ -145,7 +147,7 @@ def test_after_a_merge_the_merged_profiles_identifiers_find_the_survivor(store):
         OrderRequest.model_validate({"currency": "GBP", "payment_method": "card", "lines": LINES}),
     )
     sold = sell(store, "card", card_fingerprint="fp_merge_001")  # anonymous, then given identifiers by staff
-    staff.attach_identifier(
+    org_console.attach_identifier(
         store,
         ADMIN,
         ORG,
@@ -164,7 +166,7 @@ def test_after_a_merge_the_merged_profiles_identifiers_find_the_survivor(store):
     assert store.profile_id_of_card(ORG, "fp_merge_001") == target.profile_id
     assert store.get_profile(ORG, source.profile_id).merged_into == target.profile_id
     listed = every_page(
-        lambda limit, cursor: staff.list_profiles(store, ADMIN, ORG, search=None, limit=limit, cursor=cursor), 5
+        lambda limit, cursor: org_console.list_profiles(store, ADMIN, ORG, search=None, limit=limit, cursor=cursor), 5
     )
     assert source.profile_id not in listed and target.profile_id in listed
 
@@ -259,7 +261,7 @@ def test_a_profile_is_read_whole_across_query_pages(store, monkeypatch):
 
 def test_a_stale_version_is_a_permanent_conflict_and_is_tried_once(store):
     sold = sell(store, given_name="Stale")
-    staff.update_profile(
+    org_console.update_profile(
         store,
         ADMIN,
         ORG,
@@ -267,7 +269,7 @@ def test_a_stale_version_is_a_permanent_conflict_and_is_tried_once(store):
         ProfileUpdateRequest(version=1, attributes=ProfileAttributes(given_name="Fresh")),
     )
     with pytest.raises(StateConflict):
-        staff.update_profile(
+        org_console.update_profile(
             store,
             ADMIN,
             ORG,

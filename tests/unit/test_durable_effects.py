@@ -3,7 +3,9 @@
 import pytest
 
 from customer_profiles.data import keys
-from customer_profiles.domain import effects, linking, pos, users
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.identity import linking, users
+from customer_profiles.domain.sales import pos
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.api import PosSaleRequest
 from tests.unit.conftest import staff_principal, user_principal

@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from customer_profiles.domain import consents, effects, history, partners, pos, privacy, receipts, staff, users
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.identity import history, users
+from customer_profiles.domain.privacy import consents, privacy
+from customer_profiles.domain.sales import partners, pos, receipts
+from customer_profiles.domain.staff import org_console
 from customer_profiles.errors import Erased, NotFound
 from customer_profiles.models.api import OrderRequest, PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.consents import ConsentsRequest
@@ -45,7 +49,7 @@ def buy(store, principal, org_id):
 
 
 def orders_placed(store, principal, org_id, order):
-    from customer_profiles.domain import orders
+    from customer_profiles.domain.sales import orders
 
     return orders.place_consumer_order(store, principal, org_id, order)
 
@@ -81,7 +85,7 @@ def test_a_profile_merged_into_the_persons_is_exported_then_erased_with_them(sto
 
     assert holding(store, "merged@example.com", "Zqmerged", "+447911000001") == []
     assert children_count(store) == kept
-    shell = staff.read_profile(store, ADMIN, "org-a", window.profile.profile_id, limit=10, cursor=None)
+    shell = org_console.read_profile(store, ADMIN, "org-a", window.profile.profile_id, limit=10, cursor=None)
     assert "Zqmerged" not in shell.model_dump_json() and "merged@example.com" not in shell.model_dump_json()
     assert store.get_profile("org-a", window.profile.profile_id).erased_at
     assert store.all_pending() == []
@@ -143,7 +147,7 @@ def test_an_erased_profile_takes_nothing_new(store):
     current = store.get_profile("org-a", profile_id)
     update = ProfileUpdateRequest.model_validate({"version": current.version, "attributes": {"given_name": "Back"}})
     with pytest.raises(Erased):
-        staff.update_profile(store, ADMIN, "org-a", profile_id, update)
+        org_console.update_profile(store, ADMIN, "org-a", profile_id, update)
     said = ConsentsRequest.model_validate({"consents": [{"purpose": "marketing_email", "status": "granted"}]})
     with pytest.raises(Erased):
         consents.record_by_staff(store, staff_principal("till-org-a", "org-a", "pos"), "org-a", profile_id, said)
@@ -188,7 +192,9 @@ def test_a_persons_verified_email_captured_on_someone_elses_profile_goes_with_th
 
     exported = privacy.export_me(store, second, cursor=None)
     assert "first@example.com" not in exported.model_dump_json()
-    found = staff.list_profiles(store, ADMIN, "org-a", search=("email", "first@example.com"), limit=10, cursor=None)
+    found = org_console.list_profiles(
+        store, ADMIN, "org-a", search=("email", "first@example.com"), limit=10, cursor=None
+    )
     assert found.profiles == []
     assert holding(store, "first@example.com") == []
     profile_id = exported.profiles[0].profile_id

@@ -11,8 +11,10 @@ import uuid
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from customer_profiles.domain import effects, history, pos, users
-from customer_profiles.domain.users import utc_now
+from customer_profiles.clock import utc_now
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.identity import history, users
+from customer_profiles.domain.sales import pos
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.domain import Proof
 from tests.unit.conftest import each_example_from_empty, user_principal

@@ -21,7 +21,7 @@ import authorizer
 import linker
 import org_api
 import partner_webhooks
-from customer_profiles.domain import claim_schedule
+from customer_profiles.domain.claims import claim_schedule
 from customer_profiles.edge import config
 from customer_profiles.edge import secrets as secret_store
 from tests.support.template_tables import TEMPLATE

@@ -4,8 +4,10 @@ import pytest
 
 from customer_profiles.data.codec import pending_to_item
 from customer_profiles.data.users import RegistrationWrite
-from customer_profiles.domain import effects, history, linking, orders, pos, users
-from customer_profiles.domain.stream import handle_change
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.effects.stream import handle_change
+from customer_profiles.domain.identity import history, linking, users
+from customer_profiles.domain.sales import orders, pos
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from customer_profiles.models.domain import PendingEffect

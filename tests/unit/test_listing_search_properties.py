@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from customer_profiles.data import keys
 from customer_profiles.data.keys import search_name
-from customer_profiles.domain import linking, pos, staff
+from customer_profiles.domain.identity import linking
+from customer_profiles.domain.sales import pos
+from customer_profiles.domain.staff import org_console
 from customer_profiles.models.api import PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.domain import Profile, ProfileAttributes
 from tests.unit.conftest import each_example_from_empty, staff_principal
@@ -67,7 +69,7 @@ def test_listing_and_name_search_are_exact_at_any_page_size(store, actions, limi
         elif action[0] == "rename" and live:
             profile_id = live[action[1] % len(live)]
             current = store.get_profile(org, profile_id)
-            staff.update_profile(
+            org_console.update_profile(
                 store,
                 admin,
                 org,
@@ -84,13 +86,13 @@ def test_listing_and_name_search_are_exact_at_any_page_size(store, actions, limi
             del names[source_id]
 
     listed = every_page(
-        lambda limit, cursor: staff.list_profiles(store, admin, org, search=None, limit=limit, cursor=cursor),
+        lambda limit, cursor: org_console.list_profiles(store, admin, org, search=None, limit=limit, cursor=cursor),
         limits[0],
     )
     assert sorted(listed) == sorted(names)  # every live profile exactly once, merged ones never
     for prefix in PREFIXES:
         found = every_page(
-            lambda limit, cursor, prefix=prefix: staff.list_profiles(
+            lambda limit, cursor, prefix=prefix: org_console.list_profiles(
                 store, admin, org, search=("name", prefix), limit=limit, cursor=cursor
             ),
             limits[1],
@@ -150,7 +152,8 @@ def test_the_sharded_listing_pages_to_the_end_exactly_once_newest_first(store, p
         made.append(profile)
 
     listed = every_page(
-        lambda limit, cursor: staff.list_profiles(store, admin, org, search=None, limit=limit, cursor=cursor), limit
+        lambda limit, cursor: org_console.list_profiles(store, admin, org, search=None, limit=limit, cursor=cursor),
+        limit,
     )
 
     newest_first = sorted(made, key=lambda p: (p.created_at, p.profile_id), reverse=True)

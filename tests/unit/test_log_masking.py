@@ -14,8 +14,8 @@ import authorizer
 import linker
 import org_api
 import partner_webhooks
-from customer_profiles.domain import pos
-from customer_profiles.domain.memberships import grant
+from customer_profiles.domain.sales import pos
+from customer_profiles.domain.staff.memberships import grant
 from customer_profiles.edge.logs import MASK, mask
 from tests.support.tokens import FakeIdp
 from tests.unit.conftest import FakeContext, api_event, user_principal
@@ -148,7 +148,7 @@ def stream_record_of(item, *, failing_key=None):
 
 @pytest.mark.usefixtures("aws", "reset_handler_caches")
 def test_receipt_codes_claim_tokens_pictures_cards_and_keys_reach_no_log_line(store, log_output, monkeypatch):
-    from customer_profiles.domain.claim_tokens import claim_token
+    from customer_profiles.domain.claims.claim_tokens import claim_token
 
     # Given an anonymous sale paid by card (its receipt code in the answer), logged as a careless line would
     sale = api_event("org-api-post-pos-sale.json")

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customer_profiles.data import keys
-from customer_profiles.domain import memberships
+from customer_profiles.domain.staff import memberships
 from customer_profiles.errors import Forbidden, NotFound, StateConflict
 from tests.unit.conftest import staff_principal
 

@@ -11,8 +11,10 @@ from standardwebhooks import Webhook
 
 import partner_webhooks
 from customer_profiles.data.codec import pending_to_item
-from customer_profiles.domain import claim_tokens, claims, partners, users
-from customer_profiles.domain.stream import handle_change
+from customer_profiles.domain.claims import claim_tokens, claims
+from customer_profiles.domain.effects.stream import handle_change
+from customer_profiles.domain.identity import users
+from customer_profiles.domain.sales import partners
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthenticated
 from customer_profiles.models.domain import Partner

@@ -6,7 +6,9 @@ from collections import Counter
 import pytest
 
 import org_api
-from customer_profiles.domain import pos, staff, users
+from customer_profiles.domain.identity import users
+from customer_profiles.domain.sales import pos
+from customer_profiles.domain.staff import org_console
 from customer_profiles.errors import Conflict, Forbidden, InvalidInput, NotFound
 from customer_profiles.models.api import AttachIdentifierRequest, PosSaleRequest, ProfileUpdateRequest
 from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
@@ -184,7 +186,7 @@ def test_search_by_email_phone_and_name_prefix_finds_only_this_orgs_profiles(sto
 
     def found(**search):
         ((by, value),) = search.items()
-        listing = staff.list_profiles(store, VIEWER, ORG, search=(by, value), limit=10, cursor=None)
+        listing = org_console.list_profiles(store, VIEWER, ORG, search=(by, value), limit=10, cursor=None)
         return [p.profile_id for p in listing.profiles]
 
     expected = [made.profile.profile_id]
@@ -200,7 +202,7 @@ def test_listing_is_newest_first_and_pages_without_gaps(store):
 
     seen, cursor = [], None
     while True:
-        page = staff.list_profiles(store, VIEWER, ORG, search=None, limit=3, cursor=cursor)
+        page = org_console.list_profiles(store, VIEWER, ORG, search=None, limit=3, cursor=cursor)
         seen += [p.profile_id for p in page.profiles]
         cursor = page.next_cursor
         if not cursor:
@@ -212,7 +214,7 @@ def test_listing_is_newest_first_and_pages_without_gaps(store):
 def test_reading_a_profile_gives_its_orders_and_entitlements_but_never_the_user(store):
     made = pos.create_pos_sale(store, SELLER, ORG, sale(email="reader@example.com"))
 
-    detail = staff.read_profile(store, VIEWER, ORG, made.profile.profile_id, limit=25, cursor=None)
+    detail = org_console.read_profile(store, VIEWER, ORG, made.profile.profile_id, limit=25, cursor=None)
 
     assert [o.order_id for o in detail.orders] == [made.order.order_id]
     assert len(detail.entitlements) == 2
@@ -224,28 +226,28 @@ def test_another_orgs_profile_is_404(store):
     foreign = staff_principal("spy", "org-spy", "admin", "viewer")
 
     with pytest.raises(NotFound):
-        staff.read_profile(store, foreign, "org-spy", made.profile.profile_id, limit=25, cursor=None)
+        org_console.read_profile(store, foreign, "org-spy", made.profile.profile_id, limit=25, cursor=None)
     with pytest.raises(NotFound):
-        staff.read_profile(store, foreign, ORG, made.profile.profile_id, limit=25, cursor=None)
+        org_console.read_profile(store, foreign, ORG, made.profile.profile_id, limit=25, cursor=None)
 
 
 def test_admins_update_attributes_with_optimistic_concurrency(store):
     made = pos.create_pos_sale(store, SELLER, ORG, sale(given_name="Ola"))
     update = ProfileUpdateRequest.model_validate({"version": 1, "attributes": {"display_name": "Ola N."}})
 
-    updated = staff.update_profile(store, ADMIN, ORG, made.profile.profile_id, update)
+    updated = org_console.update_profile(store, ADMIN, ORG, made.profile.profile_id, update)
 
     assert updated.version == 2 and updated.attributes.display_name == "Ola N."
     with pytest.raises(Conflict):
-        staff.update_profile(store, ADMIN, ORG, made.profile.profile_id, update)
+        org_console.update_profile(store, ADMIN, ORG, made.profile.profile_id, update)
     with pytest.raises(Forbidden):
-        staff.update_profile(store, VIEWER, ORG, made.profile.profile_id, update)
+        org_console.update_profile(store, VIEWER, ORG, made.profile.profile_id, update)
 
 
 def test_attaching_an_email_to_an_orphan_makes_it_a_dormant_users_child(store):
     orphan = pos.create_pos_sale(store, SELLER, ORG, sale()).profile
 
-    attached = staff.attach_identifier(
+    attached = org_console.attach_identifier(
         store, ADMIN, ORG, orphan.profile_id, AttachIdentifierRequest(version=1, email="late@example.com")
     )
 
@@ -254,7 +256,7 @@ def test_attaching_an_email_to_an_orphan_makes_it_a_dormant_users_child(store):
     assert store.get_profile(ORG, orphan.profile_id).user_id == user_id
     assert attached.version == 2 and attached.captured.email == "late@example.com"
     assert (
-        staff.list_profiles(store, VIEWER, ORG, search=("email", "late@example.com"), limit=5, cursor=None)
+        org_console.list_profiles(store, VIEWER, ORG, search=("email", "late@example.com"), limit=5, cursor=None)
         .profiles[0]
         .profile_id
         == orphan.profile_id
@@ -266,7 +268,7 @@ def test_attaching_finds_an_existing_user_and_refuses_a_second_profile_in_the_or
     orphan = pos.create_pos_sale(store, SELLER, ORG, sale()).profile
 
     with pytest.raises(Conflict):
-        staff.attach_identifier(
+        org_console.attach_identifier(
             store, ADMIN, ORG, orphan.profile_id, AttachIdentifierRequest(version=1, email="known@example.com")
         )
     assert store.get_profile(ORG, orphan.profile_id).user_id is None
@@ -276,7 +278,7 @@ def test_attaching_to_a_profile_that_has_an_account_is_a_conflict(store):
     made = pos.create_pos_sale(store, SELLER, ORG, sale(email="owned@example.com")).profile
 
     with pytest.raises(Conflict):
-        staff.attach_identifier(
+        org_console.attach_identifier(
             store, ADMIN, ORG, made.profile_id, AttachIdentifierRequest(version=1, email="other@example.com")
         )
 
@@ -285,12 +287,12 @@ def test_voiding_an_entitlement_is_state_guarded_and_idempotent(store):
     made = pos.create_pos_sale(store, SELLER, ORG, sale())
     entitlement = made.entitlements[0]
 
-    voided = staff.void_entitlement(store, ADMIN, ORG, made.profile.profile_id, entitlement.entitlement_id)
-    again = staff.void_entitlement(store, ADMIN, ORG, made.profile.profile_id, entitlement.entitlement_id)
+    voided = org_console.void_entitlement(store, ADMIN, ORG, made.profile.profile_id, entitlement.entitlement_id)
+    again = org_console.void_entitlement(store, ADMIN, ORG, made.profile.profile_id, entitlement.entitlement_id)
 
     assert voided.status == again.status == "void"
     with pytest.raises(NotFound):
-        staff.void_entitlement(store, ADMIN, ORG, made.profile.profile_id, "no-such-entitlement")
+        org_console.void_entitlement(store, ADMIN, ORG, made.profile.profile_id, "no-such-entitlement")
 
 
 # --- the handler ------------------------------------------------------------------------------------

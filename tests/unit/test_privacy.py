@@ -6,7 +6,11 @@ import uuid
 
 import pytest
 
-from customer_profiles.domain import consents, effects, orders, pos, privacy, registration, staff, users
+from customer_profiles.domain.effects import effects
+from customer_profiles.domain.identity import registration, users
+from customer_profiles.domain.privacy import consents, privacy
+from customer_profiles.domain.sales import orders, pos
+from customer_profiles.domain.staff import org_console
 from customer_profiles.errors import Forbidden, InvalidInput, NotFound, StateConflict
 from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest
 from customer_profiles.models.consents import ConsentsRequest
@@ -158,7 +162,7 @@ def test_an_erased_profile_cannot_be_given_to_a_customer_again(store):
     version = store.get_profile("org-a", profile_id).version
 
     with pytest.raises(StateConflict):
-        staff.attach_identifier(
+        org_console.attach_identifier(
             store, admin, "org-a", profile_id, AttachIdentifierRequest(version=version, email=email)
         )
     assert erased.erased_at and store.get_profile("org-a", profile_id).user_id is None

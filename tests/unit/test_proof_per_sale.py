@@ -4,8 +4,10 @@ Asserted through what each person sees (their history), never through the holder
 
 import pytest
 
-from customer_profiles.domain import orders, pos, staff, users
-from customer_profiles.domain.history import history_of_me
+from customer_profiles.domain.identity import users
+from customer_profiles.domain.identity.history import history_of_me
+from customer_profiles.domain.sales import orders, pos
+from customer_profiles.domain.staff import org_console
 from customer_profiles.errors import NotFound
 from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest
 from tests.unit.conftest import staff_principal, user_principal
@@ -139,7 +141,7 @@ def test_identifiers_a_person_verified_stay_listed_until_released(store):
 
 
 def test_erasure_releases_every_identifier_held_so_later_sales_still_sell(store):
-    from customer_profiles.domain import privacy
+    from customer_profiles.domain.privacy import privacy
 
     users.register_me(store, person("eve", email="e1@example.com"))
     users.register_me(store, eve := person("eve", email="e2@example.com"))  # now shows e2 only
@@ -160,7 +162,7 @@ def test_an_admin_attaches_an_orphan_to_the_person_who_verified_the_identifier(s
     owner = person("owner", email=OWNER_EMAIL)
     users.register_me(store, owner)
 
-    attached = staff.attach_identifier(
+    attached = org_console.attach_identifier(
         store,
         admin,
         "org-a",

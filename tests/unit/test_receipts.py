@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 import app_api
 from customer_profiles.data import keys
-from customer_profiles.domain import effects, history, orders, pos, receipt_codes, receipts, users
+from customer_profiles.domain.effects import effects
 from customer_profiles.domain.idempotency import under_key
+from customer_profiles.domain.identity import history, users
+from customer_profiles.domain.sales import orders, pos, receipt_codes, receipts
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import Gone, InvalidInput, NotFound, ReceiptCodeMistyped, TooManyAttempts
 from customer_profiles.models.api import OrderRequest, PosSaleRequest

@@ -20,7 +20,9 @@ import linker
 import org_api
 from customer_profiles.data import keys
 from customer_profiles.data.codec import encode_cursor
-from customer_profiles.domain import orders, pos, receipts, report, users
+from customer_profiles.domain.identity import users
+from customer_profiles.domain.sales import orders, pos, receipts
+from customer_profiles.domain.staff import report
 from customer_profiles.errors import IdentifierRequired, StateConflict
 from customer_profiles.models.api import OrderRequest, OrgSettingsRequest, PosSaleRequest
 from customer_profiles.models.domain import OrgSettings
@@ -200,7 +202,7 @@ def test_each_settings_change_is_on_the_orgs_trail_with_who_and_from_what(store,
 
 
 def set_policy(store, org_id: str, policy: str) -> None:
-    from customer_profiles.domain import settings as org_settings
+    from customer_profiles.domain.staff import settings as org_settings
 
     admin = staff_principal(None, org_id, "admin")
     current = store.org_settings(org_id)
@@ -416,7 +418,7 @@ def test_a_record_whose_tallies_fail_leaves_a_recount_that_the_redrive_completes
 
     # When DynamoDB takes writes again and the re-drive runs
     monkeypatch.setattr(type(store), "write_tally", write)
-    from customer_profiles.domain import effects
+    from customer_profiles.domain.effects import effects
 
     effects.redrive(store, lambda events: None)
     stream.quiet()

@@ -23,7 +23,7 @@ import app_api
 import linker
 import org_api
 import partner_webhooks
-from customer_profiles.domain import pos
+from customer_profiles.domain.sales import pos
 from customer_profiles.edge import tracing
 from customer_profiles.edge.logs import PERSONAL_FIELDS
 from tests.unit.conftest import FakeContext

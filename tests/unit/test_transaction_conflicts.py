@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from customer_profiles.domain import orders, pos, users
+from customer_profiles.domain.identity import users
+from customer_profiles.domain.sales import orders, pos
 from customer_profiles.errors import TryAgain
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from local_runtime.chaos import transaction_conflict

@@ -1,6 +1,6 @@
 import pytest
 
-from customer_profiles.domain import users
+from customer_profiles.domain.identity import users
 from customer_profiles.errors import Forbidden, NotFound
 from customer_profiles.models.domain import Holding
 from tests.unit.conftest import staff_principal, user_principal

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from customer_profiles.data import keys
+from customer_profiles.data.claims import CLOSED_CLAIM_LOSES
 from customer_profiles.data.codec import Item
 from customer_profiles.data.orders import TypedSale, drop_typed_identifier
 from customer_profiles.data.pending import add_pending
-from customer_profiles.data.resellers import CLOSED_CLAIM_LOSES
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.users import add_user, release_identifier
 from customer_profiles.models.domain import Identifier, PendingEffect, User

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-import uuid
 import zlib
 
 from customer_profiles.models.domain import Identifier
@@ -156,19 +155,9 @@ def order_key(org_id: str, profile_id: str, created_at: str, order_id: str) -> K
 
 
 def entitlement_key(org_id: str, profile_id: str, entitlement_id: str) -> Key:
-    """Entitlement ids made since bounded reads start with their creation time (`time_ordered_id`), so
+    """Entitlement ids made since bounded reads start with their creation time (`clock.time_ordered_id`), so
     `ENT#` sorts them by time, and above every earlier id (uuid4 hex, which are all older)."""
     return {"pk": profile_pk(org_id, profile_id), "sk": f"{ENTITLEMENT_SK_PREFIX}{entitlement_id}"}
-
-
-TIME_ORDERED_ID_MARK = "t"  # sorts above every hex digit: ids made before time-ordered ones come below them
-
-
-def time_ordered_id(at: str) -> str:
-    """An id that sorts by `at` (an ISO instant with milliseconds, as `utc_now` writes it): `t`, the
-    instant's 17 digits, 16 random hex digits (34 characters, within the path pattern of ids)."""
-    digits = "".join(c for c in at if c.isdigit())
-    return f"{TIME_ORDERED_ID_MARK}{digits}{uuid.uuid4().hex[:16]}"
 
 
 def consent_key(org_id: str, profile_id: str, purpose: str) -> Key:

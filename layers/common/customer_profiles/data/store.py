@@ -10,17 +10,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from customer_profiles.data.activity import ActivityRecords
+from customer_profiles.data.claims import ClaimRecords
 from customer_profiles.data.consents import ConsentRecords
+from customer_profiles.data.deliveries import DeliveryRecords
 from customer_profiles.data.erasure import ErasureRecords
+from customer_profiles.data.memberships import MembershipRecords, add_membership_check
 from customer_profiles.data.orders import OrderRecords
+from customer_profiles.data.partner_orders import PartnerOrderRecords
+from customer_profiles.data.partners import PartnerRecords
 from customer_profiles.data.pending import PendingRecords
 from customer_profiles.data.profiles import ProfileWrites
 from customer_profiles.data.receipts import ReceiptRecords
 from customer_profiles.data.report import ReportRecords
 from customer_profiles.data.requests import RequestRecords
-from customer_profiles.data.resellers import ResellerRecords
 from customer_profiles.data.settings import SettingsRecords
-from customer_profiles.data.staff import StaffRecords, add_membership_check
 from customer_profiles.data.table import Table
 from customer_profiles.data.users import UserRecords
 
@@ -29,10 +32,13 @@ class Store(
     UserRecords,
     ProfileWrites,
     OrderRecords,
-    ResellerRecords,
+    PartnerRecords,
+    DeliveryRecords,
+    PartnerOrderRecords,
+    ClaimRecords,
     ReceiptRecords,
     PendingRecords,
-    StaffRecords,
+    MembershipRecords,
     ConsentRecords,
     ActivityRecords,
     SettingsRecords,

@@ -101,7 +101,7 @@ def check_holding(tx: Tx, identifier: Identifier, holding: Holding | None) -> No
 
 def bring_sales_effect(identifier: Identifier, user_id: str, proven_at: str) -> PendingEffect:
     """`user_id` proved `identifier` at `proven_at`: every sale typed with it that no earlier proof reached
-    comes to them (domain/proofs.py). The effect id names the identifier by a hash only."""
+    comes to them (domain/identity/proofs.py). The effect id names the identifier by a hash only."""
     kind, value = identifier
     digest = hashlib.sha256(f"{kind}#{value}".encode()).hexdigest()[:32]
     cause = {"kind": kind, "value": value, "user_id": user_id, "proven_at": proven_at}

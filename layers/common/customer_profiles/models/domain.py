@@ -205,7 +205,7 @@ class Order(BaseModel):
     typed: list[TypedIdentifier] = Field(default_factory=list, exclude=True)
     reached_at: str | None = Field(default=None, exclude=True)
     claim_token_hash: str | None = Field(default=None, exclude=True)  # a reseller's order: its claim
-    # Who sold it and through what, for the identification report (domain.report): the till's staff subject
+    # Who sold it and through what, for the identification report (domain.staff.report): the till's staff subject
     # at a window, the app client of a purchase, the receipt code's hash of an anonymous sale.
     sold_by: str | None = Field(default=None, exclude=True)
     client_id: str | None = Field(default=None, exclude=True)
@@ -298,11 +298,11 @@ EffectKind = Literal[
     "publish",
     "notify_claim",
     "pseudonymise_profile",
-    "erase_user",  # a person's erasure after its user was marked `erasing` (domain.privacy)
+    "erase_user",  # a person's erasure after its user was marked `erasing` (domain.privacy.privacy)
     "bring_sales",
     "move_entitlements",
-    "record_activity",  # a stream record's activity entries, when writing them failed (domain.activity)
-    "recount",  # the report's tallies a stream record touches, when updating them failed (domain.report)
+    "record_activity",  # a stream record's activity entries, when writing them failed (domain.effects.activity)
+    "recount",  # the report's tallies a stream record touches, when updating them failed (domain.staff.report)
 ]
 
 

@@ -1,0 +1,1 @@
+"""A person's and an org's data rights: export, erasure, consent with its provenance."""

@@ -1,0 +1,1 @@
+"""Sales: consumer purchases, the venue window (point of sale), resellers' orders, receipt codes."""

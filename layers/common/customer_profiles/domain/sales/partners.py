@@ -1,0 +1,273 @@
+"""Orders posted by third-party resellers as signed webhooks (Standard Webhooks).
+
+The signature is checked on the raw body before anything is parsed. The body's `type` says what it is: an
+order (`order.created`, or no type), or an event about one identified by its `external_order_id`
+(`order.cancelled`, `order.recipient_changed`: domain/claims/claim_lifecycle.py). The `webhook-id` makes a
+delivery exactly once, and the partner's `external_order_id` makes an order exactly once whatever
+webhook-id carries it: both are written in the transaction of what the message did, so redeliveries
+(sequential or concurrent) find them and get the first answer back; the same id with another body (or
+order) is a 409.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import ValidationError
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from customer_profiles.clock import new_id, utc_now
+from customer_profiles.data.deliveries import Delivery
+from customer_profiles.data.partner_orders import PartnerOrderWrite
+from customer_profiles.data.store import Store
+from customer_profiles.domain.claims import claim_lifecycle
+from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
+from customer_profiles.domain.privacy import consents
+from customer_profiles.domain.sales.pos import Customer, plan_sale
+from customer_profiles.domain.staff.org_console import normalised_identifiers
+from customer_profiles.edge import secrets as secret_store
+from customer_profiles.errors import Forbidden, InvalidInput, NotFound, StateConflict, Unauthenticated
+from customer_profiles.models.activity import Actor
+from customer_profiles.models.api import (
+    PartnerEventResponse,
+    PartnerOrderCancelled,
+    PartnerOrderRequest,
+    PartnerOrderResponse,
+    PartnerRecipientChanged,
+)
+from customer_profiles.models.domain import Claim, Partner, Proof
+from customer_profiles.retry import on_concurrent_write
+
+PartnerMessage = PartnerOrderRequest | PartnerOrderCancelled | PartnerRecipientChanged
+MESSAGES: dict[str, type[PartnerMessage]] = {
+    "order.created": PartnerOrderRequest,
+    "order.cancelled": PartnerOrderCancelled,
+    "order.recipient_changed": PartnerRecipientChanged,
+}
+Outcome = Literal["created", "applied", "redelivered"]
+
+
+def verify_signature(partner_id: str, body: str, headers: dict[str, str], secrets: list[str]) -> None:
+    """Accept the delivery if any active secret signed it (the reference library does the checking:
+    constant-time comparison, 5-minute tolerance both ways)."""
+    for secret in secrets:
+        try:
+            Webhook(secret).verify(body, headers, json_parse=False)
+            return
+        except (WebhookVerificationError, ValueError, binascii.Error):
+            continue  # malformed headers raise ValueError or binascii.Error inside the library
+    raise Unauthenticated(f"the request is not signed by partner {partner_id}")
+
+
+def accept_partner_order(
+    store: Store,
+    partner_id: str,
+    headers: dict[str, str],
+    body: str,
+    *,
+    claim_days: int,
+) -> tuple[dict, Outcome]:
+    """Verify, parse and act on a reseller's message (an order, or an event about one); returns our answer
+    and whether the order was created, the event applied, or this was a redelivery (the first answer)."""
+    partner = store.get_partner(partner_id)
+    if partner is None or partner.status != "active":
+        raise Unauthenticated(f"the request is not signed by partner {partner_id}")
+    verify_signature(partner_id, body, headers, secret_store.partner_secrets(partner_id))
+    webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
+    if len(webhook_id) > 256:
+        raise InvalidInput("webhook-id is too long", field="webhook-id")
+    body_sha256 = hashlib.sha256(body.encode()).hexdigest()
+
+    message = _parse(body)
+
+    def attempt() -> tuple[dict, Outcome]:
+        # A concurrent delivery of the same id or order (or a concurrent sale) may win: each attempt reads again.
+        delivered, ordered = store.earlier_deliveries(partner_id, webhook_id, message.external_order_id)
+        if delivered is not None:
+            if delivered["body_sha256"] != body_sha256:
+                raise StateConflict("this webhook-id was delivered with another body", field="webhook-id")
+            return delivered["response"], "redelivered"
+        _require_allowed(partner, message.org_id)
+        if isinstance(message, PartnerOrderRequest):
+            return _order_created(store, partner, (webhook_id, body_sha256), message, ordered, claim_days=claim_days)
+        if ordered is None or ordered.get("org_id") != message.org_id or "claim_token_hash" not in ordered:
+            raise NotFound("no order with this external_order_id", field="external_order_id")
+        delivery = functools.partial(Delivery, partner_id, webhook_id, body_sha256)
+        return _order_changed(store, message, ordered, delivery, claim_days=claim_days), "applied"
+
+    return on_concurrent_write(attempt, give_up="the order kept conflicting with concurrent deliveries; retry")
+
+
+def _parse(body: str) -> PartnerMessage:
+    """The event the body is, by its `type` (none: an order, as partners sent before there were events)."""
+    try:
+        kind = json.loads(body).get("type", "order.created") if body.lstrip().startswith("{") else "order.created"
+        model = MESSAGES.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            raise InvalidInput(f"type: one of {', '.join(MESSAGES)}", field="type")
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{field or 'body'}: {first['msg']}", field=field or None) from error
+    except json.JSONDecodeError as error:
+        raise InvalidInput("the body is not JSON") from error
+
+
+def _order_created(
+    store: Store,
+    partner: Partner,
+    delivery: tuple[str, str],
+    request: PartnerOrderRequest,
+    ordered: dict | None,
+    *,
+    claim_days: int,
+) -> tuple[dict, Outcome]:
+    # The order, not its bytes; without consents, hashed as before they existed (orders recorded earlier match).
+    unstated = {"consents"} if request.consents is None else None
+    order_sha256 = hashlib.sha256(request.model_dump_json(exclude=unstated).encode()).hexdigest()
+    if ordered is not None:  # the partner sent the order again under a new webhook-id
+        if ordered.get("order_sha256") != order_sha256:
+            raise StateConflict("this external_order_id was recorded with another order", field="external_order_id")
+        return ordered["response"], "redelivered"
+    recorded = (*delivery, order_sha256)
+    return _record(store, partner, recorded, request, claim_days=claim_days), "created"
+
+
+def _order_changed(
+    store: Store,
+    message: PartnerOrderCancelled | PartnerRecipientChanged,
+    ordered: dict,
+    delivery: Callable[[dict], Delivery],
+    *,
+    claim_days: int,
+) -> dict:
+    """A partner's event about one of its orders: cancelled (what is still pending is voided, what was
+    claimed is reported as not cancellable) or re-addressed (a new claim replaces the old one)."""
+    hashed = ordered["claim_token_hash"]
+    order_id = ordered["response"]["order_id"]
+
+    def answer(claim: Claim, voided: list[str] = [], not_cancellable: list[str] = []) -> dict:  # noqa: B006
+        return PartnerEventResponse(
+            type=message.type,
+            external_order_id=message.external_order_id,
+            order_id=order_id,
+            claim_id=claim.claim_id,
+            claim_status=claim.status,
+            claim_expires_at=claim.expires_at,
+            voided=voided,
+            not_cancellable=not_cancellable,
+        ).model_dump(mode="json")
+
+    if isinstance(message, PartnerOrderCancelled):
+
+        def cancelled(done: claim_lifecycle.Cancellation) -> dict:
+            return answer(done.claim, done.voided, done.not_cancellable)
+
+        return cancelled(claim_lifecycle.cancel(store, hashed, delivery=lambda done: delivery(cancelled(done))))
+    identifiers = dict(
+        normalised_identifiers(
+            message.buyer.email,
+            message.buyer.phone,
+            default_region=store.org_default_region(message.org_id) if message.buyer.phone else None,
+            field_prefix="buyer.",
+        )
+    )
+    replacement = claim_lifecycle.readdress(
+        store,
+        hashed,
+        email=identifiers.get("email"),
+        phone=identifiers.get("phone"),
+        claim_days=claim_days,
+        token_key=secret_store.claim_token_key(),
+        delivery=lambda claim: delivery(answer(claim)),
+    )
+    return answer(replacement)
+
+
+def _require_allowed(partner: Partner, org_id: str) -> None:
+    if org_id not in partner.org_ids:
+        raise Forbidden(f"partner {partner.partner_id} may not sell for org {org_id}")
+
+
+def _record(
+    store: Store,
+    partner: Partner,
+    recorded: tuple[str, str, str],
+    request: PartnerOrderRequest,
+    *,
+    claim_days: int,
+) -> dict:
+    """The order, its claim and what makes it exactly once: (webhook id, body hash, order hash)."""
+    webhook_id, body_sha256, order_sha256 = recorded
+    buyer = request.buyer
+    identifiers = normalised_identifiers(
+        buyer.email,
+        buyer.phone,
+        default_region=store.org_default_region(request.org_id) if buyer.phone else None,
+        field_prefix="buyer.",
+    )
+    customer = Customer(identifiers=identifiers, given_name=buyer.given_name, family_name=buyer.family_name)
+    planned = plan_sale(
+        store,
+        request.org_id,
+        customer,
+        request,
+        payment_method="partner",  # paid at the reseller
+        channel="partner",
+        origin="partner",
+        proof=Proof(provenance="partner_asserted", at=utc_now(), partner_id=partner.partner_id),
+        entitlement_status="pending_claim",
+    )
+    said = consents.statements(
+        request.consents or [], source="partner", actor_partner_id=partner.partner_id, field_prefix="consents"
+    )
+    if not planned.holder_active:  # a reseller's word never speaks for a person who holds the profile
+        planned.write.consents = consents.newer_than_stored(
+            store, planned.profile, said, new_profile=planned.profile_created
+        )
+    planned.write.changed_by = Actor.partner(partner.partner_id)
+    now = utc_now()
+    contact = dict(identifiers)
+    claim = Claim(
+        claim_id=new_id(),
+        org_id=request.org_id,
+        partner_id=partner.partner_id,
+        profile_id=planned.profile.profile_id,
+        order_id=planned.write.order.order_id,
+        entitlement_ids=[e.entitlement_id for e in planned.write.entitlements],
+        email=contact.get("email"),
+        phone=contact.get("phone"),
+        status="open",
+        external_order_id=request.external_order_id,
+        expires_at=claim_lifecycle.in_days(claim_days),
+        created_at=now,
+    )
+    response = PartnerOrderResponse(
+        order_id=planned.write.order.order_id,
+        org_id=request.org_id,
+        entitlements=len(planned.write.entitlements),
+        claim_expires_at=claim.expires_at,
+        claim_id=claim.claim_id,
+    ).model_dump(mode="json")
+    token_hash_of_claim = token_hash(claim_token(claim.claim_id, secret_store.claim_token_key()))
+    planned.write.order = planned.write.order.model_copy(update={"claim_token_hash": token_hash_of_claim})
+    store.write_partner_order(
+        PartnerOrderWrite(
+            sale=planned.write,
+            partner_id=partner.partner_id,
+            webhook_id=webhook_id,
+            body_sha256=body_sha256,
+            response=response,
+            claim=claim,
+            claim_token_hash=token_hash_of_claim,
+            external_order_id=request.external_order_id,
+            order_sha256=order_sha256,
+        )
+    )
+    return response
