@@ -122,6 +122,21 @@ def test_a_sale_typed_with_a_verified_identifier_goes_to_its_person_at_once(stor
     assert orders_seen(store, accomplice) == set()
 
 
+def test_a_proof_the_sale_was_placed_after_never_takes_it_from_the_person_it_went_to(store):
+    """Both had proved an identifier before the sale; the one typed first got it. The other's proof, whose
+    effect the linker runs only after the sale (a delayed or redelivered stream record), finds the sale's
+    pointer and leaves the sale where it is."""
+    owner, accomplice = person("owner", email=OWNER_EMAIL), person("acc", phone=ACCOMPLICE_PHONE)
+    users.register_me(store, owner)
+    users.register_me(store, accomplice)  # its effect (bring what is typed with the phone) has not run yet
+
+    sale = sell(store, "org-a", email=OWNER_EMAIL, phone=ACCOMPLICE_PHONE)
+    run_pending_links(store)
+
+    assert orders_seen(store, owner) == {sale.order.order_id}
+    assert orders_seen(store, accomplice) == set()
+
+
 def test_identifiers_a_person_verified_stay_listed_until_released(store):
     alice = person("alice", email="a1@example.com")
     users.register_me(store, alice)

@@ -91,6 +91,8 @@ class TypedSale:
     order_created_at: str
     entitlement_ids: tuple[str, ...]
     typed: tuple[Identifier, ...]
+    # The sale went to a person when it was made: its placement weighed every proof made before it.
+    placed_with_person: bool = False
 
     @classmethod
     def of(cls, item: Item) -> TypedSale:
@@ -101,6 +103,7 @@ class TypedSale:
             order_created_at=item["order_created_at"],
             entitlement_ids=tuple(item.get("entitlement_ids", [])),
             typed=tuple((kind, value) for kind, value in item.get("typed", [])),
+            placed_with_person=bool(item.get("placed_with_person")),
         )
 
 
@@ -128,7 +131,8 @@ REKEY_ROUNDS = 3
 
 
 def typed_sale_item(identifier: Identifier, order: Order, entitlement_ids: Sequence[str]) -> Item:
-    """Where a proof of `identifier` finds a sale a dormant holder of another of its identifiers has."""
+    """Where a proof of `identifier` finds a sale typed with it that went to the holder of another one (a
+    dormant holder, or a person when `order.reached_at` says it reached them as it was made)."""
     return {
         **keys.typed_sale_key(identifier, order.org_id, order.order_id),
         "type": "typed_sale",
@@ -138,6 +142,7 @@ def typed_sale_item(identifier: Identifier, order: Order, entitlement_ids: Seque
         "order_created_at": order.created_at,
         "entitlement_ids": list(entitlement_ids),
         "typed": [list(t.identifier) for t in order.typed],
+        "placed_with_person": bool(order.reached_at),
     }
 
 

@@ -136,8 +136,10 @@ def _bring_one(store: Store, typed: TypedSale, identifier: Identifier, person: U
     if source.user_id == person.user_id or (holder is not None and holder.merged_into == person.user_id):
         store.drop_typed_sale(identifier, typed)  # theirs already (or on its way, with a holder folded into them)
         return None
-    if reached is not None and reached <= proven_at:
-        # An earlier proof reached it: the identifier (theirs, not its owner's) leaves it with its pointer.
+    if typed.placed_with_person or (reached is not None and reached <= proven_at):
+        # It went to a person as it was made (its placement weighed every proof made before it, by the order
+        # typed; its transaction checked the holders it read), or an earlier proof reached it: the identifier
+        # (theirs, not its owner's) leaves it with its pointer.
         store.forget_typed(identifier, order)
         store.drop_typed_sale(identifier, typed)
         return None
