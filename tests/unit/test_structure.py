@@ -57,20 +57,25 @@ def test_no_function_outside_the_tests_is_over_60_lines():
 
 
 def map_names(path: Path) -> list[str]:
-    """The names a module may go by on the map: dotted, or its path (from the repository, or from the layer)."""
+    """The names a module may go by on the map: dotted, or its path (from the repository, from the layer, or
+    from the shared package, as the map writes the package's)."""
+    names = [str(path.relative_to(ROOT))]
+    for base in (PACKAGE, LAYER, ROOT):
+        if path.is_relative_to(base):
+            names.append(str(path.relative_to(base)))
     relative = path.relative_to(LAYER if path.is_relative_to(LAYER) else ROOT)
     parts = relative.with_suffix("").parts
     if path.is_relative_to(ROOT / "functions"):
-        return [str(relative), str(relative.relative_to("functions"))]
+        return names
     if parts[-1] == "__init__":
-        package = parts[:-1]
-        return [".".join(package), "/".join(package) + "/", str(relative)]
-    return [".".join(parts), str(relative)]
+        return [*names, ".".join(parts[:-1])]
+    return [*names, ".".join(parts)]
 
 
 def on_the_map(names: list[str], text: str) -> bool:
-    # A name counts whole: `customer_profiles.data` does not count for `customer_profiles.data.keys`.
-    return any(re.search(rf"(?<![\w.]){re.escape(name)}(?![\w/]|\.\w)", text) for name in names)
+    # A name counts whole: `data/keys.py` does not count for `models/keys.py`, nor `customer_profiles.data` for
+    # `customer_profiles.data.keys`.
+    return any(re.search(rf"(?<![\w./]){re.escape(name)}(?![\w/]|\.\w)", text) for name in names)
 
 
 def test_every_module_is_on_the_architecture_map():
@@ -106,10 +111,22 @@ def test_no_function_imports_the_local_runtime():
 
 
 def test_the_map_names_count_whole():
-    # The check above must not take a package's name for its modules', nor a module's for its package's.
-    text = "`customer_profiles.data.keys.profiles` and local_runtime/invoke.py"
+    # The check above must not take a package's name for its modules', nor a module's for another's.
+    text = "`customer_profiles.data.keys.profiles`, local_runtime/invoke.py and `models/api/errors.py`"
     assert on_the_map(["customer_profiles.data.keys.profiles"], text)
     assert not on_the_map(["customer_profiles.data.keys"], text)
     assert not on_the_map(["customer_profiles.data.keys.prof"], text)
     assert on_the_map(["local_runtime/invoke.py"], text)
     assert not on_the_map(["local_runtime/"], text)
+    assert on_the_map(["models/api/errors.py"], text)
+    assert not on_the_map(["errors.py"], text)
+    assert not on_the_map(["api/errors.py"], text)
+
+
+def test_a_module_goes_by_its_paths_and_its_dotted_name():
+    names = map_names(PACKAGE / "data" / "keys" / "profiles.py")
+    assert "data/keys/profiles.py" in names
+    assert "layers/common/customer_profiles/data/keys/profiles.py" in names
+    assert "customer_profiles.data.keys.profiles" in names
+    assert "customer_profiles.data.keys" in map_names(PACKAGE / "data" / "keys" / "__init__.py")
+    assert "functions/linker/linker.py" in map_names(ROOT / "functions" / "linker" / "linker.py")
