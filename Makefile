@@ -28,7 +28,7 @@ export STATE_DIR
 
 help:
 	@echo "make run         serve the API on http://127.0.0.1:3000 (DynamoDB Local, stream poller, local IdP)"
-	@echo "make test        lint (ruff, mypy, sam validate --lint, template scanners, OpenAPI drift), sam build, unit and integration tests"
+	@echo "make test        lint (ruff, mypy, import contracts, sam validate --lint, template scanners, OpenAPI drift), sam build, unit and integration tests"
 	@echo "make invoke FN=LinkerFunction EVENT=events/linker-user-merged.json   one function, one event (sam local invoke)"
 	@echo "make token ARGS='--sub alice --email alice@example.com --email-verified'   mint a local token (--org O --role R: staff)"
 	@echo "make operator ARGS='redrive'   operator commands on make run's DynamoDB (add-staff, remove-staff, register-app-client, configure-org, register-partner, redrive, run-schedule); ARGS='--stack NAME ...' on a deployed stack"
@@ -85,6 +85,7 @@ lint: $(STAMPS)/venv $(STAMPS)/scan
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/common/customer_profiles functions/*/*.py local_runtime
+	PYTHONPATH=layers/common $(BIN)/lint-imports --no-logo --cache-dir $(STAMPS)/import-linter
 	$(BIN)/sam validate --lint --region us-east-1
 	$(BIN)/python -m scripts.openapi --check
 	$(SCAN)/bin/python -m scripts.scan_template

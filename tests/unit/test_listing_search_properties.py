@@ -147,7 +147,7 @@ def test_the_sharded_listing_pages_to_the_end_exactly_once_newest_first(store, p
             continue
         at = f"2026-12-01T00:00:0{second}.000Z"
         profile = Profile(org_id=org, profile_id=profile_id, origin="pos", created_at=at, updated_at=at)
-        with mock.patch.object(keys, "ORG_LISTING_SHARDS", 4 if legacy else keys.ORG_LISTING_SHARDS):
+        with mock.patch.object(keys.profiles, "ORG_LISTING_SHARDS", 4 if legacy else keys.ORG_LISTING_SHARDS):
             store.create_user_profile(profile)
         made.append(profile)
 

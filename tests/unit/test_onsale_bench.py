@@ -67,6 +67,6 @@ def test_the_reports_counter_rows_are_written_once_a_sale_and_none_is_hot(rows):
 def test_one_counter_row_a_day_would_be_the_hottest_key(monkeypatch):
     from customer_profiles.data import keys
 
-    monkeypatch.setattr(keys, "REPORT_SHARDS", 1)
+    monkeypatch.setattr(keys.report, "REPORT_SHARDS", 1)  # where report_shard reads it
     writes, _ = onsale.run(orders=500, seconds=60, seed=11)
     assert onsale.report_figures(writes, 500)["hottest_counter_share"] >= LIMIT

@@ -8,16 +8,9 @@ from collections.abc import Sequence
 from botocore.exceptions import ClientError
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import (
-    activity_from_item,
-    activity_to_item,
-    decode_cursor,
-    encode_cursor,
-    is_key_value,
-    org_activity_to_item,
-)
+from customer_profiles.data.codec import activity_from_item, activity_to_item, org_activity_to_item
+from customer_profiles.data.cursors import decode_key_cursor, encode_cursor
 from customer_profiles.data.table import KeyCondition, Records
-from customer_profiles.errors import InvalidInput
 from customer_profiles.models.activity import ActivityEntry
 
 
@@ -73,16 +66,8 @@ class ActivityRecords(Records):
             "Limit": limit,
             "ConsistentRead": True,
         }
-        start = decode_cursor(cursor)
+        start = decode_key_cursor(cursor, partition_attribute="pk", partition_value=pk)
         if start is not None:
-            valid = (
-                isinstance(start, dict)
-                and set(start) == {"pk", "sk"}
-                and start["pk"] == pk
-                and is_key_value(start["sk"])
-            )
-            if not valid:
-                raise InvalidInput("invalid cursor", field="cursor")
             arguments["ExclusiveStartKey"] = start
         response = self.db.table.query(**arguments)
         items = response["Items"]

@@ -9,22 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import (
-    PARTITION_KEY_BYTES,
-    Item,
-    claim_from_item,
-    decode_cursor,
-    encode_cursor,
-    entitlement_to_item,
-    is_key_value,
-)
+from customer_profiles.data.codec import Item, claim_from_item, entitlement_to_item
+from customer_profiles.data.cursors import MergedCursor, is_start_key
 from customer_profiles.data.deliveries import Delivery, add_delivery
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.profiles import profile_holds
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import check_active
-from customer_profiles.errors import InvalidInput, UserGone
+from customer_profiles.errors import UserGone
 from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, PendingEffect, Profile
 
 # What a claim loses when it closes (claimed, cancelled, expired) or its recipient is erased: its place in
@@ -63,14 +56,19 @@ class ClaimRecords(Records):
         identifiers = sorted(set(identifiers))
         partitions = [keys.claims_to_pk(kind, value) for kind, value in identifiers]
         indexes = [keys.CLAIM_RECIPIENT_INDEXES[kind] for kind, _ in identifiers]
-        starts, done, last = _claims_position(partitions, indexes, cursor)
-        page, starts, done = self.db.merged_page(
+        position: MergedCursor[Item] = MergedCursor.decode(
+            cursor,
+            {"to": partitions},
+            sources=len(partitions),
+            valid_start=lambda source, start: _start_in(start, indexes[source], partitions[source]),
+            keeps_last=True,
+        )
+        page, after = self.db.merged_page(
             [
                 {"IndexName": index, "KeyConditionExpression": KeyCondition(f"{index}pk").eq(pk)}
                 for index, pk in zip(indexes, partitions, strict=True)
             ],
-            starts,
-            done,
+            position,
             limit=limit,
             rank=lambda item: (item["created_at"], item["claim_id"]),
             start_of=lambda source, item: {
@@ -82,10 +80,8 @@ class ClaimRecords(Records):
         )
         # A claim addressed to two of the identifiers comes from both Queries, one after the other: once only,
         # even when a page ends between the two.
-        candidates = list(dict.fromkeys((i["pk"], i["sk"]) for i in page if i["claim_id"] != last))
-        last = page[-1]["claim_id"] if page else last
-        position = {"to": partitions, "after": starts, "done": done, "last": last}
-        next_cursor = None if all(done) else encode_cursor(position)
+        candidates = list(dict.fromkeys((i["pk"], i["sk"]) for i in page if i["claim_id"] != position.last))
+        next_cursor = after.listed(page[-1]["claim_id"] if page else position.last).encode()
         current = {(i["pk"], i["sk"]): i for i in self.db.batch_get([{"pk": pk, "sk": sk} for pk, sk in candidates])}
         found: list[tuple[str, Claim]] = []
         for key in candidates:
@@ -289,14 +285,10 @@ class ClaimRecords(Records):
 
 
 def _start_in(start: Any, index: str, pk: str) -> bool:
-    """A start key the listing made: an item's key in `index`'s partition `pk`, nothing else (DynamoDB
+    """A start key the listing made: a claim's key in `index`'s partition `pk`, nothing else (DynamoDB
     refuses any other, and a cursor is client input)."""
     return (
-        isinstance(start, dict)
-        and set(start) == {"pk", "sk", f"{index}pk", f"{index}sk"}
-        and all(is_key_value(start[a], max_bytes=PARTITION_KEY_BYTES) for a in ("pk", f"{index}pk"))
-        and all(is_key_value(start[a]) for a in ("sk", f"{index}sk"))
-        and start[f"{index}pk"] == pk
+        is_start_key(start, partition_attribute=f"{index}pk", partition_value=pk)
         and start["pk"].startswith(keys.CLAIM_PREFIX)
         and start["sk"] == keys.CLAIM_SK
     )
@@ -337,29 +329,3 @@ def add_claim_notice(tx: Tx, claim: Claim, notice: ClaimNotice, notification_id:
     cause = {"claim": claim.model_dump(mode="json", exclude_none=True), "notice": notice}
     effect = PendingEffect(kind="notify_claim", effect_id=notification_id, cause=cause, created_at=at)
     add_pending(tx, effect)
-
-
-def _claims_position(
-    partitions: list[str], indexes: list[str], cursor: str | None
-) -> tuple[list[Item | None], list[bool], str | None]:
-    """Where each recipient partition's listing stopped and the last claim listed, from a cursor
-    `open_claims_to` made for the same identifiers (any other is a 422)."""
-    if not cursor:
-        return [None] * len(partitions), [False] * len(partitions), None
-    position = decode_cursor(cursor)
-    valid = (
-        isinstance(position, dict)
-        and position.get("to") == partitions
-        and isinstance(position.get("after"), list)
-        and isinstance(position.get("done"), list)
-        and len(position["after"]) == len(position["done"]) == len(partitions)
-        and all(
-            start is None or _start_in(start, index, pk)
-            for start, index, pk in zip(position["after"], indexes, partitions, strict=True)
-        )
-        and all(isinstance(d, bool) for d in position["done"])
-        and isinstance(position.get("last"), str | None)
-    )
-    if not valid:
-        raise InvalidInput("invalid cursor", field="cursor")
-    return position["after"], position["done"], position.get("last")

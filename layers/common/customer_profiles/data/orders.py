@@ -12,16 +12,14 @@ from customer_profiles.data import keys
 from customer_profiles.data.codec import (
     Item,
     child_from_item,
-    decode_cursor,
-    encode_cursor,
     entitlement_from_item,
     entitlement_to_item,
-    is_key_value,
     order_from_item,
     order_to_item,
     profile_from_item,
 )
 from customer_profiles.data.consents import add_consents
+from customer_profiles.data.cursors import MergedCursor, is_key_value
 from customer_profiles.data.moves import (
     ENTITLEMENTS_PER_MOVE,
     add_children_move,
@@ -35,7 +33,7 @@ from customer_profiles.data.settings import add_settings_check, settings_or_defa
 from customer_profiles.data.table import KeyCondition, Records, Table
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.data.users import add_identifiers, add_user, check_holding, holders_of
-from customer_profiles.errors import ConcurrentWrite, InvalidInput, UserGone
+from customer_profiles.errors import ConcurrentWrite, UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
@@ -305,17 +303,21 @@ class OrderRecords(Records):
         in id order among themselves.
         """
         pk = keys.profile_pk(org_id, profile_id)
-        positions, done = _children_position(pk, cursor)
-        page, starts, done = self.db.merged_page(
-            [self._children_query(org_id, profile_id, prefix) for prefix in keys.CHILD_SK_PREFIXES],
-            [{"pk": pk, "sk": position} if position else None for position in positions],
-            done,
+        prefixes = keys.CHILD_SK_PREFIXES
+        position: MergedCursor[str] = MergedCursor.decode(
+            cursor,
+            {"profile": pk},
+            sources=len(prefixes),
+            valid_start=lambda source, sk: is_key_value(sk) and sk.startswith(prefixes[source]),
+        )
+        page, after = self.db.merged_page(
+            [self._children_query(org_id, profile_id, prefix) for prefix in prefixes],
+            position.map_starts(lambda sk: {"pk": pk, "sk": sk}),
             limit=limit,
             rank=_newest_first,
             start_of=lambda _, item: {"pk": item["pk"], "sk": item["sk"]},
         )
-        positions = [start["sk"] if start else None for start in starts]
-        next_cursor = None if all(done) else encode_cursor({"profile": pk, "after": positions, "done": done})
+        next_cursor = after.map_starts(lambda start: start["sk"]).encode()
         children = [child_from_item(item) for item in page]
         return (
             [c for c in children if isinstance(c, Order)],
@@ -526,27 +528,3 @@ def _newest_first(item: Item) -> tuple[str, int, str]:
     """Where a child comes in the profile view, greatest first: by creation time, an order before the
     entitlements made with it, then by key (the order each kind's Query reads them in)."""
     return item["created_at"], item["type"] == "order", item["sk"]
-
-
-def _children_position(pk: str, cursor: str | None) -> tuple[list[str | None], list[bool]]:
-    """Where each kind of child (orders, entitlements) stopped, and whether it is done, from a cursor made
-    by `children_page` for this very profile (any other is a 422)."""
-    kinds = len(keys.CHILD_SK_PREFIXES)
-    if not cursor:
-        return [None] * kinds, [False] * kinds
-    position = decode_cursor(cursor)
-    valid = (
-        isinstance(position, dict)
-        and position.get("profile") == pk
-        and isinstance(position.get("after"), list)
-        and isinstance(position.get("done"), list)
-        and len(position["after"]) == len(position["done"]) == kinds
-        and all(
-            p is None or (is_key_value(p) and p.startswith(prefix))
-            for p, prefix in zip(position["after"], keys.CHILD_SK_PREFIXES, strict=True)
-        )
-        and all(isinstance(d, bool) for d in position["done"])
-    )
-    if not valid:
-        raise InvalidInput("invalid cursor", field="cursor")
-    return list(position["after"]), list(position["done"])

@@ -15,20 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import (
-    Item,
-    decode_cursor,
-    decode_key_cursor,
-    encode_cursor,
-    is_key_value,
-    profile_from_item,
-    profile_to_item,
-)
+from customer_profiles.data.codec import Item, profile_from_item, profile_to_item
+from customer_profiles.data.cursors import MergedCursor, decode_key_cursor, encode_cursor, is_key_value
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user, check_active, check_holding
-from customer_profiles.errors import InvalidInput, UserGone
+from customer_profiles.errors import UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Profile, Proof, User
 
@@ -293,7 +286,10 @@ class ProfileRecords(Records):
     def list_org_profiles(self, org_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         """Newest first across the listing shards. The cursor carries each shard's position, so a page
         neither skips nor repeats a profile, however the profiles fall into shards."""
-        positions, done = _listing_position(org_id, cursor)
+        position: MergedCursor[str] = MergedCursor.decode(
+            cursor, {"org": org_id}, sources=keys.ORG_LISTING_SHARDS, valid_start=lambda _, after: is_key_value(after)
+        )
+        positions, done = list(position.starts), list(position.done)
         taken: list[tuple[int, Item]] = []
         more: dict[int, bool] = {}
         for shard in range(keys.ORG_LISTING_SHARDS):
@@ -315,8 +311,7 @@ class ProfileRecords(Records):
             consumed = sum(1 for s, _ in page if s == shard)
             remaining = sum(1 for s, _ in taken if s == shard) - consumed
             done[shard] = not (remaining or more_in_table)
-        next_cursor = None if all(done) else encode_cursor({"org": org_id, "after": positions, "done": done})
-        return [profile_from_item(item) for _, item in page], next_cursor
+        return [profile_from_item(item) for _, item in page], position.advanced(positions, done).encode()
 
     def search_profiles(
         self, org_id: str, by: SearchField, value: str, *, limit: int, cursor: str | None
@@ -363,25 +358,6 @@ def _first_match(profile: Profile, pk: str, by: SearchField, value: str) -> str 
         and (item["gsi2sk"].startswith(value) if by == "name" else item["gsi2sk"] == f"{value}#{profile.profile_id}")
     ]
     return min(matches, default=None)
-
-
-def _listing_position(org_id: str, cursor: str | None) -> tuple[list[str | None], list[bool]]:
-    shards = keys.ORG_LISTING_SHARDS
-    if not cursor:
-        return [None] * shards, [False] * shards
-    position = decode_cursor(cursor)
-    valid = (
-        isinstance(position, dict)
-        and position.get("org") == org_id
-        and isinstance(position.get("after"), list)
-        and isinstance(position.get("done"), list)
-        and len(position["after"]) == len(position["done"]) == shards
-        and all(p is None or is_key_value(p) for p in position["after"])
-        and all(isinstance(d, bool) for d in position["done"])
-    )
-    if not valid:
-        raise InvalidInput("invalid cursor", field="cursor")
-    return list(position["after"]), list(position["done"])
 
 
 NOT_MERGED = "attribute_not_exists(merged_into)"

@@ -14,7 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from customer_profiles.data.codec import Item, decode_key_cursor, encode_cursor
+from customer_profiles.data.codec import Item
+from customer_profiles.data.cursors import MergedCursor, decode_key_cursor, encode_cursor
 from customer_profiles.data.keys import Key
 from customer_profiles.data.tx import Tx
 from customer_profiles.retry import backoff
@@ -142,18 +143,17 @@ class Table:
     def merged_page(
         self,
         queries: Sequence[dict[str, Any]],
-        starts: list[Item | None],
-        done: list[bool],
+        position: MergedCursor[Item],
         *,
         limit: int,
         rank: Callable[[Item], Any],
         start_of: Callable[[int, Item], Item],
-    ) -> tuple[list[Item], list[Item | None], list[bool]]:
+    ) -> tuple[list[Item], MergedCursor[Item]]:
         """One page of at most `limit` items over several descending Queries, greatest `rank` first: each
-        Query not `done` reads `limit` + 1 items from its start key. Returns the page, where each Query
-        stopped (`start_of` its last item taken: the ExclusiveStartKey that resumes after it) and which are
-        done, so that every item appears on exactly one page."""
-        starts, done = list(starts), list(done)
+        Query not done at `position` reads `limit` + 1 items from its start key. Returns the page and the
+        position after it (where each Query stopped: `start_of` its last item taken, the ExclusiveStartKey that
+        resumes after it; and which are done), so that every item appears on exactly one page."""
+        starts, done = list(position.starts), list(position.done)
         fetched: list[list[Item]] = []
         more: list[bool] = []
         for query, start, finished in zip(queries, starts, done, strict=True):
@@ -182,7 +182,7 @@ class Table:
         for source, items in enumerate(fetched):
             if not done[source]:
                 done[source] = taken[source] == len(items) and not more[source]
-        return page, starts, done
+        return page, position.advanced(starts, done)
 
 
 class Records:
