@@ -26,7 +26,7 @@ from customer_profiles.domain.effects.stream import handle_change, record_activi
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
-from customer_profiles.edge.stream_images import plain_image, record_identity
+from customer_profiles.data.stream_images import plain_image, record_identity
 from customer_profiles.edge.tracing import LazyTracer
 
 logger = masked_logger()
