@@ -204,10 +204,6 @@ def pending_from_item(item: Item) -> PendingEffect:
     return _model(PendingEffect, item)
 
 
-def is_pending_item(item: Item) -> bool:
-    return item.get("type") == "pending" and item.get("sk") == keys.PENDING_SK
-
-
 # --- cursors -------------------------------------------------------------------------------------------
 def encode_cursor(position: Any) -> str | None:
     if not position:
