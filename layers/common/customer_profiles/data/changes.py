@@ -27,6 +27,7 @@ from customer_profiles.data.codec import (
 )
 from customer_profiles.data.stream_images import plain_image, record_identity
 from customer_profiles.models.activity import Actor
+from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.ports.effects import (
     ClaimChanged,
     ClaimTimes,
@@ -116,11 +117,12 @@ def _profile_item(
         sides = _sides(event, key, old, new, entitlement_from_item)
         return EntitlementChanged(**sides, org_id=org_id, profile_id=profile_id, status_changed_at=changed_at)
     if sk.startswith(keys.CONSENT_SK_PREFIX):
+        purpose = sk.removeprefix(keys.CONSENT_SK_PREFIX)
         return ConsentChanged(
-            **_sides(event, key, old, new, consent_from_item),
+            **_sides(event, key, old, new, lambda item: _consent(item, purpose)),
             org_id=org_id,
             profile_id=profile_id,
-            purpose=sk.removeprefix(keys.CONSENT_SK_PREFIX),
+            purpose=purpose,
             changed_at=_text((new or old or {}).get("changed_at")),
         )
     return None
@@ -137,6 +139,16 @@ def _sides[M: BaseModel](
         "new": model_of(new) if new else None,
         "changed_by": Actor.of_stamp((new or old or {}).get("changed_by")),
     }
+
+
+def _consent(item: Image, purpose: str) -> ConsentStatement:
+    """A consent statement, older shapes too: one without its purpose has it in its key, one without the
+    time it was recorded has its `updated_at` or `at`, and one without when it was said, when it was recorded."""
+    recorded = next((item[name] for name in ("recorded_at", "updated_at", "at", "stated_at") if item.get(name)), None)
+    filled = item if item.get("purpose") else {**item, "purpose": purpose}
+    if recorded is not None:
+        filled = {**filled, "recorded_at": recorded, "stated_at": item.get("stated_at") or recorded}
+    return consent_from_item(filled)
 
 
 def _claim_times(new: Image | None) -> ClaimTimes:
