@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 import linker
 import org_api
 from customer_profiles.data import keys
-from customer_profiles.data.codec import encode_cursor, pending_to_item
 from customer_profiles.data.changes import read_change
+from customer_profiles.data.codec import encode_cursor, pending_to_item
 from customer_profiles.domain.effects.trail import ProfileActivity, UserActivity, activity_of_change
 from customer_profiles.domain.staff import org_console
 from customer_profiles.models.activity import ActivityEntry, Actor

@@ -21,7 +21,7 @@ from customer_profiles.ports.effects import (
 
 
 def handle_change(
-    store: effects.EffectStore, change: StreamChange, publish: effects.Publish, *, links: ClaimLinks
+    store: effects.EffectStore, change: StreamChange, publish: effects.Publish, *, links: ClaimLinks | None = None
 ) -> bool:
     """Complete the pending effect a change adds; False for a change that asks for nothing (an update, a
     removal, any other item), which the linker counts and ignores."""
