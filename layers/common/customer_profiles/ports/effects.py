@@ -145,6 +145,12 @@ class StreamRecord:
     change: StreamChange
 
 
+def publish_effect(detail_type: str, detail: dict[str, Any], effect_id: str, now: str) -> PendingEffect:
+    """A pending effect that publishes an event, known in full when its cause is written (with the cause)."""
+    cause = {"detail_type": detail_type, "detail": detail}
+    return PendingEffect(kind="publish", effect_id=effect_id, cause=cause, created_at=now)
+
+
 # --- the report's tallies ----------------------------------------------------------------------------------
 Counts = dict[str, int]
 
