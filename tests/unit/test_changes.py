@@ -106,6 +106,16 @@ def test_a_pending_effect_written_is_work_to_complete_and_its_removal_is_not():
     assert isinstance(removed, OtherChange) and removed.key == ItemKey(*keys.pending_key("publish", "e-1").values())
 
 
+def test_an_older_claim_notice_whose_cause_is_the_claim_alone_is_its_first_notification():
+    claim = {"claim_id": "c-1", "org_id": "org-a", "status": "open"}
+    effect = PendingEffect(kind="notify_claim", effect_id="c-1", cause=claim, created_at=AT)
+
+    added = change_of("INSERT", None, pending_to_item(effect))
+
+    assert isinstance(added, PendingEffectAdded)
+    assert added.effect.cause == {"claim": claim, "notice": "ClaimNotificationRequested"}
+
+
 def test_a_pending_effect_that_is_none_fails_its_record():
     item = pending_to_item(PendingEffect(kind="publish", effect_id="e-2", cause={}, created_at=AT))
     del item["created_at"]

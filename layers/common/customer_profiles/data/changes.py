@@ -19,12 +19,12 @@ from customer_profiles.data.codec import (
     consent_from_item,
     entitlement_from_item,
     order_from_item,
-    pending_from_item,
     profile_from_item,
     receipt_from_item,
     settings_from_item,
     user_from_item,
 )
+from customer_profiles.data.pending import read_pending
 from customer_profiles.data.stream_images import plain_image, record_identity
 from customer_profiles.models.activity import Actor
 from customer_profiles.models.consents import ConsentStatement
@@ -72,7 +72,7 @@ def read_change(event_name: str, old: Image | None, new: Image | None) -> Stream
     event = cast(Event, event_name)
     if sk == keys.PENDING_SK and image.get("type") == "pending":
         if event == "INSERT" and new:
-            return PendingEffectAdded(pending_from_item(new))  # raises for what is no pending effect
+            return PendingEffectAdded(read_pending(new))  # raises for what is no pending effect
         return OtherChange(event_name, key)
     try:
         return _item_change(event, key, old, new) or OtherChange(event_name, key)

@@ -76,8 +76,7 @@ class ConsentChanged(ItemChanged[ConsentStatement]):
 
 @dataclass(frozen=True)
 class ClaimTimes:
-    """When a claim was claimed, cancelled or expired, and the profile that received it: kept on the item
-    beside the model."""
+    """When a claim was claimed, cancelled or expired, and the profile that received it (beside the model)."""
 
     used_at: str | None = None
     used_by_profile_id: str | None = None
@@ -91,8 +90,7 @@ class ClaimChanged(ItemChanged[Claim]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class UserChanged(ItemChanged[User]):
-    pass
+class UserChanged(ItemChanged[User]): ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -234,9 +232,7 @@ class PendingEffects(Protocol):
     def complete_pending(self, effect: PendingEffect) -> None: ...
 
 
-class ProfileChildren(Protocol):
-    """What the effects on a profile's orders, entitlements and traces do."""
-
+class ProfileChildren(Protocol):  # the effects on a profile's orders, entitlements and traces
     def get_profile(self, org_id: str, profile_id: str) -> Profile | None: ...
 
     def rekey_children(self, org_id: str, profile_id: str, user_id: str) -> int: ...
@@ -252,9 +248,7 @@ class ProfileChildren(Protocol):
     def move_entitlements(self, org_id: str, from_profile_id: str, to_profile_id: str, ids: Sequence[str]) -> int: ...
 
 
-class ActivityWrites(Protocol):
-    """Writing a stream record's activity entries (or leaving them pending)."""
-
+class ActivityWrites(Protocol):  # writing a stream record's activity entries (or leaving them pending)
     def put_pending(self, effect: PendingEffect) -> bool: ...
 
     def all_profiles_of_user(self, user_id: str) -> list[Profile]: ...
@@ -264,9 +258,7 @@ class ActivityWrites(Protocol):
     def add_org_activity(self, record_id: str, entries: Sequence[tuple[str, ActivityEntry]]) -> int: ...
 
 
-class ActivityReads(Protocol):
-    """The staff's view of the trails."""
-
+class ActivityReads(Protocol):  # the staff's view of the trails
     def get_profile(self, org_id: str, profile_id: str) -> Profile | None: ...
 
     def activity_page(
@@ -278,9 +270,7 @@ class ActivityReads(Protocol):
     ) -> tuple[list[ActivityEntry], str | None]: ...
 
 
-class TallyWrites(Protocol):
-    """Re-deriving the report's tallies from the items as they are (or leaving the recount pending)."""
-
+class TallyWrites(Protocol):  # re-deriving the report's tallies from the items as they are (or a recount pending)
     def put_pending(self, effect: PendingEffect) -> bool: ...
 
     def order_facts(self, pk: str, sk: str) -> OrderFacts | None: ...

@@ -152,8 +152,6 @@ def claim_notice(effect: PendingEffect, links: ClaimLinks | None) -> DomainEvent
     if links is None:
         raise ValueError("a claim notice needs the claim links (the linker and the operator give them)")
     cause = effect.cause
-    if "claim" not in cause:  # a notice's cause holding only the claim is its first notification
-        return claim_notification(Claim.model_validate(cause), "ClaimNotificationRequested", effect.effect_id, links)
     return claim_notification(Claim.model_validate(cause["claim"]), cause["notice"], effect.effect_id, links)
 
 
