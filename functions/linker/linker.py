@@ -23,6 +23,7 @@ from customer_profiles.data.changes import read_record
 from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claim_schedule
 from customer_profiles.domain.effects import effects
+from customer_profiles.domain.effects.activity import Recorded
 from customer_profiles.domain.effects.stream import handle_change, record_activity, record_tallies
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
@@ -89,48 +90,34 @@ def handle_record(record: DynamoDBRecord) -> None:
     # Attempted even when the effect failed, and the other way round: the record is reported failed and
     # comes again, and both are idempotent (a done effect is gone; an entry written is kept by its key).
     # Entries that cannot be written are left as a pending effect; only if that fails is the record failed.
-    written, deferred, failure = _activity(read, where, failure)
-    # The identification report's tallies, the same way: attempted whatever failed above, left pending when
-    # they cannot be updated now, the record failed only when that fails too.
-    tallied, tallies_deferred, failure = _tallies(read, where, failure)
+    # The identification report's tallies, the same way.
+    entries, entries_failed = _keep("activity", "ActivityDeferred", record_activity, read, where)
+    tallies, tallies_failed = _keep("tallies", "TalliesDeferred", record_tallies, read, where)
+    failure = failure or entries_failed or tallies_failed
     if failure:
         raise failure
-    if written:
-        metrics.add_metric(name="ActivityEntriesWritten", unit=MetricUnit.Count, value=written)
-    if tallied:
-        metrics.add_metric(name="TalliesChanged", unit=MetricUnit.Count, value=tallied)
-    if not (acted or written or deferred or tallied or tallies_deferred):
+    if entries.written:
+        metrics.add_metric(name="ActivityEntriesWritten", unit=MetricUnit.Count, value=entries.written)
+    if tallies.written:
+        metrics.add_metric(name="TalliesChanged", unit=MetricUnit.Count, value=tallies.written)
+    if not (acted or entries.written or entries.deferred or tallies.written or tallies.deferred):
         metrics.add_metric(name="RecordsIgnored", unit=MetricUnit.Count, value=1)
 
 
-def _activity(
-    read: StreamRecord, where: dict[str, Any], failure: Exception | None
-) -> tuple[int, bool, Exception | None]:
-    """The record's activity entries: (how many written, whether left pending, the record's failure so far)."""
+def _keep(
+    what: str, deferred_metric: str, keep: Callable[[Store, StreamRecord], Recorded], read: StreamRecord, where: Any
+) -> tuple[Recorded, Exception | None]:
+    """What the record adds to the activity trails or the report's tallies, kept now or left pending (logged
+    and counted); the error when neither could be done."""
     try:
-        recorded = record_activity(store(), read)
+        recorded = keep(store(), read)
     except Exception as error:
-        logger.exception("activity failed", extra=where)
-        return 0, False, failure or error
+        logger.exception(f"{what} failed", extra=where)
+        return Recorded(), error
     if recorded.deferred:  # written down as a pending effect: the stream or the sweep completes it
-        logger.warning("activity deferred", extra=where, exc_info=recorded.deferred)
-        metrics.add_metric(name="ActivityDeferred", unit=MetricUnit.Count, value=1)
-    return recorded.written, recorded.deferred is not None, failure
-
-
-def _tallies(
-    read: StreamRecord, where: dict[str, Any], failure: Exception | None
-) -> tuple[int, bool, Exception | None]:
-    """The report's tallies the record touches: (how many changed, whether left pending, the failure so far)."""
-    try:
-        counted = record_tallies(store(), read)
-    except Exception as error:
-        logger.exception("tallies failed", extra=where)
-        return 0, False, failure or error
-    if counted.deferred:
-        logger.warning("tallies deferred", extra=where, exc_info=counted.deferred)
-        metrics.add_metric(name="TalliesDeferred", unit=MetricUnit.Count, value=1)
-    return counted.written, counted.deferred is not None, failure
+        logger.warning(f"{what} deferred", extra=where, exc_info=recorded.deferred)
+        metrics.add_metric(name=deferred_metric, unit=MetricUnit.Count, value=1)
+    return recorded, None
 
 
 def sweep(stop: Callable[[], bool]) -> dict[str, Any]:
