@@ -114,7 +114,9 @@ def claim_counts(claim: Claim) -> Counts:
 # --- kept from the stream -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Target:
-    """What a record asks to re-tally: an order at a key, every order of a profile or of a user, a claim."""
+    """What a record asks to re-tally: an order at a key, every order of a profile or of a user (by their
+    partition), a claim. The keys are the changed items' (`ItemKey`), opaque here: the store reads them, and a
+    `recount` effect's cause holds them."""
 
     kind: Literal["order", "profile", "user", "claim"]
     pk: str
