@@ -47,6 +47,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from customer_profiles.data import keys  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
+from customer_profiles.domain.effects import tallies  # noqa: E402
 from customer_profiles.domain.identity import profiles, users  # noqa: E402
 from customer_profiles.domain.sales import orders, pos  # noqa: E402
 from customer_profiles.domain.staff import report  # noqa: E402
@@ -229,7 +230,7 @@ def simulate(
     """Run the on-sale; returns every recorded write and each order's arrival time (seconds into the window).
 
     `one_buyer`: every order by one app user, in one profile (a degenerate on-sale, to see the check fail).
-    `counters`: each order's INSERT record also goes through the linker's tally (domain.staff.report), whose
+    `counters`: each order's INSERT record also goes through the linker's tally (domain.effects.tallies), whose
     writes are recorded with the order's (the identification report's counter rows must not be hot)."""
     rng = random.Random(seed)
     recorder = Recorder()
@@ -277,7 +278,7 @@ def simulate(
             recorder.by = "tally"
             placed = [w.key for w in recorder.writes if w.order == n and w.by == "sale" and _is_new_order(w)]
             for pk, sk in placed:
-                report.retally_order(store, pk, sk)
+                tallies.retally_order(store, pk, sk)
             recorder.by = "sale"
         recorder.order = -1
     return recorder.writes, arrivals

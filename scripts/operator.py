@@ -218,6 +218,8 @@ def redrive(store: Store, target: Target, args: argparse.Namespace) -> int:
     from customer_profiles.domain.effects import effects
     from customer_profiles.edge import config
     from customer_profiles.edge.events import default_publisher
+    from customer_profiles.edge.secrets import claim_token_key
+    from customer_profiles.ports.effects import ClaimLinks
 
     config.settings.cache_clear()
     default_publisher.cache_clear()
@@ -230,7 +232,8 @@ def redrive(store: Store, target: Target, args: argparse.Namespace) -> int:
             messages += batch
     elif failures and failures.exists():
         messages = failures.read_text().splitlines()
-    result = effects.redrive(store, default_publisher().publish)
+    links = ClaimLinks(config.settings().claim_url_base, claim_token_key)
+    result = effects.redrive(store, default_publisher().publish, effects.RedrivePolicy(), links=links)
     for failure in result.failed:
         print(f"still failing: {failure}", file=sys.stderr)
     left = len(store.all_pending())

@@ -19,15 +19,18 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from customer_profiles.data.changes import read_record
 from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claim_schedule
 from customer_profiles.domain.effects import effects
+from customer_profiles.domain.effects.activity import Recorded
 from customer_profiles.domain.effects.stream import handle_change, record_activity, record_tallies
 from customer_profiles.edge.config import require, settings
 from customer_profiles.edge.events import default_publisher
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
-from customer_profiles.edge.stream_images import plain_image, record_identity
+from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.edge.tracing import LazyTracer
+from customer_profiles.ports.effects import ClaimLinks, OtherChange, StreamRecord
 
 logger = masked_logger()
 require(
@@ -40,7 +43,7 @@ tracer = LazyTracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # The stream normally completes an effect within seconds; the sweep leaves younger ones to it.
-SWEEP_AFTER = timedelta(minutes=5)
+SWEEP = effects.RedrivePolicy(settle=timedelta(minutes=5))
 # A scheduled run gives the sweep at most this share of the time it starts with, so that a backlog, or an effect
 # that keeps failing slowly, never keeps the claim schedule from running; what is left waits for the next run.
 SWEEP_SHARE = 0.5
@@ -59,80 +62,74 @@ def publish(events: list[effects.DomainEvent]) -> None:
     logger.info("published", extra={"events": [e.detail_type for e in events]})
 
 
+def claim_links() -> ClaimLinks:
+    """Where claim links point, and the key of their tokens (fetched only when a claim notice is built)."""
+    return ClaimLinks(settings().claim_url_base, claim_token_key)
+
+
 @tracer.capture_method
 def handle_record(record: DynamoDBRecord) -> None:
     raw = record.raw_event.get("dynamodb") or {}
     forget_personal()  # what this record holds is masked in every log line it leads to
     remember_personal({"new": raw.get("NewImage"), "old": raw.get("OldImage")})
-    event_name = str(record.raw_event.get("eventName"))
-    new, old = plain_image(raw.get("NewImage")), plain_image(raw.get("OldImage"))
     where = {"keys": raw.get("Keys"), "sequence_number": raw.get("SequenceNumber")}
-    failure: Exception | None = None
-    acted = written = 0
-    deferred = False
     try:
-        acted = handle_change(store(), event_name, new, publish)
+        read = read_record(record.raw_event)
+    except Exception:  # a pending effect that is none: the record fails, and its work is not lost
+        logger.exception("record failed", extra=where)
+        raise
+    if isinstance(read.change, OtherChange) and read.change.unreadable:
+        logger.warning("item unreadable as its model", extra={**where, "why": read.change.unreadable})
+    failure: Exception | None = None
+    acted = False
+    try:
+        acted = handle_change(store(), read.change, publish, links=claim_links())
     except Exception as error:
         logger.exception("record failed", extra=where)
         failure = error
     # Attempted even when the effect failed, and the other way round: the record is reported failed and
     # comes again, and both are idempotent (a done effect is gone; an entry written is kept by its key).
     # Entries that cannot be written are left as a pending effect; only if that fails is the record failed.
-    try:
-        record_id, record_time = record_identity(record.raw_event)
-        recorded = record_activity(store(), record_id, event_name, old, new, record_time=record_time)
-        written, deferred = recorded.written, recorded.deferred is not None
-        if recorded.deferred:  # written down as a pending effect: the stream or the sweep completes it
-            logger.warning("activity deferred", extra=where, exc_info=recorded.deferred)
-            metrics.add_metric(name="ActivityDeferred", unit=MetricUnit.Count, value=1)
-    except Exception as error:
-        logger.exception("activity failed", extra=where)
-        failure = failure or error
-    # The identification report's tallies, the same way: attempted whatever failed above, left pending when
-    # they cannot be updated now, the record failed only when that fails too.
-    tallied = 0
-    try:
-        record_id, _ = record_identity(record.raw_event)
-        counted = record_tallies(store(), record_id, event_name, old, new)
-        tallied, deferred = counted.written, deferred or counted.deferred is not None
-        if counted.deferred:
-            logger.warning("tallies deferred", extra=where, exc_info=counted.deferred)
-            metrics.add_metric(name="TalliesDeferred", unit=MetricUnit.Count, value=1)
-    except Exception as error:
-        logger.exception("tallies failed", extra=where)
-        failure = failure or error
+    # The identification report's tallies, the same way.
+    entries, entries_failed = _keep("activity", "ActivityDeferred", record_activity, read, where)
+    tallies, tallies_failed = _keep("tallies", "TalliesDeferred", record_tallies, read, where)
+    failure = failure or entries_failed or tallies_failed
     if failure:
         raise failure
-    if written:
-        metrics.add_metric(name="ActivityEntriesWritten", unit=MetricUnit.Count, value=written)
-    if tallied:
-        metrics.add_metric(name="TalliesChanged", unit=MetricUnit.Count, value=tallied)
-    if not (acted or written or deferred or tallied):
+    if entries.written:
+        metrics.add_metric(name="ActivityEntriesWritten", unit=MetricUnit.Count, value=entries.written)
+    if tallies.written:
+        metrics.add_metric(name="TalliesChanged", unit=MetricUnit.Count, value=tallies.written)
+    if not (acted or entries.written or entries.deferred or tallies.written or tallies.deferred):
         metrics.add_metric(name="RecordsIgnored", unit=MetricUnit.Count, value=1)
 
 
+def _keep(
+    what: str, deferred_metric: str, keep: Callable[[Store, StreamRecord], Recorded], read: StreamRecord, where: Any
+) -> tuple[Recorded, Exception | None]:
+    """What the record adds to the activity trails or the report's tallies, kept now or left pending (logged
+    and counted); the error when neither could be done."""
+    try:
+        recorded = keep(store(), read)
+    except Exception as error:
+        logger.exception(f"{what} failed", extra=where)
+        return Recorded(), error
+    if recorded.deferred:  # written down as a pending effect: the stream or the sweep completes it
+        logger.warning(f"{what} deferred", extra=where, exc_info=recorded.deferred)
+        metrics.add_metric(name=deferred_metric, unit=MetricUnit.Count, value=1)
+    return recorded, None
+
+
 def sweep(stop: Callable[[], bool]) -> dict[str, Any]:
-    """The schedule's re-drive: report the oldest pending effect's age, and complete those the stream left,
-    oldest first, until `stop` says the time is up (those not tried are `left` for the next run)."""
-    pending = store().all_pending()
-    now = datetime.now(UTC)
-    ages = [(now - datetime.fromisoformat(e.created_at)).total_seconds() for e in pending]
-    metrics.add_metric(name="OldestPendingEffectSeconds", unit=MetricUnit.Seconds, value=max(ages, default=0))
-    stale = [e for e, age in zip(pending, ages, strict=True) if age >= SWEEP_AFTER.total_seconds()]
-    redriven, failed = 0, []
-    for effect in stale:
-        if stop():
-            break
-        try:
-            effects.complete(store(), effect, publish)
-            redriven += 1
-        except Exception:
-            logger.exception("pending effect failed again", extra={"kind": effect.kind, "effect_id": effect.effect_id})
-            failed.append(effect.effect_id)
-    left = len(stale) - redriven - len(failed)
-    if left:
-        logger.warning("sweep stopped for time: the rest waits for the next run", extra={"left": left})
-    return {"pending": len(pending), "redriven": redriven, "failed": len(failed), "left": left}
+    """The schedule's re-drive (`SWEEP`): report the oldest pending effect's age, and complete those the stream
+    left, oldest first, until `stop` says the time is up (those not tried are `left` for the next run)."""
+    result = effects.redrive(store(), publish, SWEEP, links=claim_links(), stop=stop)
+    metrics.add_metric(name="OldestPendingEffectSeconds", unit=MetricUnit.Seconds, value=result.oldest_seconds)
+    for failure in result.failed:
+        logger.error("pending effect failed again", extra={"failure": failure})
+    if result.left:
+        logger.warning("sweep stopped for time: the rest waits for the next run", extra={"left": result.left})
+    return {"pending": result.pending, "redriven": result.done, "failed": len(result.failed), "left": result.left}
 
 
 def scheduled_run(context: LambdaContext) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import linker
 from customer_profiles.data import keys
+from customer_profiles.data.changes import read_change
 from customer_profiles.data.claims import add_claim
 from customer_profiles.domain.claims import claim_schedule, claims
 from customer_profiles.domain.effects import effects
@@ -78,8 +80,9 @@ def test_the_reminder_event_carries_its_own_notification_id_and_a_redelivery_pub
     # When the stream delivers its record twice
     published = []
     record = store.db.get(keys.pending_key(effect.kind, effect.effect_id))
-    assert handle_change(store, "INSERT", record, published.extend)
-    assert handle_change(store, "INSERT", record, published.extend)
+    change = read_change("INSERT", None, record)
+    assert handle_change(store, change, published.extend, links=linker.claim_links())
+    assert handle_change(store, change, published.extend, links=linker.claim_links())
 
     # Then one ClaimReminderRequested is published, with the reminder's notification id and the claim's link
     (event,) = published
@@ -98,7 +101,7 @@ def test_a_concurrent_second_run_that_read_the_same_due_items_loses_and_reports_
 
     # When the first settles it, its reminder is published meanwhile, and then the second settles what it read
     first = claim_schedule.run(store, now)
-    effects.redrive(store, lambda events: None)
+    effects.redrive(store, lambda events: None, links=linker.claim_links())
     monkeypatch.setattr(store, "due_claims", lambda now, limit: (due, False))
     monkeypatch.setattr(store, "claims_by_hash", lambda hashes: read)
     second = claim_schedule.run(store, now)
@@ -237,7 +240,8 @@ def test_any_interleaving_of_runs_reminds_each_claim_at_most_once_and_expires_it
                 late = claim_schedule.run(store, then)
             reminded += [(c, then) for c in late.reminded if c in ids]
             stale = None
-        effects.redrive(store, published.extend)  # the stream completes the reminders meanwhile
+        # the stream completes the reminders meanwhile
+        effects.redrive(store, published.extend, links=linker.claim_links())
 
     # Every claim was reminded at most once, never at or after its expiry, and one event each
     by_claim = {claim.claim_id: claim for claim, _ in made}

@@ -9,7 +9,7 @@ import pytest
 
 import linker
 from customer_profiles.data.codec import pending_to_item
-from customer_profiles.edge.stream_images import plain_image
+from customer_profiles.data.stream_images import plain_image
 from customer_profiles.models.domain import PendingEffect
 from tests.unit import test_partners
 from tests.unit.conftest import EVENTS_DIR, FakeContext

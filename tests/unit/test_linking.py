@@ -2,6 +2,7 @@
 
 import pytest
 
+from customer_profiles.data.changes import read_change
 from customer_profiles.data.codec import pending_to_item
 from customer_profiles.data.users import RegistrationWrite
 from customer_profiles.domain.effects import effects
@@ -166,7 +167,7 @@ def test_redelivering_and_replaying_link_work_changes_nothing(store):
     assert linking.link_merged_user(store, link.cause["from_user_id"], link.cause["to_user_id"]) == []
     for rekey in rekeys * 2:
         effects.perform(store, rekey)
-        handle_change(store, "INSERT", pending_to_item(rekey), published.extend)
+        handle_change(store, read_change("INSERT", None, pending_to_item(rekey)), published.extend)
 
     assert entitlement_ids(store, principal) == snapshot
     assert len(snapshot) == 6
@@ -217,7 +218,8 @@ def test_a_link_to_a_person_erased_meanwhile_erases_what_the_holder_kept(store):
     item = pending_to_item(effect)
     store.db.table.put_item(Item=item)
 
-    handle_change(store, "INSERT", item, lambda events: None)  # completed into the erasure, never failing
+    # completed into the erasure, never failing
+    handle_change(store, read_change("INSERT", None, item), lambda events: None)
 
     assert store.get_pending(effect) is None
     erased = store.get_profile("org-a", profile_id)

@@ -10,6 +10,7 @@ import pytest
 from standardwebhooks import Webhook
 
 import partner_webhooks
+from customer_profiles.data.changes import read_change
 from customer_profiles.data.codec import pending_to_item
 from customer_profiles.domain.claims import claim_tokens, claims
 from customer_profiles.domain.effects.stream import handle_change
@@ -18,6 +19,7 @@ from customer_profiles.domain.sales import partners
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthenticated
 from customer_profiles.models.domain import Partner
+from linker import claim_links
 from tests.unit.conftest import FakeContext, api_event, user_principal
 
 PARTNER = "resale-co"
@@ -201,7 +203,8 @@ def test_the_claim_notification_is_a_pending_effect_written_with_the_order(store
     (pending,) = [e for e in store.all_pending() if e.kind == "notify_claim"]
     published = []
 
-    assert handle_change(store, "INSERT", pending_to_item(pending), published.extend)
+    change = read_change("INSERT", None, pending_to_item(pending))
+    assert handle_change(store, change, published.extend, links=claim_links())
 
     (event,) = published
     assert store.all_pending() == [] or all(e.kind != "notify_claim" for e in store.all_pending())

@@ -1,14 +1,12 @@
 """Pending effects: what the stream drives (linking, re-keying, events, notifications), each written in its
-cause's transaction and deleted only once it is done."""
+cause's transaction and deleted only once it is done; read as today's shape whatever shape they were written in."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import pending_from_item, pending_to_item
+from customer_profiles.data.codec import Item, pending_from_item, pending_to_item
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.models.domain import PendingEffect
@@ -18,10 +16,13 @@ def add_pending(tx: Tx, effect: PendingEffect) -> None:
     tx.put_if_new(pending_to_item(effect))
 
 
-def publish_effect(detail_type: str, detail: dict[str, Any], effect_id: str, now: str) -> PendingEffect:
-    """An event to publish, known in full when its cause is written."""
-    cause = {"detail_type": detail_type, "detail": detail}
-    return PendingEffect(kind="publish", effect_id=effect_id, cause=cause, created_at=now)
+def read_pending(item: Item) -> PendingEffect:
+    """A stored pending effect. A claim notice whose cause is the claim alone is its first notification."""
+    effect = pending_from_item(item)
+    if effect.kind == "notify_claim" and "claim" not in effect.cause:
+        cause = {"claim": effect.cause, "notice": "ClaimNotificationRequested"}
+        return effect.model_copy(update={"cause": cause})
+    return effect
 
 
 class PendingRecords(Records):
@@ -38,7 +39,7 @@ class PendingRecords(Records):
     def get_pending(self, effect: PendingEffect) -> PendingEffect | None:
         """The effect as stored now (strongly consistent): None once it is done."""
         item = self.db.get(keys.pending_key(effect.kind, effect.effect_id))
-        return pending_from_item(item) if item else None
+        return read_pending(item) if item else None
 
     def all_pending(self) -> list[PendingEffect]:
         """Every pending effect, oldest first (every shard, every page)."""
@@ -50,7 +51,7 @@ class PendingRecords(Records):
                 KeyConditionExpression=KeyCondition("gsi2pk").eq(keys.pending_shard_pk(shard)),
             )
         ]
-        return [pending_from_item(i) for i in sorted(items, key=lambda i: i["gsi2sk"])]
+        return [read_pending(i) for i in sorted(items, key=lambda i: i["gsi2sk"])]
 
     def complete_pending(self, effect: PendingEffect) -> None:
         self.db.table.delete_item(Key=keys.pending_key(effect.kind, effect.effect_id))

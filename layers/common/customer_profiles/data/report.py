@@ -9,7 +9,6 @@ tallies, and a tally derived from items that changed meanwhile is never written 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from customer_profiles.data import keys
@@ -23,67 +22,8 @@ from customer_profiles.data.codec import (
     user_from_item,
 )
 from customer_profiles.data.table import KeyCondition, Records
-from customer_profiles.models.domain import Claim, Order, Profile, Receipt, User
-
-Counts = dict[str, int]
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a tally adds up: its sale's day (UTC), channel and, for a window sale, the till's staff subject.
-    Fixed when the tally is first written."""
-
-    day: str
-    channel: str
-    staff: str | None = None
-
-
-@dataclass(frozen=True)
-class Tally:
-    """What one sale or claim adds to the report, at the version it was read."""
-
-    org_id: str
-    subject: str  # order#<order_id> or claim#<claim_id>
-    where: Where
-    counts: Counts
-    version: int
-
-
-@dataclass(frozen=True)
-class Check:
-    """An item a tally was derived from, as it was read: the tally is written only if it is still so."""
-
-    key: keys.Key
-    condition: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class OrderFacts:
-    """What an order's tally is derived from, read strongly consistent, with the checks that keep it so."""
-
-    order: Order
-    profile: Profile | None
-    holder: User | None
-    receipt: Receipt | None
-    app_client_org: str | None  # the org of the app client it was bought through (a white-label app)
-    tally: Tally | None
-    checks: list[Check]
-
-
-@dataclass(frozen=True)
-class ClaimFacts:
-    claim: Claim
-    tally: Tally | None
-    checks: list[Check]
-
-
-def order_subject(order_id: str) -> str:
-    return f"order#{order_id}"
-
-
-def claim_subject(claim_id: str) -> str:
-    return f"claim#{claim_id}"
+from customer_profiles.models.domain import Profile
+from customer_profiles.ports.effects import Check, ClaimFacts, OrderFacts, Tally, Where, claim_subject, order_subject
 
 
 def _tally_from_item(item: Item | None) -> Tally | None:
@@ -168,8 +108,10 @@ class ReportRecords(Records):
         items = self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True, ProjectionExpression="pk, sk")
         return [(i["pk"], i["sk"]) for i in items]
 
-    def order_keys_of_user(self, user_id: str) -> list[tuple[str, str]]:
-        """The keys of every order under every profile of the user (strongly consistent, every page)."""
+    def order_keys_of_user(self, pk: str) -> list[tuple[str, str]]:
+        """The keys of every order under every profile of the user in partition `pk` (strongly consistent,
+        every page)."""
+        user_id = pk.removeprefix(keys.USER_PREFIX)
         profiles: list[Profile] = self.all_profiles_of_user(user_id)  # type: ignore[attr-defined] # ProfileWrites
         return [
             key

@@ -17,11 +17,12 @@ from customer_profiles.data.codec import (
     user_from_item,
     user_to_item,
 )
-from customer_profiles.data.pending import add_pending, publish_effect
+from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.errors import StateConflict
 from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Proof, User
+from customer_profiles.ports.effects import publish_effect
 
 
 @dataclass

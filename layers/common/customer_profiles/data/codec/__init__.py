@@ -7,7 +7,7 @@ One module per feature; this package re-exports every public name, and the curso
 from customer_profiles.data.codec.activity import activity_from_item, activity_to_item, org_activity_to_item
 from customer_profiles.data.codec.base import Item, model_from_item, plain
 from customer_profiles.data.codec.consents import consent_from_item, consent_to_item
-from customer_profiles.data.codec.effects import is_pending_item, pending_from_item, pending_to_item
+from customer_profiles.data.codec.effects import pending_from_item, pending_to_item
 from customer_profiles.data.codec.identity import (
     held_identifier_to_item,
     holding_from_item,
@@ -64,7 +64,6 @@ __all__ = [
     "holding_from_item",
     "identifier_to_item",
     "is_key_value",
-    "is_pending_item",
     "membership_from_item",
     "membership_to_items",
     "model_from_item",

@@ -18,7 +18,3 @@ def pending_to_item(effect: PendingEffect) -> Item:
 
 def pending_from_item(item: Item) -> PendingEffect:
     return model_from_item(PendingEffect, item)
-
-
-def is_pending_item(item: Item) -> bool:
-    return item.get("type") == "pending" and item.get("sk") == keys.PENDING_SK
