@@ -4,9 +4,8 @@ schedule's due reminders and expiries, the single use."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import (
@@ -18,7 +17,7 @@ from customer_profiles.data.codec import (
     entitlement_to_item,
     is_key_value,
 )
-from customer_profiles.data.deliveries import Delivery, add_delivery
+from customer_profiles.data.deliveries import add_delivery
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.profiles import profile_holds
 from customer_profiles.data.table import KeyCondition, Records
@@ -26,6 +25,7 @@ from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import check_active
 from customer_profiles.errors import InvalidInput, UserGone
 from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, PendingEffect, Profile
+from customer_profiles.ports.claims import ClaimDue, Delivery
 
 # What a claim loses when it closes (claimed, cancelled, expired) or its recipient is erased: its place in
 # the recipients' listing and its contact details, which nothing needs once no notification is due.
@@ -35,17 +35,6 @@ CLOSED_CLAIM_LOSES = "gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone"
 # A claim's reminder goes out this long before it expires (a claim with less left when it is made is reminded
 # on the schedule's first run after it; docs/decisions.md, "Claim reminders and expiry").
 REMIND_BEFORE_EXPIRY = timedelta(hours=48)
-ClaimDueKind = Literal["remind", "expire"]
-
-
-@dataclass(frozen=True)
-class ClaimDue:
-    """A claim's reminder or expiry that falls due at `due_at`."""
-
-    claim_id: str
-    token_hash: str
-    kind: ClaimDueKind
-    due_at: str
 
 
 class ClaimRecords(Records):

@@ -5,7 +5,6 @@ user, identifiers, the profile) in the order's own transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from customer_profiles.data import keys
@@ -28,18 +27,16 @@ from customer_profiles.data.moves import (
     add_sale_move,
     move_entitlements_of,
 )
-from customer_profiles.data.profiles import ProfileChange, add_profile_changes, profile_holds
+from customer_profiles.data.profiles import add_profile_changes, profile_holds
 from customer_profiles.data.receipts import add_receipt
-from customer_profiles.data.requests import Answered, IdempotentRequest, add_answer, answer_read, answered_from
+from customer_profiles.data.requests import add_answer, answer_read, answered_from
 from customer_profiles.data.settings import add_settings_check, settings_or_default
 from customer_profiles.data.table import KeyCondition, Records, Table
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.data.users import add_identifiers, add_user, check_holding, holders_of
 from customer_profiles.errors import ConcurrentWrite, InvalidInput, UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
-from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
-    Claim,
     Entitlement,
     EntitlementStatus,
     Holding,
@@ -47,76 +44,9 @@ from customer_profiles.models.domain import (
     Order,
     OrgSettings,
     Profile,
-    Proof,
-    Receipt,
-    User,
 )
-
-
-@dataclass
-class SaleWrite:
-    """Everything one sale writes, in one transaction: all of it or none of it."""
-
-    order: Order
-    entitlements: list[Entitlement]
-    user_id: str | None
-    new_user: User | None = None
-    claimed_identifiers: list[Identifier] = field(default_factory=list)  # held by the new dormant user
-    proof: Proof | None = None  # how the claimed identifiers are known (window or reseller)
-    new_profile: Profile | None = None  # when the sale creates the profile (else it checks the one it uses)
-    receipt: tuple[str, Receipt] | None = None  # an anonymous sale's receipt code (its hash) and what it gives
-    consents: list[ConsentStatement] = field(default_factory=list)  # what the customer said, newer than stored
-    changed_by: Actor = SYSTEM  # who sold: stamped on the new profile and the order (the activity trail)
-    # The holder's status as read ("active": a person, the buyer of a consumer purchase; "dormant"): the sale
-    # goes to it only if it is still so. `for_the_caller`: the holder is the caller, whose user must still be
-    # active (the authorizer's cached answer named it), else UserGone.
-    holder_status: str | None = None
-    for_the_caller: bool = False
-    # Who held each typed identifier when the sale was planned (None: nobody): a proof that commits first
-    # changes where the sale goes, so the sale is written only if each is still held so.
-    holdings: dict[Identifier, Holding | None] = field(default_factory=dict)
-    # Typed identifiers other than the dormant holder's own: whoever proves one first may still take the sale.
-    pointers: list[Identifier] = field(default_factory=list)
-    # The org's settings an anonymous window sale was decided on (its capture policy): still so, or retry.
-    settings: OrgSettings | None = None
-
-
-@dataclass(frozen=True)
-class TypedSale:
-    """A pointer to a sale typed with an identifier, under the profile it was placed in (or moved from)."""
-
-    org_id: str
-    profile_id: str
-    order_id: str
-    order_created_at: str
-    entitlement_ids: tuple[str, ...]
-    typed: tuple[Identifier, ...]
-
-    @classmethod
-    def of(cls, item: Item) -> TypedSale:
-        return cls(
-            org_id=item["org_id"],
-            profile_id=item["profile_id"],
-            order_id=item["order_id"],
-            order_created_at=item["order_created_at"],
-            entitlement_ids=tuple(item.get("entitlement_ids", [])),
-            typed=tuple((kind, value) for kind, value in item.get("typed", [])),
-        )
-
-
-@dataclass(frozen=True)
-class SaleMove:
-    """A sale (an order and its entitlements) going from `source` to `target`, as each was read: the move
-    commits only if the source is still `holder`'s, the holder unchanged, the target the person's."""
-
-    order: Order
-    typed: TypedSale
-    identifier: Identifier  # the proof that moves it
-    source: Profile
-    holder: User | None
-    target: Profile
-    claim: Claim | None = None  # the sale's open claim (a reseller's order), which follows it
-
+from customer_profiles.ports.identity import ProfileChange, TypedSale, TypedSaleMove
+from customer_profiles.ports.sales import Answered, IdempotentRequest, SaleWrite
 
 # Orders and entitlements sort between these (`ENT#...`, `ORDER#...`); nothing else of a profile does.
 CHILD_SK_RANGE = (keys.ENTITLEMENT_SK_PREFIX, f"{keys.ORDER_SK_PREFIX}~")
@@ -125,6 +55,17 @@ MOVE_ROUNDS = 3
 # A re-key sets each child's history keys: 99 updates and the profile's check per transaction.
 REKEYS_PER_TRANSACTION = 99
 REKEY_ROUNDS = 3
+
+
+def typed_sale_from_item(item: Item) -> TypedSale:
+    return TypedSale(
+        org_id=item["org_id"],
+        profile_id=item["profile_id"],
+        order_id=item["order_id"],
+        order_created_at=item["order_created_at"],
+        entitlement_ids=tuple(item.get("entitlement_ids", [])),
+        typed=tuple((kind, value) for kind, value in item.get("typed", [])),
+    )
 
 
 def typed_sale_item(identifier: Identifier, order: Order, entitlement_ids: Sequence[str]) -> Item:
@@ -370,7 +311,10 @@ class OrderRecords(Records):
     def typed_sales(self, identifier: Identifier) -> list[TypedSale]:
         """Every sale pointer under `identifier` (strongly consistent, every page)."""
         condition = KeyCondition("pk").eq(keys.typed_pk(identifier))
-        return [TypedSale.of(item) for item in self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True)]
+        return [
+            typed_sale_from_item(item)
+            for item in self.db.query_all(KeyConditionExpression=condition, ConsistentRead=True)
+        ]
 
     def drop_typed_sale(self, identifier: Identifier, typed: TypedSale) -> None:
         self.db.table.delete_item(Key=keys.typed_sale_key(identifier, typed.org_id, typed.order_id))
@@ -382,7 +326,7 @@ class OrderRecords(Records):
             self.db, keys.order_key(order.org_id, order.profile_id, order.created_at, order.order_id), identifier
         )
 
-    def move_sale(self, move: SaleMove, *, reached_at: str) -> None:
+    def move_sale(self, move: TypedSaleMove, *, reached_at: str) -> None:
         """A typed sale to the person who proved one of its identifiers first (`add_sale_move`), with its open
         claim, and every pointer to it gone: one transaction."""
         order, typed = move.order, move.typed

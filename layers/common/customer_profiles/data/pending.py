@@ -3,8 +3,6 @@ cause's transaction and deleted only once it is done."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from customer_profiles.data import keys
@@ -16,12 +14,6 @@ from customer_profiles.models.domain import PendingEffect
 
 def add_pending(tx: Tx, effect: PendingEffect) -> None:
     tx.put_if_new(pending_to_item(effect))
-
-
-def publish_effect(detail_type: str, detail: dict[str, Any], effect_id: str, now: str) -> PendingEffect:
-    """An event to publish, known in full when its cause is written."""
-    cause = {"detail_type": detail_type, "detail": detail}
-    return PendingEffect(kind="publish", effect_id=effect_id, cause=cause, created_at=now)
 
 
 class PendingRecords(Records):

@@ -10,8 +10,7 @@ pending effects a change implies (a re-key when it changes hands, what an erasur
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from customer_profiles.data import keys
@@ -30,7 +29,8 @@ from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import add_identifiers, add_user, check_active, check_holding
 from customer_profiles.errors import InvalidInput, UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
-from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Profile, Proof, User
+from customer_profiles.models.domain import Identifier, PendingEffect, Profile
+from customer_profiles.ports.identity import ProfileAttachment, ProfileChange, ProfileGuard
 
 ItemKey = tuple[str, str]
 # The profile a new child goes under must still be live and still belong to the child's user.
@@ -42,34 +42,11 @@ LIVE_PROFILE = (
 ERASE_DELETES = 90  # implied items an erasure deletes per transaction (DynamoDB takes 100 items)
 UNIQUE_TYPES = frozenset({"user_org", "card"})  # items outside the profile's partition that one profile owns
 SearchField = str  # "email", "phone" or "name"
-
-
-@dataclass(frozen=True)
-class ProfileChange:
-    """One profile written: `before` as it was read (None: a new profile), `after` as it will be.
-
-    `guard` is a further condition on the stored profile (for instance that it is not merged). `changed_by`
-    is stamped on the item, so the stream (and the activity trail) knows who wrote it.
-    """
-
-    before: Profile | None
-    after: Profile
-    guard: str | None = None
-    changed_by: Actor = SYSTEM
-
-
-@dataclass(frozen=True)
-class ProfileAttachment:
-    """An orphan profile given to the holder of an identifier staff attached, with what that decision read."""
-
-    profile: Profile  # as read
-    updated: Profile
-    new_holder: User | None  # a dormant holder made for the identifier
-    claimed: Sequence[Identifier]  # what the new holder holds
-    holder: User | None  # the existing holder, as read
-    holdings: Mapping[Identifier, Holding | None]  # who held each identifier, as read
-    proof: Proof
-    changed_by: Actor = SYSTEM
+# What each guard of a `ProfileChange` asks of the stored profile.
+GUARDS: dict[ProfileGuard, str] = {
+    "not_merged": "attribute_not_exists(merged_into)",
+    "unowned": "attribute_not_exists(user_id)",
+}
 
 
 def profile_holds(user_id: str | None) -> tuple[str, dict[str, Any]]:
@@ -168,7 +145,7 @@ def add_profile_changes(tx: Tx, changes: Sequence[ProfileChange], *, deleted: fr
         if change.before is None:
             tx.put_if_new(item)
         else:
-            tx.put_at_version(item, change.before.version, change.guard)
+            tx.put_at_version(item, change.before.version, GUARDS[change.guard] if change.guard else None)
             before.update({k: v for k, v in implied_items(change.before).items() if k not in deleted})
         after.update(implied_items(change.after))
         if _changes_hands(change):
@@ -384,9 +361,6 @@ def _listing_position(org_id: str, cursor: str | None) -> tuple[list[str | None]
     return list(position["after"]), list(position["done"])
 
 
-NOT_MERGED = "attribute_not_exists(merged_into)"
-
-
 class ProfileWrites(ProfileRecords):
     """The ways a profile changes; each goes through `add_profile_changes`."""
 
@@ -429,7 +403,7 @@ class ProfileWrites(ProfileRecords):
         updated = attachment.updated
         assert updated.user_id
         tx = self.db.tx()
-        change = ProfileChange(attachment.profile, updated, "attribute_not_exists(user_id)", attachment.changed_by)
+        change = ProfileChange(attachment.profile, updated, "unowned", attachment.changed_by)
         add_profile_changes(tx, [change])
         if attachment.new_holder:
             add_user(tx, None, attachment.new_holder)
@@ -448,7 +422,7 @@ class ProfileWrites(ProfileRecords):
         update = {"user_id": to_user_id, "updated_at": now, "version": profile.version + 1, "reached_at": reached_at}
         moved = profile.model_copy(update=update)
         tx = self.db.tx()
-        add_profile_changes(tx, [ProfileChange(profile, moved, NOT_MERGED)])
+        add_profile_changes(tx, [ProfileChange(profile, moved, "not_merged")])
         check_active(tx, to_user_id, UserGone("the user is gone"))
         tx.execute(self.db.client)
         return moved

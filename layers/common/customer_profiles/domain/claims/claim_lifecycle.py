@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.deliveries import Delivery
 from customer_profiles.data.store import Store
 from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.claims.claims import where_entitlements_live
@@ -21,6 +20,7 @@ from customer_profiles.domain.staff.access import acting_staff
 from customer_profiles.errors import NotFound, StateConflict, TooManyAttempts
 from customer_profiles.models.domain import Claim, Entitlement
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.claims import Delivery
 from customer_profiles.retry import on_concurrent_write
 
 CLAIM_STAFF = frozenset({"admin", "pos"})

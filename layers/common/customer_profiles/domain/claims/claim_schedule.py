@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from customer_profiles.data.claims import ClaimDue
 from customer_profiles.data.store import Store
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.domain import Claim
+from customer_profiles.ports.claims import ClaimDue
 
 # Due items settled per run at most (the rest wait for the next run, oldest first): about 10-20 ms each, so a
 # full run stays well inside the linker's 60 seconds. 1,000 per 5 minutes is 12,000 an hour.

@@ -8,13 +8,13 @@ consistent reads of the base table: the merged user's profiles come from its own
 from __future__ import annotations
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.profiles import NOT_MERGED, ProfileChange
 from customer_profiles.data.store import Store
 from customer_profiles.domain.privacy import erasure
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.activity import SYSTEM
 from customer_profiles.models.domain import CapturedDetails, Profile
 from customer_profiles.models.events import DomainEvent
+from customer_profiles.ports.identity import ProfileChange
 
 
 class LinkTargetNotReady(Exception):
@@ -79,7 +79,7 @@ def merge_profile_into(
     merges, inside its pending effect: an interrupted merge is finished when the effect runs again.
     `since`: when what `source` holds reached the person (each moved order keeps it)."""
     closing = closed_for_merge(source, target, now)
-    store.write_profiles(ProfileChange(source, closing, NOT_MERGED))
+    store.write_profiles(ProfileChange(source, closing, "not_merged"))
     return finish_merge(store, closing, now, target=target, since=since)
 
 
@@ -109,10 +109,10 @@ def finish_merge(
             "version": source.version + 1,
         }
     )
-    changes = [ProfileChange(source, merged, NOT_MERGED)]
+    changes = [ProfileChange(source, merged, "not_merged")]
     absorbed = _absorb(target, source, now)
     if absorbed is not target:
-        changes.append(ProfileChange(target, absorbed, NOT_MERGED))
+        changes.append(ProfileChange(target, absorbed, "not_merged"))
     store.write_profiles(*changes)
     return absorbed
 

@@ -19,12 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from customer_profiles.clock import new_id
-from customer_profiles.data.orders import SaleMove, TypedSale
 from customer_profiles.data.store import Store
 from customer_profiles.domain.identity import profiles
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.domain import Holding, Identifier, Order, Profile, ProfileOrigin, User
 from customer_profiles.models.events import DomainEvent
+from customer_profiles.ports.identity import TypedSale, TypedSaleMove
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def _bring_one(store: Store, typed: TypedSale, identifier: Identifier, person: U
         raise ConcurrentWrite("the person's profile in this org is being written; retry")
     open_claim = claim if claim is not None and claim.status == "open" else None
     store.move_sale(
-        SaleMove(order, typed, identifier, source=source, holder=holder, target=target, claim=open_claim),
+        TypedSaleMove(order, typed, identifier, source=source, holder=holder, target=target, claim=open_claim),
         reached_at=proven_at,
     )
     return target.profile_id

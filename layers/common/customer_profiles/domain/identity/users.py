@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 from customer_profiles.clock import new_id, utc_now
 from customer_profiles.data.store import Store
-from customer_profiles.data.users import RegistrationWrite, identifiers_of
 from customer_profiles.domain.identity.identifiers import identifier_of, verified_identifiers
 from customer_profiles.errors import ConcurrentWrite, Forbidden, IdTokenRequired, NotFound, UserGone
 from customer_profiles.models.domain import Identifier, Proof, User
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.identity import RegistrationWrite, identifiers_of
 from customer_profiles.retry import on_concurrent_write
 
 

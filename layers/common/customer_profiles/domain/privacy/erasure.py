@@ -14,8 +14,6 @@ import functools
 from collections.abc import Sequence
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.orders import TypedSale
-from customer_profiles.data.pending import publish_effect
 from customer_profiles.data.store import Store
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import (
@@ -26,6 +24,8 @@ from customer_profiles.models.domain import (
     Profile,
     ProfileAttributes,
 )
+from customer_profiles.ports.announcements import publish_effect
+from customer_profiles.ports.identity import TypedSale
 from customer_profiles.retry import on_concurrent_write
 
 MAX_MERGE_HOPS = 8  # a sale pointed at under a profile that merged on, and on again...

@@ -17,9 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.codec import decode_cursor, encode_cursor
-from customer_profiles.data.erasure import erase_user_effect
-from customer_profiles.data.pending import publish_effect
 from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claims
 from customer_profiles.domain.identity import history, users
@@ -29,6 +26,9 @@ from customer_profiles.errors import InvalidInput, NotFound
 from customer_profiles.models.api import ActivityExport, IdentifierExport, OrgProfileExport, PersonExport, ProfileExport
 from customer_profiles.models.domain import Profile
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.announcements import publish_effect
+from customer_profiles.ports.cursors import decode_cursor, encode_cursor
+from customer_profiles.ports.privacy import erase_user_effect
 from customer_profiles.retry import on_concurrent_write
 
 ADMINS = frozenset({"admin"})

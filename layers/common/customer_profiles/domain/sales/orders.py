@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from customer_profiles.clock import new_id, time_ordered_id, utc_now
-from customer_profiles.data.orders import SaleWrite
-from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.identity import profiles, users
@@ -12,6 +10,7 @@ from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import OrderRequest, OrderResponse, PartnerOrderRequest
 from customer_profiles.models.domain import Entitlement, EntitlementStatus, Order, OrderChannel
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.sales import IdempotentRequest, SaleWrite
 from customer_profiles.retry import on_concurrent_write
 
 

@@ -22,8 +22,6 @@ from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.deliveries import Delivery
-from customer_profiles.data.partner_orders import PartnerOrderWrite
 from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claim_lifecycle
 from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
@@ -41,6 +39,8 @@ from customer_profiles.models.api import (
     PartnerRecipientChanged,
 )
 from customer_profiles.models.domain import Claim, Partner, Proof
+from customer_profiles.ports.claims import Delivery
+from customer_profiles.ports.sales import PartnerOrderWrite
 from customer_profiles.retry import on_concurrent_write
 
 PartnerMessage = PartnerOrderRequest | PartnerOrderCancelled | PartnerRecipientChanged

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.orders import SaleWrite
-from customer_profiles.data.requests import IdempotentRequest
 from customer_profiles.data.store import Store
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.identity.proofs import Placement, place_sale
@@ -36,6 +34,7 @@ from customer_profiles.models.domain import (
     TypedIdentifier,
 )
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.sales import IdempotentRequest, SaleWrite
 from customer_profiles.retry import on_concurrent_write
 
 SELLERS = frozenset({"pos"})

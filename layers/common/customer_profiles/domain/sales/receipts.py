@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.receipts import ReceiptRedemption, SaleMove
 from customer_profiles.data.store import Store
 from customer_profiles.domain.identity import profiles, users
 from customer_profiles.domain.sales import receipt_codes
@@ -23,6 +22,7 @@ from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ReceiptRedemptionResponse
 from customer_profiles.models.domain import Entitlement, Order, Profile, Receipt
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.sales import ReceiptRedemption, RedeemedSale
 from customer_profiles.retry import on_concurrent_write
 
 # Failed attempts per user per window: 10 guesses in 15 minutes at 2^60 codes find nothing by chance, and a
@@ -126,7 +126,7 @@ def _redeem_once(store: Store, hashes: Sequence[str], user_id: str) -> ReceiptRe
         raise ConcurrentWrite("the person's profile in this org is being written; retry")
     entitlements = store.entitlements_by_ids(receipt.org_id, source.profile_id, receipt.entitlement_ids)
     body = {**answer, "profile_id": target.profile_id, "profile_created": created, "merged": not created}
-    sale = SaleMove(order, entitlements, source, target)
+    sale = RedeemedSale(order, entitlements, source, target)
     return _redeemed(store, ReceiptRedemption(hashed, user_id, now, body, sale=sale))
 
 

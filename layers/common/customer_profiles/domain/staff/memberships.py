@@ -9,12 +9,12 @@ in the same transaction, so two admins demoting each other at once cannot both s
 from __future__ import annotations
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.memberships import MembershipChange
 from customer_profiles.data.store import Store
 from customer_profiles.domain.staff.access import require_staff_of
 from customer_profiles.errors import Forbidden, NotFound, StateConflict
 from customer_profiles.models.domain import StaffMembership, StaffRole
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.staff import MembershipChange
 from customer_profiles.retry import on_concurrent_write
 
 ADMINS = frozenset({"admin"})

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.profiles import ProfileAttachment
 from customer_profiles.data.store import Store
 from customer_profiles.domain.identity.identifiers import normalise_email, normalise_phone
 from customer_profiles.domain.identity.profiles import update_profile_attributes
@@ -27,6 +26,7 @@ from customer_profiles.models.api import (
 from customer_profiles.models.consents import consent_views
 from customer_profiles.models.domain import CapturedDetails, Entitlement, Identifier, Profile, Proof
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.identity import ProfileAttachment
 from customer_profiles.retry import on_concurrent_write
 
 READERS = frozenset({"viewer", "admin", "pos"})
