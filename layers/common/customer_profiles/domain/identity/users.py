@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.store import Store
 from customer_profiles.domain.identity.identifiers import identifier_of, verified_identifiers
 from customer_profiles.errors import ConcurrentWrite, Forbidden, IdTokenRequired, NotFound, UserGone
 from customer_profiles.models.domain import Identifier, Proof, User
 from customer_profiles.models.principal import Principal
-from customer_profiles.ports.identity import RegistrationWrite, identifiers_of
+from customer_profiles.ports.identity import Registrations, RegistrationWrite, SubjectUsers, identifiers_of
 from customer_profiles.retry import on_concurrent_write
 
 
@@ -19,7 +18,7 @@ def require_user_principal(principal: Principal) -> None:
         raise Forbidden("staff tokens have no platform user")
 
 
-def current_user_id(store: Store, principal: Principal) -> str:
+def current_user_id(store: SubjectUsers, principal: Principal) -> str:
     """The platform user of a user token: the one the authorizer found, else one read (the token's user may
     have registered since the authorizer's answer was cached); registering with PUT /v1/me comes first."""
     require_user_principal(principal)
@@ -32,7 +31,7 @@ def current_user_id(store: Store, principal: Principal) -> str:
 
 
 def for_the_caller[T](
-    store: Store, principal: Principal, act: Callable[[str], T], *, stale_when: tuple[type[Exception], ...] = ()
+    store: SubjectUsers, principal: Principal, act: Callable[[str], T], *, stale_when: tuple[type[Exception], ...] = ()
 ) -> T:
     """`act` for the caller's user. The authorizer's answer (cached with the policy for minutes) names it; a
     write acting for it checks that it is still an active user, and raises UserGone if not (erased since, the
@@ -49,14 +48,14 @@ def for_the_caller[T](
         return act(fresh)
 
 
-def fresh_user_id(store: Store, principal: Principal) -> str | None:
+def fresh_user_id(store: SubjectUsers, principal: Principal) -> str | None:
     """The subject's user read again, when it is not the one the authorizer's cached answer named (None when
     that one still stands)."""
     fresh = store.user_id_for_subject(principal.subject)
     return fresh if fresh and fresh != principal.user_id else None
 
 
-def caller_user(store: Store, principal: Principal) -> User | None:
+def caller_user(store: SubjectUsers, principal: Principal) -> User | None:
     """The caller's user as the table has it now: the one the authorizer named if it is still there and
     still the subject's, else the subject's user read again (strongly consistent)."""
     require_user_principal(principal)
@@ -68,14 +67,14 @@ def caller_user(store: Store, principal: Principal) -> User | None:
     return store.get_user(user_id) if user_id else None
 
 
-def get_me(store: Store, principal: Principal) -> User:
+def get_me(store: SubjectUsers, principal: Principal) -> User:
     user = caller_user(store, principal)
     if user is None:
         raise NotFound("no user is registered for this token yet: call PUT /v1/me")
     return user
 
 
-def register_me(store: Store, principal: Principal) -> tuple[User, bool]:
+def register_me(store: Registrations, principal: Principal) -> tuple[User, bool]:
     """The platform user of the token's subject: returned, created, or activated; returns (user, created).
 
     Only what the identity provider verified counts (docs/decisions.md, identity policy). Dormant users
@@ -100,7 +99,7 @@ def register_me(store: Store, principal: Principal) -> tuple[User, bool]:
     )
 
 
-def _register_once(store: Store, principal: Principal, identifiers: list[Identifier]) -> tuple[User, bool]:
+def _register_once(store: Registrations, principal: Principal, identifiers: list[Identifier]) -> tuple[User, bool]:
     holders = store.identifier_holders(identifiers)
     own_id = store.user_id_for_subject(principal.subject)
     known = store.users_by_ids([*(h.user_id for h in holders.values()), *([own_id] if own_id else [])])
@@ -181,12 +180,12 @@ def _register_once(store: Store, principal: Principal, identifiers: list[Identif
     return survivor, created
 
 
-def my_identifiers(store: Store, principal: Principal) -> list[tuple[Identifier, Proof]]:
+def my_identifiers(store: Registrations, principal: Principal) -> list[tuple[Identifier, Proof]]:
     """Every identifier the caller's user holds, with how and when it was proven (whatever GET /v1/me shows)."""
     return store.identifiers_held_by(get_me(store, principal).user_id)
 
 
-def release_my_identifier(store: Store, principal: Principal, kind: str, value: str) -> None:
+def release_my_identifier(store: Registrations, principal: Principal, kind: str, value: str) -> None:
     """The caller no longer holds the identifier: a later sale typed with it goes to a dormant holder again
     (whoever proves it next); what it already brought stays. 404 when the caller does not hold it."""
     identifier = identifier_of(kind, value)

@@ -22,7 +22,6 @@ from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claim_lifecycle
 from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.privacy import consents
@@ -40,7 +39,7 @@ from customer_profiles.models.api import (
 )
 from customer_profiles.models.domain import Claim, Partner, Proof
 from customer_profiles.ports.claims import Delivery
-from customer_profiles.ports.sales import PartnerOrderWrite
+from customer_profiles.ports.sales import PartnerOrderWrite, PartnerWebhooks
 from customer_profiles.retry import on_concurrent_write
 
 PartnerMessage = PartnerOrderRequest | PartnerOrderCancelled | PartnerRecipientChanged
@@ -65,7 +64,7 @@ def verify_signature(partner_id: str, body: str, headers: dict[str, str], secret
 
 
 def accept_partner_order(
-    store: Store,
+    store: PartnerWebhooks,
     partner_id: str,
     headers: dict[str, str],
     body: str,
@@ -120,7 +119,7 @@ def _parse(body: str) -> PartnerMessage:
 
 
 def _order_created(
-    store: Store,
+    store: PartnerWebhooks,
     partner: Partner,
     delivery: tuple[str, str],
     request: PartnerOrderRequest,
@@ -140,7 +139,7 @@ def _order_created(
 
 
 def _order_changed(
-    store: Store,
+    store: PartnerWebhooks,
     message: PartnerOrderCancelled | PartnerRecipientChanged,
     ordered: dict,
     delivery: Callable[[dict], Delivery],
@@ -196,7 +195,7 @@ def _require_allowed(partner: Partner, org_id: str) -> None:
 
 
 def _record(
-    store: Store,
+    store: PartnerWebhooks,
     partner: Partner,
     recorded: tuple[str, str, str],
     request: PartnerOrderRequest,

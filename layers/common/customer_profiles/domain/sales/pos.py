@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.store import Store
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.identity.proofs import Placement, place_sale
 from customer_profiles.domain.privacy import consents
@@ -34,7 +33,7 @@ from customer_profiles.models.domain import (
     TypedIdentifier,
 )
 from customer_profiles.models.principal import Principal
-from customer_profiles.ports.sales import IdempotentRequest, SaleWrite
+from customer_profiles.ports.sales import IdempotentRequest, PosSales, SalePlanning, SaleWrite
 from customer_profiles.retry import on_concurrent_write
 
 SELLERS = frozenset({"pos"})
@@ -60,7 +59,7 @@ class PlannedSale:
 
 
 def create_pos_sale(
-    store: Store,
+    store: PosSales,
     principal: Principal,
     org_id: str,
     request: PosSaleRequest,
@@ -156,7 +155,7 @@ def create_pos_sale(
 
 
 def plan_sale(
-    store: Store,
+    store: SalePlanning,
     org_id: str,
     customer: Customer,
     request: OrderRequest | PartnerOrderRequest,
