@@ -7,7 +7,7 @@ from collections.abc import Callable
 from customer_profiles.clock import new_id, utc_now
 from customer_profiles.domain.identity.identifiers import identifier_of, verified_identifiers
 from customer_profiles.errors import ConcurrentWrite, Forbidden, IdTokenRequired, NotFound, UserGone
-from customer_profiles.models.domain import Identifier, Proof, User
+from customer_profiles.models.domain import Holding, Identifier, Proof, User
 from customer_profiles.models.principal import Principal
 from customer_profiles.ports.identity import Registrations, RegistrationWrite, SubjectUsers, identifiers_of
 from customer_profiles.retry import on_concurrent_write
@@ -115,20 +115,53 @@ def _register_once(store: Registrations, principal: Principal, identifiers: list
     now = utc_now()
     if own is not None and not (free or dormant):
         return own, False
+    current, survivor = _survivor(own, dormant, principal.subject, now)
+    plan = _registration(
+        current,
+        survivor,
+        identifiers,
+        holders,
+        known,
+        subject=principal.subject if own is None else None,
+        free=free,
+        merging=dormant if own is not None else dormant[1:],
+        now=now,
+    )
+    store.write_registration(plan)
+    return plan.user, own is None
 
-    created = own is None
+
+def _survivor(own: User | None, dormant: list[User], subject: str, now: str) -> tuple[User | None, User]:
+    """(the stored user that becomes the person's, as read; the person's user before this registration's
+    identifiers): their own, else the first dormant holder of what they verified, activated, else a new one."""
     if own is not None:
-        survivor, current = own, own
-    elif dormant:
-        current = dormant.pop(0)
+        return own, own
+    if dormant:
+        current = dormant[0]
         # A dormant user's email and phone were hints: from now on it shows only what the person verified.
-        survivor = current.model_copy(
-            update={"status": "active", "subject": principal.subject, "email": None, "phone": None, "activated_at": now}
+        activated = current.model_copy(
+            update={"status": "active", "subject": subject, "email": None, "phone": None, "activated_at": now}
         )
-    else:
-        current = None
-        survivor = User(user_id=new_id(), status="active", subject=principal.subject, created_at=now, updated_at=now)
-    dormant_holders = {d.user_id for d in dormant} | (
+        return current, activated
+    return None, User(user_id=new_id(), status="active", subject=subject, created_at=now, updated_at=now)
+
+
+def _registration(
+    current: User | None,
+    survivor: User,
+    identifiers: list[Identifier],
+    holders: dict[Identifier, Holding],
+    known: dict[str, User],
+    *,
+    subject: str | None,
+    free: list[Identifier],
+    merging: list[User],
+    now: str,
+) -> RegistrationWrite:
+    """What the person's registration writes: their user showing what they verified, the identifiers nobody
+    held, those taken over from dormant holders, the dormant holders' other hints released, and every other
+    dormant holder merged into them."""
+    dormant_holders = {d.user_id for d in merging} | (
         {current.user_id} if current and current.status == "dormant" else set()
     )
     taken_over = [
@@ -149,35 +182,30 @@ def _register_once(store: Registrations, principal: Principal, identifiers: list
             "version": survivor.version + (0 if current is None else 1),
         }
     )
-    store.write_registration(
-        RegistrationWrite(
-            subject=principal.subject if created else None,
-            previous=current,
-            user=survivor,
-            claimed_identifiers=free,
-            taken_over=taken_over,
-            released=released,
-            merged=[
-                (
-                    m,
-                    m.model_copy(
-                        update={
-                            "status": "merged",
-                            "merged_into": survivor.user_id,
-                            "merged_at": now,
-                            # its identifiers were taken over or released: the merged user keeps none
-                            "email": None,
-                            "phone": None,
-                            "updated_at": now,
-                            "version": m.version + 1,
-                        }
-                    ),
-                )
-                for m in dormant
-            ],
-        )
+    return RegistrationWrite(
+        subject=subject,
+        previous=current,
+        user=survivor,
+        claimed_identifiers=free,
+        taken_over=taken_over,
+        released=released,
+        merged=[(m, _merged(m, survivor.user_id, now)) for m in merging],
     )
-    return survivor, created
+
+
+def _merged(dormant: User, into: str, now: str) -> User:
+    return dormant.model_copy(
+        update={
+            "status": "merged",
+            "merged_into": into,
+            "merged_at": now,
+            # its identifiers were taken over or released: the merged user keeps none
+            "email": None,
+            "phone": None,
+            "updated_at": now,
+            "version": dormant.version + 1,
+        }
+    )
 
 
 def my_identifiers(store: Registrations, principal: Principal) -> list[tuple[Identifier, Proof]]:
