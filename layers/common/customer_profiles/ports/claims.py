@@ -95,6 +95,10 @@ class ClaimChanges(ClaimReads, ProfileReads, Protocol):
     def resend_claim(self, token_hash: str, claim: Claim, now: str) -> int: ...
 
 
+class StaffClaimReads(ClaimReads, StaffScoped, Protocol):
+    """An org's claim found by its staff, with the store whose writes check their authority."""
+
+
 class ClaimLifecycle(ClaimChanges, StaffScoped, Protocol):
     """Staff's changes to their org's claims, each checked against the member's authority as it commits."""
 

@@ -19,7 +19,7 @@ from customer_profiles.domain.staff.access import acting_staff
 from customer_profiles.errors import NotFound, StateConflict, TooManyAttempts
 from customer_profiles.models.domain import Claim, Entitlement
 from customer_profiles.models.principal import Principal
-from customer_profiles.ports.claims import ClaimChanges, ClaimLifecycle, ClaimReads, Delivery
+from customer_profiles.ports.claims import ClaimChanges, ClaimLifecycle, ClaimReads, Delivery, StaffClaimReads
 from customer_profiles.retry import on_concurrent_write
 
 CLAIM_STAFF = frozenset({"admin", "pos"})
@@ -45,9 +45,9 @@ def find_claim(store: ClaimReads, claim_id: str, token_key: bytes) -> tuple[str,
     return hashed, claim
 
 
-def staff_claim(
-    store: ClaimLifecycle, principal: Principal, org_id: str, claim_id: str, token_key: bytes
-) -> tuple[ClaimLifecycle, str, Claim]:
+def staff_claim[S: StaffClaimReads](
+    store: S, principal: Principal, org_id: str, claim_id: str, token_key: bytes
+) -> tuple[S, str, Claim]:
     """The org's claim by its id, and the store whose writes check the member's authority as they commit."""
     store = acting_staff(store, principal, org_id, any_role=CLAIM_STAFF)
     hashed, claim = find_claim(store, claim_id, token_key)
