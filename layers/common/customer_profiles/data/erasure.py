@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from customer_profiles.data import keys
 from customer_profiles.data.claims import CLOSED_CLAIM_LOSES
 from customer_profiles.data.codec import Item
-from customer_profiles.data.orders import drop_typed_identifier
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.data.typed_sales import drop_typed_identifier
 from customer_profiles.data.users import add_user, release_identifier
 from customer_profiles.models.domain import Identifier, PendingEffect, User
 from customer_profiles.ports.identity import TypedSale

@@ -5,7 +5,7 @@ from __future__ import annotations
 from customer_profiles.data import keys
 from customer_profiles.data.claims import add_claim
 from customer_profiles.data.deliveries import add_delivery
-from customer_profiles.data.orders import add_sale
+from customer_profiles.data.sales import add_sale
 from customer_profiles.data.table import Records
 from customer_profiles.ports.claims import Delivery
 from customer_profiles.ports.sales import PartnerOrderWrite

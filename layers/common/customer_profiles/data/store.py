@@ -14,8 +14,9 @@ from customer_profiles.data.claims import ClaimRecords
 from customer_profiles.data.consents import ConsentRecords
 from customer_profiles.data.deliveries import DeliveryRecords
 from customer_profiles.data.erasure import ErasureRecords
+from customer_profiles.data.history import HistoryRecords
 from customer_profiles.data.memberships import MembershipRecords, add_membership_check
-from customer_profiles.data.orders import OrderRecords
+from customer_profiles.data.moves import MoveRecords
 from customer_profiles.data.partner_orders import PartnerOrderRecords
 from customer_profiles.data.partners import PartnerRecords
 from customer_profiles.data.pending import PendingRecords
@@ -23,15 +24,20 @@ from customer_profiles.data.profiles import ProfileWrites
 from customer_profiles.data.receipts import ReceiptRecords
 from customer_profiles.data.report import ReportRecords
 from customer_profiles.data.requests import RequestRecords
+from customer_profiles.data.sales import SaleRecords
 from customer_profiles.data.settings import SettingsRecords
 from customer_profiles.data.table import Table
+from customer_profiles.data.typed_sales import TypedSaleRecords
 from customer_profiles.data.users import UserRecords
 
 
 class Store(
     UserRecords,
     ProfileWrites,
-    OrderRecords,
+    SaleRecords,
+    TypedSaleRecords,
+    HistoryRecords,
+    MoveRecords,
     PartnerRecords,
     DeliveryRecords,
     PartnerOrderRecords,
