@@ -19,7 +19,7 @@ from customer_profiles.data.codec import (
 )
 from customer_profiles.data.deliveries import add_delivery
 from customer_profiles.data.pending import add_pending
-from customer_profiles.data.profiles import profile_holds
+from customer_profiles.data.profile_items import profile_holds
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import check_active

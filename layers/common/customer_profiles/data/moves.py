@@ -11,7 +11,7 @@ from customer_profiles.data import keys
 from customer_profiles.data.codec import child_from_item, entitlement_to_item, order_to_item, profile_from_item
 from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import add_pending
-from customer_profiles.data.profiles import profile_holds
+from customer_profiles.data.profile_items import profile_holds
 from customer_profiles.data.table import KeyCondition
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.data.users import check_active

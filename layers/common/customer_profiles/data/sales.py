@@ -10,7 +10,7 @@ from typing import Any
 from customer_profiles.data import keys
 from customer_profiles.data.codec import entitlement_to_item, order_to_item
 from customer_profiles.data.consents import add_consents
-from customer_profiles.data.profiles import add_profile_changes, profile_holds
+from customer_profiles.data.profile_items import add_profile_changes, profile_holds
 from customer_profiles.data.receipts import add_receipt
 from customer_profiles.data.requests import add_answer, answer_read, answered_from
 from customer_profiles.data.settings import add_settings_check, settings_or_default
