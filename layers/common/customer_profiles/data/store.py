@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from customer_profiles.data.activity import ActivityRecords
+from customer_profiles.data.claim_listing import ClaimListingRecords
+from customer_profiles.data.claim_schedule import ClaimScheduleRecords
 from customer_profiles.data.claims import ClaimRecords
 from customer_profiles.data.consents import ConsentRecords
 from customer_profiles.data.deliveries import DeliveryRecords
@@ -42,6 +44,8 @@ class Store(
     DeliveryRecords,
     PartnerOrderRecords,
     ClaimRecords,
+    ClaimListingRecords,
+    ClaimScheduleRecords,
     ReceiptRecords,
     PendingRecords,
     MembershipRecords,
