@@ -1,6 +1,7 @@
 """The data layer's entry point: one `Store` per table, composed of the aggregates' records.
 
-Domain code calls its narrow methods and never sees a key, an expression or a boto3 type.
+It implements every port of `customer_profiles.ports` structurally: domain code sees only the port it takes,
+never a key, an expression or a boto3 type.
 """
 
 from __future__ import annotations
