@@ -21,7 +21,7 @@ from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.errors import StateConflict
 from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Proof, User
-from customer_profiles.ports.announcements import publish_effect
+from customer_profiles.ports.effects import publish_effect
 from customer_profiles.ports.identity import RegistrationWrite
 
 

@@ -1,3 +1,1 @@
-"""Ports: what the domain asks of the data layer. One module per use-case family, each holding small
-`typing.Protocol`s (the operations that family's use cases call) and the write plans the domain hands over.
-`data.store.Store` implements them all structurally; each use case takes the narrowest one."""
+"""The seams between the domain and the data layer: Protocols per use-case family and the values handed across."""

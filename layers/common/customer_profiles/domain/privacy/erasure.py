@@ -23,7 +23,7 @@ from customer_profiles.models.domain import (
     Profile,
     ProfileAttributes,
 )
-from customer_profiles.ports.announcements import publish_effect
+from customer_profiles.ports.effects import publish_effect
 from customer_profiles.ports.identity import LineageErasure, TypedSale
 from customer_profiles.ports.privacy import PersonErasure
 from customer_profiles.retry import on_concurrent_write

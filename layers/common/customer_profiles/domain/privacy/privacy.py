@@ -25,8 +25,8 @@ from customer_profiles.errors import InvalidInput, NotFound
 from customer_profiles.models.api import ActivityExport, IdentifierExport, OrgProfileExport, PersonExport, ProfileExport
 from customer_profiles.models.domain import Profile
 from customer_profiles.models.principal import Principal
-from customer_profiles.ports.announcements import publish_effect
 from customer_profiles.ports.cursors import decode_cursor, encode_cursor
+from customer_profiles.ports.effects import publish_effect
 from customer_profiles.ports.privacy import DataRequests, erase_user_effect
 from customer_profiles.retry import on_concurrent_write
 

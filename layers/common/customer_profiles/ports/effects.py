@@ -1,5 +1,4 @@
-"""The events a write announces: published by the stream once the write commits (a pending effect written in
-the write's own transaction), so a crash never loses one."""
+"""The effects family's ports: the events a write announces, published by the stream once the write commits."""
 
 from __future__ import annotations
 
@@ -9,6 +8,6 @@ from customer_profiles.models.domain import PendingEffect
 
 
 def publish_effect(detail_type: str, detail: dict[str, Any], effect_id: str, now: str) -> PendingEffect:
-    """An event to publish, known in full when its cause is written."""
+    """A pending effect that publishes an event, known in full when its cause is written (with the cause)."""
     cause = {"detail_type": detail_type, "detail": detail}
     return PendingEffect(kind="publish", effect_id=effect_id, cause=cause, created_at=now)
