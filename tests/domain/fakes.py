@@ -10,7 +10,8 @@ from typing import Any, Self
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.consents import ConsentStatement
-from customer_profiles.models.domain import Claim, Holding, Identifier, Profile, User
+from customer_profiles.models.domain import Claim, Holding, Identifier, Order, Profile, User
+from customer_profiles.ports.identity import TypedSale, TypedSaleMove
 from customer_profiles.ports.sales import Answered, IdempotentRequest, SaleWrite
 
 
@@ -120,6 +121,53 @@ class SalePlanning(Profiles):
 
     def user_profile_candidate(self, user_id: str, org_id: str) -> Profile | None:
         return self.index.get((user_id, org_id))
+
+
+class SaleProofs(Profiles):
+    """`SaleProofs`: orders by key, the pointers under each typed identifier, claims by hash; a move takes the
+    sale and every pointer to it (one transaction in the real store)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.orders: dict[tuple[str, str, str, str], Order] = {}
+        self.pointers: dict[Identifier, list[TypedSale]] = {}
+        self.claims: dict[str, Claim] = {}
+        self.moves: list[TypedSaleMove] = []
+        self.forgotten: list[tuple[Identifier, str]] = []  # (identifier, order id) taken off an order
+
+    def add_typed_sale(self, order: Order) -> TypedSale:
+        """The order, and a pointer under each identifier it was typed with."""
+        self.orders[order.org_id, order.profile_id, order.created_at, order.order_id] = order
+        typed = tuple(t.identifier for t in order.typed)
+        pointer = TypedSale(order.org_id, order.profile_id, order.order_id, order.created_at, (), typed)
+        for identifier in typed:
+            self.pointers.setdefault(identifier, []).append(pointer)
+        return pointer
+
+    def typed_sales(self, identifier: Identifier) -> list[TypedSale]:
+        return list(self.pointers.get(identifier, []))
+
+    def drop_typed_sale(self, identifier: Identifier, typed: TypedSale) -> None:
+        self.pointers[identifier].remove(typed)
+
+    def forget_typed(self, identifier: Identifier, order: Order) -> bool:
+        self.forgotten.append((identifier, order.order_id))
+        return True
+
+    def get_order(self, org_id: str, profile_id: str, created_at: str, order_id: str) -> Order | None:
+        return self.orders.get((org_id, profile_id, created_at, order_id))
+
+    def get_claim(self, token_hash: str) -> Claim | None:
+        return self.claims.get(token_hash)
+
+    def move_sale(self, move: TypedSaleMove, *, reached_at: str) -> None:
+        self.moves.append(move)
+        order = move.order
+        del self.orders[order.org_id, move.source.profile_id, order.created_at, order.order_id]
+        moved = order.model_copy(update={"profile_id": move.target.profile_id, "reached_at": reached_at})
+        self.orders[order.org_id, move.target.profile_id, order.created_at, order.order_id] = moved
+        for identifier in move.typed.typed:
+            self.pointers[identifier] = [p for p in self.pointers.get(identifier, []) if p != move.typed]
 
 
 class ConsentReads:

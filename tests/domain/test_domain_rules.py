@@ -10,14 +10,14 @@ import pytest
 from customer_profiles.domain.claims import claim_lifecycle
 from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.idempotency import under_key
-from customer_profiles.domain.identity.proofs import place_sale, reached_at
+from customer_profiles.domain.identity.proofs import bring_sales, place_sale, reached_at
 from customer_profiles.domain.sales.orders import place_consumer_order
 from customer_profiles.domain.sales.pos import Customer, PlannedSale, plan_sale
 from customer_profiles.domain.staff import org_console
 from customer_profiles.domain.staff.access import acting_staff, require_staff_of
 from customer_profiles.errors import Forbidden, IdempotencyKeyReused, NotFound
 from customer_profiles.models.api import OrderRequest
-from customer_profiles.models.domain import Claim, Identifier, Order, Profile, Proof, User
+from customer_profiles.models.domain import Claim, Identifier, Order, Profile, Proof, TypedIdentifier, User
 from customer_profiles.models.principal import Principal
 from tests.domain import fakes
 
@@ -264,6 +264,70 @@ def test_a_sale_keeps_when_it_moved_to_its_person_alone_and_a_profile_when_it_ca
     assert reached_at(moved, profile("p-1", "u-a"), activated) == "2027-04-01T00:00:00.000Z"
     came_whole = profile("p-1", "u-a", reached_at="2027-03-05T00:00:00.000Z")
     assert reached_at(order(), came_whole, activated) == "2027-03-05T00:00:00.000Z"
+
+
+def typed_order(profile_id: str, *, reached: str | None = None) -> Order:
+    typed = [TypedIdentifier(kind=EMAIL[0], value=EMAIL[1], provenance="staff_captured")]
+    return order(order_id="o-typed", profile_id=profile_id, typed=typed, reached_at=reached)
+
+
+PROVEN_AT = "2027-03-10T00:00:00.000Z"
+
+
+def test_a_proof_brings_a_sale_that_no_earlier_proof_reached_to_the_provers_profile() -> None:
+    # Given a sale typed with an email, kept by the dormant holder of that email
+    store = fakes.SaleProofs()
+    holder = store.add_user(dormant("u-d", email=EMAIL[1]), holds=[EMAIL])
+    kept = store.add_profile(profile("p-d", holder.user_id))
+    pointer = store.add_typed_sale(typed_order(kept.profile_id))
+    prover = store.add_user(person("u-p"))
+
+    # When a person proves the email
+    events = bring_sales(store, EMAIL, prover.user_id, PROVEN_AT)
+
+    # Then the sale moves from the holder's profile to the prover's profile in the org, created for it
+    assert [m.order.order_id for m in store.moves] == ["o-typed"]
+    move = store.moves[0]
+    assert move.source == kept and move.holder == holder and move.typed == pointer
+    assert move.target.user_id == prover.user_id and move.target.profile_id != kept.profile_id
+    assert [p.profile_id for p in store.created] == [kept.profile_id, move.target.profile_id]
+    assert [e.detail["sales"] for e in events] == [
+        [{"org_id": ORG, "order_id": "o-typed", "profile_id": move.target.profile_id}]
+    ]
+    assert store.typed_sales(EMAIL) == []
+
+
+def test_a_sale_an_earlier_proof_reached_stays_and_the_later_provers_identifier_leaves_it() -> None:
+    # Given a sale that reached another person (who proved another of its identifiers) before this proof
+    store = fakes.SaleProofs()
+    owner = store.add_user(person("u-owner"))
+    theirs = store.add_profile(profile("p-owner", owner.user_id))
+    store.add_typed_sale(typed_order(theirs.profile_id, reached="2027-03-05T00:00:00.000Z"))
+    prover = store.add_user(person("u-p"))
+
+    # When a person proves the email later
+    events = bring_sales(store, EMAIL, prover.user_id, PROVEN_AT)
+
+    # Then the sale stays with its owner, the email leaves it, its pointer goes, and nothing is announced
+    assert store.moves == [] and events == []
+    assert store.forgotten == [(EMAIL, "o-typed")]
+    assert store.typed_sales(EMAIL) == []
+
+
+def test_a_sale_a_later_proof_reached_goes_to_the_earlier_prover() -> None:
+    # Given a sale that reached someone by a proof made after this one (proofs race)
+    store = fakes.SaleProofs()
+    owner = store.add_user(person("u-owner"))
+    theirs = store.add_profile(profile("p-owner", owner.user_id))
+    store.add_typed_sale(typed_order(theirs.profile_id, reached="2027-03-11T00:00:00.000Z"))
+    prover = store.add_user(person("u-p"))
+
+    # When the earlier proof is applied
+    bring_sales(store, EMAIL, prover.user_id, PROVEN_AT)
+
+    # Then the sale moves to the earlier prover
+    assert [m.target.user_id for m in store.moves] == [prover.user_id]
+    assert store.moves[0].source == theirs
 
 
 # --- who may act where ----------------------------------------------------------------------------------------
