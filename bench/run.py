@@ -30,7 +30,6 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from bench import onsale  # noqa: E402
-from customer_profiles.data.requests import IdempotentRequest  # noqa: E402
 from customer_profiles.data.store import Store  # noqa: E402
 from customer_profiles.domain.effects import effects  # noqa: E402
 from customer_profiles.domain.idempotency import under_key  # noqa: E402
@@ -40,6 +39,7 @@ from customer_profiles.domain.staff import memberships, org_console  # noqa: E40
 from customer_profiles.edge.config import placeholders  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
+from customer_profiles.ports.sales import IdempotentRequest  # noqa: E402
 from tests.support.requests import requests_of  # noqa: E402
 from tests.support.template_tables import dynamodb_local_store  # noqa: E402
 

@@ -97,7 +97,7 @@ def test_a_profile_being_merged_takes_no_new_children_and_an_interrupted_merge_i
     assert source.merging_into == mine.profile.profile_id
 
     # When a sale comes for the merging profile's old holder meanwhile, it cannot land on it
-    from customer_profiles.data.orders import SaleWrite
+    from customer_profiles.ports.sales import SaleWrite
 
     late = sale.order.model_copy(update={"order_id": "late-order", "created_at": "2026-12-01T00:00:00.000Z"})
     with pytest.raises(ConcurrentWrite):

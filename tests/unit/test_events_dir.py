@@ -15,12 +15,12 @@ import linker
 import org_api
 import partner_webhooks
 from customer_profiles.data.codec import user_to_item
-from customer_profiles.data.profiles import ProfileChange
 from customer_profiles.data.stream_images import plain_image
 from customer_profiles.domain.claims.claim_tokens import claim_token
 from customer_profiles.domain.staff.memberships import grant
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.models.domain import Partner, Profile, User
+from customer_profiles.ports.identity import ProfileChange
 from tests.unit.conftest import EVENTS_DIR, FakeContext
 
 API_HANDLERS = {"app-api-": app_api, "org-api-": org_api, "partner-webhooks-": partner_webhooks}

@@ -4,7 +4,6 @@ import pytest
 
 from customer_profiles.data.changes import read_change
 from customer_profiles.data.codec import pending_to_item
-from customer_profiles.data.users import RegistrationWrite
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.effects.stream import handle_change
 from customer_profiles.domain.identity import history, linking, users
@@ -12,6 +11,7 @@ from customer_profiles.domain.sales import orders, pos
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.api import OrderRequest, PosSaleRequest
 from customer_profiles.models.domain import PendingEffect
+from customer_profiles.ports.identity import RegistrationWrite
 from tests.unit.conftest import staff_principal, user_principal
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]

@@ -1,24 +1,24 @@
-"""Claims: a reseller's buyer's link to what was bought, kept by its token's hash; the recipients' listing, the
-schedule's due reminders and expiries, the single use."""
+"""Claims: a reseller's buyer's link to what was bought, kept by its token's hash; what it implies when made (its
+notification, its due reminder and expiry), its single use, its cancellation; the recipients' listing and the
+schedule have modules of their own (claim_listing, claim_schedule)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import Item, claim_from_item, entitlement_to_item
-from customer_profiles.data.cursors import MergedCursor, is_start_key
-from customer_profiles.data.deliveries import Delivery, add_delivery
+from customer_profiles.data.codec import claim_from_item, entitlement_to_item
+from customer_profiles.data.deliveries import add_delivery
 from customer_profiles.data.pending import add_pending
-from customer_profiles.data.profiles import profile_holds
-from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.data.profile_items import profile_holds
+from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import check_active
 from customer_profiles.errors import UserGone
 from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, PendingEffect, Profile
+from customer_profiles.ports.claims import Delivery
 
 # What a claim loses when it closes (claimed, cancelled, expired) or its recipient is erased: its place in
 # the recipients' listing and its contact details, which nothing needs once no notification is due.
@@ -28,70 +28,12 @@ CLOSED_CLAIM_LOSES = "gsi1pk, gsi1sk, gsi2pk, gsi2sk, email, phone"
 # A claim's reminder goes out this long before it expires (a claim with less left when it is made is reminded
 # on the schedule's first run after it; docs/decisions.md, "Claim reminders and expiry").
 REMIND_BEFORE_EXPIRY = timedelta(hours=48)
-ClaimDueKind = Literal["remind", "expire"]
-
-
-@dataclass(frozen=True)
-class ClaimDue:
-    """A claim's reminder or expiry that falls due at `due_at`."""
-
-    claim_id: str
-    token_hash: str
-    kind: ClaimDueKind
-    due_at: str
 
 
 class ClaimRecords(Records):
     def get_claim(self, token_hash: str) -> Claim | None:
         item = self.db.get(keys.claim_key(token_hash))
         return claim_from_item(item) if item else None
-
-    def open_claims_to(
-        self, identifiers: Sequence[tuple[str, str]], *, limit: int, cursor: str | None
-    ) -> tuple[list[tuple[str, Claim]], str | None]:
-        """One page of the open claims addressed to any of `identifiers`, newest first, as (token hash,
-        claim). The recipient indexes only find candidates: each is read again from the table (strongly
-        consistent, one BatchGetItem) and kept only while it is open and still addressed there, so a page
-        may hold fewer than `limit`."""
-        identifiers = sorted(set(identifiers))
-        partitions = [keys.claims_to_pk(kind, value) for kind, value in identifiers]
-        indexes = [keys.CLAIM_RECIPIENT_INDEXES[kind] for kind, _ in identifiers]
-        position: MergedCursor[Item] = MergedCursor.decode(
-            cursor,
-            {"to": partitions},
-            sources=len(partitions),
-            valid_start=lambda source, start: _start_in(start, indexes[source], partitions[source]),
-            keeps_last=True,
-        )
-        page, after = self.db.merged_page(
-            [
-                {"IndexName": index, "KeyConditionExpression": KeyCondition(f"{index}pk").eq(pk)}
-                for index, pk in zip(indexes, partitions, strict=True)
-            ],
-            position,
-            limit=limit,
-            rank=lambda item: (item["created_at"], item["claim_id"]),
-            start_of=lambda source, item: {
-                "pk": item["pk"],
-                "sk": item["sk"],
-                f"{indexes[source]}pk": item[f"{indexes[source]}pk"],
-                f"{indexes[source]}sk": item[f"{indexes[source]}sk"],
-            },
-        )
-        # A claim addressed to two of the identifiers comes from both Queries, one after the other: once only,
-        # even when a page ends between the two.
-        candidates = list(dict.fromkeys((i["pk"], i["sk"]) for i in page if i["claim_id"] != position.last))
-        next_cursor = after.listed(page[-1]["claim_id"] if page else position.last).encode()
-        current = {(i["pk"], i["sk"]): i for i in self.db.batch_get([{"pk": pk, "sk": sk} for pk, sk in candidates])}
-        found: list[tuple[str, Claim]] = []
-        for key in candidates:
-            item = current.get(key)
-            if item is None or item.get("status") != "open":
-                continue
-            claim = claim_from_item(item)
-            if set(claim.recipients()) & set(identifiers):
-                found.append((key[0].removeprefix(keys.CLAIM_PREFIX), claim))
-        return found, next_cursor
 
     def cancel_claim(
         self,
@@ -223,75 +165,10 @@ class ClaimRecords(Records):
         tx.execute(self.db.client)
         return activated
 
-    # --- the claim schedule: reminders and expiry (domain/claims/claim_schedule.py) ---------------------------------
-    def due_claims(self, now: str, *, limit: int) -> tuple[list[ClaimDue], bool]:
-        """Reminders and expiries due at `now`, oldest first in each shard, at most `limit` in all (shared
-        over the shards), and whether more are due. Strongly consistent Queries on the base table, each paged
-        until it has its share or ends (a page may stop at 1 MB)."""
-        share = max(1, limit // keys.CLAIM_DUE_SHARDS)
-        found: list[ClaimDue] = []
-        more = False
-        for shard in range(keys.CLAIM_DUE_SHARDS):
-            taken: list[ClaimDue] = []
-            pages = self.db.query_pages(
-                # `#~` sorts after every kind and id, so what falls due exactly at `now` is due.
-                KeyConditionExpression=KeyCondition("pk").eq(keys.claim_due_pk(shard))
-                & KeyCondition("sk").lte(f"{now}#~"),
-                ConsistentRead=True,
-                Limit=share + 1,
-            )
-            for page in pages:
-                taken += [_claim_due_from_item(i) for i in page["Items"]]
-                if len(taken) > share:
-                    break
-            more = more or len(taken) > share
-            found += taken[:share]
-        return found, more
-
     def claims_by_hash(self, token_hashes: Iterable[str]) -> dict[str, Claim]:
         """The claims as they are now (one strongly consistent BatchGetItem per 100), by token hash."""
         items = self.db.batch_get([keys.claim_key(h) for h in sorted(set(token_hashes))])
         return {i["pk"].removeprefix(keys.CLAIM_PREFIX): claim_from_item(i) for i in items}
-
-    def remind_claim(self, due: ClaimDue, claim: Claim, now: str) -> None:
-        """One transaction: the claim marked reminded (only once, only while open and unexpired), the
-        reminder's notification (a pending effect the stream completes) and the due item gone."""
-        tx = self.db.tx().update(
-            keys.claim_key(due.token_hash),
-            "SET reminded_at = :now",
-            "attribute_not_exists(reminded_at) AND #status = :open AND expires_at > :now",
-            now=now,
-            open="open",
-        )
-        add_claim_notice(tx, claim, "ClaimReminderRequested", f"{claim.claim_id}#reminder", now)
-        tx.delete(keys.claim_due_key(due.claim_id, due.due_at, due.kind))
-        tx.execute(self.db.client)
-
-    def expire_claim(self, due: ClaimDue, now: str) -> None:
-        """One transaction: open -> expired (only once `expires_at` has passed), out of its recipients'
-        listing, and the due item gone."""
-        self.db.tx().update(
-            keys.claim_key(due.token_hash),
-            f"SET #status = :expired, expired_at = :now REMOVE {CLOSED_CLAIM_LOSES}",
-            "#status = :open AND expires_at <= :now",
-            expired="expired",
-            open="open",
-            now=now,
-        ).delete(keys.claim_due_key(due.claim_id, due.due_at, due.kind)).execute(self.db.client)
-
-    def drop_claim_due(self, due: ClaimDue) -> None:
-        """A due item with nothing left to do (its claim is no longer open, or expired before its reminder)."""
-        self.db.table.delete_item(Key=keys.claim_due_key(due.claim_id, due.due_at, due.kind))
-
-
-def _start_in(start: Any, index: str, pk: str) -> bool:
-    """A start key the listing made: a claim's key in `index`'s partition `pk`, nothing else (DynamoDB
-    refuses any other, and a cursor is client input)."""
-    return (
-        is_start_key(start, partition_attribute=f"{index}pk", partition_value=pk)
-        and start["pk"].startswith(keys.CLAIM_PREFIX)
-        and start["sk"] == keys.CLAIM_SK
-    )
 
 
 def add_claim(tx: Tx, claim: Claim, token_hash: str) -> None:
@@ -317,10 +194,6 @@ def claim_reminder_due(claim: Claim) -> str:
     remind_at = datetime.fromisoformat(claim.expires_at) - REMIND_BEFORE_EXPIRY
     at = remind_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return max(at, claim.created_at)
-
-
-def _claim_due_from_item(item: Item) -> ClaimDue:
-    return ClaimDue(claim_id=item["claim_id"], token_hash=item["token_hash"], kind=item["kind"], due_at=item["due_at"])
 
 
 def add_claim_notice(tx: Tx, claim: Claim, notice: ClaimNotice, notification_id: str, at: str) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import consent_from_item, consent_to_item, profile_from_item
-from customer_profiles.data.profiles import profile_holds
+from customer_profiles.data.profile_items import profile_holds
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.errors import UserGone

@@ -3,7 +3,6 @@ webhook id), and our answer to it, which a redelivery replays."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from customer_profiles.data import keys
@@ -12,16 +11,7 @@ from customer_profiles.data.codec import (
 )
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
-
-
-@dataclass
-class Delivery:
-    """A webhook delivery, recorded in the transaction of what it did: a redelivery replays `response`."""
-
-    partner_id: str
-    webhook_id: str
-    body_sha256: str
-    response: dict[str, Any]
+from customer_profiles.ports.claims import Delivery
 
 
 class DeliveryRecords(Records):

@@ -12,23 +12,17 @@ from collections.abc import Sequence
 from customer_profiles.data import keys
 from customer_profiles.data.claims import CLOSED_CLAIM_LOSES
 from customer_profiles.data.codec import Item
-from customer_profiles.data.orders import TypedSale, drop_typed_identifier
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.table import KeyCondition, Records
+from customer_profiles.data.typed_sales import drop_typed_identifier
 from customer_profiles.data.users import add_user, release_identifier
 from customer_profiles.models.domain import Identifier, PendingEffect, User
+from customer_profiles.ports.identity import TypedSale
 
 # A release deletes two items (the identifier and its copy in the holder's partition): 45 per transaction,
 # beside the marking's user, subject and effect, stay under DynamoDB's 100; the effect releases any more.
 RELEASES_PER_TRANSACTION = 45
 DELETES_PER_TRANSACTION = 99
-
-
-def erase_user_effect(user_id: str, identifiers: Sequence[Identifier], at: str) -> PendingEffect:
-    """What an erasure still owes once its user is marked: the identifiers it proved are in its cause (the
-    only place left that names them), so their copies elsewhere can be found; the item goes when done."""
-    cause = {"user_id": user_id, "identifiers": [list(i) for i in identifiers], "at": at}
-    return PendingEffect(kind="erase_user", effect_id=user_id, cause=cause, created_at=at)
 
 
 class ErasureRecords(Records):

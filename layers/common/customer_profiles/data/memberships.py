@@ -8,7 +8,6 @@ guarded by the versions they were read at.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import membership_from_item, membership_to_items
@@ -16,31 +15,7 @@ from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.errors import Forbidden
 from customer_profiles.models.domain import StaffMembership
-
-
-@dataclass(frozen=True)
-class StaffRoster:
-    """An org's admin count, at the version it was read."""
-
-    admins: int = 0
-    version: int = 0  # 0: never written
-
-
-@dataclass(frozen=True)
-class MembershipChange:
-    before: StaffMembership | None  # as read (None: a new member)
-    after: StaffMembership | None  # None: removed
-    roster: StaffRoster  # as read
-    # The admin making the change, as read with the rest: the change holds only while their membership is
-    # still what was read (None: the operator).
-    acting: StaffMembership | None = None
-
-    @property
-    def admins_after(self) -> int:
-        def admin(m: StaffMembership | None) -> int:
-            return int(m is not None and "admin" in m.roles)
-
-        return self.roster.admins - admin(self.before) + admin(self.after)
+from customer_profiles.ports.staff import MembershipChange, StaffRoster
 
 
 def add_membership_check(tx: Tx, org_id: str, subject: str, any_role: Iterable[str]) -> None:

@@ -8,18 +8,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from customer_profiles.data import keys
-from customer_profiles.data.codec import entitlement_to_item, order_to_item
+from customer_profiles.data.codec import child_from_item, entitlement_to_item, order_to_item, profile_from_item
+from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import add_pending
-from customer_profiles.data.profiles import profile_holds
-from customer_profiles.data.tx import Tx
+from customer_profiles.data.profile_items import profile_holds
+from customer_profiles.data.table import KeyCondition
+from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.data.users import check_active
-from customer_profiles.errors import UserGone
+from customer_profiles.errors import ConcurrentWrite, UserGone
 from customer_profiles.models.domain import Entitlement, Order, PendingEffect, Profile, User
 
 # A sale moves in one transaction: 4 checks, the order (Put + Delete), its claim or receipt, two pointers, and up
 # to this many entitlements (Put + Delete each) stay under DynamoDB's 100 items; the rest of a larger order
 # follow through a pending effect written in the same transaction (`move_entitlements`).
 ENTITLEMENTS_PER_MOVE = 40
+# Orders and entitlements sort between these (`ENT#...`, `ORDER#...`); nothing else of a profile does.
+CHILD_SK_RANGE = (keys.ENTITLEMENT_SK_PREFIX, f"{keys.ORDER_SK_PREFIX}~")
+MOVES_PER_TRANSACTION = 50  # a Put and a Delete each: DynamoDB's 100 items
+MOVE_ROUNDS = 3
 
 
 def add_sale_move(
@@ -90,3 +96,52 @@ def add_children_move(
             left = keys.order_key(child.org_id, source.profile_id, child.created_at, child.order_id)
             tx.delete(left, "attribute_exists(pk)")
     move_entitlements_of(tx, [c for c in children if isinstance(c, Entitlement)], source.profile_id, target)
+
+
+class MoveRecords(OrderRecords):
+    def move_entitlements(self, org_id: str, from_profile_id: str, to_profile_id: str, ids: Sequence[str]) -> int:
+        """Those of `ids` still under `from_profile_id` go under `to_profile_id` (following its merges), each
+        Put + Delete at the version read; returns how many moved (a repeat moves none)."""
+        moved = 0
+        while left := self.entitlements_by_ids(org_id, from_profile_id, ids):
+            target_item = self.db.get(keys.profile_key(org_id, to_profile_id))
+            target = profile_from_item(target_item) if target_item else None
+            if target is None or target.merging_into:
+                raise ConcurrentWrite("the profile a sale moved to is being written; retry")
+            if target.erased_at:  # its person was erased since: the rest stays where it is, theirs no more
+                return moved
+            if target.merged_into:
+                to_profile_id = target.merged_into
+                continue
+            tx = self.db.tx()
+            holds, values = profile_holds(target.user_id)
+            tx.check(keys.profile_key(org_id, target.profile_id), holds, **values)
+            move_entitlements_of(tx, left[:ENTITLEMENTS_PER_MOVE], from_profile_id, target)
+            tx.execute(self.db.client)
+            moved += len(left[:ENTITLEMENTS_PER_MOVE])
+        return moved
+
+    def move_all_children(self, source: Profile, target: Profile, *, since: str | None = None) -> int:
+        """Every order and entitlement of `source` (closed: nothing new arrives) under `target`: one read of
+        both kinds (strongly consistent, every page), then transactions of 50 moves. A transaction that loses
+        to a concurrent change (a void, a claim) is read again. Returns how many moved."""
+        moved = 0
+        for _ in range(MOVE_ROUNDS):
+            found = self.db.query_all(
+                KeyConditionExpression=KeyCondition("pk").eq(keys.profile_pk(source.org_id, source.profile_id))
+                & KeyCondition("sk").between(*CHILD_SK_RANGE),
+                ConsistentRead=True,
+            )
+            if not found:
+                return moved
+            try:
+                for start in range(0, len(found), MOVES_PER_TRANSACTION):
+                    chunk = [child_from_item(i) for i in found[start : start + MOVES_PER_TRANSACTION]]
+                    tx = self.db.tx()
+                    add_children_move(tx, chunk, source, target, since=since)
+                    tx.execute(self.db.client)
+                    moved += len(chunk)
+            except TransactionCancelled:
+                continue  # a child changed meanwhile: read what is left again
+            return moved
+        raise ConcurrentWrite(f"the children of profile {source.profile_id} kept changing while moved; retry")

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from customer_profiles.data import keys
 from customer_profiles.data.claims import add_claim
-from customer_profiles.data.deliveries import Delivery, add_delivery
-from customer_profiles.data.orders import SaleWrite, add_sale
+from customer_profiles.data.deliveries import add_delivery
+from customer_profiles.data.sales import add_sale
 from customer_profiles.data.table import Records
-from customer_profiles.models.domain import Claim
-
-
-@dataclass
-class PartnerOrderWrite:
-    """A reseller's order: the sale's writes, its claim, and the webhook id that makes it exactly once."""
-
-    sale: SaleWrite
-    partner_id: str
-    webhook_id: str
-    body_sha256: str
-    response: dict[str, Any]
-    claim: Claim
-    claim_token_hash: str
-    external_order_id: str | None = None  # the partner's own id: with `order_sha256`, exactly once by it
-    order_sha256: str = ""
+from customer_profiles.ports.claims import Delivery
+from customer_profiles.ports.sales import PartnerOrderWrite
 
 
 class PartnerOrderRecords(Records):

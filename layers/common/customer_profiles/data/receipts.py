@@ -4,8 +4,6 @@ counters that rate-limit guessing."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -16,35 +14,13 @@ from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import check_active
 from customer_profiles.errors import UserGone
-from customer_profiles.models.domain import Entitlement, Order, Profile, Receipt
+from customer_profiles.models.domain import Receipt
+from customer_profiles.ports.sales import ReceiptRedemption
 
 
 def add_receipt(tx: Tx, code_hash: str, receipt: Receipt) -> None:
     """A new receipt, in its sale's transaction (a sale never exists with a code that does not)."""
     tx.put_if_new(receipt_to_item(code_hash, receipt))
-
-
-@dataclass(frozen=True)
-class SaleMove:
-    """An anonymous sale going to the person who redeemed its code: its order and entitlements (as read)
-    from the profile they were sold under to the person's profile in the org."""
-
-    order: Order
-    entitlements: Sequence[Entitlement]
-    source: Profile
-    target: Profile
-
-
-@dataclass(frozen=True)
-class ReceiptRedemption:
-    """One redemption, in one transaction: the receipt `open -> used` (only while unexpired), with what it
-    answered, and the sale moved to the person (none when it was theirs already)."""
-
-    code_hash: str
-    user_id: str
-    now: str
-    answer: dict[str, Any]
-    sale: SaleMove | None = None
 
 
 class ReceiptRecords(Records):

@@ -11,43 +11,26 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import Item
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
+from customer_profiles.ports.sales import Answered, IdempotentRequest
 
 RETENTION_SECONDS = 24 * 3600
 
 
-@dataclass(frozen=True)
-class IdempotentRequest:
-    """One request under its Idempotency-Key; `payload_sha256` tells a retry from another request."""
-
-    operation: str
-    caller: str
-    key: str
-    payload_sha256: str
-
-    @property
-    def item_key(self) -> keys.Key:
-        return keys.request_key(self.operation, self.caller, self.key)
-
-
-@dataclass(frozen=True)
-class Answered:
-    """What the first request with this key answered, and the hash of the payload it carried."""
-
-    payload_sha256: str
-    body: dict[str, Any]
+def request_key(request: IdempotentRequest) -> keys.Key:
+    """Where the answer to (operation, caller, Idempotency-Key) is kept, in the requests table."""
+    return keys.request_key(request.operation, request.caller, request.key)
 
 
 def answer_read(request: IdempotentRequest) -> dict[str, Any]:
     """The BatchGetItem entry reading a request's answer (strongly consistent: a retry right after the first
     must find it)."""
-    return {"Keys": [request.item_key], "ConsistentRead": True}
+    return {"Keys": [request_key(request)], "ConsistentRead": True}
 
 
 def answered_from(items: list[Item], now: float | None = None) -> Answered | None:
@@ -67,7 +50,7 @@ def add_answer(tx: Tx, table_name: str, request: IdempotentRequest, body: dict[s
     now = int(time.time())
     expiration = now + RETENTION_SECONDS
     item = {
-        **request.item_key,
+        **request_key(request),
         "type": "request_answer",
         "about": about,
         "payload_sha256": request.payload_sha256,
@@ -75,7 +58,7 @@ def add_answer(tx: Tx, table_name: str, request: IdempotentRequest, body: dict[s
         "expiration": expiration,  # the table's TTL attribute
     }
     tx.put_in(table_name, item, "attribute_not_exists(id) OR expiration <= :now", now=now)
-    answer_id = request.item_key["id"]
+    answer_id = request_key(request)["id"]
     tx.put(
         {
             **keys.answer_ref_key(about, answer_id),

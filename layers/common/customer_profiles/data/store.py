@@ -1,6 +1,7 @@
 """The data layer's entry point: one `Store` per table, composed of the aggregates' records.
 
-Domain code calls its narrow methods and never sees a key, an expression or a boto3 type.
+It implements every port of `customer_profiles.ports` structurally: domain code sees only the port it takes,
+never a key, an expression or a boto3 type.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from customer_profiles.data.activity import ActivityRecords
+from customer_profiles.data.claim_listing import ClaimListingRecords
+from customer_profiles.data.claim_schedule import ClaimScheduleRecords
 from customer_profiles.data.claims import ClaimRecords
 from customer_profiles.data.consents import ConsentRecords
 from customer_profiles.data.deliveries import DeliveryRecords
 from customer_profiles.data.erasure import ErasureRecords
+from customer_profiles.data.history import HistoryRecords
 from customer_profiles.data.memberships import MembershipRecords, add_membership_check
-from customer_profiles.data.orders import OrderRecords
+from customer_profiles.data.moves import MoveRecords
 from customer_profiles.data.partner_orders import PartnerOrderRecords
 from customer_profiles.data.partners import PartnerRecords
 from customer_profiles.data.pending import PendingRecords
@@ -23,19 +27,26 @@ from customer_profiles.data.profiles import ProfileWrites
 from customer_profiles.data.receipts import ReceiptRecords
 from customer_profiles.data.report import ReportRecords
 from customer_profiles.data.requests import RequestRecords
+from customer_profiles.data.sales import SaleRecords
 from customer_profiles.data.settings import SettingsRecords
 from customer_profiles.data.table import Table
+from customer_profiles.data.typed_sales import TypedSaleRecords
 from customer_profiles.data.users import UserRecords
 
 
 class Store(
     UserRecords,
     ProfileWrites,
-    OrderRecords,
+    SaleRecords,
+    TypedSaleRecords,
+    HistoryRecords,
+    MoveRecords,
     PartnerRecords,
     DeliveryRecords,
     PartnerOrderRecords,
     ClaimRecords,
+    ClaimListingRecords,
+    ClaimScheduleRecords,
     ReceiptRecords,
     PendingRecords,
     MembershipRecords,

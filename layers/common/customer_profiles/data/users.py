@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from customer_profiles.data import keys
@@ -23,24 +22,7 @@ from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.errors import StateConflict
 from customer_profiles.models.domain import Holding, Identifier, PendingEffect, Proof, User
 from customer_profiles.ports.effects import publish_effect
-
-
-@dataclass
-class RegistrationWrite:
-    """A sign-up or sign-in: the user (new, activated or updated) and the dormant users merged into it."""
-
-    subject: str | None  # set when this registration maps the subject for the first time
-    previous: User | None  # the stored state `user` replaces (None: a new user)
-    user: User
-    claimed_identifiers: list[Identifier] = field(default_factory=list)  # verified, held by nobody yet
-    taken_over: list[tuple[Identifier, str]] = field(default_factory=list)  # verified, from this dormant holder
-    released: list[tuple[Identifier, str]] = field(default_factory=list)  # hints of activated or merged dormants
-    merged: list[tuple[User, User]] = field(default_factory=list)  # (dormant as read, merged)
-
-    @property
-    def proven(self) -> list[Identifier]:
-        """What this registration proved that the person did not hold before."""
-        return [*self.claimed_identifiers, *(i for i, _ in self.taken_over)]
+from customer_profiles.ports.identity import RegistrationWrite
 
 
 def add_user(tx: Tx, previous: User | None, user: User) -> None:
@@ -114,15 +96,6 @@ def bring_sales_effect(identifier: Identifier, user_id: str, proven_at: str) -> 
 def holders_of(items: Iterable[Item]) -> dict[Identifier, Holding]:
     """Identifier items read, as who holds each identifier and how it is known."""
     return {(item["kind"], item["value"]): holding_from_item(item) for item in items}
-
-
-def identifiers_of(user: User) -> list[Identifier]:
-    found: list[Identifier] = []
-    if user.email:
-        found.append(("email", user.email))
-    if user.phone:
-        found.append(("phone", user.phone))
-    return found
 
 
 class UserRecords(Records):

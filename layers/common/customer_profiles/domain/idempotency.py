@@ -8,8 +8,8 @@ import json
 import uuid
 from typing import Any
 
-from customer_profiles.data.requests import Answered, IdempotentRequest
 from customer_profiles.errors import IdempotencyKeyReused
+from customer_profiles.ports.sales import Answered, IdempotentRequest
 
 
 def under_key(operation: str, *, caller: str, key: str, payload: Any) -> IdempotentRequest:

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.deliveries import Delivery
-from customer_profiles.data.store import Store
 from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.claims.claims import where_entitlements_live
 from customer_profiles.domain.staff.access import acting_staff
 from customer_profiles.errors import NotFound, StateConflict, TooManyAttempts
 from customer_profiles.models.domain import Claim, Entitlement
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.claims import ClaimChanges, ClaimLifecycle, ClaimReads, Delivery, StaffClaimReads
 from customer_profiles.retry import on_concurrent_write
 
 CLAIM_STAFF = frozenset({"admin", "pos"})
@@ -37,7 +36,7 @@ class Cancellation:
     not_cancellable: list[str] = field(default_factory=list)  # claimed already: they belong to the claimer
 
 
-def find_claim(store: Store, claim_id: str, token_key: bytes) -> tuple[str, Claim]:
+def find_claim(store: ClaimReads, claim_id: str, token_key: bytes) -> tuple[str, Claim]:
     """A claim by its id (its token re-derived with the server key), as (token hash, claim)."""
     hashed = token_hash(claim_token(claim_id, token_key))
     claim = store.get_claim(hashed)
@@ -46,9 +45,9 @@ def find_claim(store: Store, claim_id: str, token_key: bytes) -> tuple[str, Clai
     return hashed, claim
 
 
-def staff_claim(
-    store: Store, principal: Principal, org_id: str, claim_id: str, token_key: bytes
-) -> tuple[Store, str, Claim]:
+def staff_claim[S: StaffClaimReads](
+    store: S, principal: Principal, org_id: str, claim_id: str, token_key: bytes
+) -> tuple[S, str, Claim]:
     """The org's claim by its id, and the store whose writes check the member's authority as they commit."""
     store = acting_staff(store, principal, org_id, any_role=CLAIM_STAFF)
     hashed, claim = find_claim(store, claim_id, token_key)
@@ -57,7 +56,9 @@ def staff_claim(
     return store, hashed, claim
 
 
-def cancel(store: Store, hashed: str, *, delivery: Callable[[Cancellation], Delivery] | None = None) -> Cancellation:
+def cancel(
+    store: ClaimChanges, hashed: str, *, delivery: Callable[[Cancellation], Delivery] | None = None
+) -> Cancellation:
     """Cancel the claim and void what it still holds pending; a claimed claim is left as it is and its
     entitlements are reported as not cancellable. Idempotent: a cancelled claim answers the same."""
 
@@ -77,7 +78,9 @@ def cancel(store: Store, hashed: str, *, delivery: Callable[[Cancellation], Deli
     return on_concurrent_write(attempt, give_up="the claim kept conflicting with concurrent changes; retry")
 
 
-def cancel_by_staff(store: Store, principal: Principal, org_id: str, claim_id: str, token_key: bytes) -> Cancellation:
+def cancel_by_staff(
+    store: ClaimLifecycle, principal: Principal, org_id: str, claim_id: str, token_key: bytes
+) -> Cancellation:
     store, hashed, _ = staff_claim(store, principal, org_id, claim_id, token_key)
     cancelled = cancel(store, hashed)
     if cancelled.claim.status == "claimed":
@@ -85,7 +88,7 @@ def cancel_by_staff(store: Store, principal: Principal, org_id: str, claim_id: s
     return cancelled
 
 
-def resend_by_staff(store: Store, principal: Principal, org_id: str, claim_id: str, token_key: bytes) -> Claim:
+def resend_by_staff(store: ClaimLifecycle, principal: Principal, org_id: str, claim_id: str, token_key: bytes) -> Claim:
     """Ask for the claim's notification again (the same link). Only an open claim; at most MAX_RESENDS
     times and once per RESEND_INTERVAL (429 with Retry-After)."""
     store, hashed, _ = staff_claim(store, principal, org_id, claim_id, token_key)
@@ -110,7 +113,7 @@ def resend_by_staff(store: Store, principal: Principal, org_id: str, claim_id: s
 
 
 def readdress(
-    store: Store,
+    store: ClaimChanges,
     hashed: str,
     *,
     email: str | None,
@@ -152,14 +155,14 @@ def in_days(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _current(store: Store, hashed: str) -> Claim:
+def _current(store: ClaimReads, hashed: str) -> Claim:
     claim = store.get_claim(hashed)
     if claim is None:
         raise NotFound("no such claim")
     return claim
 
 
-def _pending_entitlements(store: Store, claim: Claim) -> list[Entitlement]:
+def _pending_entitlements(store: ClaimChanges, claim: Claim) -> list[Entitlement]:
     source = where_entitlements_live(store, claim)
     found = store.entitlements_by_ids(claim.org_id, source.profile_id, claim.entitlement_ids)
     return [e for e in found if e.status == "pending_claim"]

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from customer_profiles.data.claims import ClaimDue
-from customer_profiles.data.store import Store
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.domain import Claim
+from customer_profiles.ports.claims import ClaimDue, ClaimSchedule
 
 # Due items settled per run at most (the rest wait for the next run, oldest first): about 10-20 ms each, so a
 # full run stays well inside the linker's 60 seconds. 1,000 per 5 minutes is 12,000 an hour.
@@ -43,7 +42,9 @@ class ScheduleRun:
         }
 
 
-def run(store: Store, now: str, *, limit: int = RUN_LIMIT, stop: Callable[[], bool] = lambda: False) -> ScheduleRun:
+def run(
+    store: ClaimSchedule, now: str, *, limit: int = RUN_LIMIT, stop: Callable[[], bool] = lambda: False
+) -> ScheduleRun:
     """Settle what is due at `now` (an ISO instant as `utc_now` writes it): at most `limit` due items, and
     none once `stop()` says the time is up."""
     result = ScheduleRun()
@@ -62,7 +63,7 @@ def run(store: Store, now: str, *, limit: int = RUN_LIMIT, stop: Callable[[], bo
     return result
 
 
-def _settle(store: Store, due: ClaimDue, claim: Claim | None, now: str, result: ScheduleRun) -> None:
+def _settle(store: ClaimSchedule, due: ClaimDue, claim: Claim | None, now: str, result: ScheduleRun) -> None:
     if claim is None or claim.status != "open":
         store.drop_claim_due(due)
         result.dropped += 1

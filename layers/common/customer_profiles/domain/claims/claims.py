@@ -13,7 +13,6 @@ answer) gets the first answer again; anyone else gets a 410.
 from __future__ import annotations
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.store import Store
 from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.identity import profiles, users
 from customer_profiles.domain.identity.identifiers import verified_identifiers
@@ -22,18 +21,20 @@ from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ClaimListResponse, ClaimResponse, ClaimSummary
 from customer_profiles.models.domain import Claim, Entitlement, Identifier, Profile
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.claims import ClaimAcceptance, OpenClaims
+from customer_profiles.ports.identity import ProfileReads, SubjectUsers
 from customer_profiles.retry import on_concurrent_write
 
 MAX_TOKEN_LENGTH = 128
 
 
-def claim_entitlements(store: Store, principal: Principal, token: str) -> ClaimResponse:
+def claim_entitlements(store: ClaimAcceptance, principal: Principal, token: str) -> ClaimResponse:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise NotFound("no such claim")
     return _claim(store, principal, token_hash(token))
 
 
-def accept_claim(store: Store, principal: Principal, claim_id: str, token_key: bytes) -> ClaimResponse:
+def accept_claim(store: ClaimAcceptance, principal: Principal, claim_id: str, token_key: bytes) -> ClaimResponse:
     """Accept a claim addressed to an identifier the caller verified, by its id (no link needed). A claim
     addressed elsewhere answers as one that does not exist."""
     hashed = token_hash(claim_token(claim_id, token_key))
@@ -46,7 +47,7 @@ def accept_claim(store: Store, principal: Principal, claim_id: str, token_key: b
     return _claim(store, principal, hashed)
 
 
-def open_claims_of_me(store: Store, principal: Principal, *, limit: int, cursor: str | None) -> ClaimListResponse:
+def open_claims_of_me(store: OpenClaims, principal: Principal, *, limit: int, cursor: str | None) -> ClaimListResponse:
     """The open, unexpired claims addressed to any identifier the caller verified, newest first."""
     users.require_user_principal(principal)
     identifiers = verified_identifiers_of(store, principal)
@@ -59,7 +60,7 @@ def open_claims_of_me(store: Store, principal: Principal, *, limit: int, cursor:
     )
 
 
-def verified_identifiers_of(store: Store, principal: Principal) -> list[Identifier]:
+def verified_identifiers_of(store: OpenClaims, principal: Principal) -> list[Identifier]:
     """What the identity provider verified for this caller: an ID token's verified claims, or for an access
     token (which carries none) the identifiers of the caller's active user (an active user holds only
     verified ones)."""
@@ -73,7 +74,7 @@ def verified_identifiers_of(store: Store, principal: Principal) -> list[Identifi
     ]
 
 
-def _claim(store: Store, principal: Principal, hashed: str) -> ClaimResponse:
+def _claim(store: ClaimAcceptance, principal: Principal, hashed: str) -> ClaimResponse:
     claim = store.get_claim(hashed)
     if claim is None:
         raise NotFound("no such claim")
@@ -90,7 +91,7 @@ def _claim(store: Store, principal: Principal, hashed: str) -> ClaimResponse:
     )
 
 
-def _claimer(store: Store, principal: Principal) -> str | None:
+def _claimer(store: SubjectUsers, principal: Principal) -> str | None:
     user = users.caller_user(store, principal)
     return user.user_id if user else None
 
@@ -109,7 +110,7 @@ def _require_open(claim: Claim) -> None:
         raise Gone("this claim link was used already or has expired")
 
 
-def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
+def _claim_once(store: ClaimAcceptance, hashed: str, user_id: str) -> ClaimResponse:
     claim = store.get_claim(hashed)
     if claim is None:
         raise NotFound("no such claim")
@@ -143,6 +144,6 @@ def _claim_once(store: Store, hashed: str, user_id: str) -> ClaimResponse:
     return ClaimResponse.model_validate(answer(activated))  # what a retry is answered, to the letter
 
 
-def where_entitlements_live(store: Store, claim: Claim) -> Profile:
+def where_entitlements_live(store: ProfileReads, claim: Claim) -> Profile:
     """The live profile holding the claim's entitlements: the buyer's, or the one it was merged into."""
     return profiles.live_successor(store, claim.org_id, claim.profile_id, holding="claim")

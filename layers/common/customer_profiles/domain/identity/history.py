@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from customer_profiles.data.store import Store
 from customer_profiles.domain.identity import users
 from customer_profiles.models.api import HistoryEntry, HistoryResponse, ProfileListResponse, ProfileSummary
 from customer_profiles.models.domain import Entitlement, Order
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.identity import UserHistory
 
 
-def profiles_of_me(store: Store, principal: Principal, *, limit: int, cursor: str | None) -> ProfileListResponse:
+def profiles_of_me(store: UserHistory, principal: Principal, *, limit: int, cursor: str | None) -> ProfileListResponse:
     user_id = users.current_user_id(store, principal)
     found, next_cursor = store.profiles_of_user(user_id, limit=limit, cursor=cursor)
     if not found and not cursor and principal.user_id and (fresh := users.fresh_user_id(store, principal)):
@@ -18,7 +18,7 @@ def profiles_of_me(store: Store, principal: Principal, *, limit: int, cursor: st
 
 
 def history_of_me(
-    store: Store, principal: Principal, *, org_id: str | None, limit: int, cursor: str | None
+    store: UserHistory, principal: Principal, *, org_id: str | None, limit: int, cursor: str | None
 ) -> HistoryResponse:
     """One page of the caller's history. A first page found empty for the user the authorizer's cached answer
     named is checked once: an erased user has no history, and the subject may have signed up again since."""

@@ -8,20 +8,19 @@ consistent reads of the base table: the merged user's profiles come from its own
 from __future__ import annotations
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.profiles import NOT_MERGED, ProfileChange
-from customer_profiles.data.store import Store
 from customer_profiles.domain.privacy import erasure
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.activity import SYSTEM
 from customer_profiles.models.domain import CapturedDetails, Profile
 from customer_profiles.models.events import DomainEvent
+from customer_profiles.ports.identity import ProfileChange, ProfileLinking
 
 
 class LinkTargetNotReady(Exception):
     """The user to link to is not (yet) active: the effect stays pending, retried, then re-driven."""
 
 
-def link_merged_user(store: Store, from_user_id: str, to_user_id: str) -> list[DomainEvent]:
+def link_merged_user(store: ProfileLinking, from_user_id: str, to_user_id: str) -> list[DomainEvent]:
     """Re-parent every profile of `from_user_id` (merged) to `to_user_id`; one profile per org survives.
 
     Done only when a final read finds nothing of the merged user left; otherwise it raises to be retried.
@@ -70,7 +69,7 @@ def link_merged_user(store: Store, from_user_id: str, to_user_id: str) -> list[D
 
 
 def merge_profile_into(
-    store: Store, source: Profile, target: Profile, now: str, *, since: str | None = None
+    store: ProfileLinking, source: Profile, target: Profile, now: str, *, since: str | None = None
 ) -> Profile:
     """Two profiles of one person in one org become one, closing the door first: `source` is marked as
     merging (sales and claims refuse it from then on), every order and entitlement moves under `target`
@@ -79,7 +78,7 @@ def merge_profile_into(
     merges, inside its pending effect: an interrupted merge is finished when the effect runs again.
     `since`: when what `source` holds reached the person (each moved order keeps it)."""
     closing = closed_for_merge(source, target, now)
-    store.write_profiles(ProfileChange(source, closing, NOT_MERGED))
+    store.write_profiles(ProfileChange(source, closing, "not_merged"))
     return finish_merge(store, closing, now, target=target, since=since)
 
 
@@ -90,7 +89,7 @@ def closed_for_merge(source: Profile, target: Profile, now: str) -> Profile:
 
 
 def finish_merge(
-    store: Store, source: Profile, now: str, *, target: Profile | None = None, since: str | None = None
+    store: ProfileLinking, source: Profile, now: str, *, target: Profile | None = None, since: str | None = None
 ) -> Profile:
     """Move what `source` (closed) holds under the profile it merges into, then mark it merged. The door is
     closed before the children are read (strongly consistent), so no child can appear after the read."""
@@ -109,10 +108,10 @@ def finish_merge(
             "version": source.version + 1,
         }
     )
-    changes = [ProfileChange(source, merged, NOT_MERGED)]
+    changes = [ProfileChange(source, merged, "not_merged")]
     absorbed = _absorb(target, source, now)
     if absorbed is not target:
-        changes.append(ProfileChange(target, absorbed, NOT_MERGED))
+        changes.append(ProfileChange(target, absorbed, "not_merged"))
     store.write_profiles(*changes)
     return absorbed
 
@@ -146,7 +145,7 @@ def _absorb(target: Profile, source: Profile, now: str) -> Profile:
     )
 
 
-def activation_event(store: Store, user_id: str) -> DomainEvent:
+def activation_event(store: ProfileLinking, user_id: str) -> DomainEvent:
     """A dormant user became a person's active user: its profiles are theirs already (same user id)."""
     profiles = [{"org_id": p.org_id, "profile_id": p.profile_id} for p in store.all_profiles_of_user(user_id)]
     return DomainEvent("ProfilesLinked", {"user_id": user_id, "activated": True, "profiles": profiles})

@@ -7,13 +7,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.store import Store
 from customer_profiles.domain.identity import users
 from customer_profiles.errors import ConcurrentWrite, NotFound, StateConflict
 from customer_profiles.models.activity import CUSTOMER, SYSTEM, Actor
 from customer_profiles.models.api import ProfileUpdateRequest
 from customer_profiles.models.domain import Profile, ProfileAttributes, ProfileOrigin
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.identity import ProfileReads, UserProfiles
 
 # OIDC standard claim -> profile attribute.
 CLAIM_TO_ATTRIBUTE = {
@@ -57,7 +57,7 @@ def new_user_profile(
 
 
 def ensure_user_profile(
-    store: Store,
+    store: UserProfiles,
     user_id: str,
     org_id: str,
     *,
@@ -84,7 +84,7 @@ def ensure_user_profile(
         return winner, False
 
 
-def user_profile_in_org(store: Store, user_id: str, org_id: str) -> Profile:
+def user_profile_in_org(store: UserProfiles, user_id: str, org_id: str) -> Profile:
     """The user's own profile in the org; an org where they have none is indistinguishable from no org."""
     profile_id = store.profile_id_of_user_in_org(user_id, org_id)
     profile = store.get_profile(org_id, profile_id) if profile_id else None
@@ -94,7 +94,7 @@ def user_profile_in_org(store: Store, user_id: str, org_id: str) -> Profile:
 
 
 def update_profile_attributes(
-    profile: Profile, request: ProfileUpdateRequest, store: Store, changed_by: Actor = SYSTEM
+    profile: Profile, request: ProfileUpdateRequest, store: UserProfiles, changed_by: Actor = SYSTEM
 ) -> Profile:
     """Apply the fields the caller sent (null clears one), if nobody changed the profile since they read it."""
     if request.version != profile.version:
@@ -114,7 +114,7 @@ def update_profile_attributes(
 MAX_MERGE_HOPS = 8  # a profile merged into one that was merged in turn...
 
 
-def live_successor(store: Store, org_id: str, profile_id: str, *, holding: str) -> Profile:
+def live_successor(store: ProfileReads, org_id: str, profile_id: str, *, holding: str) -> Profile:
     """The live profile that now holds what was made under `profile_id`: itself, or the one it was merged
     into (following merges). A merge in progress, or a profile being written, is a retryable conflict."""
     for _ in range(MAX_MERGE_HOPS):
@@ -129,14 +129,14 @@ def live_successor(store: Store, org_id: str, profile_id: str, *, holding: str) 
     raise ConcurrentWrite(f"the {holding}'s profile is being written; retry")
 
 
-def my_profile_in_org(store: Store, principal: Principal, org_id: str) -> Profile:
+def my_profile_in_org(store: UserProfiles, principal: Principal, org_id: str) -> Profile:
     """The caller's own profile in the org (their user read again if the authorizer's cached id is stale)."""
     return users.for_the_caller(
         store, principal, lambda user_id: user_profile_in_org(store, user_id, org_id), stale_when=(NotFound,)
     )
 
 
-def update_my_profile(store: Store, principal: Principal, org_id: str, request: ProfileUpdateRequest) -> Profile:
+def update_my_profile(store: UserProfiles, principal: Principal, org_id: str, request: ProfileUpdateRequest) -> Profile:
     """The caller's white-label attributes in the org, over the version they read."""
 
     def mine(user_id: str) -> Profile:

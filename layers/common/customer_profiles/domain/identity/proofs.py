@@ -19,12 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from customer_profiles.clock import new_id
-from customer_profiles.data.orders import SaleMove, TypedSale
-from customer_profiles.data.store import Store
 from customer_profiles.domain.identity import profiles
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.domain import Holding, Identifier, Order, Profile, ProfileOrigin, User
 from customer_profiles.models.events import DomainEvent
+from customer_profiles.ports.identity import SaleProofs, TypedSale, TypedSaleMove
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ def reached_at(order: Order, profile: Profile, holder: User | None) -> str | Non
     return max(order.created_at, since)
 
 
-def bring_sales(store: Store, identifier: Identifier, user_id: str, proven_at: str) -> list[DomainEvent]:
+def bring_sales(store: SaleProofs, identifier: Identifier, user_id: str, proven_at: str) -> list[DomainEvent]:
     """`user_id` proved `identifier` at `proven_at`: each sale typed with it that no earlier proof reached
     moves to their profile in its org (created if they have none). Every pointer read is done with: the sale
     moved, or it belongs to whoever proved first, and the pointer goes. Idempotent; a repeat finds nothing."""
@@ -121,7 +120,7 @@ def bring_sales(store: Store, identifier: Identifier, user_id: str, proven_at: s
     return [DomainEvent("SalesLinked", {"user_id": user_id, "proved": kind, "sales": brought})]
 
 
-def _bring_one(store: Store, typed: TypedSale, identifier: Identifier, person: User, proven_at: str) -> str | None:
+def _bring_one(store: SaleProofs, typed: TypedSale, identifier: Identifier, person: User, proven_at: str) -> str | None:
     """The profile the sale moved to, or None when it stays where it is (its pointer goes either way)."""
     source = profiles.live_successor(store, typed.org_id, typed.profile_id, holding="sale")
     if source.erased_at:  # its customer was erased: it stays with the org's records, pseudonymised
@@ -155,7 +154,7 @@ def _bring_one(store: Store, typed: TypedSale, identifier: Identifier, person: U
         raise ConcurrentWrite("the person's profile in this org is being written; retry")
     open_claim = claim if claim is not None and claim.status == "open" else None
     store.move_sale(
-        SaleMove(order, typed, identifier, source=source, holder=holder, target=target, claim=open_claim),
+        TypedSaleMove(order, typed, identifier, source=source, holder=holder, target=target, claim=open_claim),
         reached_at=proven_at,
     )
     return target.profile_id

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from customer_profiles.data.store import Store
 from customer_profiles.domain.identity import profiles, users
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.domain import Profile, User
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.identity import SignUps
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Registration:
     profile: Profile | None
 
 
-def register(store: Store, principal: Principal) -> Registration:
+def register(store: SignUps, principal: Principal) -> Registration:
     user, created = users.register_me(store, principal)
     org_id = store.org_of_app_client(principal.client_id)
     if org_id is None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.store import Store
-from customer_profiles.data.users import RegistrationWrite, identifiers_of
 from customer_profiles.domain.identity.identifiers import identifier_of, verified_identifiers
 from customer_profiles.errors import ConcurrentWrite, Forbidden, IdTokenRequired, NotFound, UserGone
-from customer_profiles.models.domain import Identifier, Proof, User
+from customer_profiles.models.domain import Holding, Identifier, Proof, User
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.identity import Registrations, RegistrationWrite, SubjectUsers, identifiers_of
 from customer_profiles.retry import on_concurrent_write
 
 
@@ -19,7 +18,7 @@ def require_user_principal(principal: Principal) -> None:
         raise Forbidden("staff tokens have no platform user")
 
 
-def current_user_id(store: Store, principal: Principal) -> str:
+def current_user_id(store: SubjectUsers, principal: Principal) -> str:
     """The platform user of a user token: the one the authorizer found, else one read (the token's user may
     have registered since the authorizer's answer was cached); registering with PUT /v1/me comes first."""
     require_user_principal(principal)
@@ -32,7 +31,7 @@ def current_user_id(store: Store, principal: Principal) -> str:
 
 
 def for_the_caller[T](
-    store: Store, principal: Principal, act: Callable[[str], T], *, stale_when: tuple[type[Exception], ...] = ()
+    store: SubjectUsers, principal: Principal, act: Callable[[str], T], *, stale_when: tuple[type[Exception], ...] = ()
 ) -> T:
     """`act` for the caller's user. The authorizer's answer (cached with the policy for minutes) names it; a
     write acting for it checks that it is still an active user, and raises UserGone if not (erased since, the
@@ -49,14 +48,14 @@ def for_the_caller[T](
         return act(fresh)
 
 
-def fresh_user_id(store: Store, principal: Principal) -> str | None:
+def fresh_user_id(store: SubjectUsers, principal: Principal) -> str | None:
     """The subject's user read again, when it is not the one the authorizer's cached answer named (None when
     that one still stands)."""
     fresh = store.user_id_for_subject(principal.subject)
     return fresh if fresh and fresh != principal.user_id else None
 
 
-def caller_user(store: Store, principal: Principal) -> User | None:
+def caller_user(store: SubjectUsers, principal: Principal) -> User | None:
     """The caller's user as the table has it now: the one the authorizer named if it is still there and
     still the subject's, else the subject's user read again (strongly consistent)."""
     require_user_principal(principal)
@@ -68,14 +67,14 @@ def caller_user(store: Store, principal: Principal) -> User | None:
     return store.get_user(user_id) if user_id else None
 
 
-def get_me(store: Store, principal: Principal) -> User:
+def get_me(store: SubjectUsers, principal: Principal) -> User:
     user = caller_user(store, principal)
     if user is None:
         raise NotFound("no user is registered for this token yet: call PUT /v1/me")
     return user
 
 
-def register_me(store: Store, principal: Principal) -> tuple[User, bool]:
+def register_me(store: Registrations, principal: Principal) -> tuple[User, bool]:
     """The platform user of the token's subject: returned, created, or activated; returns (user, created).
 
     Only what the identity provider verified counts (docs/decisions.md, identity policy). Dormant users
@@ -100,7 +99,7 @@ def register_me(store: Store, principal: Principal) -> tuple[User, bool]:
     )
 
 
-def _register_once(store: Store, principal: Principal, identifiers: list[Identifier]) -> tuple[User, bool]:
+def _register_once(store: Registrations, principal: Principal, identifiers: list[Identifier]) -> tuple[User, bool]:
     holders = store.identifier_holders(identifiers)
     own_id = store.user_id_for_subject(principal.subject)
     known = store.users_by_ids([*(h.user_id for h in holders.values()), *([own_id] if own_id else [])])
@@ -116,20 +115,53 @@ def _register_once(store: Store, principal: Principal, identifiers: list[Identif
     now = utc_now()
     if own is not None and not (free or dormant):
         return own, False
+    current, survivor = _survivor(own, dormant, principal.subject, now)
+    plan = _registration(
+        current,
+        survivor,
+        identifiers,
+        holders,
+        known,
+        subject=principal.subject if own is None else None,
+        free=free,
+        merging=dormant if own is not None else dormant[1:],
+        now=now,
+    )
+    store.write_registration(plan)
+    return plan.user, own is None
 
-    created = own is None
+
+def _survivor(own: User | None, dormant: list[User], subject: str, now: str) -> tuple[User | None, User]:
+    """(the stored user that becomes the person's, as read; the person's user before this registration's
+    identifiers): their own, else the first dormant holder of what they verified, activated, else a new one."""
     if own is not None:
-        survivor, current = own, own
-    elif dormant:
-        current = dormant.pop(0)
+        return own, own
+    if dormant:
+        current = dormant[0]
         # A dormant user's email and phone were hints: from now on it shows only what the person verified.
-        survivor = current.model_copy(
-            update={"status": "active", "subject": principal.subject, "email": None, "phone": None, "activated_at": now}
+        activated = current.model_copy(
+            update={"status": "active", "subject": subject, "email": None, "phone": None, "activated_at": now}
         )
-    else:
-        current = None
-        survivor = User(user_id=new_id(), status="active", subject=principal.subject, created_at=now, updated_at=now)
-    dormant_holders = {d.user_id for d in dormant} | (
+        return current, activated
+    return None, User(user_id=new_id(), status="active", subject=subject, created_at=now, updated_at=now)
+
+
+def _registration(
+    current: User | None,
+    survivor: User,
+    identifiers: list[Identifier],
+    holders: dict[Identifier, Holding],
+    known: dict[str, User],
+    *,
+    subject: str | None,
+    free: list[Identifier],
+    merging: list[User],
+    now: str,
+) -> RegistrationWrite:
+    """What the person's registration writes: their user showing what they verified, the identifiers nobody
+    held, those taken over from dormant holders, the dormant holders' other hints released, and every other
+    dormant holder merged into them."""
+    dormant_holders = {d.user_id for d in merging} | (
         {current.user_id} if current and current.status == "dormant" else set()
     )
     taken_over = [
@@ -150,43 +182,38 @@ def _register_once(store: Store, principal: Principal, identifiers: list[Identif
             "version": survivor.version + (0 if current is None else 1),
         }
     )
-    store.write_registration(
-        RegistrationWrite(
-            subject=principal.subject if created else None,
-            previous=current,
-            user=survivor,
-            claimed_identifiers=free,
-            taken_over=taken_over,
-            released=released,
-            merged=[
-                (
-                    m,
-                    m.model_copy(
-                        update={
-                            "status": "merged",
-                            "merged_into": survivor.user_id,
-                            "merged_at": now,
-                            # its identifiers were taken over or released: the merged user keeps none
-                            "email": None,
-                            "phone": None,
-                            "updated_at": now,
-                            "version": m.version + 1,
-                        }
-                    ),
-                )
-                for m in dormant
-            ],
-        )
+    return RegistrationWrite(
+        subject=subject,
+        previous=current,
+        user=survivor,
+        claimed_identifiers=free,
+        taken_over=taken_over,
+        released=released,
+        merged=[(m, _merged(m, survivor.user_id, now)) for m in merging],
     )
-    return survivor, created
 
 
-def my_identifiers(store: Store, principal: Principal) -> list[tuple[Identifier, Proof]]:
+def _merged(dormant: User, into: str, now: str) -> User:
+    return dormant.model_copy(
+        update={
+            "status": "merged",
+            "merged_into": into,
+            "merged_at": now,
+            # its identifiers were taken over or released: the merged user keeps none
+            "email": None,
+            "phone": None,
+            "updated_at": now,
+            "version": dormant.version + 1,
+        }
+    )
+
+
+def my_identifiers(store: Registrations, principal: Principal) -> list[tuple[Identifier, Proof]]:
     """Every identifier the caller's user holds, with how and when it was proven (whatever GET /v1/me shows)."""
     return store.identifiers_held_by(get_me(store, principal).user_id)
 
 
-def release_my_identifier(store: Store, principal: Principal, kind: str, value: str) -> None:
+def release_my_identifier(store: Registrations, principal: Principal, kind: str, value: str) -> None:
     """The caller no longer holds the identifier: a later sale typed with it goes to a dormant holder again
     (whoever proves it next); what it already brought stays. 404 when the caller does not hold it."""
     identifier = identifier_of(kind, value)

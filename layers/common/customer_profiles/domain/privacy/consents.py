@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.store import Store
 from customer_profiles.domain.identity import profiles, users
 from customer_profiles.domain.staff.access import acting_staff
 from customer_profiles.errors import ConsentIsThePersons, Erased, InvalidInput, NotFound
@@ -24,6 +23,7 @@ from customer_profiles.models.consents import (
 )
 from customer_profiles.models.domain import Profile
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.privacy import ConsentReads, Consents
 from customer_profiles.retry import on_concurrent_write
 
 RECORDERS = frozenset({"admin", "pos"})  # staff who record what the customer said at the window
@@ -63,7 +63,7 @@ def statements(
 
 
 def newer_than_stored(
-    store: Store, profile: Profile, said: Sequence[ConsentStatement], *, new_profile: bool = False
+    store: ConsentReads, profile: Profile, said: Sequence[ConsentStatement], *, new_profile: bool = False
 ) -> list[ConsentStatement]:
     """Those of `said` that beat the profile's current statements (one Query; none for a new profile, which
     has no statement yet). A sale writes them in its own transaction, each guarded (`data.consents`)."""
@@ -73,7 +73,7 @@ def newer_than_stored(
     return [s for s in said if s.beats(current.get(s.purpose))]
 
 
-def set_my_consents(store: Store, principal: Principal, org_id: str, request: ConsentsRequest) -> ConsentsResponse:
+def set_my_consents(store: Consents, principal: Principal, org_id: str, request: ConsentsRequest) -> ConsentsResponse:
     """The person's own statements, through the consumer app or the org's white-label app."""
     source: ConsentSource = "white_label" if store.org_of_app_client(principal.client_id) == org_id else "app"
     said = statements(request.consents, source=source)
@@ -85,7 +85,7 @@ def set_my_consents(store: Store, principal: Principal, org_id: str, request: Co
     return users.for_the_caller(store, principal, mine, stale_when=(NotFound,))
 
 
-def my_consents(store: Store, profile: Profile) -> ConsentsResponse:
+def my_consents(store: ConsentReads, profile: Profile) -> ConsentsResponse:
     current = store.consents_of(profile.org_id, profile.profile_id)
     return ConsentsResponse(
         org_id=profile.org_id, profile_id=profile.profile_id, consents=consent_views(current, with_actor=False)
@@ -93,7 +93,7 @@ def my_consents(store: Store, profile: Profile) -> ConsentsResponse:
 
 
 def record_by_staff(
-    store: Store, principal: Principal, org_id: str, profile_id: str, request: ConsentsRequest
+    store: Consents, principal: Principal, org_id: str, profile_id: str, request: ConsentsRequest
 ) -> ConsentsResponse:
     """What the customer said at the window, recorded by staff `admin` or `pos` (who and in which role)."""
     store = acting_staff(store, principal, org_id, any_role=RECORDERS)
@@ -111,7 +111,7 @@ def record_by_staff(
 
 
 def _record(
-    store: Store,
+    store: Consents,
     profile: Profile,
     said: list[ConsentStatement],
     *,

@@ -14,8 +14,6 @@ import functools
 from collections.abc import Sequence
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.orders import TypedSale
-from customer_profiles.data.store import Store
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import (
     CapturedDetails,
@@ -26,6 +24,8 @@ from customer_profiles.models.domain import (
     ProfileAttributes,
 )
 from customer_profiles.ports.effects import publish_effect
+from customer_profiles.ports.identity import LineageErasure, TypedSale
+from customer_profiles.ports.privacy import PersonErasure
 from customer_profiles.retry import on_concurrent_write
 
 MAX_MERGE_HOPS = 8  # a sale pointed at under a profile that merged on, and on again...
@@ -60,7 +60,7 @@ def is_erased(profile: Profile) -> bool:
 
 
 def erase_profile(
-    store: Store, org_id: str, profile_id: str, *, by: Actor, announce: PendingEffect | None = None
+    store: LineageErasure, org_id: str, profile_id: str, *, by: Actor, announce: PendingEffect | None = None
 ) -> Profile | None:
     """One profile (live, merging or merged) erased in place; None when there is no such profile. `announce`
     goes with the erasure's transaction, never with a repeat that finds it erased."""
@@ -76,7 +76,9 @@ def erase_profile(
     return on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
 
 
-def erase_lineage(store: Store, profile: Profile, *, by: Actor, announce: PendingEffect | None = None) -> list[Profile]:
+def erase_lineage(
+    store: LineageErasure, profile: Profile, *, by: Actor, announce: PendingEffect | None = None
+) -> list[Profile]:
     """`profile` and every profile that ever merged into it (and into those), each erased in place."""
     done: list[Profile] = []
     for member in [profile, *lineage_of(store, profile)]:
@@ -86,7 +88,7 @@ def erase_lineage(store: Store, profile: Profile, *, by: Actor, announce: Pendin
     return done
 
 
-def lineage_of(store: Store, profile: Profile) -> list[Profile]:
+def lineage_of(store: LineageErasure, profile: Profile) -> list[Profile]:
     """The profiles that ever merged into `profile` (and into those), as they are now."""
     found: list[Profile] = []
     todo = store.merged_profile_ids(profile.org_id, profile.profile_id)
@@ -100,7 +102,7 @@ def lineage_of(store: Store, profile: Profile) -> list[Profile]:
     return found
 
 
-def erase_user(store: Store, user_id: str, identifiers: Sequence[Identifier], at: str, *, by: Actor) -> None:
+def erase_user(store: PersonErasure, user_id: str, identifiers: Sequence[Identifier], at: str, *, by: Actor) -> None:
     """The rest of a person's erasure once their user is `erasing` (the `erase_user` effect): resumable."""
     user = store.get_user(user_id)
     if user is None or user.status != "erasing":
@@ -118,13 +120,13 @@ def erase_user(store: Store, user_id: str, identifiers: Sequence[Identifier], at
     store.finish_erasure(user, event)
 
 
-def erase_profiles_of(store: Store, user_id: str, *, by: Actor) -> None:
+def erase_profiles_of(store: LineageErasure, user_id: str, *, by: Actor) -> None:
     """Every profile of `user_id`, with its lineage."""
     for profile in store.all_profiles_of_user(user_id):
         erase_lineage(store, profile, by=by)
 
 
-def forget_identifier(store: Store, identifier: Identifier, *, before: str) -> None:
+def forget_identifier(store: PersonErasure, identifier: Identifier, *, before: str) -> None:
     """An erased person's identifier leaves what others' records hold of it from before `before` (when the
     erasure began: a sale typed with it later is new, and went to a new dormant holder): captured on another
     profile (its search entries go with it, its trail says `identifier_forgotten`), typed with a sale,
@@ -150,7 +152,7 @@ def forget_identifier(store: Store, identifier: Identifier, *, before: str) -> N
             return
 
 
-def _forget_hint(store: Store, org_id: str, profile_id: str, identifier: Identifier, before: str) -> None:
+def _forget_hint(store: PersonErasure, org_id: str, profile_id: str, identifier: Identifier, before: str) -> None:
     profile = store.get_profile(org_id, profile_id)
     if profile is None or profile.captured is None or profile.created_at > before:
         return
@@ -177,7 +179,7 @@ def without(captured: CapturedDetails, identifier: Identifier) -> CapturedDetail
     return captured.model_copy(update=update)
 
 
-def _order_pointed_at(store: Store, pointer: TypedSale) -> Order | None:
+def _order_pointed_at(store: PersonErasure, pointer: TypedSale) -> Order | None:
     """The order a pointer names, wherever merges took it since (None: it moved on alone)."""
     profile_id: str | None = pointer.profile_id
     for _ in range(MAX_MERGE_HOPS):

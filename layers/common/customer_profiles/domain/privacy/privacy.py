@@ -17,9 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.codec import decode_cursor, encode_cursor
-from customer_profiles.data.erasure import erase_user_effect
-from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claims
 from customer_profiles.domain.identity import history, users
 from customer_profiles.domain.privacy import erasure
@@ -28,14 +25,16 @@ from customer_profiles.errors import InvalidInput, NotFound
 from customer_profiles.models.api import ActivityExport, IdentifierExport, OrgProfileExport, PersonExport, ProfileExport
 from customer_profiles.models.domain import Profile
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.cursors import decode_cursor, encode_cursor
 from customer_profiles.ports.effects import publish_effect
+from customer_profiles.ports.privacy import DataRequests, erase_user_effect
 from customer_profiles.retry import on_concurrent_write
 
 ADMINS = frozenset({"admin"})
 EXPORT_PAGE = 100  # history entries per export page: a long history stays bounded in memory
 
 
-def erase_me(store: Store, principal: Principal) -> None:
+def erase_me(store: DataRequests, principal: Principal) -> None:
     """Erase the caller: idempotent, a second call (or a call by someone never registered) does nothing."""
 
     def mark() -> None:
@@ -60,7 +59,7 @@ def erase_me(store: Store, principal: Principal) -> None:
     on_concurrent_write(mark, give_up="the erasure kept conflicting with concurrent changes; retry")
 
 
-def erase_org_profile(store: Store, principal: Principal, org_id: str, profile_id: str) -> ProfileExport:
+def erase_org_profile(store: DataRequests, principal: Principal, org_id: str, profile_id: str) -> ProfileExport:
     """The org erases its customer's profile (Shopify's customers/redact): that profile and the profiles
     that merged into it. A dormant holder left with no profile releases its identifier and keeps nothing."""
     store = acting_staff(store, principal, org_id, any_role=ADMINS)
@@ -77,7 +76,7 @@ def erase_org_profile(store: Store, principal: Principal, org_id: str, profile_i
     return ProfileExport.of(done[0])
 
 
-def _release_if_left_empty(store: Store, holder_id: str) -> None:
+def _release_if_left_empty(store: DataRequests, holder_id: str) -> None:
     """A dormant holder with no profile left holds nothing for anyone: its identifier and fields go."""
 
     def attempt() -> None:
@@ -94,7 +93,7 @@ def _release_if_left_empty(store: Store, holder_id: str) -> None:
     on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
 
 
-def export_me(store: Store, principal: Principal, *, cursor: str | None) -> PersonExport:
+def export_me(store: DataRequests, principal: Principal, *, cursor: str | None) -> PersonExport:
     """Everything held about the caller, in pages that each stay bounded: the first holds the user, their
     identifiers with provenance, every profile (with its consents) and their open claims; then the history
     (all orgs, newest first), then each profile's activity trail, one page at a time."""
@@ -126,7 +125,7 @@ def export_me(store: Store, principal: Principal, *, cursor: str | None) -> Pers
     )
 
 
-def _profiles_of(store: Store, user_id: str) -> list[Profile]:
+def _profiles_of(store: DataRequests, user_id: str) -> list[Profile]:
     """The person's profiles, each followed by those that merged into it (`merged_into` set), then the
     profiles of dormant holders folded into them that their link has not moved yet."""
     found: list[Profile] = []
@@ -156,7 +155,7 @@ def _export_part(cursor: str | None) -> dict[str, Any]:
     return part
 
 
-def _activity_page(store: Store, user_id: str, part: dict[str, Any]) -> PersonExport:
+def _activity_page(store: DataRequests, user_id: str, part: dict[str, Any]) -> PersonExport:
     """One page of one profile's activity trail; the profiles in the order the first page listed them."""
     profiles = _profiles_of(store, user_id)
     index = part["index"]
@@ -176,7 +175,7 @@ def _activity_page(store: Store, user_id: str, part: dict[str, Any]) -> PersonEx
 
 
 def export_org_profile(
-    store: Store, principal: Principal, org_id: str, profile_id: str, *, cursor: str | None
+    store: DataRequests, principal: Principal, org_id: str, profile_id: str, *, cursor: str | None
 ) -> OrgProfileExport:
     """What the org holds about one customer (Shopify's customers/data_request): the profile, and page by
     page its orders and entitlements."""

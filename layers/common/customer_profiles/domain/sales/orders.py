@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from customer_profiles.clock import new_id, time_ordered_id, utc_now
-from customer_profiles.data.orders import SaleWrite
-from customer_profiles.data.requests import IdempotentRequest
-from customer_profiles.data.store import Store
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.identity import profiles, users
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import OrderRequest, OrderResponse, PartnerOrderRequest
 from customer_profiles.models.domain import Entitlement, EntitlementStatus, Order, OrderChannel
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.sales import ConsumerOrders, IdempotentRequest, SaleWrite
 from customer_profiles.retry import on_concurrent_write
 
 
@@ -54,7 +52,11 @@ def build_order(
 
 
 def place_consumer_order(
-    store: Store, principal: Principal, org_id: str, request: OrderRequest, once: IdempotentRequest | None = None
+    store: ConsumerOrders,
+    principal: Principal,
+    org_id: str,
+    request: OrderRequest,
+    once: IdempotentRequest | None = None,
 ) -> OrderResponse:
     """The order (and the user's profile in the org, on their first purchase there), exactly once per
     Idempotency-Key: one read (the key's earlier answer and the profile, together) and one transaction."""

@@ -22,13 +22,10 @@ from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.deliveries import Delivery
-from customer_profiles.data.partner_orders import PartnerOrderWrite
-from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claim_lifecycle
 from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.privacy import consents
-from customer_profiles.domain.sales.pos import Customer, plan_sale
+from customer_profiles.domain.sales.pos import Customer, PlannedSale, plan_sale
 from customer_profiles.domain.staff.org_console import normalised_identifiers
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import Forbidden, InvalidInput, NotFound, StateConflict, Unauthenticated
@@ -41,6 +38,9 @@ from customer_profiles.models.api import (
     PartnerRecipientChanged,
 )
 from customer_profiles.models.domain import Claim, Partner, Proof
+from customer_profiles.ports.claims import Delivery
+from customer_profiles.ports.sales import PartnerOrderWrite, PartnerWebhooks
+from customer_profiles.ports.staff import OrgRegions
 from customer_profiles.retry import on_concurrent_write
 
 PartnerMessage = PartnerOrderRequest | PartnerOrderCancelled | PartnerRecipientChanged
@@ -65,7 +65,7 @@ def verify_signature(partner_id: str, body: str, headers: dict[str, str], secret
 
 
 def accept_partner_order(
-    store: Store,
+    store: PartnerWebhooks,
     partner_id: str,
     headers: dict[str, str],
     body: str,
@@ -120,7 +120,7 @@ def _parse(body: str) -> PartnerMessage:
 
 
 def _order_created(
-    store: Store,
+    store: PartnerWebhooks,
     partner: Partner,
     delivery: tuple[str, str],
     request: PartnerOrderRequest,
@@ -140,7 +140,7 @@ def _order_created(
 
 
 def _order_changed(
-    store: Store,
+    store: PartnerWebhooks,
     message: PartnerOrderCancelled | PartnerRecipientChanged,
     ordered: dict,
     delivery: Callable[[dict], Delivery],
@@ -196,7 +196,7 @@ def _require_allowed(partner: Partner, org_id: str) -> None:
 
 
 def _record(
-    store: Store,
+    store: PartnerWebhooks,
     partner: Partner,
     recorded: tuple[str, str, str],
     request: PartnerOrderRequest,
@@ -205,14 +205,7 @@ def _record(
 ) -> dict:
     """The order, its claim and what makes it exactly once: (webhook id, body hash, order hash)."""
     webhook_id, body_sha256, order_sha256 = recorded
-    buyer = request.buyer
-    identifiers = normalised_identifiers(
-        buyer.email,
-        buyer.phone,
-        default_region=store.org_default_region(request.org_id) if buyer.phone else None,
-        field_prefix="buyer.",
-    )
-    customer = Customer(identifiers=identifiers, given_name=buyer.given_name, family_name=buyer.family_name)
+    customer = _buyer(store, request)
     planned = plan_sale(
         store,
         request.org_id,
@@ -232,22 +225,7 @@ def _record(
             store, planned.profile, said, new_profile=planned.profile_created
         )
     planned.write.changed_by = Actor.partner(partner.partner_id)
-    now = utc_now()
-    contact = dict(identifiers)
-    claim = Claim(
-        claim_id=new_id(),
-        org_id=request.org_id,
-        partner_id=partner.partner_id,
-        profile_id=planned.profile.profile_id,
-        order_id=planned.write.order.order_id,
-        entitlement_ids=[e.entitlement_id for e in planned.write.entitlements],
-        email=contact.get("email"),
-        phone=contact.get("phone"),
-        status="open",
-        external_order_id=request.external_order_id,
-        expires_at=claim_lifecycle.in_days(claim_days),
-        created_at=now,
-    )
+    claim = _claim_of(planned, partner, request, dict(customer.identifiers), claim_days=claim_days)
     response = PartnerOrderResponse(
         order_id=planned.write.order.order_id,
         org_id=request.org_id,
@@ -271,3 +249,41 @@ def _record(
         )
     )
     return response
+
+
+def _buyer(store: OrgRegions, request: PartnerOrderRequest) -> Customer:
+    """The buyer as the reseller sent them, their identifiers normalised."""
+    buyer = request.buyer
+    identifiers = normalised_identifiers(
+        buyer.email,
+        buyer.phone,
+        default_region=store.org_default_region(request.org_id) if buyer.phone else None,
+        field_prefix="buyer.",
+    )
+    return Customer(identifiers=identifiers, given_name=buyer.given_name, family_name=buyer.family_name)
+
+
+def _claim_of(
+    planned: PlannedSale,
+    partner: Partner,
+    request: PartnerOrderRequest,
+    contact: dict[str, str],
+    *,
+    claim_days: int,
+) -> Claim:
+    """The claim the buyer accepts the sale's pending entitlements by, addressed to what the reseller sent."""
+    now = utc_now()
+    return Claim(
+        claim_id=new_id(),
+        org_id=request.org_id,
+        partner_id=partner.partner_id,
+        profile_id=planned.profile.profile_id,
+        order_id=planned.write.order.order_id,
+        entitlement_ids=[e.entitlement_id for e in planned.write.entitlements],
+        email=contact.get("email"),
+        phone=contact.get("phone"),
+        status="open",
+        external_order_id=request.external_order_id,
+        expires_at=claim_lifecycle.in_days(claim_days),
+        created_at=now,
+    )

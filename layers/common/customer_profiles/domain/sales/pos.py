@@ -7,12 +7,10 @@ writes goes in one transaction, so a crash or a lost race leaves nothing half-wr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from customer_profiles.clock import new_id, utc_now
-from customer_profiles.data.orders import SaleWrite
-from customer_profiles.data.requests import IdempotentRequest
-from customer_profiles.data.store import Store
 from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.identity.proofs import Placement, place_sale
 from customer_profiles.domain.privacy import consents
@@ -21,13 +19,17 @@ from customer_profiles.domain.sales.receipts import new_receipt
 from customer_profiles.domain.staff.access import acting_staff, staff_actor
 from customer_profiles.domain.staff.org_console import normalised_identifiers, org_views
 from customer_profiles.errors import IdentifierRequired
+from customer_profiles.models.activity import Actor
 from customer_profiles.models.api import OrderRequest, PartnerOrderRequest, PosSaleRequest, PosSaleResponse
+from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
     CapturedDetails,
+    Entitlement,
     EntitlementStatus,
     Holding,
     IdDocument,
     Identifier,
+    Order,
     OrderChannel,
     Profile,
     ProfileAttributes,
@@ -36,6 +38,8 @@ from customer_profiles.models.domain import (
     TypedIdentifier,
 )
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.sales import IdempotentRequest, PosSales, SalePlanning, SaleWrite
+from customer_profiles.ports.staff import OrgRegions
 from customer_profiles.retry import on_concurrent_write
 
 SELLERS = frozenset({"pos"})
@@ -61,7 +65,7 @@ class PlannedSale:
 
 
 def create_pos_sale(
-    store: Store,
+    store: PosSales,
     principal: Principal,
     org_id: str,
     request: PosSaleRequest,
@@ -77,11 +81,49 @@ def create_pos_sale(
     redeems in the app to take the sale into their account; the table keeps only its hash, and the answer
     (which a retry with the same key replays for 24 hours) is the only place the code is ever shown."""
     store = acting_staff(store, principal, org_id, any_role=SELLERS)
+    sale = WindowSale(
+        org_id=org_id,
+        request=request,
+        customer=_captured_customer(store, org_id, request),
+        said=consents.statements(
+            request.consents or [], source="pos", actor_subject=principal.subject, actor_role="pos"
+        ),
+        once=once or unkeyed("create_pos_sale"),
+        seller=staff_actor(principal, org_id, any_role=SELLERS),
+        sold_by=principal.subject,
+        receipt_code_days=receipt_code_days,
+    )
+    attempts = 0
+
+    def attempt() -> PosSaleResponse:
+        # A concurrent sale may have created the same dormant user or profile: each attempt reads again.
+        nonlocal attempts
+        attempts += 1
+        return _sell_once(store, sale, index_candidate=attempts == 1)
+
+    return on_concurrent_write(attempt, give_up="the sale kept conflicting with concurrent sales; retry")
+
+
+@dataclass(frozen=True)
+class WindowSale:
+    """A window sale as staff asked for it: what each attempt at writing it decides on."""
+
+    org_id: str
+    request: PosSaleRequest
+    customer: Customer
+    said: list[ConsentStatement]  # what the customer said, as staff recorded it
+    once: IdempotentRequest
+    seller: Actor
+    sold_by: str  # the till's subject
+    receipt_code_days: int
+
+
+def _captured_customer(store: OrgRegions, org_id: str, request: PosSaleRequest) -> Customer:
     captured = request.customer
     # A number in international form needs no default region: most sales skip reading the org's settings.
     phone = (captured.phone or "").strip()
     region = store.org_default_region(org_id) if phone and not phone.startswith("+") else None
-    customer = Customer(
+    return Customer(
         identifiers=normalised_identifiers(
             captured.email, captured.phone, default_region=region, field_prefix="customer."
         ),
@@ -90,74 +132,73 @@ def create_pos_sale(
         id_document=captured.id_document,
         card_fingerprint=captured.card_fingerprint,
     )
-    said = consents.statements(request.consents or [], source="pos", actor_subject=principal.subject, actor_role="pos")
-    once = once or unkeyed("create_pos_sale")
-    attempts = 0
 
-    def attempt() -> PosSaleResponse:
-        # A concurrent sale may have created the same dormant user or profile: each attempt reads again.
-        nonlocal attempts
-        attempts += 1
-        # An anonymous sale is decided by the org's capture policy: read with the rest, checked at the write.
-        anonymous = not customer.identifiers
-        answered, holders, org_settings = store.answer_and_holders(
-            once, customer.identifiers, settings_of=org_id if anonymous else None
-        )
-        if answered:
-            return PosSaleResponse.model_validate(replayed(answered, once))
-        policy = org_settings.pos_capture if org_settings else None
-        if policy == "require":
-            raise IdentifierRequired(
-                "this org's capture policy (pos_capture: require) needs the customer's email or phone for every "
-                "window sale; a card does not count",
-                field="customer",
-            )
-        planned = plan_sale(
-            store,
-            org_id,
-            customer,
-            request,
-            payment_method=request.payment_method,
-            channel="pos",
-            origin="pos",
-            proof=Proof(provenance="staff_captured", at=utc_now(), org_id=org_id),
-            holders=holders,
-            index_candidate=attempts == 1,
-        )
-        planned.write.changed_by = staff_actor(principal, org_id, any_role=SELLERS)
-        planned.write.settings = org_settings
-        planned.write.order = planned.write.order.model_copy(update={"sold_by": principal.subject})
-        profile = planned.profile
-        # Staff record what a customer said only for a profile no person holds: a person states their own.
-        if not planned.holder_active:
-            planned.write.consents = consents.newer_than_stored(
-                store, profile, said, new_profile=planned.profile_created
-            )
-        statuses = {profile.user_id: "active"} if planned.holder_active and profile.user_id else {}
-        code = None
-        if not customer.identifiers and profile.user_id is None:
-            code, planned.write.receipt = new_receipt(
-                planned.write.order, planned.write.entitlements, expiry_days=receipt_code_days
-            )
-            receipt_hash = planned.write.receipt[0]
-            planned.write.order = planned.write.order.model_copy(update={"receipt_hash": receipt_hash})
-        answer = PosSaleResponse(
-            profile=org_views(store, [profile], statuses=statuses)[0],
-            order=planned.write.order,
-            entitlements=planned.write.entitlements,
-            profile_created=planned.profile_created,
-            receipt_code=code,
-            capture_suggested=True if anonymous and policy == "suggest" else None,
-        )
-        as_sent = answer.model_dump(mode="json")
-        store.write_sale(planned.write, answer=(once, as_sent))
-        return PosSaleResponse.model_validate(as_sent)  # what a retry is answered, to the letter
 
-    return on_concurrent_write(attempt, give_up="the sale kept conflicting with concurrent sales; retry")
+def _sell_once(store: PosSales, sale: WindowSale, *, index_candidate: bool) -> PosSaleResponse:
+    """One attempt: read (the key's earlier answer, the holders, an anonymous sale's capture policy), decide,
+    write in one transaction; the answer as a retry with the same key will get it."""
+    org_id, customer = sale.org_id, sale.customer
+    # An anonymous sale is decided by the org's capture policy: read with the rest, checked at the write.
+    anonymous = not customer.identifiers
+    answered, holders, org_settings = store.answer_and_holders(
+        sale.once, customer.identifiers, settings_of=org_id if anonymous else None
+    )
+    if answered:
+        return PosSaleResponse.model_validate(replayed(answered, sale.once))
+    policy = org_settings.pos_capture if org_settings else None
+    if policy == "require":
+        raise IdentifierRequired(
+            "this org's capture policy (pos_capture: require) needs the customer's email or phone for every "
+            "window sale; a card does not count",
+            field="customer",
+        )
+    planned = plan_sale(
+        store,
+        org_id,
+        customer,
+        sale.request,
+        payment_method=sale.request.payment_method,
+        channel="pos",
+        origin="pos",
+        proof=Proof(provenance="staff_captured", at=utc_now(), org_id=org_id),
+        holders=holders,
+        index_candidate=index_candidate,
+    )
+    planned.write.changed_by = sale.seller
+    planned.write.settings = org_settings
+    planned.write.order = planned.write.order.model_copy(update={"sold_by": sale.sold_by})
+    profile = planned.profile
+    # Staff record what a customer said only for a profile no person holds: a person states their own.
+    if not planned.holder_active:
+        planned.write.consents = consents.newer_than_stored(
+            store, profile, sale.said, new_profile=planned.profile_created
+        )
+    statuses = {profile.user_id: "active"} if planned.holder_active and profile.user_id else {}
+    code = _receipt_code(planned, sale) if anonymous and profile.user_id is None else None
+    answer = PosSaleResponse(
+        profile=org_views(store, [profile], statuses=statuses)[0],
+        order=planned.write.order,
+        entitlements=planned.write.entitlements,
+        profile_created=planned.profile_created,
+        receipt_code=code,
+        capture_suggested=True if anonymous and policy == "suggest" else None,
+    )
+    as_sent = answer.model_dump(mode="json")
+    store.write_sale(planned.write, answer=(sale.once, as_sent))
+    return PosSaleResponse.model_validate(as_sent)  # what a retry is answered, to the letter
+
+
+def _receipt_code(planned: PlannedSale, sale: WindowSale) -> str:
+    """A sale for nobody: its receipt (written with it, by the code's hash) and the code as printed."""
+    code, planned.write.receipt = new_receipt(
+        planned.write.order, planned.write.entitlements, expiry_days=sale.receipt_code_days
+    )
+    planned.write.order = planned.write.order.model_copy(update={"receipt_hash": planned.write.receipt[0]})
+    return code
 
 
 def plan_sale(
-    store: Store,
+    store: SalePlanning,
     org_id: str,
     customer: Customer,
     request: OrderRequest | PartnerOrderRequest,
@@ -183,41 +224,20 @@ def plan_sale(
     placement: Placement | None = None
     card = None if customer.identifiers else customer.card_fingerprint
     card_profile_id = store.profile_id_of_card(org_id, card) if card else None
-    profile = None
     if customer.identifiers:
         holders = store.identifier_holders(customer.identifiers) if holders is None else holders
         placement = place_sale(customer.identifiers, holders, now)
-        if placement.new_holder:
-            profile = None
-        elif index_candidate:
-            profile = store.user_profile_candidate(placement.user_id, org_id)
-        else:
-            existing_id = store.profile_id_of_user_in_org(placement.user_id, org_id)
-            profile = store.get_profile(org_id, existing_id) if existing_id else None
-    elif card_profile_id:
-        paid_before = store.get_profile(org_id, card_profile_id)
-        if paid_before and not paid_before.user_id and not paid_before.merged_into:
-            profile = paid_before
-    user_id = placement.user_id if placement else None
+        profile = _holder_profile(store, org_id, placement, index_candidate=index_candidate)
+    else:
+        profile = _card_profile(store, org_id, card_profile_id)
     holder_active = bool(placement and placement.holder_active)
     new_profile = None
     if profile is None:
-        captured = dict(customer.identifiers)
-        new_profile = Profile(
-            org_id=org_id,
-            profile_id=new_id(),
-            user_id=user_id,
-            origin=origin,
-            attributes=ProfileAttributes(given_name=customer.given_name, family_name=customer.family_name),
-            captured=CapturedDetails(
-                email=captured.get("email"), phone=captured.get("phone"), id_document=customer.id_document
-            ),
-            cards=[card] if card and card_profile_id is None else [],
-            created_at=now,
-            updated_at=now,
-            reached_at=now if holder_active else None,
+        new_card = card if card and card_profile_id is None else None
+        user_id = placement.user_id if placement else None
+        profile = new_profile = _new_sale_profile(
+            org_id, customer, origin, user_id=user_id, card=new_card, now=now, reached=holder_active
         )
-        profile = new_profile
     order, entitlements = build_order(
         request,
         payment_method,
@@ -226,14 +246,28 @@ def plan_sale(
         channel=channel,
         entitlement_status=entitlement_status,
     )
-    provenance = "partner_asserted" if proof.provenance == "partner_asserted" else "staff_captured"
-    order = order.model_copy(
-        update={
-            "typed": [TypedIdentifier(kind=k, value=v, provenance=provenance) for k, v in customer.identifiers],
-            "reached_at": order.created_at if holder_active else None,
-        }
+    order = _typed(order, customer.identifiers, proof, reached=holder_active)
+    holdings = {i: (holders or {}).get(i) for i in customer.identifiers}
+    write = _sale_write(
+        order, entitlements, profile, new_profile=new_profile, placement=placement, proof=proof, holdings=holdings
     )
-    write = SaleWrite(
+    return PlannedSale(
+        write=write, profile=profile, profile_created=new_profile is not None, holder_active=holder_active
+    )
+
+
+def _sale_write(
+    order: Order,
+    entitlements: list[Entitlement],
+    profile: Profile,
+    *,
+    new_profile: Profile | None,
+    placement: Placement | None,
+    proof: Proof,
+    holdings: dict[Identifier, Holding | None],
+) -> SaleWrite:
+    """What the sale writes, with every holding and status it was decided on as its conditions."""
+    return SaleWrite(
         order=order,
         entitlements=entitlements,
         user_id=profile.user_id,
@@ -241,10 +275,73 @@ def plan_sale(
         claimed_identifiers=placement.claimed if placement else [],
         proof=proof,
         new_profile=new_profile,
-        holder_status=("active" if holder_active else "dormant") if placement and not placement.new_holder else None,
-        holdings={i: (holders or {}).get(i) for i in customer.identifiers},
+        holder_status=_holder_status(placement),
+        holdings=holdings,
         pointers=list(placement.pointers) if placement else [],
     )
-    return PlannedSale(
-        write=write, profile=profile, profile_created=new_profile is not None, holder_active=holder_active
+
+
+def _holder_profile(store: SalePlanning, org_id: str, placement: Placement, *, index_candidate: bool) -> Profile | None:
+    """The profile in the org of the user the sale goes to (None: a new holder has none yet)."""
+    if placement.new_holder:
+        return None
+    if index_candidate:
+        return store.user_profile_candidate(placement.user_id, org_id)
+    existing_id = store.profile_id_of_user_in_org(placement.user_id, org_id)
+    return store.get_profile(org_id, existing_id) if existing_id else None
+
+
+def _card_profile(store: SalePlanning, org_id: str, card_profile_id: str | None) -> Profile | None:
+    """The anonymous profile the card paid for before, while nobody holds it (never a person's)."""
+    paid_before = store.get_profile(org_id, card_profile_id) if card_profile_id else None
+    if paid_before and not paid_before.user_id and not paid_before.merged_into:
+        return paid_before
+    return None
+
+
+def _new_sale_profile(
+    org_id: str,
+    customer: Customer,
+    origin: ProfileOrigin,
+    *,
+    user_id: str | None,
+    card: str | None,
+    now: str,
+    reached: bool,
+) -> Profile:
+    """The profile a sale creates: what staff or the reseller captured, and the card it was paid with;
+    `reached`: its holder is a person already, whom it reaches now."""
+    captured = dict(customer.identifiers)
+    return Profile(
+        org_id=org_id,
+        profile_id=new_id(),
+        user_id=user_id,
+        origin=origin,
+        attributes=ProfileAttributes(given_name=customer.given_name, family_name=customer.family_name),
+        captured=CapturedDetails(
+            email=captured.get("email"), phone=captured.get("phone"), id_document=customer.id_document
+        ),
+        cards=[card] if card else [],
+        created_at=now,
+        updated_at=now,
+        reached_at=now if reached else None,
     )
+
+
+def _typed(order: Order, identifiers: Sequence[Identifier], proof: Proof, *, reached: bool) -> Order:
+    """The order with the identifiers it was typed with (a proof of one may bring it to its person later);
+    `reached`: its holder is a person already, whom it reaches as it is made."""
+    provenance = "partner_asserted" if proof.provenance == "partner_asserted" else "staff_captured"
+    return order.model_copy(
+        update={
+            "typed": [TypedIdentifier(kind=k, value=v, provenance=provenance) for k, v in identifiers],
+            "reached_at": order.created_at if reached else None,
+        }
+    )
+
+
+def _holder_status(placement: Placement | None) -> str | None:
+    """The status the sale's existing holder must still have when it commits (None: no existing holder)."""
+    if placement is None or placement.new_holder:
+        return None
+    return "active" if placement.holder_active else "dormant"

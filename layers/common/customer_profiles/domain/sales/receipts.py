@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.receipts import ReceiptRedemption, SaleMove
-from customer_profiles.data.store import Store
 from customer_profiles.domain.identity import profiles, users
 from customer_profiles.domain.sales import receipt_codes
 from customer_profiles.edge import secrets as secret_store
@@ -23,6 +21,8 @@ from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ReceiptRedemptionResponse
 from customer_profiles.models.domain import Entitlement, Order, Profile, Receipt
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.identity import ProfileReads
+from customer_profiles.ports.sales import ReceiptRedemption, ReceiptRedemptions, RedeemedSale
 from customer_profiles.retry import on_concurrent_write
 
 # Failed attempts per user per window: 10 guesses in 15 minutes at 2^60 codes find nothing by chance, and a
@@ -56,7 +56,7 @@ def new_receipt(
 
 
 def redeem_receipt(
-    store: Store,
+    store: ReceiptRedemptions,
     principal: Principal,
     code: str,
     *,
@@ -96,7 +96,7 @@ def redeem_receipt(
     return redeem_for(user.user_id)
 
 
-def _redeem_once(store: Store, hashes: Sequence[str], user_id: str) -> ReceiptRedemptionResponse:
+def _redeem_once(store: ReceiptRedemptions, hashes: Sequence[str], user_id: str) -> ReceiptRedemptionResponse:
     found = store.find_receipt(hashes)
     now = utc_now()
     if found is None:
@@ -126,15 +126,15 @@ def _redeem_once(store: Store, hashes: Sequence[str], user_id: str) -> ReceiptRe
         raise ConcurrentWrite("the person's profile in this org is being written; retry")
     entitlements = store.entitlements_by_ids(receipt.org_id, source.profile_id, receipt.entitlement_ids)
     body = {**answer, "profile_id": target.profile_id, "profile_created": created, "merged": not created}
-    sale = SaleMove(order, entitlements, source, target)
+    sale = RedeemedSale(order, entitlements, source, target)
     return _redeemed(store, ReceiptRedemption(hashed, user_id, now, body, sale=sale))
 
 
-def _redeemed(store: Store, redemption: ReceiptRedemption) -> ReceiptRedemptionResponse:
+def _redeemed(store: ReceiptRedemptions, redemption: ReceiptRedemption) -> ReceiptRedemptionResponse:
     store.redeem_receipt(redemption)
     return ReceiptRedemptionResponse.model_validate(redemption.answer)
 
 
-def _where_sale_lives(store: Store, receipt: Receipt) -> Profile:
+def _where_sale_lives(store: ProfileReads, receipt: Receipt) -> Profile:
     """The live profile holding the sale: the one it was made under, or the one that was merged into."""
     return profiles.live_successor(store, receipt.org_id, receipt.profile_id, holding="sale")

@@ -3,10 +3,10 @@ resource."""
 
 from __future__ import annotations
 
-from customer_profiles.data.store import Store
 from customer_profiles.errors import Forbidden, NotFound
 from customer_profiles.models.activity import Actor
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.staff import StaffScoped
 
 
 def require_staff_of(principal: Principal, org_id: str, *, any_role: frozenset[str]) -> None:
@@ -24,7 +24,7 @@ def staff_actor(principal: Principal, org_id: str, *, any_role: frozenset[str]) 
     return Actor.staff(principal.subject, min(principal.roles_in(org_id) & any_role, default="staff"))
 
 
-def acting_staff(store: Store, principal: Principal, org_id: str, *, any_role: frozenset[str]) -> Store:
+def acting_staff[S: StaffScoped](store: S, principal: Principal, org_id: str, *, any_role: frozenset[str]) -> S:
     """`require_staff_of` on the authorizer's answer (it routes), and the store whose every write also checks,
     in its own transaction, that the membership still holds (the answer may be minutes old)."""
     require_staff_of(principal, org_id, any_role=any_role)

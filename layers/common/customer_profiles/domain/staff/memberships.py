@@ -9,12 +9,11 @@ in the same transaction, so two admins demoting each other at once cannot both s
 from __future__ import annotations
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.memberships import MembershipChange
-from customer_profiles.data.store import Store
 from customer_profiles.domain.staff.access import require_staff_of
 from customer_profiles.errors import Forbidden, NotFound, StateConflict
 from customer_profiles.models.domain import StaffMembership, StaffRole
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.staff import MembershipChange, StaffMemberships
 from customer_profiles.retry import on_concurrent_write
 
 ADMINS = frozenset({"admin"})
@@ -24,14 +23,14 @@ MAX_ORGS_PER_SUBJECT = 100
 
 
 def list_staff(
-    store: Store, principal: Principal, org_id: str, *, limit: int, cursor: str | None
+    store: StaffMemberships, principal: Principal, org_id: str, *, limit: int, cursor: str | None
 ) -> tuple[list[StaffMembership], str | None]:
     require_staff_of(principal, org_id, any_role=ADMINS)
     return store.org_staff_page(org_id, limit=limit, cursor=cursor)
 
 
 def put_staff(
-    store: Store, principal: Principal, org_id: str, subject: str, roles: list[StaffRole]
+    store: StaffMemberships, principal: Principal, org_id: str, subject: str, roles: list[StaffRole]
 ) -> tuple[StaffMembership, bool]:
     """An org admin grants (or changes) a subject's roles; returns (membership, created). The admin's own
     membership is read with the change and checked in its transaction: a cached answer decides nothing."""
@@ -39,13 +38,13 @@ def put_staff(
     return grant(store, org_id, subject, roles, granted_by=principal.subject, acting=principal.subject)
 
 
-def remove_staff(store: Store, principal: Principal, org_id: str, subject: str) -> None:
+def remove_staff(store: StaffMemberships, principal: Principal, org_id: str, subject: str) -> None:
     require_staff_of(principal, org_id, any_role=ADMINS)
     revoke(store, org_id, subject, acting=principal.subject)
 
 
 def grant(
-    store: Store,
+    store: StaffMemberships,
     org_id: str,
     subject: str,
     roles: list[StaffRole],
@@ -77,7 +76,7 @@ def grant(
     return on_concurrent_write(once, give_up="the org's staff kept changing; retry")
 
 
-def revoke(store: Store, org_id: str, subject: str, *, acting: str | None = None) -> None:
+def revoke(store: StaffMemberships, org_id: str, subject: str, *, acting: str | None = None) -> None:
     def once() -> None:
         current, roster, caller = store.membership_and_roster(org_id, subject, acting=acting)
         _require_admin(caller, acting)
@@ -99,7 +98,7 @@ def _require_admin(caller: StaffMembership | None, acting: str | None) -> None:
         raise Forbidden("requires one of the roles: admin")
 
 
-def _write(store: Store, change: MembershipChange) -> None:
+def _write(store: StaffMemberships, change: MembershipChange) -> None:
     if change.admins_after < 1 and change.roster.admins >= 1:
         raise StateConflict("an org keeps at least one admin: grant another admin first")
     store.write_membership_change(change)

@@ -9,8 +9,6 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.profiles import ProfileAttachment
-from customer_profiles.data.store import Store
 from customer_profiles.domain.identity.identifiers import normalise_email, normalise_phone
 from customer_profiles.domain.identity.profiles import update_profile_attributes
 from customer_profiles.domain.identity.proofs import place_sale
@@ -27,6 +25,8 @@ from customer_profiles.models.api import (
 from customer_profiles.models.consents import consent_views
 from customer_profiles.models.domain import CapturedDetails, Entitlement, Identifier, Profile, Proof
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.identity import ProfileAttachment, ProfileReads
+from customer_profiles.ports.staff import OrgConsole, UserStatuses
 from customer_profiles.retry import on_concurrent_write
 
 READERS = frozenset({"viewer", "admin", "pos"})
@@ -35,7 +35,7 @@ SearchField = Literal["email", "phone", "name"]
 
 
 def org_views(
-    store: Store, profiles: Sequence[Profile], *, statuses: Mapping[str, str] | None = None
+    store: UserStatuses, profiles: Sequence[Profile], *, statuses: Mapping[str, str] | None = None
 ) -> list[OrgProfileResponse]:
     """Staff's view of profiles; `statuses` (user id -> status) when the caller knows them already."""
     if statuses is None:
@@ -61,7 +61,7 @@ def normalised_identifiers(
     return found
 
 
-def _own_profile(store: Store, org_id: str, profile_id: str) -> Profile:
+def _own_profile(store: ProfileReads, org_id: str, profile_id: str) -> Profile:
     profile = store.get_profile(org_id, profile_id)
     if profile is None or profile.merged_into:
         raise NotFound("no such profile")
@@ -69,7 +69,7 @@ def _own_profile(store: Store, org_id: str, profile_id: str) -> Profile:
 
 
 def read_profile(
-    store: Store, principal: Principal, org_id: str, profile_id: str, *, limit: int, cursor: str | None
+    store: OrgConsole, principal: Principal, org_id: str, profile_id: str, *, limit: int, cursor: str | None
 ) -> OrgProfileDetailResponse:
     """The profile with one page of its orders and entitlements, newest first: the same few requests
     whether it has 10 orders or 10,000 (the profile, a Query per kind of child, the holder's status)."""
@@ -88,7 +88,7 @@ def read_profile(
 
 
 def list_profiles(
-    store: Store,
+    store: OrgConsole,
     principal: Principal,
     org_id: str,
     *,
@@ -115,7 +115,7 @@ def list_profiles(
 
 
 def update_profile(
-    store: Store, principal: Principal, org_id: str, profile_id: str, request: ProfileUpdateRequest
+    store: OrgConsole, principal: Principal, org_id: str, profile_id: str, request: ProfileUpdateRequest
 ) -> OrgProfileResponse:
     store = acting_staff(store, principal, org_id, any_role=ADMINS)
     actor = staff_actor(principal, org_id, any_role=ADMINS)
@@ -127,7 +127,7 @@ def update_profile(
 
 
 def void_entitlement(
-    store: Store, principal: Principal, org_id: str, profile_id: str, entitlement_id: str
+    store: OrgConsole, principal: Principal, org_id: str, profile_id: str, entitlement_id: str
 ) -> Entitlement:
     """Voiding is idempotent: a void entitlement stays void and is returned as it is. Decided on the
     entitlement as read: a merge or a claim moving it meanwhile makes the void read again, never lost."""
@@ -146,7 +146,7 @@ def void_entitlement(
 
 
 def attach_identifier(
-    store: Store, principal: Principal, org_id: str, profile_id: str, request: AttachIdentifierRequest
+    store: OrgConsole, principal: Principal, org_id: str, profile_id: str, request: AttachIdentifierRequest
 ) -> OrgProfileResponse:
     """Give an orphaned profile an email or phone: it goes where a sale typed with them would (the person who
     verified one of them, else the dormant holder of the first, else a new dormant holder of the first), so

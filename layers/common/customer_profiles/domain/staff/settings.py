@@ -4,22 +4,22 @@ the org's own trail (written from the stream: domain.effects.activity)."""
 from __future__ import annotations
 
 from customer_profiles.clock import utc_now
-from customer_profiles.data.store import Store
 from customer_profiles.domain.staff.access import acting_staff, require_staff_of, staff_actor
 from customer_profiles.errors import StateConflict
 from customer_profiles.models.api import OrgSettingsRequest, OrgSettingsResponse
 from customer_profiles.models.principal import Principal
+from customer_profiles.ports.staff import OrgSettingsStore
 
 ADMINS = frozenset({"admin"})
 
 
-def read_settings(store: Store, principal: Principal, org_id: str) -> OrgSettingsResponse:
+def read_settings(store: OrgSettingsStore, principal: Principal, org_id: str) -> OrgSettingsResponse:
     require_staff_of(principal, org_id, any_role=ADMINS)
     return OrgSettingsResponse.of(store.org_settings(org_id))
 
 
 def change_settings(
-    store: Store, principal: Principal, org_id: str, request: OrgSettingsRequest
+    store: OrgSettingsStore, principal: Principal, org_id: str, request: OrgSettingsRequest
 ) -> OrgSettingsResponse:
     """The settings as asked, over the version the admin read (another -> StateConflict, 409); the same
     settings again change nothing (no new version, nothing on the trail). The admin's membership is checked
