@@ -10,7 +10,6 @@ and a redelivery changes nothing. Failures are reported per record, each logged 
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Metrics
@@ -19,13 +18,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claim_schedule
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.effects.stream import handle_change, record_activity, record_tallies
-from customer_profiles.edge.config import require, settings
+from customer_profiles.edge.config import LinkerSettings, require, settings
 from customer_profiles.edge.events import default_publisher
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
+from customer_profiles.edge.stores import store_factory
 from customer_profiles.edge.stream_images import plain_image, record_identity
 from customer_profiles.edge.tracing import LazyTracer
 
@@ -48,10 +47,8 @@ SWEEP_SHARE = 0.5
 CLAIM_SCHEDULE_RESERVE_MS = 5_000
 
 
-@lru_cache(maxsize=1)
-def store() -> Store:
-    # the requests table: an erased profile's idempotent answers are deleted by its pseudonymise effect
-    return Store(settings().table_name, requests_table=settings().idempotency_table_name)
+# the requests table: an erased profile's idempotent answers are deleted by its pseudonymise effect
+store = store_factory(lambda: settings(LinkerSettings))
 
 
 def publish(events: list[effects.DomainEvent]) -> None:
