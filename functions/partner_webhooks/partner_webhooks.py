@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles.domain.sales import partners
 from customer_profiles.edge import snapstart
 from customer_profiles.edge.config import PartnerWebhookSettings, settings
 from customer_profiles.edge.http import create_resolver
@@ -26,6 +25,7 @@ from customer_profiles.models.api import (
     PartnerOrderResponse,
     PartnerRecipientChanged,
 )
+from signed_messages import receive
 
 logger = masked_logger()
 settings(PartnerWebhookSettings)  # a missing variable fails the cold start, naming it
@@ -71,7 +71,7 @@ def receive_partner_order(
     ] = None,
 ) -> Response[dict[str, Any]]:
     event = app.current_event
-    answer, outcome = partners.accept_partner_order(
+    answer, outcome = receive(
         store(),
         partner_id,
         dict(event.headers or {}),

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+import signed_messages
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.identity import history, users
 from customer_profiles.domain.privacy import consents, privacy
-from customer_profiles.domain.sales import partners, pos, receipts
+from customer_profiles.domain.sales import pos, receipts
 from customer_profiles.domain.staff import org_console
 from customer_profiles.errors import Erased, NotFound
 from customer_profiles.models.api import OrderRequest, PosSaleRequest, ProfileUpdateRequest
@@ -255,7 +256,7 @@ def partner_order(store, tmp_path):
                 "lines": [{"kind": "ticket", "item_id": "ev-final", "quantity": 2, "unit_price": 9900}],
             }
         )
-        answer, _ = partners.accept_partner_order(store, PARTNER, signed(value, body), body, claim_days=30)
+        answer, _ = signed_messages.receive(store, PARTNER, signed(value, body), body, claim_days=30)
         return answer
 
     return place
