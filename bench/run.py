@@ -167,7 +167,7 @@ def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
     import boto3
     from botocore.config import Config
 
-    from local_runtime.__main__ import function_environment, template_overrides
+    from local_runtime.environment import function_environment, template_overrides
     from local_runtime.lambda_api import LambdaEndpoint
     from local_runtime.pool import LocalRunner
     from local_runtime.template import load_template
