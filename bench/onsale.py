@@ -263,24 +263,35 @@ def simulate(
             orders.place_consumer_order(store, buyer, ORG, _request(rng, OrderRequest))
             bought.append(buyer)
         else:
-            customer: dict[str, Any] = {}
-            if kind == "pos_email":
-                customer["email"] = f"{uuid.uuid4().hex[:12]}@example.com"
-                if rng.random() < 0.6:
-                    customer |= {"given_name": rng.choice(GIVEN), "family_name": rng.choice(FAMILY)}
-            elif kind == "pos_phone":
-                customer["phone"] = f"+447800{rng.randrange(10**6):06d}"  # a valid UK mobile range
-            elif kind == "pos_card":
-                customer["card_fingerprint"] = uuid.uuid4().hex
+            customer = _window_customer(rng, kind)
             pos.create_pos_sale(store, sellers[n % TILLS], ORG, _request(rng, PosSaleRequest, customer=customer))
         if counters:  # the linker, on the order's INSERT record: its tally and the report's counter rows
-            recorder.by = "tally"
-            placed = [w.key for w in recorder.writes if w.order == n and w.by == "sale" and _is_new_order(w)]
-            for pk, sk in placed:
-                report.retally_order(store, pk, sk)
-            recorder.by = "sale"
+            _tally(store, recorder, n)
         recorder.order = -1
     return recorder.writes, arrivals
+
+
+def _window_customer(rng: random.Random, kind: str) -> dict[str, Any]:
+    """What a window sale of this kind captures of its customer (nothing for an anonymous one)."""
+    customer: dict[str, Any] = {}
+    if kind == "pos_email":
+        customer["email"] = f"{uuid.uuid4().hex[:12]}@example.com"
+        if rng.random() < 0.6:
+            customer |= {"given_name": rng.choice(GIVEN), "family_name": rng.choice(FAMILY)}
+    elif kind == "pos_phone":
+        customer["phone"] = f"+447800{rng.randrange(10**6):06d}"  # a valid UK mobile range
+    elif kind == "pos_card":
+        customer["card_fingerprint"] = uuid.uuid4().hex
+    return customer
+
+
+def _tally(store: Store, recorder: Recorder, order: int) -> None:
+    """The linker's tally of the order's new order items, recorded as its writes."""
+    recorder.by = "tally"
+    placed = [w.key for w in recorder.writes if w.order == order and w.by == "sale" and _is_new_order(w)]
+    for pk, sk in placed:
+        report.retally_order(store, pk, sk)
+    recorder.by = "sale"
 
 
 def _is_new_order(write: Write) -> bool:

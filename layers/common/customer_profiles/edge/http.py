@@ -158,20 +158,26 @@ def create_resolver() -> APIGatewayRestResolver:
     # Browsers read our answers (errors too) only with CORS headers; API Gateway answers the preflight.
     cors = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
     app = GuardedResolver(enable_validation=True, response_validation_error_http_code=500, cors=cors)
-
-    def forget_and_remember(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-        event = app.current_event
-        forget_personal()  # what this request holds is masked in every log line it leads to
-        remember_personal(
-            {
-                "body": event.body,
-                "principal": event.request_context.authorizer.raw_event,
-                "pathParameters": event.path_parameters,  # a claim token, a receipt code
-            }
-        )
-        return next_middleware(app)
-
     app.use(middlewares=[forget_and_remember])
+    answer_errors(app)
+    return app
+
+
+def forget_and_remember(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    event = app.current_event
+    forget_personal()  # what this request holds is masked in every log line it leads to
+    remember_personal(
+        {
+            "body": event.body,
+            "principal": event.request_context.authorizer.raw_event,
+            "pathParameters": event.path_parameters,  # a claim token, a receipt code
+        }
+    )
+    return next_middleware(app)
+
+
+def answer_errors(app: APIGatewayRestResolver) -> None:
+    """The one place errors become responses: each in the one JSON error shape."""
 
     @app.exception_handler(DomainError)
     def domain_error(error: DomainError) -> Response:
@@ -224,5 +230,3 @@ def create_resolver() -> APIGatewayRestResolver:
     def unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
-
-    return app
