@@ -31,7 +31,6 @@ import os
 import random
 import re
 import sys
-import unittest.mock
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -50,7 +49,6 @@ from customer_profiles.data.store import Store  # noqa: E402
 from customer_profiles.domain.identity import profiles, users  # noqa: E402
 from customer_profiles.domain.sales import orders, pos  # noqa: E402
 from customer_profiles.domain.staff import report  # noqa: E402
-from customer_profiles.edge import secrets as secret_store  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
 from tests.support.template_tables import table_definitions  # noqa: E402
@@ -72,6 +70,9 @@ MIX = {
     "pos_none": 0.03,  # point of sale, nothing captured: an orphan profile
 }
 TICKETS = {1: 0.25, 2: 0.45, 3: 0.15, 4: 0.15}
+# Anonymous sales hash their receipt code with the service's key (Secrets Manager, or a local file): the paper
+# on-sale has neither, and the key changes no key the table writes.
+RECEIPT_CODE_KEY = b"onsale-bench-key"
 TILLS = 60  # the windows selling at the on-sale
 GIVEN = ["Ana", "Ben", "Chloé", "David", "Emma", "Farid", "Grace", "Hugo", "Inès", "Jon", "Kim", "Léa", "Marc", "Nora"]
 FAMILY = ["Smith", "Martin", "Müller", "García", "Rossi", "Nowak", "Brown", "Dubois", "Silva", "Jensen", "Kowalski"]
@@ -264,7 +265,8 @@ def simulate(
             bought.append(buyer)
         else:
             customer = _window_customer(rng, kind)
-            pos.create_pos_sale(store, sellers[n % TILLS], ORG, _request(rng, PosSaleRequest, customer=customer))
+            request = _request(rng, PosSaleRequest, customer=customer)
+            pos.create_pos_sale(store, sellers[n % TILLS], ORG, request, receipt_keys=lambda: [RECEIPT_CODE_KEY])
         if counters:  # the linker, on the order's INSERT record: its tally and the report's counter rows
             _tally(store, recorder, n)
         recorder.order = -1
@@ -391,10 +393,7 @@ def figures(writes: list[Write], arrivals: list[float], seconds: int) -> list[di
 
 
 def run(orders: int, seconds: int, seed: int, *, one_buyer: bool = False) -> tuple[list[Write], list[float]]:
-    # Anonymous sales hash their receipt code with the service's key (Secrets Manager, or a local file): the
-    # paper on-sale has neither, and the key changes no key the table writes.
-    with unittest.mock.patch.object(secret_store, "receipt_code_keys", lambda: [b"onsale-bench-key"]):
-        return simulate(orders, seconds, seed, one_buyer=one_buyer)
+    return simulate(orders, seconds, seed, one_buyer=one_buyer)
 
 
 def onsale_figures(

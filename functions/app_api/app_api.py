@@ -165,7 +165,7 @@ def redeem_receipt(
         ),
     ],
 ) -> ReceiptRedemptionResponse:
-    result = receipts.redeem_receipt(store(), principal_of(app), code)
+    result = receipts.redeem_receipt(store(), principal_of(app), code, keys=secret_store.receipt_code_keys)
     metrics.add_metric(name="ReceiptsRedeemed", unit="Count", value=1)
     return result
 

@@ -72,7 +72,15 @@ def create_pos_sale(
     payload = {"org_id": org_id, "sale": sale.model_dump(mode="json", exclude=unstated)}
     once = under_key("create_pos_sale", **keyed_by(app, principal, org_id=org_id), payload=payload)
     receipt_code_days = settings(OrgApiSettings).receipt_code_expiry_days
-    sold = pos.create_pos_sale(store(), principal, org_id, sale, once, receipt_code_days=receipt_code_days)
+    sold = pos.create_pos_sale(
+        store(),
+        principal,
+        org_id,
+        sale,
+        once,
+        receipt_code_days=receipt_code_days,
+        receipt_keys=secret_store.receipt_code_keys,
+    )
     metrics.add_metric(name="PosSales", unit="Count", value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=sold.model_dump(mode="json"))
 

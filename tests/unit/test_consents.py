@@ -15,6 +15,7 @@ import signed_messages
 from customer_profiles.domain.identity import linking, profiles, registration, users
 from customer_profiles.domain.privacy import consents
 from customer_profiles.domain.sales import pos
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import ConsentIsThePersons, Forbidden, InvalidInput, NotFound
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.consents import ConsentsRequest
@@ -46,7 +47,7 @@ def status_of(answer, purpose="marketing_email"):
 
 def anonymous_sale(store, **extra):
     request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES, **extra})
-    return pos.create_pos_sale(store, SELLER, ORG, request)
+    return pos.create_pos_sale(store, SELLER, ORG, request, receipt_keys=secret_store.receipt_code_keys)
 
 
 def a_person_with_a_profile(store, client_id="consumer-app"):
