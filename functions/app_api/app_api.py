@@ -3,11 +3,8 @@
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.domain.claims import claims
 from customer_profiles.domain.idempotency import under_key
@@ -15,15 +12,11 @@ from customer_profiles.domain.identity import history, profiles, registration, u
 from customer_profiles.domain.privacy import consents, privacy
 from customer_profiles.domain.sales import orders, receipt_codes, receipts
 from customer_profiles.edge import secrets as secret_store
-from customer_profiles.edge import snapstart
-from customer_profiles.edge.config import AppApiSettings, settings
-from customer_profiles.edge.http import create_resolver, principal_of
+from customer_profiles.edge.api import ApiFunction
+from customer_profiles.edge.config import AppApiSettings
+from customer_profiles.edge.http import principal_of
 from customer_profiles.edge.idempotency import IDEMPOTENCY_KEY, keyed_by
-from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.params import CURSOR, LIMIT, OPTIONAL_ORG_ID, ORG_ID
-from customer_profiles.edge.routes import Routes
-from customer_profiles.edge.stores import store_factory
-from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
 from customer_profiles.models.api import (
     ClaimListResponse,
     ClaimResponse,
@@ -42,13 +35,8 @@ from customer_profiles.models.api import (
 )
 from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 
-logger = masked_logger()
-settings(AppApiSettings)  # a missing variable fails the cold start, naming it
-tracer = LazyTracer()
-metrics = Metrics()
-app = create_resolver()
-route = Routes(app, tracer, tag="app")
-store = store_factory(lambda: settings(AppApiSettings))
+function = ApiFunction(AppApiSettings, tag="app")
+app, route, store, metrics, logger = function.app, function.route, function.store, function.metrics, function.logger
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
@@ -212,18 +200,5 @@ def set_my_consents(org_id: ORG_ID, request: ConsentsRequest) -> ConsentsRespons
     return consents.set_my_consents(store(), principal_of(app), org_id, request)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
-
-
-# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the handler
-# (one request answered 401).
-snapstart.prepare(
-    store,
-    powertools_tracer,
-    primers=(lambda: store().prime(), snapstart.unauthenticated_request(handler, "GET", "/v1/me")),
-    reconnect=(lambda: store().connect(),),
-)
+handler = function.handler
+function.prepare_snapshot(unauthenticated=("GET", "/v1/me"))

@@ -3,11 +3,8 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.domain.claims import claim_lifecycle
 from customer_profiles.domain.effects import activity
@@ -17,15 +14,12 @@ from customer_profiles.domain.sales import pos
 from customer_profiles.domain.staff import memberships, org_console, report
 from customer_profiles.domain.staff import settings as org_settings
 from customer_profiles.edge import secrets as secret_store
-from customer_profiles.edge import snapstart
-from customer_profiles.edge.config import OrgApiSettings, settings
-from customer_profiles.edge.http import create_resolver, principal_of
+from customer_profiles.edge.api import ApiFunction
+from customer_profiles.edge.config import OrgApiSettings
+from customer_profiles.edge.http import principal_of
 from customer_profiles.edge.idempotency import IDEMPOTENCY_KEY, keyed_by
-from customer_profiles.edge.logs import masked_logger
 from customer_profiles.edge.params import CLAIM_ID, CURSOR, ENTITLEMENT_ID, LIMIT, ORG_ID, PROFILE_ID
-from customer_profiles.edge.routes import ERROR_RESPONSES, Routes
-from customer_profiles.edge.stores import store_factory
-from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
+from customer_profiles.edge.routes import ERROR_RESPONSES
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import (
     AttachIdentifierRequest,
@@ -49,13 +43,8 @@ from customer_profiles.models.api import (
 from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 from customer_profiles.models.domain import Entitlement
 
-logger = masked_logger()
-settings(OrgApiSettings)  # a missing variable fails the cold start, naming it
-tracer = LazyTracer()
-metrics = Metrics()
-app = create_resolver()
-route = Routes(app, tracer, tag="org")
-store = store_factory(lambda: settings(OrgApiSettings))
+function = ApiFunction(OrgApiSettings, tag="org")
+app, route, store, metrics, logger = function.app, function.route, function.store, function.metrics, function.logger
 
 SEARCH_VALUE = Annotated[str | None, Query(min_length=1, max_length=254)]
 # An OpenID Connect subject: at most 255 ASCII characters (Cognito's are UUIDs; others hold `|`, `@`...).
@@ -71,7 +60,7 @@ def create_pos_sale(
     unstated = {"consents"} if sale.consents is None else None
     payload = {"org_id": org_id, "sale": sale.model_dump(mode="json", exclude=unstated)}
     once = under_key("create_pos_sale", **keyed_by(app, principal, org_id=org_id), payload=payload)
-    receipt_code_days = settings(OrgApiSettings).receipt_code_expiry_days
+    receipt_code_days = function.settings().receipt_code_expiry_days
     sold = pos.create_pos_sale(
         store(),
         principal,
@@ -284,18 +273,5 @@ def identification_report(  # noqa: PLR0917 - query parameters, passed by name
     return Response(200, content_types.APPLICATION_JSON, found.model_dump(mode="json"))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
-
-
-# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the handler
-# (one request answered 401).
-snapstart.prepare(
-    store,
-    powertools_tracer,
-    primers=(lambda: store().prime(), snapstart.unauthenticated_request(handler, "GET", "/v1/orgs/snapshot/staff")),
-    reconnect=(lambda: store().connect(),),
-)
+handler = function.handler
+function.prepare_snapshot(unauthenticated=("GET", "/v1/orgs/snapshot/staff"))
