@@ -173,7 +173,8 @@ settings = CachedSettings()
 
 
 def require(*variables: str | tuple[str, ...]) -> None:
-    """Fails unless each variable (or one of each tuple of alternatives) is set and not empty."""
+    """Fails unless each variable (or one of each tuple of alternatives) is set and not empty: the linker's
+    check at import, the variables of `LinkerSettings`."""
     missing = [
         " or ".join(group)
         for group in ((v,) if isinstance(v, str) else v for v in variables)
