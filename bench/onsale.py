@@ -31,7 +31,6 @@ import os
 import random
 import re
 import sys
-import unittest.mock
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -51,7 +50,6 @@ from customer_profiles.domain.effects import tallies  # noqa: E402
 from customer_profiles.domain.identity import profiles, users  # noqa: E402
 from customer_profiles.domain.sales import orders, pos  # noqa: E402
 from customer_profiles.domain.staff import report  # noqa: E402
-from customer_profiles.edge import secrets as secret_store  # noqa: E402
 from customer_profiles.models.api import OrderRequest, PosSaleRequest  # noqa: E402
 from customer_profiles.models.principal import Principal  # noqa: E402
 from tests.support.template_tables import table_definitions  # noqa: E402
@@ -73,6 +71,9 @@ MIX = {
     "pos_none": 0.03,  # point of sale, nothing captured: an orphan profile
 }
 TICKETS = {1: 0.25, 2: 0.45, 3: 0.15, 4: 0.15}
+# Anonymous sales hash their receipt code with the service's key (Secrets Manager, or a local file): the paper
+# on-sale has neither, and the key changes no key the table writes.
+RECEIPT_CODE_KEY = b"onsale-bench-key"
 TILLS = 60  # the windows selling at the on-sale
 GIVEN = ["Ana", "Ben", "Chloé", "David", "Emma", "Farid", "Grace", "Hugo", "Inès", "Jon", "Kim", "Léa", "Marc", "Nora"]
 FAMILY = ["Smith", "Martin", "Müller", "García", "Rossi", "Nowak", "Brown", "Dubois", "Silva", "Jensen", "Kowalski"]
@@ -264,24 +265,36 @@ def simulate(
             orders.place_consumer_order(store, buyer, ORG, _request(rng, OrderRequest))
             bought.append(buyer)
         else:
-            customer: dict[str, Any] = {}
-            if kind == "pos_email":
-                customer["email"] = f"{uuid.uuid4().hex[:12]}@example.com"
-                if rng.random() < 0.6:
-                    customer |= {"given_name": rng.choice(GIVEN), "family_name": rng.choice(FAMILY)}
-            elif kind == "pos_phone":
-                customer["phone"] = f"+447800{rng.randrange(10**6):06d}"  # a valid UK mobile range
-            elif kind == "pos_card":
-                customer["card_fingerprint"] = uuid.uuid4().hex
-            pos.create_pos_sale(store, sellers[n % TILLS], ORG, _request(rng, PosSaleRequest, customer=customer))
+            customer = _window_customer(rng, kind)
+            request = _request(rng, PosSaleRequest, customer=customer)
+            pos.create_pos_sale(store, sellers[n % TILLS], ORG, request, receipt_keys=lambda: [RECEIPT_CODE_KEY])
         if counters:  # the linker, on the order's INSERT record: its tally and the report's counter rows
-            recorder.by = "tally"
-            placed = [w.key for w in recorder.writes if w.order == n and w.by == "sale" and _is_new_order(w)]
-            for pk, sk in placed:
-                tallies.retally_order(store, pk, sk)
-            recorder.by = "sale"
+            _tally(store, recorder, n)
         recorder.order = -1
     return recorder.writes, arrivals
+
+
+def _window_customer(rng: random.Random, kind: str) -> dict[str, Any]:
+    """What a window sale of this kind captures of its customer (nothing for an anonymous one)."""
+    customer: dict[str, Any] = {}
+    if kind == "pos_email":
+        customer["email"] = f"{uuid.uuid4().hex[:12]}@example.com"
+        if rng.random() < 0.6:
+            customer |= {"given_name": rng.choice(GIVEN), "family_name": rng.choice(FAMILY)}
+    elif kind == "pos_phone":
+        customer["phone"] = f"+447800{rng.randrange(10**6):06d}"  # a valid UK mobile range
+    elif kind == "pos_card":
+        customer["card_fingerprint"] = uuid.uuid4().hex
+    return customer
+
+
+def _tally(store: Store, recorder: Recorder, order: int) -> None:
+    """The linker's tally of the order's new order items, recorded as its writes."""
+    recorder.by = "tally"
+    placed = [w.key for w in recorder.writes if w.order == order and w.by == "sale" and _is_new_order(w)]
+    for pk, sk in placed:
+        tallies.retally_order(store, pk, sk)
+    recorder.by = "sale"
 
 
 def _is_new_order(write: Write) -> bool:
@@ -381,10 +394,7 @@ def figures(writes: list[Write], arrivals: list[float], seconds: int) -> list[di
 
 
 def run(orders: int, seconds: int, seed: int, *, one_buyer: bool = False) -> tuple[list[Write], list[float]]:
-    # Anonymous sales hash their receipt code with the service's key (Secrets Manager, or a local file): the
-    # paper on-sale has neither, and the key changes no key the table writes.
-    with unittest.mock.patch.object(secret_store, "receipt_code_keys", lambda: [b"onsale-bench-key"]):
-        return simulate(orders, seconds, seed, one_buyer=one_buyer)
+    return simulate(orders, seconds, seed, one_buyer=one_buyer)
 
 
 def onsale_figures(

@@ -56,77 +56,74 @@ def median_seconds(action: Callable[[], object], runs: int) -> float:
     return statistics.median(samples)
 
 
+def _user(store: Store) -> Principal:
+    principal = Principal(kind="user", subject=f"bench-{uuid.uuid4().hex}", client_id="app")
+    registered, _ = users.register_me(store, principal)
+    return replace(principal, user_id=registered.user_id)  # as the authorizer hands it over
+
+
+def _key(operation: str) -> IdempotentRequest:
+    return under_key(operation, caller="bench", key=uuid.uuid4().hex, payload={})
+
+
+def _sale(email: str) -> PosSaleRequest:
+    customer = {"email": email}
+    return PosSaleRequest.model_validate(
+        {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": customer}
+    )
+
+
+def _staff(org_id: str, role: str) -> Principal:
+    return Principal(kind="staff", subject="till", client_id="staff", memberships={org_id: frozenset({role})})
+
+
+def _link_three_profiles(store: Store) -> object:
+    """A sign-up whose verified email holds a dormant profile in each of 3 orgs, and the links it drives."""
+    principal = _user(store)
+    email = f"{uuid.uuid4().hex}@example.com"
+    for n in range(3):
+        pos.create_pos_sale(store, _staff(f"org-{n}", "pos"), f"org-{n}", _sale(email))
+    users.register_me(
+        store, Principal(kind="user", subject=principal.subject, client_id="app", email=email, email_verified=True)
+    )
+    return effects.redrive(store, lambda events: None)
+
+
+def _staff_view_of(store: Store, orders_held: int) -> Callable[[], object]:
+    """The staff profile view's first page, of a customer holding `orders_held` sales of 2 tickets each."""
+    request = _sale(f"{uuid.uuid4().hex}@example.com")
+    profile_id = ""
+    for _ in range(orders_held):
+        profile_id = pos.create_pos_sale(store, _staff("org-bench", "pos"), "org-bench", request).profile.profile_id
+    viewer = _staff("org-bench", "viewer")
+    return lambda: org_console.read_profile(store, viewer, "org-bench", profile_id, limit=25, cursor=None)
+
+
 def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, int | None]]:
-    """(operation, median seconds, DynamoDB requests, the most it may make (issue 12) or None)."""
-
-    def user() -> Principal:
-        principal = Principal(kind="user", subject=f"bench-{uuid.uuid4().hex}", client_id="app")
-        registered, _ = users.register_me(store, principal)
-        return replace(principal, user_id=registered.user_id)  # as the authorizer hands it over
-
-    def key(operation: str) -> IdempotentRequest:
-        return under_key(operation, caller="bench", key=uuid.uuid4().hex, payload={})
-
+    """(operation, median seconds, DynamoDB requests, the most it may make or None)."""
     # staff writes check the member's current membership in the table (token claims grant nothing)
     memberships.grant(store, "org-bench", "till", ["pos", "viewer"])
     for n in range(3):
         memberships.grant(store, f"org-{n}", "till", ["pos"])
-    buyer = user()
+    buyer = _user(store)
     order = OrderRequest.model_validate({"currency": "EUR", "payment_method": "card", "lines": LINES})
     orders.place_consumer_order(store, buyer, "org-bench", order)
-    replayed = key("place_consumer_order")
+    replayed = _key("place_consumer_order")
     orders.place_consumer_order(store, buyer, "org-bench", order, replayed)
-    seller = Principal(kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"pos"})})
-
-    def sale(email: str) -> PosSaleRequest:
-        customer = {"email": email}
-        return PosSaleRequest.model_validate(
-            {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": customer}
-        )
-
-    def new_email_sale() -> object:
-        return pos.create_pos_sale(store, seller, "org-bench", sale(f"{uuid.uuid4().hex}@example.com"))
-
-    known = sale("known@example.com")
+    seller = _staff("org-bench", "pos")
+    known = _sale("known@example.com")
     pos.create_pos_sale(store, seller, "org-bench", known)
 
-    def link_three_profiles() -> object:
-        principal = user()
-        email = f"{uuid.uuid4().hex}@example.com"
-        sale = PosSaleRequest.model_validate(
-            {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": {"email": email}}
-        )
-        for n in range(3):
-            staff = Principal(
-                kind="staff", subject="till", client_id="staff", memberships={f"org-{n}": frozenset({"pos"})}
-            )
-            pos.create_pos_sale(store, staff, f"org-{n}", sale)
-        users.register_me(
-            store, Principal(kind="user", subject=principal.subject, client_id="app", email=email, email_verified=True)
-        )
-        return effects.redrive(store, lambda events: None)
-
-    def staff_view_of(orders_held: int) -> Callable[[], object]:
-        """The staff profile view's first page, of a customer holding `orders_held` sales of 2 tickets each."""
-        customer = {"email": f"{uuid.uuid4().hex}@example.com"}
-        request = PosSaleRequest.model_validate(
-            {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": customer}
-        )
-        profile_id = ""
-        for _ in range(orders_held):
-            profile_id = pos.create_pos_sale(store, seller, "org-bench", request).profile.profile_id
-        viewer = Principal(
-            kind="staff", subject="till", client_id="staff", memberships={"org-bench": frozenset({"viewer"})}
-        )
-        return lambda: org_console.read_profile(store, viewer, "org-bench", profile_id, limit=25, cursor=None)
+    def new_email_sale() -> object:
+        return pos.create_pos_sale(store, seller, "org-bench", _sale(f"{uuid.uuid4().hex}@example.com"))
 
     cases: list[tuple[str, Callable[[], object], int | None]] = [
         ("floor: one GetItem", lambda: store.get_user("nobody"), 1),
-        ("staff profile view at 10 orders", staff_view_of(10), None),
-        ("staff profile view at 400 orders", staff_view_of(400), None),
+        ("staff profile view at 10 orders", _staff_view_of(store, 10), None),
+        ("staff profile view at 400 orders", _staff_view_of(store, 400), None),
         (
             "repeat consumer purchase",
-            lambda: orders.place_consumer_order(store, buyer, "org-bench", order, key("place_consumer_order")),
+            lambda: orders.place_consumer_order(store, buyer, "org-bench", order, _key("place_consumer_order")),
             2,
         ),
         (
@@ -143,7 +140,7 @@ def database_operations(store: Store, runs: int) -> list[tuple[str, float, int, 
         ("point-of-sale sale, new email", new_email_sale, None),
         ("GET /v1/me", lambda: users.get_me(store, buyer), 1),
         ("history page (25)", lambda: history.history_of_me(store, buyer, org_id=None, limit=25, cursor=None), 1),
-        ("sign-up merging 3 profiles + link", link_three_profiles, None),
+        ("sign-up merging 3 profiles + link", lambda: _link_three_profiles(store), None),
     ]
     return [
         (name, median_seconds(action, runs), requests_of(store, action).total(), most) for name, action, most in cases
@@ -167,7 +164,7 @@ def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
     import boto3
     from botocore.config import Config
 
-    from local_runtime.__main__ import function_environment, template_overrides
+    from local_runtime.environment import function_environment, template_overrides
     from local_runtime.lambda_api import LambdaEndpoint
     from local_runtime.pool import LocalRunner
     from local_runtime.template import load_template

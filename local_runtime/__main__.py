@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -91,59 +90,6 @@ def idp_parameters(args: argparse.Namespace) -> dict[str, str]:
         "IdpAudiences": args.idp_audiences,
         "StaffClientIds": args.staff_client_ids or "",
     }
-
-
-def ensure_claim_token_key(state_dir: Path) -> Path:
-    path = state_dir / "claim-token.key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path
-
-
-def ensure_receipt_code_keys(state_dir: Path) -> Path:
-    """The receipt codes' HMAC keys (white-space separated, current first), as the stack's secret holds them."""
-    path = state_dir / "receipt-code.keys"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32) + "\n")
-        path.chmod(0o600)
-    return path
-
-
-def function_environment(
-    state_dir: Path, endpoint: str, chaos: int | None = None, *, log_level: str = "INFO"
-) -> dict[str, str]:
-    """What every function's worker gets besides the template's variables: the local endpoints and stand-ins.
-    Quieter than INFO, the metrics' lines (CloudWatch's embedded format, one per invocation) are not printed."""
-    from local_runtime.template import REGION
-
-    quiet = log_level in ("WARNING", "ERROR")
-    return {
-        **({"POWERTOOLS_METRICS_DISABLED": "true"} if quiet else {}),
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "LOCAL_EVENT_SINK": str(state_dir / "events.jsonl"),
-        # Secrets Manager's stand-ins: partners' webhook secrets (`make operator ARGS="register-partner
-        # ..."` writes them), the claim-token key and the receipt-code keys (made on first run).
-        "LOCAL_PARTNER_SECRETS_FILE": str(state_dir / "partner-secrets.json"),
-        "LOCAL_CLAIM_TOKEN_KEY_FILE": str(ensure_claim_token_key(state_dir)),
-        "LOCAL_RECEIPT_CODE_KEYS_FILE": str(ensure_receipt_code_keys(state_dir)),
-        **({"LOCAL_CHAOS_SEED": str(chaos)} if chaos is not None else {}),
-    }
-
-
-def template_overrides(state_dir: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """The template's parameters for local use: the local identity provider (made on first run), unless
-    `overrides` names another (or sets other parameters, such as LogLevel)."""
-    from local_runtime.idp import init_idp, jwks_path
-    from local_runtime.template import LOCAL_PARAMETERS
-
-    init_idp(state_dir)
-    return {**LOCAL_PARAMETERS, "IdpJwksUrl": jwks_path(state_dir).as_uri(), **(overrides or {})}
 
 
 def _say(line: str) -> None:
@@ -339,14 +285,9 @@ class LocalRuntime:
             )
 
     def serve(self) -> None:
-        from samcli.lib.providers.api_provider import ApiProvider
-        from samcli.lib.utils.stream_writer import StreamWriter
-
-        from local_runtime import swagger
         from local_runtime.dynamodb import create_tables
-        from local_runtime.gateway import GatewayService, quiet_sam_logs, reauthorize_every, serve_forever
-        from local_runtime.poller import PollerThread
-        from local_runtime.pool import LocalRunner
+        from local_runtime.environment import template_overrides
+        from local_runtime.gateway import serve_forever
         from local_runtime.template import load_template
 
         self.hold_state_dir()
@@ -356,6 +297,28 @@ class LocalRuntime:
         overrides = {**idp_parameters(self.args), "LogLevel": self.args.log_level}
         template = load_template(self.args.template, template_overrides(self.state_dir, overrides))
         streams = create_tables(self.endpoint, list(template.tables.values()))
+        self.start_functions(template, streams)
+        service = self.gateway(template)
+        self.lock.write(
+            {
+                "api": self.api_url,
+                "lambda_endpoint": self.lambda_url,
+                "dynamodb_endpoint": self.endpoint,
+                "table": template.tables["ProfilesTable"].name,
+                "state_dir": str(self.state_dir),
+            }
+        )
+        for line in _banner(self, self.storage()):  # the API's socket already listens: requests wait in its backlog
+            _say(line)
+        assert self.api_socket is not None
+        listening, self.api_socket = self.api_socket, None
+        serve_forever(service, listening)  # blocks; installs a SIGTERM handler, so it runs in the main thread
+
+    def start_functions(self, template: Any, streams: dict[str, str | None]) -> None:
+        """The functions' workers, the Lambda endpoint that invokes them, and the pollers feeding them streams."""
+        from local_runtime.environment import function_environment
+        from local_runtime.poller import PollerThread
+        from local_runtime.pool import LocalRunner
 
         env = function_environment(self.state_dir, self.endpoint, self.args.chaos, log_level=self.args.log_level)
         self.runner = LocalRunner(template.functions, env, log=sys.stderr)
@@ -368,6 +331,15 @@ class LocalRuntime:
         )
         self.poller_thread = PollerThread(pollers, interval=0.2, log=self.log)
         self.poller_thread.start()
+
+    def gateway(self, template: Any) -> Any:
+        """SAM CLI's local API Gateway on the API's socket (the template's routes and authorizer), with the
+        Swagger UI."""
+        from samcli.lib.providers.api_provider import ApiProvider
+        from samcli.lib.utils.stream_writer import StreamWriter
+
+        from local_runtime import swagger
+        from local_runtime.gateway import GatewayService, quiet_sam_logs, reauthorize_every
 
         assert self.api_socket is not None
         quiet_sam_logs(verbose=self.args.log_level in ("DEBUG", "INFO"))
@@ -383,26 +355,14 @@ class LocalRuntime:
         )
         service.create()
         swagger.register(service._app)  # noqa: SLF001 - SAM's service keeps its Flask app private
-        self.lock.write(
-            {
-                "api": self.api_url,
-                "lambda_endpoint": self.lambda_url,
-                "dynamodb_endpoint": self.endpoint,
-                "table": template.tables["ProfilesTable"].name,
-                "state_dir": str(self.state_dir),
-            }
-        )
-        storage = (
-            "your DynamoDB"
-            if self.args.dynamodb_endpoint
-            else "kept in STATE_DIR/dynamodb"
-            if self.args.persist
-            else "in memory: gone when this stops, --persist keeps it"
-        )
-        for line in _banner(self, storage):  # the API's socket already listens: requests wait in its backlog
-            _say(line)
-        listening, self.api_socket = self.api_socket, None
-        serve_forever(service, listening)  # blocks; installs a SIGTERM handler, so it runs in the main thread
+        return service
+
+    def storage(self) -> str:
+        if self.args.dynamodb_endpoint:
+            return "your DynamoDB"
+        if self.args.persist:
+            return "kept in STATE_DIR/dynamodb"
+        return "in memory: gone when this stops, --persist keeps it"
 
     def log(self, line: str) -> None:
         """The poller's lines, until shutdown: a batch cut short by it is no error to report."""

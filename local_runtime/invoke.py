@@ -59,8 +59,8 @@ def running_dynamodb(state_dir: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    from local_runtime.__main__ import function_environment, template_overrides
     from local_runtime.dynamodb import DynamoDBLocal, SetupError, create_tables
+    from local_runtime.environment import function_environment, template_overrides
     from local_runtime.pool import LocalRunner
     from local_runtime.template import load_template
 

@@ -84,85 +84,92 @@ class LambdaEndpoint:
         self.server.server_close()
 
 
+class InvokeHandler(BaseHTTPRequestHandler):
+    """One request to the endpoint (`_handler` binds the class to its endpoint)."""
+
+    endpoint: LambdaEndpoint
+
+    def do_POST(self) -> None:
+        if self._refused():
+            return
+        match = INVOCATIONS.match(self.path.split("?", 1)[0])
+        if not match:
+            self._error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"no route {self.path}")
+            return
+        runner = self.endpoint.runner
+        assert runner is not None
+        name = unquote(match["name"])  # boto3 sends an ARN's colons URL-encoded
+        try:
+            fn = runner.find(name)
+        except KeyError:
+            self._error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"Function not found: {name}")
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            event = json.loads(body or b"{}")
+        except ValueError:
+            self._error(HTTPStatus.BAD_REQUEST, "InvalidRequestContentException", "Could not parse request body")
+            return
+        self._invoke(runner, fn.logical_id, event, self.headers.get("X-Amz-Invocation-Type", "RequestResponse"))
+
+    def _invoke(self, runner: LocalRunner, logical_id: str, event: Any, kind: str) -> None:
+        if kind == "DryRun":
+            self._answer(HTTPStatus.NO_CONTENT, b"")
+        elif kind == "Event":
+            threading.Thread(target=runner.invoke_event, args=(logical_id, event), daemon=True).start()
+            self._answer(HTTPStatus.ACCEPTED, b"")
+        elif kind == "RequestResponse":
+            result = runner.invoke_event(logical_id, event)
+            headers = {"X-Amz-Function-Error": "Unhandled"} if result.is_error else {}
+            self._answer(HTTPStatus.OK, json.dumps(result.payload).encode(), headers)
+        else:
+            self._error(HTTPStatus.BAD_REQUEST, "InvalidParameterValueException", f"invocation type {kind}")
+
+    def do_GET(self) -> None:
+        if not self._refused():
+            self._error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"no route {self.path}")
+
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+    def do_OPTIONS(self) -> None:  # a browser's preflight: it carries an Origin, so it is refused
+        if not self._refused():
+            self._error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"no route {self.path}")
+
+    def _refused(self) -> bool:
+        """Refuses (403, 415) what does not come from a program on this machine."""
+        origin = self.headers.get("Origin")
+        if origin is not None:
+            self._error(HTTPStatus.FORBIDDEN, "AccessDeniedException", f"a web page's request (Origin {origin})")
+            return True
+        if not host_allowed(self.headers.get("Host"), self.endpoint.host):
+            host = self.headers.get("Host")
+            self._error(HTTPStatus.FORBIDDEN, "AccessDeniedException", f"Host {host} is not this machine")
+            return True
+        content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if content_type and not JSON_TYPES.match(content_type):
+            message = f"Content-Type {content_type}: the payload is JSON"
+            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaTypeException", message)
+            return True
+        return False
+
+    def _answer(self, status: HTTPStatus, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Amz-Executed-Version", "$LATEST")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _error(self, status: HTTPStatus, kind: str, message: str) -> None:
+        body = json.dumps({"Type": "User", "message": message}).encode()
+        self._answer(status, body, {"x-amzn-ErrorType": kind})
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # the workers log; one line per request here would only repeat them
+
+
 def _handler(endpoint: LambdaEndpoint) -> type[BaseHTTPRequestHandler]:
-    class InvokeHandler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            if self._refused():
-                return
-            match = INVOCATIONS.match(self.path.split("?", 1)[0])
-            if not match:
-                self._error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"no route {self.path}")
-                return
-            runner = endpoint.runner
-            assert runner is not None
-            name = unquote(match["name"])  # boto3 sends an ARN's colons URL-encoded
-            try:
-                fn = runner.find(name)
-            except KeyError:
-                self._error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"Function not found: {name}")
-                return
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            try:
-                event = json.loads(body or b"{}")
-            except ValueError:
-                self._error(HTTPStatus.BAD_REQUEST, "InvalidRequestContentException", "Could not parse request body")
-                return
-            kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-            if kind == "DryRun":
-                self._answer(HTTPStatus.NO_CONTENT, b"")
-            elif kind == "Event":
-                threading.Thread(target=runner.invoke_event, args=(fn.logical_id, event), daemon=True).start()
-                self._answer(HTTPStatus.ACCEPTED, b"")
-            elif kind == "RequestResponse":
-                result = runner.invoke_event(fn.logical_id, event)
-                headers = {"X-Amz-Function-Error": "Unhandled"} if result.is_error else {}
-                self._answer(HTTPStatus.OK, json.dumps(result.payload).encode(), headers)
-            else:
-                self._error(HTTPStatus.BAD_REQUEST, "InvalidParameterValueException", f"invocation type {kind}")
-
-        def do_GET(self) -> None:
-            if not self._refused():
-                self._error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"no route {self.path}")
-
-        do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
-
-        def do_OPTIONS(self) -> None:  # a browser's preflight: it carries an Origin, so it is refused
-            if not self._refused():
-                self._error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"no route {self.path}")
-
-        def _refused(self) -> bool:
-            """Refuses (403, 415) what does not come from a program on this machine."""
-            origin = self.headers.get("Origin")
-            if origin is not None:
-                self._error(HTTPStatus.FORBIDDEN, "AccessDeniedException", f"a web page's request (Origin {origin})")
-                return True
-            if not host_allowed(self.headers.get("Host"), endpoint.host):
-                host = self.headers.get("Host")
-                self._error(HTTPStatus.FORBIDDEN, "AccessDeniedException", f"Host {host} is not this machine")
-                return True
-            content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
-            if content_type and not JSON_TYPES.match(content_type):
-                message = f"Content-Type {content_type}: the payload is JSON"
-                self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaTypeException", message)
-                return True
-            return False
-
-        def _answer(self, status: HTTPStatus, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("X-Amz-Executed-Version", "$LATEST")
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _error(self, status: HTTPStatus, kind: str, message: str) -> None:
-            body = json.dumps({"Type": "User", "message": message}).encode()
-            self._answer(status, body, {"x-amzn-ErrorType": kind})
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # the workers log; one line per request here would only repeat them
-
-    return InvokeHandler
+    return type("EndpointInvokeHandler", (InvokeHandler,), {"endpoint": endpoint})

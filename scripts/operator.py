@@ -293,6 +293,33 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--table", help="the profiles table (default: the stack's, or the local runtime's)")
     where.add_argument("--state-dir", type=Path, help="the local runtime's state folder (default: STATE_DIR, .local)")
     commands = parser.add_subparsers(dest="command", required=True)
+    _org_commands(commands)
+    drive = commands.add_parser(
+        "redrive",
+        aliases=["relink"],
+        help="complete every pending effect (links, re-keys, events, claim notifications), then clear the "
+        "linker's failure messages",
+        description="Failure messages carry only a batch's sequence range, not its records, so the re-drive "
+        "works from the table: every effect the stream drives stays pending until it is done, and this "
+        "completes them all. Locally it publishes to STATE_DIR/events.jsonl and clears "
+        "STATE_DIR/linker-failures.jsonl; with --stack, the event bus, claim-token key, claim URL and failure "
+        "queue come from the stack (the flags below override them).",
+    )
+    drive.add_argument(
+        "--state-dir", dest="redrive_state_dir", type=Path, help="a local runtime's state folder (events, failures)"
+    )
+    drive.add_argument("--event-bus", help="default with --stack: its EventBusName output")
+    drive.add_argument("--claim-key-secret", help="default with --stack: its ClaimTokenKeyArn output")
+    drive.add_argument("--claim-url-base", help="default with --stack: its ClaimUrlBase parameter")
+    drained = drive.add_mutually_exclusive_group()
+    drained.add_argument("--queue-url", help="default with --stack: its LinkerFailureQueueUrl output")
+    drained.add_argument("--failures-file", type=Path, help="default locally: STATE_DIR/linker-failures.jsonl")
+    _schedule_command(commands)
+    return parser
+
+
+def _org_commands(commands: Any) -> None:
+    """The commands that set up an org: its app clients, settings, resellers and staff."""
     app_client = commands.add_parser("register-app-client", help="a white-label app client registers users into an org")
     app_client.add_argument("--client-id", required=True)
     app_client.add_argument("--org-id", required=True)
@@ -328,26 +355,9 @@ def _parser() -> argparse.ArgumentParser:
     remove_staff = commands.add_parser("remove-staff", help="revoke a subject's membership of an org")
     remove_staff.add_argument("--org-id", required=True)
     remove_staff.add_argument("--subject", required=True)
-    drive = commands.add_parser(
-        "redrive",
-        aliases=["relink"],
-        help="complete every pending effect (links, re-keys, events, claim notifications), then clear the "
-        "linker's failure messages",
-        description="Failure messages carry only a batch's sequence range, not its records, so the re-drive "
-        "works from the table: every effect the stream drives stays pending until it is done, and this "
-        "completes them all. Locally it publishes to STATE_DIR/events.jsonl and clears "
-        "STATE_DIR/linker-failures.jsonl; with --stack, the event bus, claim-token key, claim URL and failure "
-        "queue come from the stack (the flags below override them).",
-    )
-    drive.add_argument(
-        "--state-dir", dest="redrive_state_dir", type=Path, help="a local runtime's state folder (events, failures)"
-    )
-    drive.add_argument("--event-bus", help="default with --stack: its EventBusName output")
-    drive.add_argument("--claim-key-secret", help="default with --stack: its ClaimTokenKeyArn output")
-    drive.add_argument("--claim-url-base", help="default with --stack: its ClaimUrlBase parameter")
-    drained = drive.add_mutually_exclusive_group()
-    drained.add_argument("--queue-url", help="default with --stack: its LinkerFailureQueueUrl output")
-    drained.add_argument("--failures-file", type=Path, help="default locally: STATE_DIR/linker-failures.jsonl")
+
+
+def _schedule_command(commands: Any) -> None:
     schedule = commands.add_parser(
         "run-schedule",
         help="the claim schedule now: reminders 48 hours before expiry (once per claim) and expired claims",
@@ -356,7 +366,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     schedule.add_argument("--now", type=_instant, help="an ISO instant to run at (a local table only; default: now)")
     schedule.add_argument("--limit", type=int, default=1000, help="due items settled at most (default 1000)")
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

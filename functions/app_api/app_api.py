@@ -1,28 +1,22 @@
 """The user-facing API: thin routes that parse, authorise and call the domain."""
 
-from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claims
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.domain.identity import history, profiles, registration, users
 from customer_profiles.domain.privacy import consents, privacy
 from customer_profiles.domain.sales import orders, receipt_codes, receipts
 from customer_profiles.edge import secrets as secret_store
-from customer_profiles.edge import snapstart
-from customer_profiles.edge.config import require, settings
-from customer_profiles.edge.http import BEARER, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
-from customer_profiles.edge.idempotency import required_key
-from customer_profiles.edge.logs import masked_logger
-from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
+from customer_profiles.edge.api import ApiFunction
+from customer_profiles.edge.config import AppApiSettings
+from customer_profiles.edge.http import principal_of
+from customer_profiles.edge.idempotency import IDEMPOTENCY_KEY, keyed_by
+from customer_profiles.edge.params import CURSOR, LIMIT, OPTIONAL_ORG_ID, ORG_ID
 from customer_profiles.models.api import (
     ClaimListResponse,
     ClaimResponse,
@@ -41,40 +35,15 @@ from customer_profiles.models.api import (
 )
 from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 
-logger = masked_logger()
-require(
-    "TABLE_NAME",
-    "IDEMPOTENCY_TABLE_NAME",
-    ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
-    ("RECEIPT_CODE_KEYS_SECRET", "LOCAL_RECEIPT_CODE_KEYS_FILE"),  # a receipt code is found by its keyed hash
-)  # a missing variable fails the cold start, naming it
-tracer = LazyTracer()
-metrics = Metrics()
-app = create_resolver()
-
-ORG_ID = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-LIMIT = Annotated[int, Query(ge=1, le=100)]
-CURSOR = Annotated[str | None, Query(max_length=2048)]
-OPTIONAL_ORG_ID = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-
-
-@lru_cache(maxsize=1)
-def store() -> Store:
-    return Store(settings().table_name, requests_table=settings().idempotency_table_name)
+function = ApiFunction(AppApiSettings, tag="app")
+app, route, store, metrics, logger = function.app, function.route, function.store, function.metrics, function.logger
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.put(
-    "/v1/me",
-    responses=answers({200: UserResponse, 201: UserResponse}),
-    security=BEARER,
-    operation_id="register_me",
-    tags=["app"],
-)
-@tracer.capture_method
+@route.put("/v1/me", {200: UserResponse, 201: UserResponse})
 def register_me() -> Response[dict[str, Any]]:
     result = registration.register(store(), principal_of(app))
     if result.created:
@@ -83,39 +52,30 @@ def register_me() -> Response[dict[str, Any]]:
     return json_response(201 if result.created else 200, body)
 
 
-@app.get("/v1/me", responses=answers({200: UserResponse}), security=BEARER, operation_id="get_me", tags=["app"])
-@tracer.capture_method
+@route.get("/v1/me", {200: UserResponse})
 def get_me() -> UserResponse:
     return UserResponse.of(users.get_me(store(), principal_of(app)))
 
 
-@app.delete(
+@route.delete(
     "/v1/me",
-    responses=answers({204: None}),
-    security=BEARER,
+    {204: None},
     description="Erase everything that leads to you: your user, identifiers and sign-in, and in every org your "
     "profile's names, image, birth date, captured contact and ID digits; orders and entitlements stay for the orgs' "
     "accounts but no longer lead to you. Publishes UserErased. Idempotent: 204 again; signing up again starts fresh.",
-    operation_id="erase_me",
-    tags=["app"],
 )
-@tracer.capture_method
 def erase_me() -> Response[None]:
     privacy.erase_me(store(), principal_of(app))
     metrics.add_metric(name="UsersErased", unit="Count", value=1)
     return Response(status_code=204)
 
 
-@app.get(
+@route.get(
     "/v1/me/identifiers",
-    responses=answers({200: IdentifierListResponse}),
-    security=BEARER,
+    {200: IdentifierListResponse},
     description="Every email and phone your account holds, with how and when you proved it: a sale typed with one "
     "of them comes to you. Your account keeps an identifier you verified once until you release it.",
-    operation_id="list_my_identifiers",
-    tags=["app"],
 )
-@tracer.capture_method
 def list_my_identifiers() -> IdentifierListResponse:
     held = users.my_identifiers(store(), principal_of(app))
     return IdentifierListResponse(
@@ -127,16 +87,12 @@ def list_my_identifiers() -> IdentifierListResponse:
     )
 
 
-@app.delete(
+@route.delete(
     "/v1/me/identifiers/<kind>/<value>",
-    responses=answers({204: None}),
-    security=BEARER,
+    {204: None},
     description="Release an email or phone: later sales typed with it no longer come to you (they wait for whoever "
     "proves it next); what it already brought stays yours. 404 when your account does not hold it.",
-    operation_id="release_my_identifier",
-    tags=["app"],
 )
-@tracer.capture_method
 def release_my_identifier(
     kind: Annotated[str, Path(pattern=r"^(email|phone)$")], value: Annotated[str, Path(min_length=1, max_length=254)]
 ) -> Response[None]:
@@ -145,90 +101,47 @@ def release_my_identifier(
     return Response(status_code=204)
 
 
-@app.get(
+@route.get(
     "/v1/me/export",
-    responses=answers({200: PersonExport}),
-    security=BEARER,
+    {200: PersonExport},
     description="Everything held about you, as JSON: the first page holds your user, identifiers with provenance, "
     "profiles in every org and open claims; each page holds one page of your orders and entitlements (follow "
     "`next_cursor`).",
-    operation_id="export_me",
-    tags=["app"],
 )
-@tracer.capture_method
 def export_me(cursor: CURSOR = None) -> PersonExport:
     return privacy.export_me(store(), principal_of(app), cursor=cursor)
 
 
-@app.get(
-    "/v1/me/profiles",
-    responses=answers({200: ProfileListResponse}),
-    security=BEARER,
-    operation_id="list_my_profiles",
-    tags=["app"],
-)
-@tracer.capture_method
+@route.get("/v1/me/profiles", {200: ProfileListResponse})
 def list_my_profiles(limit: LIMIT = 50, cursor: CURSOR = None) -> ProfileListResponse:
     return history.profiles_of_me(store(), principal_of(app), limit=limit, cursor=cursor)
 
 
-@app.get(
-    "/v1/me/history",
-    responses=answers({200: HistoryResponse}),
-    security=BEARER,
-    operation_id="my_history",
-    tags=["app"],
-)
-@tracer.capture_method
+@route.get("/v1/me/history", {200: HistoryResponse})
 def my_history(org_id: OPTIONAL_ORG_ID = None, limit: LIMIT = 25, cursor: CURSOR = None) -> HistoryResponse:
     return history.history_of_me(store(), principal_of(app), org_id=org_id, limit=limit, cursor=cursor)
 
 
-@app.post(
-    "/v1/orgs/<org_id>/orders",
-    responses=answers({201: OrderResponse}),
-    security=BEARER,
-    operation_id="place_consumer_order",
-    tags=["app"],
-)
-@tracer.capture_method
+@route.post("/v1/orgs/<org_id>/orders", {201: OrderResponse})
 def place_consumer_order(
     org_id: ORG_ID, order: OrderRequest, idempotency_key: IDEMPOTENCY_KEY = None
 ) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    once = under_key(
-        "place_consumer_order",
-        caller=f"user:{principal.subject}",
-        key=required_key(app.current_event.headers),
-        payload={"org_id": org_id, "order": order.model_dump(mode="json")},
-    )
+    payload = {"org_id": org_id, "order": order.model_dump(mode="json")}
+    once = under_key("place_consumer_order", **keyed_by(app, principal), payload=payload)
     placed = orders.place_consumer_order(store(), principal, org_id, order, once)
     metrics.add_metric(name="ConsumerOrders", unit="Count", value=1)
     return json_response(201, placed.model_dump(mode="json"))
 
 
-@app.post(
-    "/v1/claims/<token>",
-    responses=answers({200: ClaimResponse}),
-    security=BEARER,
-    operation_id="claim_entitlements",
-    tags=["app"],
-)
-@tracer.capture_method
+@route.post("/v1/claims/<token>", {200: ClaimResponse})
 def claim_entitlements(token: Annotated[str, Path(min_length=16, max_length=128)]) -> ClaimResponse:
     result = claims.claim_entitlements(store(), principal_of(app), token)
     metrics.add_metric(name="ClaimsUsed", unit="Count", value=1)
     return result
 
 
-@app.post(
-    "/v1/receipts/<code>",
-    responses=answers({200: ReceiptRedemptionResponse}),
-    security=BEARER,
-    operation_id="redeem_receipt",
-    tags=["app"],
-)
-@tracer.capture_method
+@route.post("/v1/receipts/<code>", {200: ReceiptRedemptionResponse})
 def redeem_receipt(
     code: Annotated[
         str,
@@ -240,91 +153,52 @@ def redeem_receipt(
         ),
     ],
 ) -> ReceiptRedemptionResponse:
-    result = receipts.redeem_receipt(store(), principal_of(app), code)
+    result = receipts.redeem_receipt(store(), principal_of(app), code, keys=secret_store.receipt_code_keys)
     metrics.add_metric(name="ReceiptsRedeemed", unit="Count", value=1)
     return result
 
 
-@app.get(
+@route.get(
     "/v1/me/claims",
-    responses=answers({200: ClaimListResponse}),
-    security=BEARER,
+    {200: ClaimListResponse},
     description="Open claims addressed to an email or phone you verified, newest first (without their links).",
-    operation_id="my_claims",
-    tags=["app"],
 )
-@tracer.capture_method
 def my_claims(limit: LIMIT = 25, cursor: CURSOR = None) -> ClaimListResponse:
     return claims.open_claims_of_me(store(), principal_of(app), limit=limit, cursor=cursor)
 
 
-@app.post(
+@route.post(
     "/v1/me/claims/<claim_id>/accept",
-    responses=answers({200: ClaimResponse}),
-    security=BEARER,
+    {200: ClaimResponse},
     description="Accept one of your open claims without its link. A retry by you answers the first answer again.",
-    operation_id="accept_my_claim",
-    tags=["app"],
 )
-@tracer.capture_method
 def accept_my_claim(claim_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]) -> ClaimResponse:
     result = claims.accept_claim(store(), principal_of(app), claim_id, secret_store.claim_token_key())
     metrics.add_metric(name="ClaimsUsed", unit="Count", value=1)
     return result
 
 
-@app.get(
-    "/v1/orgs/<org_id>/profile",
-    responses=answers({200: ProfileWithConsentsResponse}),
-    security=BEARER,
-    operation_id="get_my_org_profile",
-    tags=["app"],
-)
-@tracer.capture_method
+@route.get("/v1/orgs/<org_id>/profile", {200: ProfileWithConsentsResponse})
 def get_my_org_profile(org_id: ORG_ID) -> ProfileWithConsentsResponse:
     profile = profiles.my_profile_in_org(store(), principal_of(app), org_id)
     mine = consents.my_consents(store(), profile).consents
     return ProfileWithConsentsResponse(**ProfileResponse.of(profile).model_dump(), consents=mine)
 
 
-@app.patch(
-    "/v1/orgs/<org_id>/profile",
-    responses=answers({200: ProfileResponse}),
-    security=BEARER,
-    operation_id="update_my_org_profile",
-    tags=["app"],
-)
-@tracer.capture_method
+@route.patch("/v1/orgs/<org_id>/profile", {200: ProfileResponse})
 def update_my_org_profile(org_id: ORG_ID, update: ProfileUpdateRequest) -> ProfileResponse:
     return ProfileResponse.of(profiles.update_my_profile(store(), principal_of(app), org_id, update))
 
 
-@app.put(
+@route.put(
     "/v1/orgs/<org_id>/profile/consents",
-    responses=answers({200: ConsentsResponse}),
-    security=BEARER,
+    {200: ConsentsResponse},
     description="Your marketing consents in this org, one statement per purpose. The latest statement wins by "
     "`stated_at`, not by arrival: an older one changes nothing and the answer is the current state.",
-    operation_id="set_my_consents",
-    tags=["app"],
 )
-@tracer.capture_method
 def set_my_consents(org_id: ORG_ID, request: ConsentsRequest) -> ConsentsResponse:
     return consents.set_my_consents(store(), principal_of(app), org_id, request)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
-
-
-# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the handler
-# (one request answered 401).
-snapstart.prepare(
-    store,
-    powertools_tracer,
-    primers=(lambda: store().prime(), snapstart.unauthenticated_request(handler, "GET", "/v1/me")),
-    reconnect=(lambda: store().connect(),),
-)
+handler = function.handler
+function.prepare_snapshot(unauthenticated=("GET", "/v1/me"))

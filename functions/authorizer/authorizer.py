@@ -8,39 +8,34 @@ the principal, with a staff member's memberships: a revocation takes effect with
 
 from dataclasses import replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_profiles.edge import config, snapstart
+from customer_profiles.edge.config import AuthorizerSettings
 from customer_profiles.edge.logs import masked_logger
+from customer_profiles.edge.stores import store_factory
 from customer_profiles.edge.tokens import TokenVerifier
 from customer_profiles.models.principal import InvalidToken, Principal
 
-if TYPE_CHECKING:
-    from customer_profiles.data.store import Store
-
 logger = masked_logger()
-config.require("IDP_ISSUER", "IDP_AUDIENCES", "IDP_JWKS_URL", "TABLE_NAME")
+config.settings(AuthorizerSettings)  # a missing variable fails the cold start, naming it
 
 
 @lru_cache(maxsize=1)
 def verifier() -> TokenVerifier:
+    settings = config.settings(AuthorizerSettings)
     return TokenVerifier(
-        issuer=config.settings().idp_issuer,
-        audiences=config.settings().idp_audiences.split(","),
-        jwks_url=config.settings().idp_jwks_url,
-        staff_clients=config.settings().staff_client_ids.split(","),
+        issuer=settings.idp_issuer,
+        audiences=settings.audience_list,
+        jwks_url=settings.idp_jwks_url,
+        staff_clients=settings.staff_client_list,
     )
 
 
-@lru_cache(maxsize=1)
-def store() -> "Store":
-    # The data layer (pydantic models, boto3) is imported here, by the before-snapshot hook or the first
-    # token: the authorizer's import stays small, and most of its answers come from API Gateway's cache.
-    from customer_profiles.data.store import Store
-
-    return Store(config.settings().table_name)
+# The data layer (pydantic models, boto3) is imported by the before-snapshot hook or the first token.
+store = store_factory(lambda: config.settings(AuthorizerSettings))
 
 
 # Built and primed into the snapshot (the JWKS is read at request time).

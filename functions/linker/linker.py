@@ -10,7 +10,6 @@ and a redelivery changes nothing. Failures are reported per record, each logged 
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Metrics
@@ -25,10 +24,11 @@ from customer_profiles.domain.claims import claim_schedule
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.effects.activity import Recorded
 from customer_profiles.domain.effects.stream import handle_change, record_activity, record_tallies
-from customer_profiles.edge.config import require, settings
+from customer_profiles.edge.config import LinkerSettings, require, settings
 from customer_profiles.edge.events import default_publisher
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
 from customer_profiles.edge.secrets import claim_token_key
+from customer_profiles.edge.stores import store_factory
 from customer_profiles.edge.tracing import LazyTracer
 from customer_profiles.ports.effects import ClaimLinks, OtherChange, StreamRecord
 
@@ -51,10 +51,8 @@ SWEEP_SHARE = 0.5
 CLAIM_SCHEDULE_RESERVE_MS = 5_000
 
 
-@lru_cache(maxsize=1)
-def store() -> Store:
-    # the requests table: an erased profile's idempotent answers are deleted by its pseudonymise effect
-    return Store(settings().table_name, requests_table=settings().idempotency_table_name)
+# the requests table: an erased profile's idempotent answers are deleted by its pseudonymise effect
+store = store_factory(lambda: settings(LinkerSettings))
 
 
 def publish(events: list[effects.DomainEvent]) -> None:

@@ -1,16 +1,11 @@
 """The org staff API: thin routes; the domain checks the staff member's org and role on every call."""
 
 from datetime import date
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_profiles.data.store import Store
 from customer_profiles.domain.claims import claim_lifecycle
 from customer_profiles.domain.effects import activity
 from customer_profiles.domain.idempotency import under_key
@@ -19,12 +14,12 @@ from customer_profiles.domain.sales import pos
 from customer_profiles.domain.staff import memberships, org_console, report
 from customer_profiles.domain.staff import settings as org_settings
 from customer_profiles.edge import secrets as secret_store
-from customer_profiles.edge import snapstart
-from customer_profiles.edge.config import require, settings
-from customer_profiles.edge.http import BEARER, ERROR_RESPONSES, IDEMPOTENCY_KEY, answers, create_resolver, principal_of
-from customer_profiles.edge.idempotency import required_key
-from customer_profiles.edge.logs import masked_logger
-from customer_profiles.edge.tracing import LazyTracer, powertools_tracer
+from customer_profiles.edge.api import ApiFunction
+from customer_profiles.edge.config import OrgApiSettings
+from customer_profiles.edge.http import principal_of
+from customer_profiles.edge.idempotency import IDEMPOTENCY_KEY, keyed_by
+from customer_profiles.edge.params import CLAIM_ID, CURSOR, ENTITLEMENT_ID, LIMIT, ORG_ID, PROFILE_ID
+from customer_profiles.edge.routes import ERROR_RESPONSES
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import (
     AttachIdentifierRequest,
@@ -48,72 +43,38 @@ from customer_profiles.models.api import (
 from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 from customer_profiles.models.domain import Entitlement
 
-logger = masked_logger()
-# A missing variable fails the cold start, naming it.
-require(
-    "TABLE_NAME",
-    "IDEMPOTENCY_TABLE_NAME",
-    ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
-    ("RECEIPT_CODE_KEYS_SECRET", "LOCAL_RECEIPT_CODE_KEYS_FILE"),  # an anonymous sale's code is kept keyed-hashed
-)
-tracer = LazyTracer()
-metrics = Metrics()
-app = create_resolver()
+function = ApiFunction(OrgApiSettings, tag="org")
+app, route, store, metrics, logger = function.app, function.route, function.store, function.metrics, function.logger
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-ORG_ID = Annotated[str, Path(pattern=ID_PATTERN)]
-PROFILE_ID = Annotated[str, Path(pattern=ID_PATTERN)]
-ENTITLEMENT_ID = Annotated[str, Path(pattern=ID_PATTERN)]
-CLAIM_ID = Annotated[str, Path(pattern=ID_PATTERN)]
-LIMIT = Annotated[int, Query(ge=1, le=100)]
-CURSOR = Annotated[str | None, Query(max_length=2048)]
 SEARCH_VALUE = Annotated[str | None, Query(min_length=1, max_length=254)]
 # An OpenID Connect subject: at most 255 ASCII characters (Cognito's are UUIDs; others hold `|`, `@`...).
 SUBJECT = Annotated[str, Path(pattern=r"^[\x21-\x7e]{1,255}$")]
 
 
-@lru_cache(maxsize=1)
-def store() -> Store:
-    return Store(settings().table_name, requests_table=settings().idempotency_table_name)
-
-
-@app.post(
-    "/v1/orgs/<org_id>/pos/sales",
-    responses=answers({201: PosSaleResponse}),
-    security=BEARER,
-    operation_id="create_pos_sale",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.post("/v1/orgs/<org_id>/pos/sales", {201: PosSaleResponse})
 def create_pos_sale(
     org_id: ORG_ID, sale: PosSaleRequest, idempotency_key: IDEMPOTENCY_KEY = None
 ) -> Response[dict[str, Any]]:
     principal = principal_of(app)
-    once = under_key(
-        "create_pos_sale",
-        caller=f"staff:{org_id}:{principal.subject}",
-        key=required_key(app.current_event.headers),
-        # Without consents, the payload is what it was before they existed (keys in flight still match).
-        payload={
-            "org_id": org_id,
-            "sale": sale.model_dump(mode="json", exclude={"consents"} if sale.consents is None else None),
-        },
-    )
+    # A sale that states no consents leaves the field out of the payload (its key matches such sales' keys).
+    unstated = {"consents"} if sale.consents is None else None
+    payload = {"org_id": org_id, "sale": sale.model_dump(mode="json", exclude=unstated)}
+    once = under_key("create_pos_sale", **keyed_by(app, principal, org_id=org_id), payload=payload)
+    receipt_code_days = function.settings().receipt_code_expiry_days
     sold = pos.create_pos_sale(
-        store(), principal, org_id, sale, once, receipt_code_days=settings().receipt_code_expiry_days
+        store(),
+        principal,
+        org_id,
+        sale,
+        once,
+        receipt_code_days=receipt_code_days,
+        receipt_keys=secret_store.receipt_code_keys,
     )
     metrics.add_metric(name="PosSales", unit="Count", value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=sold.model_dump(mode="json"))
 
 
-@app.get(
-    "/v1/orgs/<org_id>/profiles",
-    responses=answers({200: OrgProfileListResponse}),
-    security=BEARER,
-    operation_id="list_org_profiles",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.get("/v1/orgs/<org_id>/profiles", {200: OrgProfileListResponse})
 def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
     org_id: ORG_ID,
     email: SEARCH_VALUE = None,
@@ -131,127 +92,76 @@ def list_org_profiles(  # noqa: PLR0917 - query parameters, passed by name
     )
 
 
-@app.get(
-    "/v1/orgs/<org_id>/profiles/<profile_id>",
-    responses=answers({200: OrgProfileDetailResponse}),
-    security=BEARER,
-    operation_id="read_org_profile",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.get("/v1/orgs/<org_id>/profiles/<profile_id>", {200: OrgProfileDetailResponse})
 def read_org_profile(
     org_id: ORG_ID, profile_id: PROFILE_ID, limit: LIMIT = 25, cursor: CURSOR = None
 ) -> OrgProfileDetailResponse:
     return org_console.read_profile(store(), principal_of(app), org_id, profile_id, limit=limit, cursor=cursor)
 
 
-@app.get(
-    "/v1/orgs/<org_id>/profiles/<profile_id>/activity",
-    responses=answers({200: ProfileActivityResponse}),
-    security=BEARER,
-    operation_id="list_profile_activity",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.get("/v1/orgs/<org_id>/profiles/<profile_id>/activity", {200: ProfileActivityResponse})
 def list_profile_activity(
     org_id: ORG_ID, profile_id: PROFILE_ID, limit: LIMIT = 25, cursor: CURSOR = None
 ) -> ProfileActivityResponse:
     return activity.profile_activity(store(), principal_of(app), org_id, profile_id, limit=limit, cursor=cursor)
 
 
-@app.patch(
-    "/v1/orgs/<org_id>/profiles/<profile_id>",
-    responses=answers({200: OrgProfileResponse}),
-    security=BEARER,
-    operation_id="update_org_profile",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.patch("/v1/orgs/<org_id>/profiles/<profile_id>", {200: OrgProfileResponse})
 def update_org_profile(org_id: ORG_ID, profile_id: PROFILE_ID, update: ProfileUpdateRequest) -> OrgProfileResponse:
     return org_console.update_profile(store(), principal_of(app), org_id, profile_id, update)
 
 
-@app.put(
+@route.put(
     "/v1/orgs/<org_id>/profiles/<profile_id>/consents",
-    responses=answers({200: ConsentsResponse}),
-    security=BEARER,
+    {200: ConsentsResponse},
     description="Staff `admin` or `pos`: record what the customer said (source `pos`, with who recorded it). The "
     "latest statement wins by `stated_at`: an older one changes nothing and the answer is the current state.",
-    operation_id="record_consents",
-    tags=["org"],
 )
-@tracer.capture_method
 def record_consents(org_id: ORG_ID, profile_id: PROFILE_ID, request: ConsentsRequest) -> ConsentsResponse:
     return consents.record_by_staff(store(), principal_of(app), org_id, profile_id, request)
 
 
-@app.post(
-    "/v1/orgs/<org_id>/profiles/<profile_id>/identifiers",
-    responses=answers({200: OrgProfileResponse}),
-    security=BEARER,
-    operation_id="attach_identifier",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.post("/v1/orgs/<org_id>/profiles/<profile_id>/identifiers", {200: OrgProfileResponse})
 def attach_identifier(
     org_id: ORG_ID, profile_id: PROFILE_ID, identifier: AttachIdentifierRequest
 ) -> OrgProfileResponse:
     return org_console.attach_identifier(store(), principal_of(app), org_id, profile_id, identifier)
 
 
-@app.post(
-    "/v1/orgs/<org_id>/profiles/<profile_id>/entitlements/<entitlement_id>/void",
-    responses=answers({200: Entitlement}),
-    security=BEARER,
-    operation_id="void_entitlement",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.post("/v1/orgs/<org_id>/profiles/<profile_id>/entitlements/<entitlement_id>/void", {200: Entitlement})
 def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
     return org_console.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
 
 
-@app.get(
+@route.get(
     "/v1/orgs/<org_id>/profiles/<profile_id>/export",
-    responses=answers({200: OrgProfileExport}),
-    security=BEARER,
+    {200: OrgProfileExport},
     description="`admin`: what the org holds about this customer (a data request): the profile with what was "
     "captured, and page by page its orders and entitlements (follow `next_cursor`).",
-    operation_id="export_profile",
-    tags=["org"],
 )
-@tracer.capture_method
 def export_profile(org_id: ORG_ID, profile_id: PROFILE_ID, cursor: CURSOR = None) -> OrgProfileExport:
     return privacy.export_org_profile(store(), principal_of(app), org_id, profile_id, cursor=cursor)
 
 
-@app.post(
+@route.post(
     "/v1/orgs/<org_id>/profiles/<profile_id>/erase",
-    responses=answers({200: ProfileExport}),
-    security=BEARER,
+    {200: ProfileExport},
     description="`admin`: erase this customer's profile in this org only (names, image, birth date, captured "
     "contact and ID digits, cards; orders and entitlements stay, no longer leading to a person); the person's "
     "account and other orgs are untouched. Publishes CustomerErased. Idempotent.",
-    operation_id="erase_profile",
-    tags=["org"],
 )
-@tracer.capture_method
 def erase_profile(org_id: ORG_ID, profile_id: PROFILE_ID) -> ProfileExport:
     erased = privacy.erase_org_profile(store(), principal_of(app), org_id, profile_id)
     metrics.add_metric(name="CustomersErased", unit="Count", value=1)
     return erased
 
 
-@app.post(
+@route.post(
     "/v1/orgs/<org_id>/claims/<claim_id>/resend",
-    responses=answers({202: ClaimStaffResponse}),
-    security=BEARER,
+    {202: ClaimStaffResponse},
     description="Staff `admin` or `pos`: send an open claim's notification again (the same link): at most 5 times, "
     "once per 10 minutes (429 with Retry-After); a claim that is not open -> 409.",
-    operation_id="resend_claim",
-    tags=["org"],
 )
-@tracer.capture_method
 def resend_claim(org_id: ORG_ID, claim_id: CLAIM_ID) -> Response[dict[str, Any]]:
     claim = claim_lifecycle.resend_by_staff(
         store(), principal_of(app), org_id, claim_id, secret_store.claim_token_key()
@@ -261,98 +171,61 @@ def resend_claim(org_id: ORG_ID, claim_id: CLAIM_ID) -> Response[dict[str, Any]]
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.post(
+@route.post(
     "/v1/orgs/<org_id>/claims/<claim_id>/cancel",
-    responses=answers({200: ClaimStaffResponse}),
-    security=BEARER,
+    {200: ClaimStaffResponse},
     description="Staff `admin` or `pos`: cancel a claim (its link dies, its pending entitlements are voided). "
     "Cancelling again answers the same; a claim accepted already -> 409.",
-    operation_id="cancel_claim",
-    tags=["org"],
 )
-@tracer.capture_method
 def cancel_claim(org_id: ORG_ID, claim_id: CLAIM_ID) -> ClaimStaffResponse:
     done = claim_lifecycle.cancel_by_staff(store(), principal_of(app), org_id, claim_id, secret_store.claim_token_key())
     metrics.add_metric(name="ClaimsCancelled", unit="Count", value=1)
     return ClaimStaffResponse.of(done.claim, done.voided)
 
 
-@app.get(
-    "/v1/orgs/<org_id>/staff",
-    responses=answers({200: StaffListResponse}),
-    security=BEARER,
-    operation_id="list_staff",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.get("/v1/orgs/<org_id>/staff", {200: StaffListResponse})
 def list_staff(org_id: ORG_ID, limit: LIMIT = 50, cursor: CURSOR = None) -> StaffListResponse:
     found, next_cursor = memberships.list_staff(store(), principal_of(app), org_id, limit=limit, cursor=cursor)
     return StaffListResponse(staff=[StaffMemberResponse.of(m) for m in found], next_cursor=next_cursor)
 
 
-@app.put(
-    "/v1/orgs/<org_id>/staff/<subject>",
-    responses=answers({200: StaffMemberResponse, 201: StaffMemberResponse}),
-    security=BEARER,
-    operation_id="put_staff_member",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.put("/v1/orgs/<org_id>/staff/<subject>", {200: StaffMemberResponse, 201: StaffMemberResponse})
 def put_staff_member(org_id: ORG_ID, subject: SUBJECT, member: StaffMemberRequest) -> Response[dict[str, Any]]:
     membership, created = memberships.put_staff(store(), principal_of(app), org_id, subject, member.roles)
     body = StaffMemberResponse.of(membership).model_dump(mode="json")
     return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.delete(
-    "/v1/orgs/<org_id>/staff/<subject>",
-    responses=answers({204: None}),
-    security=BEARER,
-    operation_id="remove_staff_member",
-    tags=["org"],
-)
-@tracer.capture_method
+@route.delete("/v1/orgs/<org_id>/staff/<subject>", {204: None})
 def remove_staff_member(org_id: ORG_ID, subject: SUBJECT) -> Response[None]:
     memberships.remove_staff(store(), principal_of(app), org_id, subject)
     return Response(status_code=204)
 
 
-@app.get(
+@route.get(
     "/v1/orgs/<org_id>/settings",
-    responses=answers({200: OrgSettingsResponse}),
-    security=BEARER,
+    {200: OrgSettingsResponse},
     description="`admin`: the org's settings (`pos_capture`: `suggest` until changed) and their version.",
-    operation_id="read_org_settings",
-    tags=["org"],
 )
-@tracer.capture_method
 def read_org_settings(org_id: ORG_ID) -> OrgSettingsResponse:
     return org_settings.read_settings(store(), principal_of(app), org_id)
 
 
-@app.put(
+@route.put(
     "/v1/orgs/<org_id>/settings",
-    responses=answers({200: OrgSettingsResponse}),
-    security=BEARER,
+    {200: OrgSettingsResponse},
     description="`admin`: change the settings, with the `version` read (another -> 409). The same settings "
     "again change nothing. Each change is on the org's trail (`GET /v1/orgs/{org_id}/activity`).",
-    operation_id="change_org_settings",
-    tags=["org"],
 )
-@tracer.capture_method
 def change_org_settings(org_id: ORG_ID, change: OrgSettingsRequest) -> OrgSettingsResponse:
     return org_settings.change_settings(store(), principal_of(app), org_id, change)
 
 
-@app.get(
+@route.get(
     "/v1/orgs/<org_id>/activity",
-    responses=answers({200: ProfileActivityResponse}),
-    security=BEARER,
+    {200: ProfileActivityResponse},
     description="`admin`: the org's own trail (settings changes: which, from what to what, by whom), newest first.",
-    operation_id="list_org_activity",
-    tags=["org"],
 )
-@tracer.capture_method
 def list_org_activity(org_id: ORG_ID, limit: LIMIT = 25, cursor: CURSOR = None) -> ProfileActivityResponse:
     return activity.org_activity(store(), principal_of(app), org_id, limit=limit, cursor=cursor)
 
@@ -369,19 +242,16 @@ REPORT_ANSWERS = {
 }
 
 
-@app.get(
+@route.get(
     "/v1/orgs/<org_id>/reports/identification",
-    responses=REPORT_ANSWERS,
-    security=BEARER,
+    {},
     description="`admin` or `viewer`: how well the org knows its customers, per period (UTC days; `by` day, "
     "ISO week or month) and channel, or per period and till (`by_staff=true`, window sales). `from`/`to`: "
     "days, inclusive, at most 366 of them (default: the last 30). A page holds `limit` periods (default: all; "
     "31 by staff); `next_cursor` (JSON) or the `Next-Cursor` header (CSV) gives the next. `format=csv` for "
     "spreadsheets.",
-    operation_id="identification_report",
-    tags=["org"],
+    responses=REPORT_ANSWERS,
 )
-@tracer.capture_method
 def identification_report(  # noqa: PLR0917 - query parameters, passed by name
     org_id: ORG_ID,
     from_day: Annotated[date | None, Query(alias="from", description="First day, YYYY-MM-DD (UTC)")] = None,
@@ -403,18 +273,5 @@ def identification_report(  # noqa: PLR0917 - query parameters, passed by name
     return Response(200, content_types.APPLICATION_JSON, found.model_dump(mode="json"))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
-
-
-# Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer, the handler
-# (one request answered 401).
-snapstart.prepare(
-    store,
-    powertools_tracer,
-    primers=(lambda: store().prime(), snapstart.unauthenticated_request(handler, "GET", "/v1/orgs/snapshot/staff")),
-    reconnect=(lambda: store().connect(),),
-)
+handler = function.handler
+function.prepare_snapshot(unauthenticated=("GET", "/v1/orgs/snapshot/staff"))

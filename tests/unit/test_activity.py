@@ -22,6 +22,7 @@ from customer_profiles.data.changes import read_change
 from customer_profiles.data.codec import encode_cursor, pending_to_item
 from customer_profiles.domain.effects.trail import ProfileActivity, UserActivity, activity_of_change
 from customer_profiles.domain.staff import org_console
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.models.activity import ActivityEntry, Actor
 from customer_profiles.models.api import ProfileUpdateRequest
 from customer_profiles.models.domain import PendingEffect, ProfileAttributes
@@ -500,7 +501,11 @@ def a_profile(store, org_id=ORG):
     sale = {"currency": "EUR", "payment_method": "cash", "lines": [{"kind": "ticket", "item_id": "e", "quantity": 1,
             "unit_price": 1}], "customer": {}}  # fmt: skip
     return pos.create_pos_sale(
-        store, staff_principal("till", org_id, "pos"), org_id, PosSaleRequest.model_validate(sale)
+        store,
+        staff_principal("till", org_id, "pos"),
+        org_id,
+        PosSaleRequest.model_validate(sale),
+        receipt_keys=secret_store.receipt_code_keys,
     ).profile.profile_id
 
 

@@ -19,6 +19,7 @@ from customer_profiles.data.codec import encode_cursor, entitlement_to_item, ord
 from customer_profiles.domain.claims import claims
 from customer_profiles.domain.sales import pos
 from customer_profiles.domain.staff import org_console
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import InvalidInput
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.domain import Entitlement, Order, OrderLine
@@ -41,7 +42,7 @@ def new_profile(store, org=ORG) -> str:
     request = PosSaleRequest.model_validate(
         {"currency": "GBP", "payment_method": "cash", "lines": [LINE.model_dump()], "customer": {}}
     )
-    made = pos.create_pos_sale(store, seller, org, request)
+    made = pos.create_pos_sale(store, seller, org, request, receipt_keys=secret_store.receipt_code_keys)
     source = store.get_profile(org, made.profile.profile_id)
     store.move_all_children(source, source.model_copy(update={"profile_id": f"gone-{uuid.uuid4().hex}"}))
     return made.profile.profile_id

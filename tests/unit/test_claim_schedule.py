@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import linker
+import signed_messages
 from customer_profiles.data import keys
 from customer_profiles.data.changes import read_change
 from customer_profiles.data.claims import add_claim
 from customer_profiles.domain.claims import claim_schedule, claims
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.effects.stream import handle_change
-from customer_profiles.domain.sales import partners
 from customer_profiles.models.domain import Claim
 from tests.unit import test_partners
 from tests.unit.conftest import user_principal
@@ -33,9 +33,7 @@ def partner_claim(store, secret, *, days=3, email=None):
     """A claim as a partner order makes it (through `add_claim`), expiring in `days`."""
     email = email or f"buyer-{uuid.uuid4().hex[:6]}@example.com"
     body = order_body(external_order_id=uuid.uuid4().hex, buyer={"email": email, "given_name": "Bo"})
-    answer, _ = partners.accept_partner_order(
-        store, PARTNER, signed(secret, body, uuid.uuid4().hex), body, claim_days=days
-    )
+    answer, _ = signed_messages.receive(store, PARTNER, signed(secret, body, uuid.uuid4().hex), body, claim_days=days)
     (item,) = [
         i for i in store.db.table.scan()["Items"] if i.get("type") == "claim" and i["order_id"] == answer["order_id"]
     ]

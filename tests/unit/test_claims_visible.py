@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import signed_messages
 from customer_profiles.domain.claims import claims
-from customer_profiles.domain.sales import partners
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.errors import ConcurrentWrite, Gone, InvalidInput, NotFound, StateConflict
 from tests.unit import test_partners
@@ -170,7 +170,7 @@ def test_an_unknown_claim_id_is_not_found(store, secret):
 
 def test_expired_claims_are_not_listed_and_cannot_be_accepted(store, secret):
     body = order_body(external_order_id="rc-old")
-    partners.accept_partner_order(store, PARTNER, signed(secret, body, "msg_old"), body, claim_days=0)
+    signed_messages.receive(store, PARTNER, signed(secret, body, "msg_old"), body, claim_days=0)
     buyer = user_principal(email="buyer@example.com", email_verified=True)
     (claim,) = claims_in_table(store)
 

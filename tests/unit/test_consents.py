@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 import app_api
 import org_api
+import signed_messages
 from customer_profiles.domain.identity import linking, profiles, registration, users
 from customer_profiles.domain.privacy import consents
-from customer_profiles.domain.sales import partners, pos
+from customer_profiles.domain.sales import pos
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import ConsentIsThePersons, Forbidden, InvalidInput, NotFound
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.consents import ConsentsRequest
@@ -45,7 +47,7 @@ def status_of(answer, purpose="marketing_email"):
 
 def anonymous_sale(store, **extra):
     request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES, **extra})
-    return pos.create_pos_sale(store, SELLER, ORG, request)
+    return pos.create_pos_sale(store, SELLER, ORG, request, receipt_keys=secret_store.receipt_code_keys)
 
 
 def a_person_with_a_profile(store, client_id="consumer-app"):
@@ -256,7 +258,7 @@ def test_a_partner_order_records_consents_with_the_partner_as_actor(store, tmp_p
     store.put_partner(Partner(partner_id=PARTNER, display_name="Resale Co", org_ids=[ORG]), "2026-01-01T00:00:00Z")
     body = order_body(consents=[{"purpose": "marketing_sms", "status": "granted", "stated_at": at(0)}])
 
-    partners.accept_partner_order(store, PARTNER, signed(secret, body), body, claim_days=30)
+    signed_messages.receive(store, PARTNER, signed(secret, body), body, claim_days=30)
 
     (profile,) = store.all_profiles_of_user(
         store.identifier_holders([("email", "buyer@example.com")])[("email", "buyer@example.com")].user_id

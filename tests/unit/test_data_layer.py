@@ -14,6 +14,7 @@ from customer_profiles.data.tx import MAX_ITEMS, TooManyItems, TransactionCancel
 from customer_profiles.domain.identity import linking, registration, users
 from customer_profiles.domain.sales import orders, pos
 from customer_profiles.domain.staff import org_console
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import ConcurrentWrite, StateConflict, TryAgain
 from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.domain import PendingEffect, ProfileAttributes
@@ -31,7 +32,7 @@ def sell(store, payment_method="cash", **customer):
     request = PosSaleRequest.model_validate(
         {"currency": "GBP", "payment_method": payment_method, "lines": LINES, "customer": customer}
     )
-    return pos.create_pos_sale(store, SELLER, ORG, request)
+    return pos.create_pos_sale(store, SELLER, ORG, request, receipt_keys=secret_store.receipt_code_keys)
 
 
 def search(store, by, value, limit=25, cursor=None):

@@ -7,11 +7,13 @@ import json
 import pytest
 
 import linker
+import signed_messages
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.identity import history, users
 from customer_profiles.domain.privacy import consents, privacy
-from customer_profiles.domain.sales import partners, pos, receipts
+from customer_profiles.domain.sales import pos, receipts
 from customer_profiles.domain.staff import org_console
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import Erased, NotFound
 from customer_profiles.models.api import OrderRequest, PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.consents import ConsentsRequest
@@ -41,7 +43,13 @@ def sell(store, org_id, **customer):
     request = PosSaleRequest.model_validate(
         {"currency": "EUR", "payment_method": "cash", "lines": LINES, "customer": customer}
     )
-    return pos.create_pos_sale(store, staff_principal(f"till-{org_id}", org_id, "pos"), org_id, request)
+    return pos.create_pos_sale(
+        store,
+        staff_principal(f"till-{org_id}", org_id, "pos"),
+        org_id,
+        request,
+        receipt_keys=secret_store.receipt_code_keys,
+    )
 
 
 def buy(store, principal, org_id):
@@ -144,7 +152,9 @@ def test_an_erased_profile_takes_nothing_new(store):
     drain(store)
 
     with pytest.raises(Erased):
-        receipts.redeem_receipt(store, person("redeemer", email="r@example.com"), sold.receipt_code)
+        receipts.redeem_receipt(
+            store, person("redeemer", email="r@example.com"), sold.receipt_code, keys=secret_store.receipt_code_keys
+        )
     current = store.get_profile("org-a", profile_id)
     update = ProfileUpdateRequest.model_validate({"version": current.version, "attributes": {"given_name": "Back"}})
     with pytest.raises(Erased):
@@ -256,7 +266,7 @@ def partner_order(store, tmp_path):
                 "lines": [{"kind": "ticket", "item_id": "ev-final", "quantity": 2, "unit_price": 9900}],
             }
         )
-        answer, _ = partners.accept_partner_order(store, PARTNER, signed(value, body), body, claim_days=30)
+        answer, _ = signed_messages.receive(store, PARTNER, signed(value, body), body, claim_days=30)
         return answer
 
     return place

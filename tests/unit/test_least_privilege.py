@@ -5,8 +5,10 @@ moto and DynamoDB Local never check IAM (PITFALLS), so the requests each handler
 committed events are recorded and compared with the actions and secrets its policy grants.
 """
 
+import dataclasses
 import inspect
 import json
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -178,11 +180,22 @@ def test_each_function_is_granted_exactly_the_secrets_its_code_requires(module, 
     # The secrets its environment names are those its policies grant, and its code requires each variable
     granted = granted_secrets(logical_id)
     assert granted == named_secrets(logical_id)
-    source = inspect.getsource(module)
     variables = {SECRETS[s][0] if s in SECRETS else "PARTNER_SECRETS_PREFIX" for s in granted}
-    assert all(f'"{variable}"' in source for variable in variables), variables
-    required = {variable for variable, _, _ in SECRETS.values() if f'"{variable}"' in source}
+    assert variables <= required_variables(module), variables
+    required = {variable for variable, _, _ in SECRETS.values() if variable in required_variables(module)}
     assert required <= variables  # and it requires none it is not granted
+
+
+def required_variables(module) -> set[str]:
+    """The variables a function requires: the fields of the settings it reads (edge/config.py), and any it
+    names in its source."""
+    kinds = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == config.__name__
+    ]
+    fields = {field.name.upper() for kind in kinds for field in dataclasses.fields(kind)}
+    return fields | set(re.findall(r'"([A-Z][A-Z_]+)"', inspect.getsource(module)))
 
 
 def test_the_authorizer_reads_only_a_staff_subjects_memberships_and_a_users_id(

@@ -16,6 +16,7 @@ from customer_profiles.data.keys import search_name
 from customer_profiles.domain.identity import linking
 from customer_profiles.domain.sales import pos
 from customer_profiles.domain.staff import org_console
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.models.api import PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.domain import Profile, ProfileAttributes
 from tests.unit.conftest import each_example_from_empty, staff_principal
@@ -63,7 +64,9 @@ def test_listing_and_name_search_are_exact_at_any_page_size(store, actions, limi
                     "customer": customer,
                 }
             )
-            profile_id = pos.create_pos_sale(store, seller, org, request).profile.profile_id
+            profile_id = pos.create_pos_sale(
+                store, seller, org, request, receipt_keys=secret_store.receipt_code_keys
+            ).profile.profile_id
             names[profile_id] = (given_name, family_name)
             order.append(profile_id)
         elif action[0] == "rename" and live:

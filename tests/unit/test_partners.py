@@ -10,12 +10,12 @@ import pytest
 from standardwebhooks import Webhook
 
 import partner_webhooks
+import signed_messages
 from customer_profiles.data.changes import read_change
 from customer_profiles.data.codec import pending_to_item
 from customer_profiles.domain.claims import claim_tokens, claims
 from customer_profiles.domain.effects.stream import handle_change
 from customer_profiles.domain.identity import users
-from customer_profiles.domain.sales import partners
 from customer_profiles.edge.secrets import claim_token_key
 from customer_profiles.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthenticated
 from customer_profiles.models.domain import Partner
@@ -62,7 +62,7 @@ def signed(secret: str, body: str, webhook_id: str = "msg_1", when: datetime | N
 
 
 def accept(store, headers, body):
-    return partners.accept_partner_order(store, PARTNER, headers, body, claim_days=30)
+    return signed_messages.receive(store, PARTNER, headers, body, claim_days=30)
 
 
 def test_a_signed_order_creates_a_dormant_buyer_pending_entitlements_and_a_claim(store, secret):
@@ -156,7 +156,7 @@ def test_an_unknown_partner_is_unauthenticated(store, secret):
     body = order_body()
 
     with pytest.raises(Unauthenticated):
-        partners.accept_partner_order(store, "someone-else", signed(secret, body), body, claim_days=30)
+        signed_messages.receive(store, "someone-else", signed(secret, body), body, claim_days=30)
 
 
 def test_a_disallowed_org_is_forbidden(store, secret):
@@ -249,7 +249,7 @@ def test_an_unknown_token_is_not_found(store):
 
 def test_an_expired_claim_is_gone(store, secret):
     body = order_body()
-    partners.accept_partner_order(store, PARTNER, signed(secret, body, "msg_exp"), body, claim_days=0)
+    signed_messages.receive(store, PARTNER, signed(secret, body, "msg_exp"), body, claim_days=0)
     token, _ = claim_token_for(store, secret, body=body, webhook_id="msg_exp")
 
     with pytest.raises(Gone):

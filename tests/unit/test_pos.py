@@ -9,6 +9,7 @@ import org_api
 from customer_profiles.domain.identity import users
 from customer_profiles.domain.sales import pos
 from customer_profiles.domain.staff import org_console
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import Conflict, Forbidden, InvalidInput, NotFound
 from customer_profiles.models.api import AttachIdentifierRequest, PosSaleRequest, ProfileUpdateRequest
 from tests.unit.conftest import FakeContext, api_event, staff_principal, user_principal
@@ -32,7 +33,7 @@ def holder_of(store, kind, value):
 
 
 def test_an_anonymous_cash_sale_makes_an_orphaned_profile_that_parents_the_entitlements(store):
-    result = pos.create_pos_sale(store, SELLER, ORG, sale())
+    result = pos.create_pos_sale(store, SELLER, ORG, sale(), receipt_keys=secret_store.receipt_code_keys)
 
     assert result.profile_created and result.profile.origin == "pos"
     assert result.profile.linked_account is False
@@ -43,25 +44,37 @@ def test_an_anonymous_cash_sale_makes_an_orphaned_profile_that_parents_the_entit
 
 
 def test_two_anonymous_cash_sales_are_two_orphans(store):
-    first = pos.create_pos_sale(store, SELLER, ORG, sale())
-    second = pos.create_pos_sale(store, SELLER, ORG, sale())
+    first = pos.create_pos_sale(store, SELLER, ORG, sale(), receipt_keys=secret_store.receipt_code_keys)
+    second = pos.create_pos_sale(store, SELLER, ORG, sale(), receipt_keys=secret_store.receipt_code_keys)
 
     assert first.profile.profile_id != second.profile.profile_id
 
 
 def test_a_card_fingerprint_alone_links_repeat_card_purchases_but_never_to_a_user(store):
-    first = pos.create_pos_sale(store, SELLER, ORG, sale("card", card_fingerprint="fp_card_0001"))
-    second = pos.create_pos_sale(store, SELLER, ORG, sale("card", card_fingerprint="fp_card_0001"))
+    first = pos.create_pos_sale(
+        store, SELLER, ORG, sale("card", card_fingerprint="fp_card_0001"), receipt_keys=secret_store.receipt_code_keys
+    )
+    second = pos.create_pos_sale(
+        store, SELLER, ORG, sale("card", card_fingerprint="fp_card_0001"), receipt_keys=secret_store.receipt_code_keys
+    )
 
     assert second.profile.profile_id == first.profile.profile_id and not second.profile_created
     assert store.get_profile(ORG, first.profile.profile_id).user_id is None
 
 
 def test_a_card_fingerprint_is_org_scoped(store):
-    here = pos.create_pos_sale(store, SELLER, ORG, sale("card", card_fingerprint="fp_card_0002"))
+    here = pos.create_pos_sale(
+        store, SELLER, ORG, sale("card", card_fingerprint="fp_card_0002"), receipt_keys=secret_store.receipt_code_keys
+    )
     other_seller = staff_principal("till-9", "org-other", "pos")
 
-    there = pos.create_pos_sale(store, other_seller, "org-other", sale("card", card_fingerprint="fp_card_0002"))
+    there = pos.create_pos_sale(
+        store,
+        other_seller,
+        "org-other",
+        sale("card", card_fingerprint="fp_card_0002"),
+        receipt_keys=secret_store.receipt_code_keys,
+    )
 
     assert there.profile_created and there.profile.profile_id != here.profile.profile_id
 
@@ -198,7 +211,10 @@ def test_search_by_email_phone_and_name_prefix_finds_only_this_orgs_profiles(sto
 
 
 def test_listing_is_newest_first_and_pages_without_gaps(store):
-    made = [pos.create_pos_sale(store, SELLER, ORG, sale()).profile.profile_id for _ in range(7)]
+    made = [
+        pos.create_pos_sale(store, SELLER, ORG, sale(), receipt_keys=secret_store.receipt_code_keys).profile.profile_id
+        for _ in range(7)
+    ]
 
     seen, cursor = [], None
     while True:
@@ -222,7 +238,7 @@ def test_reading_a_profile_gives_its_orders_and_entitlements_but_never_the_user(
 
 
 def test_another_orgs_profile_is_404(store):
-    made = pos.create_pos_sale(store, SELLER, ORG, sale())
+    made = pos.create_pos_sale(store, SELLER, ORG, sale(), receipt_keys=secret_store.receipt_code_keys)
     foreign = staff_principal("spy", "org-spy", "admin", "viewer")
 
     with pytest.raises(NotFound):
@@ -232,7 +248,7 @@ def test_another_orgs_profile_is_404(store):
 
 
 def test_admins_update_attributes_with_optimistic_concurrency(store):
-    made = pos.create_pos_sale(store, SELLER, ORG, sale(given_name="Ola"))
+    made = pos.create_pos_sale(store, SELLER, ORG, sale(given_name="Ola"), receipt_keys=secret_store.receipt_code_keys)
     update = ProfileUpdateRequest.model_validate({"version": 1, "attributes": {"display_name": "Ola N."}})
 
     updated = org_console.update_profile(store, ADMIN, ORG, made.profile.profile_id, update)
@@ -245,7 +261,7 @@ def test_admins_update_attributes_with_optimistic_concurrency(store):
 
 
 def test_attaching_an_email_to_an_orphan_makes_it_a_dormant_users_child(store):
-    orphan = pos.create_pos_sale(store, SELLER, ORG, sale()).profile
+    orphan = pos.create_pos_sale(store, SELLER, ORG, sale(), receipt_keys=secret_store.receipt_code_keys).profile
 
     attached = org_console.attach_identifier(
         store, ADMIN, ORG, orphan.profile_id, AttachIdentifierRequest(version=1, email="late@example.com")
@@ -265,7 +281,7 @@ def test_attaching_an_email_to_an_orphan_makes_it_a_dormant_users_child(store):
 
 def test_attaching_finds_an_existing_user_and_refuses_a_second_profile_in_the_org(store):
     pos.create_pos_sale(store, SELLER, ORG, sale(email="known@example.com"))
-    orphan = pos.create_pos_sale(store, SELLER, ORG, sale()).profile
+    orphan = pos.create_pos_sale(store, SELLER, ORG, sale(), receipt_keys=secret_store.receipt_code_keys).profile
 
     with pytest.raises(Conflict):
         org_console.attach_identifier(
@@ -284,7 +300,7 @@ def test_attaching_to_a_profile_that_has_an_account_is_a_conflict(store):
 
 
 def test_voiding_an_entitlement_is_state_guarded_and_idempotent(store):
-    made = pos.create_pos_sale(store, SELLER, ORG, sale())
+    made = pos.create_pos_sale(store, SELLER, ORG, sale(), receipt_keys=secret_store.receipt_code_keys)
     entitlement = made.entitlements[0]
 
     voided = org_console.void_entitlement(store, ADMIN, ORG, made.profile.profile_id, entitlement.entitlement_id)

@@ -8,6 +8,7 @@ from customer_profiles.domain.identity import users
 from customer_profiles.domain.identity.history import history_of_me
 from customer_profiles.domain.sales import orders, pos
 from customer_profiles.domain.staff import org_console
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import NotFound
 from customer_profiles.models.api import AttachIdentifierRequest, OrderRequest, PosSaleRequest
 from tests.unit.conftest import staff_principal, user_principal
@@ -21,7 +22,13 @@ def sell(store, org_id, **customer):
     request = PosSaleRequest.model_validate(
         {"currency": "GBP", "payment_method": "cash", "lines": LINES, "customer": customer}
     )
-    return pos.create_pos_sale(store, staff_principal(f"till-{org_id}", org_id, "pos"), org_id, request)
+    return pos.create_pos_sale(
+        store,
+        staff_principal(f"till-{org_id}", org_id, "pos"),
+        org_id,
+        request,
+        receipt_keys=secret_store.receipt_code_keys,
+    )
 
 
 def person(sub, *, email=None, phone=None):

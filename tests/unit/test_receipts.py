@@ -45,7 +45,7 @@ def sell(store, org_id=ORG, **customer):
             "customer": customer,
         }
     )
-    return pos.create_pos_sale(store, seller, org_id, request)
+    return pos.create_pos_sale(store, seller, org_id, request, receipt_keys=secret_store.receipt_code_keys)
 
 
 def buy(store, principal, org_id=ORG):
@@ -179,13 +179,19 @@ def test_a_rotation_keeps_open_codes_redeemable_and_new_sales_use_the_new_key(st
     # Then the new code is kept under the new key, and both codes redeem
     assert store.get_receipt(stored_hash(after.receipt_code, b"key-two"))
     assert store.get_receipt(stored_hash(after.receipt_code, b"key-one")) is None
-    assert receipts.redeem_receipt(store, person("ada"), before.receipt_code).order_id == before.order.order_id
-    assert receipts.redeem_receipt(store, person("bea"), after.receipt_code).order_id == after.order.order_id
+    assert (
+        receipts.redeem_receipt(store, person("ada"), before.receipt_code, keys=secret_store.receipt_code_keys).order_id
+        == before.order.order_id
+    )
+    assert (
+        receipts.redeem_receipt(store, person("bea"), after.receipt_code, keys=secret_store.receipt_code_keys).order_id
+        == after.order.order_id
+    )
 
     # and once the first key is retired (after its codes' expiry), a code only it hashed is unknown
     rotate("key-two")
     with pytest.raises(NotFound):
-        receipts.redeem_receipt(store, person("cy"), forgotten.receipt_code)
+        receipts.redeem_receipt(store, person("cy"), forgotten.receipt_code, keys=secret_store.receipt_code_keys)
 
 
 def test_redemption_under_several_keys_is_one_batch_read_that_survives_unprocessed_keys(store, monkeypatch):
@@ -205,7 +211,7 @@ def test_redemption_under_several_keys_is_one_batch_read_that_survives_unprocess
     monkeypatch.setattr(store.db.client, "batch_get_item", recorded)
 
     # When it is redeemed
-    answer = receipts.redeem_receipt(store, person("eve"), sold.receipt_code)
+    answer = receipts.redeem_receipt(store, person("eve"), sold.receipt_code, keys=secret_store.receipt_code_keys)
 
     # Then both candidates were asked for in one request, the unprocessed one again, and the code redeemed
     candidates = sorted(f"RECEIPT#{stored_hash(sold.receipt_code, key)}" for key in (b"key-new", b"key-old"))
@@ -220,7 +226,9 @@ def test_a_sale_for_someone_answers_no_code(store):
 
 def test_the_codes_expiry_follows_the_setting(store):
     request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES})
-    sold = pos.create_pos_sale(store, SELLER, ORG, request, receipt_code_days=3)
+    sold = pos.create_pos_sale(
+        store, SELLER, ORG, request, receipt_code_days=3, receipt_keys=secret_store.receipt_code_keys
+    )
     receipt = store.get_receipt(stored_hash(sold.receipt_code))
     created = datetime.fromisoformat(sold.order.created_at)
     assert datetime.fromisoformat(receipt.expires_at) - created == timedelta(days=3)
@@ -230,7 +238,7 @@ def test_the_idempotent_replay_of_a_sale_shows_the_same_code(store):
     request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES})
     once = under_key("create_pos_sale", caller="staff:org-venue:till-1", key="k-1", payload={"n": 1})
 
-    first = pos.create_pos_sale(store, SELLER, ORG, request, once)
+    first = pos.create_pos_sale(store, SELLER, ORG, request, once, receipt_keys=secret_store.receipt_code_keys)
     again = pos.create_pos_sale(store, SELLER, ORG, request, once)
 
     assert again.receipt_code == first.receipt_code and again.order.order_id == first.order.order_id
@@ -245,7 +253,9 @@ def test_a_new_customer_redeems_the_code_and_the_sale_comes_to_a_profile_of_thei
     sold = sell(store)
     pat = person()
 
-    answer = receipts.redeem_receipt(store, pat, sold.receipt_code.lower().replace("-", " "))
+    answer = receipts.redeem_receipt(
+        store, pat, sold.receipt_code.lower().replace("-", " "), keys=secret_store.receipt_code_keys
+    )
 
     assert answer.profile_created and not answer.merged and answer.order_id == sold.order.order_id
     user_id = store.user_id_for_subject(pat.subject)
@@ -264,7 +274,7 @@ def test_a_customer_with_a_profile_in_the_org_gets_the_sale_in_it_nothing_lost(s
     user_id = store.user_id_for_subject(pat.subject)
     mine = store.profile_id_of_user_in_org(user_id, ORG)
 
-    answer = receipts.redeem_receipt(store, pat, sold.receipt_code)
+    answer = receipts.redeem_receipt(store, pat, sold.receipt_code, keys=secret_store.receipt_code_keys)
 
     assert answer.merged and not answer.profile_created and answer.profile_id == mine
     _, orders_after, entitlements_after = store.profile_with_children(ORG, mine)
@@ -282,8 +292,8 @@ def test_a_code_brings_its_own_sale_only_not_others_its_card_linked(store):
     assert second.profile.profile_id == first.profile.profile_id
     pat, sam = person("pat"), person("sam")
 
-    receipts.redeem_receipt(store, pat, first.receipt_code)
-    receipts.redeem_receipt(store, sam, second.receipt_code)
+    receipts.redeem_receipt(store, pat, first.receipt_code, keys=secret_store.receipt_code_keys)
+    receipts.redeem_receipt(store, sam, second.receipt_code, keys=secret_store.receipt_code_keys)
 
     assert history_ids(store, pat)[0] == [first.order.order_id]
     assert history_ids(store, sam)[0] == [second.order.order_id]
@@ -292,7 +302,7 @@ def test_a_code_brings_its_own_sale_only_not_others_its_card_linked(store):
 def test_an_unknown_code_is_404_whether_or_not_one_existed(store):
     pat = person()
     with pytest.raises(NotFound) as never_issued:
-        receipts.redeem_receipt(store, pat, receipt_codes.new_receipt_code())
+        receipts.redeem_receipt(store, pat, receipt_codes.new_receipt_code(), keys=secret_store.receipt_code_keys)
     assert never_issued.value.message == receipts.UNKNOWN
 
 
@@ -300,7 +310,7 @@ def test_a_mistyped_code_is_a_422_and_reads_nothing(store):
     sold = sell(store)
     typo = sold.receipt_code[:-1] + ("0" if sold.receipt_code[-1] != "0" else "1")
     with pytest.raises(ReceiptCodeMistyped):
-        receipts.redeem_receipt(store, person(), typo)
+        receipts.redeem_receipt(store, person(), typo, keys=secret_store.receipt_code_keys)
 
 
 def test_an_expired_code_is_410(store, aws):
@@ -313,7 +323,7 @@ def test_an_expired_code_is_410(store, aws):
     )
 
     with pytest.raises(Gone) as raised:
-        receipts.redeem_receipt(store, person(), sold.receipt_code)
+        receipts.redeem_receipt(store, person(), sold.receipt_code, keys=secret_store.receipt_code_keys)
     assert raised.value.message == receipts.EXPIRED
     assert store.get_profile(ORG, sold.profile.profile_id).user_id is None
 
@@ -321,10 +331,10 @@ def test_an_expired_code_is_410(store, aws):
 def test_the_same_person_redeeming_again_gets_the_first_answer(store):
     sold = sell(store)
     pat = person()
-    first = receipts.redeem_receipt(store, pat, sold.receipt_code)
+    first = receipts.redeem_receipt(store, pat, sold.receipt_code, keys=secret_store.receipt_code_keys)
     run_stream(store)
 
-    again = receipts.redeem_receipt(store, pat, sold.receipt_code)
+    again = receipts.redeem_receipt(store, pat, sold.receipt_code, keys=secret_store.receipt_code_keys)
 
     assert again == first
 
@@ -332,10 +342,10 @@ def test_the_same_person_redeeming_again_gets_the_first_answer(store):
 def test_someone_else_redeeming_a_used_code_is_410_and_takes_nothing(store):
     sold = sell(store)
     pat, sam = person("pat"), person("sam")
-    receipts.redeem_receipt(store, pat, sold.receipt_code)
+    receipts.redeem_receipt(store, pat, sold.receipt_code, keys=secret_store.receipt_code_keys)
 
     with pytest.raises(Gone) as raised:
-        receipts.redeem_receipt(store, sam, sold.receipt_code)
+        receipts.redeem_receipt(store, sam, sold.receipt_code, keys=secret_store.receipt_code_keys)
 
     assert raised.value.message == receipts.USED
     assert history_ids(store, pat)[0] == [sold.order.order_id]
@@ -349,7 +359,7 @@ def test_a_code_redeems_in_its_own_org_only(store):
     user_id = store.user_id_for_subject(pat.subject)
     other = store.profile_id_of_user_in_org(user_id, "org-other")
 
-    answer = receipts.redeem_receipt(store, pat, sold.receipt_code)
+    answer = receipts.redeem_receipt(store, pat, sold.receipt_code, keys=secret_store.receipt_code_keys)
     run_stream(store)
 
     assert answer.org_id == ORG and answer.profile_created and answer.profile_id != other
@@ -365,16 +375,26 @@ def test_failed_attempts_are_limited_per_user_even_for_a_right_code_then_reset(s
     clock = 1_800_000_000.0  # 15-minute windows start at multiples of 900 s
     for _ in range(receipts.MAX_FAILED_ATTEMPTS):
         with pytest.raises(NotFound):
-            receipts.redeem_receipt(store, pat, receipt_codes.new_receipt_code(), clock=clock)
+            receipts.redeem_receipt(
+                store, pat, receipt_codes.new_receipt_code(), clock=clock, keys=secret_store.receipt_code_keys
+            )
 
     with pytest.raises(TooManyAttempts) as raised:
-        receipts.redeem_receipt(store, pat, sold.receipt_code, clock=clock + 60)
+        receipts.redeem_receipt(store, pat, sold.receipt_code, clock=clock + 60, keys=secret_store.receipt_code_keys)
 
     assert raised.value.retry_after_seconds == receipts.ATTEMPT_WINDOW_SECONDS - 60
     assert store.get_profile(ORG, sold.profile.profile_id).user_id is None  # the right code did nothing
     with pytest.raises(NotFound):  # another user has attempts of their own
-        receipts.redeem_receipt(store, sam, receipt_codes.new_receipt_code(), clock=clock)
-    answer = receipts.redeem_receipt(store, pat, sold.receipt_code, clock=clock + receipts.ATTEMPT_WINDOW_SECONDS)
+        receipts.redeem_receipt(
+            store, sam, receipt_codes.new_receipt_code(), clock=clock, keys=secret_store.receipt_code_keys
+        )
+    answer = receipts.redeem_receipt(
+        store,
+        pat,
+        sold.receipt_code,
+        clock=clock + receipts.ATTEMPT_WINDOW_SECONDS,
+        keys=secret_store.receipt_code_keys,
+    )
     assert answer.profile_created
 
 
@@ -383,7 +403,7 @@ def test_successes_do_not_count_as_failures(store):
     clock = 1_800_000_000.0
     for _ in range(receipts.MAX_FAILED_ATTEMPTS + 2):
         sold = sell(store)
-        receipts.redeem_receipt(store, pat, sold.receipt_code, clock=clock)
+        receipts.redeem_receipt(store, pat, sold.receipt_code, clock=clock, keys=secret_store.receipt_code_keys)
         run_stream(store)
 
 
@@ -440,4 +460,4 @@ def test_the_route_answers_429_with_retry_after_over_the_limit(store):
 @given(typed=st.text(max_size=80))
 def test_no_input_is_a_5xx(store, typed):
     with contextlib.suppress(InvalidInput, NotFound, TooManyAttempts):  # anything else fails the test
-        receipts.redeem_receipt(store, person(), typed)
+        receipts.redeem_receipt(store, person(), typed, keys=secret_store.receipt_code_keys)

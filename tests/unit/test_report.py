@@ -25,6 +25,7 @@ from customer_profiles.domain.effects import tallies
 from customer_profiles.domain.identity import users
 from customer_profiles.domain.sales import orders, pos, receipts
 from customer_profiles.domain.staff import report
+from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import IdentifierRequired, StateConflict
 from customer_profiles.models.api import OrderRequest, OrgSettingsRequest, PosSaleRequest
 from customer_profiles.models.domain import OrgSettings
@@ -66,7 +67,7 @@ def sale(store, org_id: str, till: Principal, customer: dict[str, Any] | None = 
     request = PosSaleRequest.model_validate(
         {"currency": "EUR", "payment_method": "cash", "customer": customer or {}, "lines": [LINE]}
     )
-    return pos.create_pos_sale(store, till, org_id, request)
+    return pos.create_pos_sale(store, till, org_id, request, receipt_keys=secret_store.receipt_code_keys)
 
 
 def purchase(store, org_id: str, buyer: Principal):
@@ -397,7 +398,7 @@ def test_a_redeemed_receipt_code_moves_the_sale_to_a_person_and_counts_once(stor
     stream.quiet()
     person = sign_up(store, f"faye-{uuid.uuid4().hex[:6]}@example.com")
 
-    receipts.redeem_receipt(store, person, sold.receipt_code)
+    receipts.redeem_receipt(store, person, sold.receipt_code, keys=secret_store.receipt_code_keys)
     stream.quiet()
     stream.deliver(list(reversed(stream.delivered)))  # every record again, backwards
 
@@ -475,7 +476,7 @@ def test_the_counters_equal_a_recount_of_the_items_whatever_the_records_order_an
             sign_up(store, email)
         elif codes:
             person = sign_up(store, f"r-{uuid.uuid4().hex[:6]}@example.com")
-            receipts.redeem_receipt(store, person, codes.pop())
+            receipts.redeem_receipt(store, person, codes.pop(), keys=secret_store.receipt_code_keys)
         if rng.random() < 0.5:
             stream.quiet(rng)
     stream.quiet(rng)

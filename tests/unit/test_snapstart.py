@@ -117,7 +117,8 @@ def test_after_a_restore_each_function_opens_its_connection(monkeypatch):
     opened: list[str] = []
     for name, module in MODULES.items():
         fake = SimpleNamespace(connect=lambda name=name: opened.append(name))
-        monkeypatch.setattr(module, "store", lambda fake=fake: fake)  # what the hooks call, by name, at restore
+        # what the hooks call, by name, at restore (an API function's, through its `function`)
+        monkeypatch.setattr(getattr(module, "function", module), "store", lambda fake=fake: fake)
 
     for hook, args, kwargs in snapshot_restore_py.get_after_restore():
         if hook is snapstart.renew:

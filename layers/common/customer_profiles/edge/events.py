@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from customer_profiles.edge.config import settings
+from customer_profiles.edge.config import EffectSettings, LocalAdapters, settings
 from customer_profiles.models.events import EVENT_SOURCE, DomainEvent
 
 
@@ -64,9 +64,10 @@ class FileSinkPublisher:
 
 @lru_cache(maxsize=1)
 def default_publisher() -> EventPublisher:
-    config = settings()
-    if config.local_event_sink:
-        return FileSinkPublisher(config.local_event_sink)
-    if not config.event_bus_name:
+    local = settings(LocalAdapters).local_event_sink
+    if local:
+        return FileSinkPublisher(local)
+    bus_name = settings(EffectSettings).event_bus_name
+    if not bus_name:
         raise RuntimeError("EVENT_BUS_NAME is not set")
-    return EventBridgePublisher(config.event_bus_name)
+    return EventBridgePublisher(bus_name)

@@ -8,7 +8,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -17,7 +17,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from botocore.exceptions import ClientError
 
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
@@ -33,7 +32,6 @@ from customer_profiles.errors import (
     TryAgain,
     Unauthenticated,
 )
-from customer_profiles.models.api import ErrorResponse
 from customer_profiles.models.principal import InvalidToken, Principal
 
 logger = masked_logger()
@@ -56,37 +54,6 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
 THROTTLING_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "LimitExceededException"}
 )
-RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}}
-# Declared on every route, so the OpenAPI document lists each error answer with its one shape.
-ERROR_RESPONSES: dict[int, Any] = {
-    code: {
-        "description": HTTPStatus(code).phrase,
-        "content": {"application/json": {"model": ErrorResponse}},
-        **({"headers": RETRY_AFTER} if code == HTTPStatus.TOO_MANY_REQUESTS else {}),
-    }
-    for code in (400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 500, 503)
-}
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # the security requirement of every route behind the authorizer
-# Documented on the routes that require it; read by `edge.idempotency.required_key` (missing: 400, as a domain error).
-IDEMPOTENCY_KEY = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Required: one per purchase or sale; a retry with the same key answers the first answer.",
-    ),
-]
-
-
-def answers(success: dict[int, Any]) -> dict[int, Any]:
-    """A route's documented answers: its success statuses (each with its model, or None for no body) and
-    every error status."""
-    documented = {
-        status: {"description": HTTPStatus(status).phrase}
-        | ({"content": {"application/json": {"model": model}}} if model else {})
-        for status, model in success.items()
-    }
-    return {**documented, **ERROR_RESPONSES}
 
 
 def error_response(status: HTTPStatus, code: str, message: str, **extra: Any) -> Response:
@@ -191,20 +158,26 @@ def create_resolver() -> APIGatewayRestResolver:
     # Browsers read our answers (errors too) only with CORS headers; API Gateway answers the preflight.
     cors = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
     app = GuardedResolver(enable_validation=True, response_validation_error_http_code=500, cors=cors)
-
-    def forget_and_remember(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-        event = app.current_event
-        forget_personal()  # what this request holds is masked in every log line it leads to
-        remember_personal(
-            {
-                "body": event.body,
-                "principal": event.request_context.authorizer.raw_event,
-                "pathParameters": event.path_parameters,  # a claim token, a receipt code
-            }
-        )
-        return next_middleware(app)
-
     app.use(middlewares=[forget_and_remember])
+    answer_errors(app)
+    return app
+
+
+def forget_and_remember(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    event = app.current_event
+    forget_personal()  # what this request holds is masked in every log line it leads to
+    remember_personal(
+        {
+            "body": event.body,
+            "principal": event.request_context.authorizer.raw_event,
+            "pathParameters": event.path_parameters,  # a claim token, a receipt code
+        }
+    )
+    return next_middleware(app)
+
+
+def answer_errors(app: APIGatewayRestResolver) -> None:
+    """The one place errors become responses: each in the one JSON error shape."""
 
     @app.exception_handler(DomainError)
     def domain_error(error: DomainError) -> Response:
@@ -257,5 +230,3 @@ def create_resolver() -> APIGatewayRestResolver:
     def unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
-
-    return app

@@ -1,7 +1,8 @@
 """Orders posted by third-party resellers as signed webhooks (Standard Webhooks).
 
-The signature is checked on the raw body before anything is parsed. The body's `type` says what it is: an
-order (`order.created`, or no type), or an event about one identified by its `external_order_id`
+The webhook function's edge checks the signature on the raw body and parses it (functions/partner_webhooks/
+signed_messages.py); this module receives the verified message. Its `type` says what it is: an order
+(`order.created`, or no type), or an event about one identified by its `external_order_id`
 (`order.cancelled`, `order.recipient_changed`: domain/claims/claim_lifecycle.py). The `webhook-id` makes a
 delivery exactly once, and the partner's `external_order_id` makes an order exactly once whatever
 webhook-id carries it: both are written in the transaction of what the message did, so redeliveries
@@ -11,15 +12,11 @@ order) is a 409.
 
 from __future__ import annotations
 
-import binascii
 import functools
 import hashlib
-import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
-
-from pydantic import ValidationError
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from customer_profiles.clock import new_id, utc_now
 from customer_profiles.domain.claims import claim_lifecycle
@@ -27,8 +24,7 @@ from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.privacy import consents
 from customer_profiles.domain.sales.pos import Customer, PlannedSale, plan_sale
 from customer_profiles.domain.staff.org_console import normalised_identifiers
-from customer_profiles.edge import secrets as secret_store
-from customer_profiles.errors import Forbidden, InvalidInput, NotFound, StateConflict, Unauthenticated
+from customer_profiles.errors import Forbidden, NotFound, StateConflict, Unauthenticated
 from customer_profiles.models.activity import Actor
 from customer_profiles.models.api import (
     PartnerEventResponse,
@@ -44,79 +40,59 @@ from customer_profiles.ports.staff import OrgRegions
 from customer_profiles.retry import on_concurrent_write
 
 PartnerMessage = PartnerOrderRequest | PartnerOrderCancelled | PartnerRecipientChanged
-MESSAGES: dict[str, type[PartnerMessage]] = {
-    "order.created": PartnerOrderRequest,
-    "order.cancelled": PartnerOrderCancelled,
-    "order.recipient_changed": PartnerRecipientChanged,
-}
 Outcome = Literal["created", "applied", "redelivered"]
+TokenKey = Callable[[], bytes]  # the claim-token key, read when a claim is made or re-addressed
 
 
-def verify_signature(partner_id: str, body: str, headers: dict[str, str], secrets: list[str]) -> None:
-    """Accept the delivery if any active secret signed it (the reference library does the checking:
-    constant-time comparison, 5-minute tolerance both ways)."""
-    for secret in secrets:
-        try:
-            Webhook(secret).verify(body, headers, json_parse=False)
-            return
-        except (WebhookVerificationError, ValueError, binascii.Error):
-            continue  # malformed headers raise ValueError or binascii.Error inside the library
-    raise Unauthenticated(f"the request is not signed by partner {partner_id}")
+@dataclass(frozen=True)
+class SignedMessage:
+    """A reseller's message whose signature was verified: its delivery's id, its body's hash, what it says."""
+
+    webhook_id: str
+    body_sha256: str
+    message: PartnerMessage
+
+
+def active_partner(store: PartnerWebhooks, partner_id: str) -> Partner:
+    """The partner a message claims to come from, if it may send any (else as unsigned: nothing says which)."""
+    partner = store.get_partner(partner_id)
+    if partner is None or partner.status != "active":
+        raise Unauthenticated(f"the request is not signed by partner {partner_id}")
+    return partner
 
 
 def accept_partner_order(
     store: PartnerWebhooks,
-    partner_id: str,
-    headers: dict[str, str],
-    body: str,
+    partner: Partner,
+    signed: SignedMessage,
     *,
     claim_days: int,
+    token_key: TokenKey,
 ) -> tuple[dict, Outcome]:
-    """Verify, parse and act on a reseller's message (an order, or an event about one); returns our answer
-    and whether the order was created, the event applied, or this was a redelivery (the first answer)."""
-    partner = store.get_partner(partner_id)
-    if partner is None or partner.status != "active":
-        raise Unauthenticated(f"the request is not signed by partner {partner_id}")
-    verify_signature(partner_id, body, headers, secret_store.partner_secrets(partner_id))
-    webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
-    if len(webhook_id) > 256:
-        raise InvalidInput("webhook-id is too long", field="webhook-id")
-    body_sha256 = hashlib.sha256(body.encode()).hexdigest()
-
-    message = _parse(body)
+    """Act on a reseller's verified message (an order, or an event about one); returns our answer and whether
+    the order was created, the event applied, or this was a redelivery (the first answer)."""
+    webhook_id, body_sha256, message = signed.webhook_id, signed.body_sha256, signed.message
 
     def attempt() -> tuple[dict, Outcome]:
         # A concurrent delivery of the same id or order (or a concurrent sale) may win: each attempt reads again.
-        delivered, ordered = store.earlier_deliveries(partner_id, webhook_id, message.external_order_id)
+        delivered, ordered = store.earlier_deliveries(partner.partner_id, webhook_id, message.external_order_id)
         if delivered is not None:
             if delivered["body_sha256"] != body_sha256:
                 raise StateConflict("this webhook-id was delivered with another body", field="webhook-id")
             return delivered["response"], "redelivered"
         _require_allowed(partner, message.org_id)
         if isinstance(message, PartnerOrderRequest):
-            return _order_created(store, partner, (webhook_id, body_sha256), message, ordered, claim_days=claim_days)
+            delivery_of_order = (webhook_id, body_sha256)
+            return _order_created(
+                store, partner, delivery_of_order, message, ordered, claim_days=claim_days, token_key=token_key
+            )
         if ordered is None or ordered.get("org_id") != message.org_id or "claim_token_hash" not in ordered:
             raise NotFound("no order with this external_order_id", field="external_order_id")
-        delivery = functools.partial(Delivery, partner_id, webhook_id, body_sha256)
-        return _order_changed(store, message, ordered, delivery, claim_days=claim_days), "applied"
+        delivery = functools.partial(Delivery, partner.partner_id, webhook_id, body_sha256)
+        changed = _order_changed(store, message, ordered, delivery, claim_days=claim_days, token_key=token_key)
+        return changed, "applied"
 
     return on_concurrent_write(attempt, give_up="the order kept conflicting with concurrent deliveries; retry")
-
-
-def _parse(body: str) -> PartnerMessage:
-    """The event the body is, by its `type` (none: an order, as partners sent before there were events)."""
-    try:
-        kind = json.loads(body).get("type", "order.created") if body.lstrip().startswith("{") else "order.created"
-        model = MESSAGES.get(kind) if isinstance(kind, str) else None
-        if model is None:
-            raise InvalidInput(f"type: one of {', '.join(MESSAGES)}", field="type")
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"{field or 'body'}: {first['msg']}", field=field or None) from error
-    except json.JSONDecodeError as error:
-        raise InvalidInput("the body is not JSON") from error
 
 
 def _order_created(
@@ -127,6 +103,7 @@ def _order_created(
     ordered: dict | None,
     *,
     claim_days: int,
+    token_key: TokenKey,
 ) -> tuple[dict, Outcome]:
     # The order, not its bytes; without consents, hashed as before they existed (orders recorded earlier match).
     unstated = {"consents"} if request.consents is None else None
@@ -136,7 +113,7 @@ def _order_created(
             raise StateConflict("this external_order_id was recorded with another order", field="external_order_id")
         return ordered["response"], "redelivered"
     recorded = (*delivery, order_sha256)
-    return _record(store, partner, recorded, request, claim_days=claim_days), "created"
+    return _record(store, partner, recorded, request, claim_days=claim_days, token_key=token_key), "created"
 
 
 def _order_changed(
@@ -146,6 +123,7 @@ def _order_changed(
     delivery: Callable[[dict], Delivery],
     *,
     claim_days: int,
+    token_key: TokenKey,
 ) -> dict:
     """A partner's event about one of its orders: cancelled (what is still pending is voided, what was
     claimed is reported as not cancellable) or re-addressed (a new claim replaces the old one)."""
@@ -184,7 +162,7 @@ def _order_changed(
         email=identifiers.get("email"),
         phone=identifiers.get("phone"),
         claim_days=claim_days,
-        token_key=secret_store.claim_token_key(),
+        token_key=token_key(),
         delivery=lambda claim: delivery(answer(claim)),
     )
     return answer(replacement)
@@ -202,6 +180,7 @@ def _record(
     request: PartnerOrderRequest,
     *,
     claim_days: int,
+    token_key: TokenKey,
 ) -> dict:
     """The order, its claim and what makes it exactly once: (webhook id, body hash, order hash)."""
     webhook_id, body_sha256, order_sha256 = recorded
@@ -233,7 +212,7 @@ def _record(
         claim_expires_at=claim.expires_at,
         claim_id=claim.claim_id,
     ).model_dump(mode="json")
-    token_hash_of_claim = token_hash(claim_token(claim.claim_id, secret_store.claim_token_key()))
+    token_hash_of_claim = token_hash(claim_token(claim.claim_id, token_key()))
     planned.write.order = planned.write.order.model_copy(update={"claim_token_hash": token_hash_of_claim})
     store.write_partner_order(
         PartnerOrderWrite(

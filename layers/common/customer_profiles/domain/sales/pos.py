@@ -15,7 +15,7 @@ from customer_profiles.domain.idempotency import replayed, unkeyed
 from customer_profiles.domain.identity.proofs import Placement, place_sale
 from customer_profiles.domain.privacy import consents
 from customer_profiles.domain.sales.orders import build_order
-from customer_profiles.domain.sales.receipts import new_receipt
+from customer_profiles.domain.sales.receipts import ReceiptKeys, new_receipt
 from customer_profiles.domain.staff.access import acting_staff, staff_actor
 from customer_profiles.domain.staff.org_console import normalised_identifiers, org_views
 from customer_profiles.errors import IdentifierRequired
@@ -72,14 +72,16 @@ def create_pos_sale(
     once: IdempotentRequest | None = None,
     *,
     receipt_code_days: int = 30,
+    receipt_keys: ReceiptKeys | None = None,
 ) -> PosSaleResponse:
     """The sale, exactly once per Idempotency-Key. For a known customer: one read (the key's earlier answer
     and the identifiers' holders, together), the holder's profile from the by-user index (a candidate the
     transaction checks; a retry reads the table instead), and one transaction.
 
     A sale for nobody (no identifiers) answers a receipt code, valid `receipt_code_days`, that the customer
-    redeems in the app to take the sale into their account; the table keeps only its hash, and the answer
-    (which a retry with the same key replays for 24 hours) is the only place the code is ever shown."""
+    redeems in the app to take the sale into their account; the table keeps only its hash (keyed with the
+    first of `receipt_keys`, which such a sale needs), and the answer (which a retry with the same key replays
+    for 24 hours) is the only place the code is ever shown."""
     store = acting_staff(store, principal, org_id, any_role=SELLERS)
     sale = WindowSale(
         org_id=org_id,
@@ -92,6 +94,7 @@ def create_pos_sale(
         seller=staff_actor(principal, org_id, any_role=SELLERS),
         sold_by=principal.subject,
         receipt_code_days=receipt_code_days,
+        receipt_keys=receipt_keys,
     )
     attempts = 0
 
@@ -116,6 +119,7 @@ class WindowSale:
     seller: Actor
     sold_by: str  # the till's subject
     receipt_code_days: int
+    receipt_keys: ReceiptKeys | None  # the receipt-code keys (the current first): a sale for nobody needs them
 
 
 def _captured_customer(store: OrgRegions, org_id: str, request: PosSaleRequest) -> Customer:
@@ -190,8 +194,10 @@ def _sell_once(store: PosSales, sale: WindowSale, *, index_candidate: bool) -> P
 
 def _receipt_code(planned: PlannedSale, sale: WindowSale) -> str:
     """A sale for nobody: its receipt (written with it, by the code's hash) and the code as printed."""
+    if sale.receipt_keys is None:
+        raise RuntimeError("a sale for nobody needs the receipt-code keys")
     code, planned.write.receipt = new_receipt(
-        planned.write.order, planned.write.entitlements, expiry_days=sale.receipt_code_days
+        planned.write.order, planned.write.entitlements, expiry_days=sale.receipt_code_days, key=sale.receipt_keys()[0]
     )
     planned.write.order = planned.write.order.model_copy(update={"receipt_hash": planned.write.receipt[0]})
     return code

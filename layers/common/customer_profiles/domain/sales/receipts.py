@@ -9,13 +9,12 @@ with its own code, and sharing a holder proves nothing about them. One transacti
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from customer_profiles.clock import utc_now
 from customer_profiles.domain.identity import profiles, users
 from customer_profiles.domain.sales import receipt_codes
-from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import ConcurrentWrite, Erased, Gone, NotFound, TooManyAttempts
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import ReceiptRedemptionResponse
@@ -34,14 +33,16 @@ UNKNOWN = "no such receipt code"  # the same for a code never issued: nothing sa
 USED = "this receipt code was used already"
 EXPIRED = "this receipt code has expired"
 TAKEN = "this purchase already belongs to an account"
+# The keys receipt codes are hashed with, current first (more than one during a rotation); read when a code is
+# made or looked up, so a request that fails before never reads them.
+ReceiptKeys = Callable[[], Sequence[bytes]]
 
 
 def new_receipt(
-    order: Order, entitlements: Sequence[Entitlement], *, expiry_days: int, key: bytes | None = None
+    order: Order, entitlements: Sequence[Entitlement], *, expiry_days: int, key: bytes
 ) -> tuple[str, tuple[str, Receipt]]:
     """A code for an anonymous sale's order: (the code as printed, (its hash, the receipt to store)), hashed
-    with `key` (default: the current receipt-code key)."""
-    key = key if key is not None else secret_store.receipt_code_keys()[0]
+    with `key` (the current receipt-code key)."""
     code = receipt_codes.new_receipt_code()
     expires = datetime.fromisoformat(order.created_at) + timedelta(days=expiry_days)
     receipt = Receipt(
@@ -60,17 +61,16 @@ def redeem_receipt(
     principal: Principal,
     code: str,
     *,
+    keys: ReceiptKeys,
     clock: float | None = None,
-    keys: Sequence[bytes] | None = None,
 ) -> ReceiptRedemptionResponse:
     """Take the sale the code was printed for. 422 for what cannot be a code or was mistyped (nothing read,
     nothing counted); else each attempt counts against the user's window (429 over it) and is given back
     when it succeeds: 404 unknown, 410 expired or used by someone else, 200 (the first answer) when the
-    same person redeems it again. The code is looked for under its hash with each key (`keys`, default the
-    receipt-code keys): a code issued before a rotation stays redeemable."""
+    same person redeems it again. The code is looked for under its hash with each of the receipt-code `keys`:
+    a code issued before a rotation stays redeemable."""
     normalised = receipt_codes.normalised(code)
-    keys = keys if keys is not None else secret_store.receipt_code_keys()
-    hashes = [receipt_codes.code_hash(normalised, key) for key in keys]
+    hashes = [receipt_codes.code_hash(normalised, key) for key in keys()]
     now_seconds = time.time() if clock is None else clock
     window = int(now_seconds) // ATTEMPT_WINDOW_SECONDS
     window_end = (window + 1) * ATTEMPT_WINDOW_SECONDS
