@@ -201,7 +201,7 @@ def invoke_overhead(endpoint: str, runs: int) -> tuple[float, float]:
     return through_endpoint, in_process
 
 
-# Import CPU targets (issue 12) as a multiple of the floor: importing boto3 and making a DynamoDB client.
+# Import CPU targets as a multiple of the floor: importing boto3 and making a DynamoDB client.
 IMPORT_TARGETS = {"authorizer": 0.5, "app_api": 1.3, "org_api": 1.3, "partner_webhooks": 1.3, "linker": None}
 # The app API's first request after its SnapStart hooks, against a warm one, in CPU (DynamoDB Local's own
 # time is not the function's).

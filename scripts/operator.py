@@ -232,7 +232,7 @@ def redrive(store: Store, target: Target, args: argparse.Namespace) -> int:
             messages += batch
     elif failures and failures.exists():
         messages = failures.read_text().splitlines()
-    links = ClaimLinks(config.settings().claim_url_base, claim_token_key)
+    links = ClaimLinks(config.settings(config.EffectSettings).claim_url_base, claim_token_key)
     result = effects.redrive(store, default_publisher().publish, effects.RedrivePolicy(), links=links)
     for failure in result.failed:
         print(f"still failing: {failure}", file=sys.stderr)

@@ -24,7 +24,7 @@ from customer_profiles.domain.claims import claim_schedule
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.effects.activity import Recorded
 from customer_profiles.domain.effects.stream import handle_change, record_activity, record_tallies
-from customer_profiles.edge.config import LinkerSettings, require, settings
+from customer_profiles.edge.config import EffectSettings, LinkerSettings, settings
 from customer_profiles.edge.events import default_publisher
 from customer_profiles.edge.logs import forget_personal, masked_logger, remember_personal
 from customer_profiles.edge.secrets import claim_token_key
@@ -33,12 +33,7 @@ from customer_profiles.edge.tracing import LazyTracer
 from customer_profiles.ports.effects import ClaimLinks, OtherChange, StreamRecord
 
 logger = masked_logger()
-require(
-    "TABLE_NAME",
-    "IDEMPOTENCY_TABLE_NAME",
-    ("EVENT_BUS_NAME", "LOCAL_EVENT_SINK"),
-    ("CLAIM_TOKEN_KEY_SECRET", "LOCAL_CLAIM_TOKEN_KEY_FILE"),
-)
+settings(LinkerSettings)  # checked at import: a deployment missing one fails its first cold start, loudly
 tracer = LazyTracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -51,7 +46,6 @@ SWEEP_SHARE = 0.5
 CLAIM_SCHEDULE_RESERVE_MS = 5_000
 
 
-# the requests table: an erased profile's idempotent answers are deleted by its pseudonymise effect
 store = store_factory(lambda: settings(LinkerSettings))
 
 
@@ -62,7 +56,7 @@ def publish(events: list[effects.DomainEvent]) -> None:
 
 def claim_links() -> ClaimLinks:
     """Where claim links point, and the key of their tokens (fetched only when a claim notice is built)."""
-    return ClaimLinks(settings().claim_url_base, claim_token_key)
+    return ClaimLinks(settings(EffectSettings).claim_url_base, claim_token_key)
 
 
 @tracer.capture_method

@@ -12,7 +12,7 @@ from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.domain.identity.proofs import bring_sales, place_sale, reached_at
 from customer_profiles.domain.sales.orders import place_consumer_order
-from customer_profiles.domain.sales.pos import Customer, PlannedSale, plan_sale
+from customer_profiles.domain.sales.sale_plan import Customer, PlannedSale, plan_sale
 from customer_profiles.domain.staff import org_console
 from customer_profiles.domain.staff.access import acting_staff, require_staff_of
 from customer_profiles.errors import Forbidden, IdempotencyKeyReused, NotFound

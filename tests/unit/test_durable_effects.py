@@ -5,7 +5,7 @@ import pytest
 from customer_profiles.data import keys
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.identity import linking, users
-from customer_profiles.domain.sales import pos
+from customer_profiles.domain.sales import pos, sale_plan
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.api import PosSaleRequest
 from tests.unit.conftest import staff_principal, user_principal
@@ -38,10 +38,10 @@ def test_a_sale_planned_for_a_dormant_user_that_is_merged_before_it_commits_land
     # Given a dormant user by phone, and a sale planned for it at a new org
     sell(store, "org-a", phone="+14155552671")
     request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES})
-    planned = pos.plan_sale(
+    planned = sale_plan.plan_sale(
         store,
         "org-z",
-        pos.Customer(identifiers=[("phone", "+14155552671")]),
+        sale_plan.Customer(identifiers=[("phone", "+14155552671")]),
         request,
         payment_method="cash",
         channel="pos",

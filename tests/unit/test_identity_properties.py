@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from customer_profiles.clock import utc_now
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.identity import history, users
-from customer_profiles.domain.sales import pos
+from customer_profiles.domain.sales import sale_plan
 from customer_profiles.models.api import PosSaleRequest
 from customer_profiles.models.domain import Proof
 from tests.unit.conftest import each_example_from_empty, user_principal
@@ -114,14 +114,14 @@ def run_digits(run: str, n: int) -> str:
 
 
 def sell(store, org_id, identifiers, channel):
-    customer = pos.Customer(identifiers=identifiers)
+    customer = sale_plan.Customer(identifiers=identifiers)
     request = PosSaleRequest.model_validate({"currency": "GBP", "payment_method": "cash", "lines": LINES})
     proof = (
         Proof(provenance="staff_captured", at=utc_now(), org_id=org_id)
         if channel == "window"
         else Proof(provenance="partner_asserted", at=utc_now(), partner_id="reseller")
     )
-    planned = pos.plan_sale(
+    planned = sale_plan.plan_sale(
         store,
         org_id,
         customer,

@@ -1,4 +1,4 @@
-"""Cursors: the positions of paged reads, opaque to clients, and their validation.
+"""Cursors: the positions of paged reads, opaque to clients (`ports.cursors` encodes them), and their validation.
 
 A cursor is client input. Every start key it carries is checked against the query it resumes (its key
 attributes, its partition, its sort-key prefix, DynamoDB's limits) before a request carries it: DynamoDB
@@ -7,49 +7,20 @@ would refuse it (a ValidationException) or fail to encode it, and either would a
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any
 
 from customer_profiles.errors import InvalidInput
+from customer_profiles.ports.cursors import decode_cursor, encode_cursor
 
 # DynamoDB's limits on a key attribute's string value, in UTF-8 bytes; an empty one is refused too.
 PARTITION_KEY_BYTES = 2048
 SORT_KEY_BYTES = 1024
 
 
-def _integer(value: Any) -> int:
-    """DynamoDB numbers come back as Decimal; every number we store is an integer."""
-    if isinstance(value, Decimal):
-        return int(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def encode_cursor(position: Any) -> str | None:
-    if not position:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(position, sort_keys=True, default=_integer).encode()).decode()
-
-
 def invalid_cursor() -> InvalidInput:
     return InvalidInput("invalid cursor", field="cursor")
-
-
-def decode_cursor(cursor: str | None) -> Any:
-    """The position a cursor holds (always a JSON object: `encode_cursor` makes no other), or None for none."""
-    if not cursor:
-        return None
-    try:
-        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error, RecursionError) as error:  # RecursionError: deeply nested JSON
-        raise invalid_cursor() from error
-    if not isinstance(position, dict):
-        raise invalid_cursor()
-    return position
 
 
 def is_key_value(value: Any, *, max_bytes: int = SORT_KEY_BYTES) -> bool:

@@ -62,8 +62,8 @@ class OrderRecords(Records):
         from one Query per kind (each descending, `limit` + 1 items), merged by creation time.
 
         The cursor holds where each kind stopped, so every child appears on exactly one page. Entitlements
-        with ids made before ids were time-ordered (`clock.time_ordered_id`) come after every newer one,
-        in id order among themselves.
+        whose ids are not time-ordered (uuid4 hex, not `clock.time_ordered_id`) come after every time-ordered
+        one, in id order among themselves.
         """
         pk = keys.profile_pk(org_id, profile_id)
         prefixes = keys.CHILD_SK_PREFIXES

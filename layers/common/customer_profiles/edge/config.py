@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, overload
+from typing import Any
 
 # Every variable some function requires: tools that import the functions without running them (the OpenAPI
 # document, the benchmark, tests) give each a placeholder.
@@ -150,17 +150,12 @@ def load[S](kind: type[S]) -> S:
 
 
 class CachedSettings:
-    """Settings of one kind, read once per process (`cache_clear` reads them again); without a kind, the
-    effects'."""
+    """Settings of one kind, read once per process (`cache_clear` reads them again)."""
 
     def __init__(self) -> None:
         self._read: dict[type[Any], Any] = {}
 
-    @overload
-    def __call__(self) -> EffectSettings: ...
-    @overload
-    def __call__[S](self, kind: type[S]) -> S: ...
-    def __call__(self, kind: type[Any] = EffectSettings) -> Any:
+    def __call__[S](self, kind: type[S]) -> S:
         if kind not in self._read:
             self._read[kind] = load(kind)
         return self._read[kind]
@@ -170,15 +165,3 @@ class CachedSettings:
 
 
 settings = CachedSettings()
-
-
-def require(*variables: str | tuple[str, ...]) -> None:
-    """Fails unless each variable (or one of each tuple of alternatives) is set and not empty: the linker's
-    check at import, the variables of `LinkerSettings`."""
-    missing = [
-        " or ".join(group)
-        for group in ((v,) if isinstance(v, str) else v for v in variables)
-        if not any(os.environ.get(name) for name in group)
-    ]
-    if missing:
-        raise MissingSettings(f"missing required environment variable(s): {'; '.join(missing)}")

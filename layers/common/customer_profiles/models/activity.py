@@ -1,5 +1,5 @@
 """A profile's activity trail: who changed an item (stamped by its writer) and what happened to a profile
-(derived from the table's stream by `domain.effects.activity`).
+(derived from the table's stream by `domain.effects.trail`).
 
 Entries hold kinds, ids, field names and enumerations only, never a personal value (no email, phone, name,
 user id): erasure never has to find them, and staff may read them all (docs/decisions.md, section 22).

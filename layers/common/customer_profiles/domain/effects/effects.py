@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Protocol
 
 from customer_profiles.domain.claims.claim_tokens import claim_token
 from customer_profiles.domain.effects import activity, tallies
@@ -21,13 +21,17 @@ from customer_profiles.domain.privacy import erasure
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.domain import Claim, ClaimNotice, PendingEffect
 from customer_profiles.models.events import DomainEvent
-from customer_profiles.ports.effects import ClaimLinks
+from customer_profiles.ports.effects import ClaimLinks, StreamStore
+from customer_profiles.ports.identity import ProfileLinking, SaleProofs
+from customer_profiles.ports.privacy import PersonErasure
 from customer_profiles.retry import on_concurrent_write
 
 Publish = Callable[[list[DomainEvent]], None]
-# Completing an effect runs use cases of other families as well (linking, proofs, erasure), each taking the
-# store type it names: the store given here is the one that implements them all (`data.store.Store`).
-EffectStore = Any
+
+
+class EffectStore(StreamStore, ProfileLinking, SaleProofs, PersonErasure, Protocol):
+    """Completing an effect runs use cases of other families as well (linking, proofs, erasure): the store
+    given here implements each of their ports (`data.store.Store` does)."""
 
 
 def perform(  # noqa: PLR0912 - one branch per kind

@@ -22,7 +22,7 @@ from customer_profiles.clock import new_id, utc_now
 from customer_profiles.domain.claims import claim_lifecycle
 from customer_profiles.domain.claims.claim_tokens import claim_token, token_hash
 from customer_profiles.domain.privacy import consents
-from customer_profiles.domain.sales.pos import Customer, PlannedSale, plan_sale
+from customer_profiles.domain.sales.sale_plan import Customer, PlannedSale, plan_sale
 from customer_profiles.domain.staff.org_console import normalised_identifiers
 from customer_profiles.errors import Forbidden, NotFound, StateConflict, Unauthenticated
 from customer_profiles.models.activity import Actor
@@ -105,7 +105,7 @@ def _order_created(
     claim_days: int,
     token_key: TokenKey,
 ) -> tuple[dict, Outcome]:
-    # The order, not its bytes; without consents, hashed as before they existed (orders recorded earlier match).
+    # The order, not its bytes; an order without consents is hashed without the field, as its hash was recorded.
     unstated = {"consents"} if request.consents is None else None
     order_sha256 = hashlib.sha256(request.model_dump_json(exclude=unstated).encode()).hexdigest()
     if ordered is not None:  # the partner sent the order again under a new webhook-id

@@ -17,7 +17,7 @@ EffectKind = Literal[
     "bring_sales",
     "move_entitlements",
     "record_activity",  # a stream record's activity entries, when writing them failed (domain.effects.activity)
-    "recount",  # the report's tallies a stream record touches, when updating them failed (domain.staff.report)
+    "recount",  # the report's tallies a stream record touches, when updating them failed (domain.effects.tallies)
 ]
 
 
