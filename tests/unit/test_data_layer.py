@@ -12,7 +12,7 @@ from customer_profiles.data import codec, keys
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.tx import MAX_ITEMS, TooManyItems, TransactionCancelled, parse_cancellation
 from customer_profiles.domain.identity import linking, registration, users
-from customer_profiles.domain.sales import orders, pos
+from customer_profiles.domain.sales import orders, pos, sale_plan
 from customer_profiles.domain.staff import org_console
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.errors import ConcurrentWrite, StateConflict, TryAgain
@@ -53,7 +53,7 @@ def every_page(fetch, limit):
 def test_listing_pages_through_profiles_that_all_sit_in_one_shard(store, monkeypatch):
     # Given three profiles whose ids all fall into one listing shard
     ids = iter(i for i in (f"p{n:04d}" for n in range(10_000)) if zlib.crc32(i.encode()) % keys.ORG_LISTING_SHARDS == 2)
-    monkeypatch.setattr(pos, "new_id", lambda: next(ids))
+    monkeypatch.setattr(sale_plan, "new_id", lambda: next(ids))
     made = [sell(store, given_name=f"Shard{n}").profile.profile_id for n in range(3)]
 
     # When staff page the listing one profile at a time

@@ -185,6 +185,40 @@ def test_an_org_erasure_forgets_open_claims_contacts_and_the_dormant_holder(stor
     assert holder is None or (holder.email is None and holder.phone is None)
 
 
+def test_an_org_erasure_racing_a_sale_elsewhere_never_strands_that_sale(store, monkeypatch):
+    """Org A erases the only profile of the dormant holder of an email while org B sells to that email: the
+    erasure read the holder with no profile left just before B's sale made one under it. The release then
+    fails on the holder's version, reads again and keeps the holder, so whoever verifies the email later
+    gets B's sale."""
+    sell(store, "org-a", email="raced@example.com")
+    holder_id = store.identifier_holders([("email", "raced@example.com")])[("email", "raced@example.com")].user_id
+    profile_id = store.profile_id_of_user_in_org(holder_id, "org-a")
+    reads = {"n": 0}
+    user_has_profiles = store.user_has_profiles
+
+    def read_then_b_sells(user_id):
+        found = user_has_profiles(user_id)
+        reads["n"] += 1
+        if reads["n"] == 1:  # the erasure has read "no profile left"; org B's sale commits now
+            reads["sale"] = sell(store, "org-b", email="raced@example.com")
+        return found
+
+    monkeypatch.setattr(store, "user_has_profiles", read_then_b_sells)
+    privacy.erase_org_profile(store, ADMIN, "org-a", profile_id)
+    drain(store)
+
+    assert reads["n"] == 2  # the release failed on the holder's version and read again
+    sale = reads["sale"]
+    owner = person("owner", email="raced@example.com")
+    users.register_me(store, owner)
+    drain(store)
+    assert sale.order.order_id in {
+        e.order.order_id
+        for e in history.history_of_me(store, owner, org_id=None, limit=50, cursor=None).entries
+        if e.order
+    }
+
+
 def test_a_persons_verified_email_captured_on_someone_elses_profile_goes_with_their_erasure(store):
     """Scenario 7: staff typed the first customer's email with the second customer's phone on the second
     customer's sale; the second verified only the phone. The first verifies the email and erases

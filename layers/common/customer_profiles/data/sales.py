@@ -39,7 +39,17 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
     elif sale.user_id:  # the holder as planned: not merged (its profiles would strand), not activated meanwhile
         failing = UserGone("the caller's user is not active") if sale.for_the_caller else None
         holder = keys.user_key(sale.user_id)
-        if sale.holder_status:
+        if sale.holder_status == "dormant" and sale.new_profile:
+            # A new profile under a dormant holder changes the holder's version: an org erasure that read it
+            # with no profile left (to release its identifier) then fails its write and reads again.
+            tx.update(
+                holder,
+                "SET #version = #version + :one",
+                "attribute_exists(pk) AND #status = :status",
+                one=1,
+                status=sale.holder_status,
+            )
+        elif sale.holder_status:
             tx.check(holder, "attribute_exists(pk) AND #status = :status", failing=failing, status=sale.holder_status)
         else:
             condition = "#status IN (:active, :dormant)"  # neither merged (its profiles would strand) nor erasing
