@@ -37,23 +37,7 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
     if sale.new_user:
         add_user(tx, None, sale.new_user)
     elif sale.user_id:  # the holder as planned: not merged (its profiles would strand), not activated meanwhile
-        failing = UserGone("the caller's user is not active") if sale.for_the_caller else None
-        holder = keys.user_key(sale.user_id)
-        if sale.holder_status == "dormant" and sale.new_profile:
-            # A new profile under a dormant holder changes the holder's version: an org erasure that read it
-            # with no profile left (to release its identifier) then fails its write and reads again.
-            tx.update(
-                holder,
-                "SET #version = #version + :one",
-                "attribute_exists(pk) AND #status = :status",
-                one=1,
-                status=sale.holder_status,
-            )
-        elif sale.holder_status:
-            tx.check(holder, "attribute_exists(pk) AND #status = :status", failing=failing, status=sale.holder_status)
-        else:
-            condition = "#status IN (:active, :dormant)"  # neither merged (its profiles would strand) nor erasing
-            tx.check(holder, condition, failing=failing, active="active", dormant="dormant")
+        _add_holder_guard(tx, sale, sale.user_id)
     if sale.claimed_identifiers:
         assert sale.proof and sale.user_id
         add_identifiers(tx, sale.claimed_identifiers, sale.user_id, sale.proof)
@@ -123,3 +107,24 @@ class SaleRecords(Records):
     def create_order(self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
         """The order and its entitlements in one transaction, under a profile that still belongs to the user."""
         self.write_sale(SaleWrite(order=order, entitlements=list(entitlements), user_id=user_id))
+
+
+def _add_holder_guard(tx: Tx, sale: SaleWrite, user_id: str) -> None:
+    """The holder the sale was planned for is still as read (and a dormant one gaining a profile changes)."""
+    failing = UserGone("the caller's user is not active") if sale.for_the_caller else None
+    holder = keys.user_key(user_id)
+    if sale.holder_status == "dormant" and sale.new_profile:
+        # A new profile under a dormant holder changes the holder's version: an org erasure that read it
+        # with no profile left (to release its identifier) then fails its write and reads again.
+        tx.update(
+            holder,
+            "SET #version = #version + :one",
+            "attribute_exists(pk) AND #status = :status",
+            one=1,
+            status=sale.holder_status,
+        )
+    elif sale.holder_status:
+        tx.check(holder, "attribute_exists(pk) AND #status = :status", failing=failing, status=sale.holder_status)
+    else:
+        condition = "#status IN (:active, :dormant)"  # neither merged (its profiles would strand) nor erasing
+        tx.check(holder, condition, failing=failing, active="active", dormant="dormant")
