@@ -37,8 +37,9 @@ settings(LinkerSettings)  # checked at import: a deployment missing one fails it
 tracer = LazyTracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-# The stream normally completes an effect within seconds; the sweep leaves younger ones to it.
-SWEEP = effects.RedrivePolicy(settle=timedelta(minutes=5))
+# The stream normally completes an effect within seconds; the sweep leaves younger ones to it, and makes one pass
+# a run: what that pass leaves (a link's re-keys) waits for the next run, the pending index having caught up.
+SWEEP = effects.RedrivePolicy(settle=timedelta(minutes=5), rounds=1)
 # A scheduled run gives the sweep at most this share of the time it starts with, so that a backlog, or an effect
 # that keeps failing slowly, never keeps the claim schedule from running; what is left waits for the next run.
 SWEEP_SHARE = 0.5

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from customer_profiles.domain.effects import effects
 from customer_profiles.models.domain import PendingEffect
 from customer_profiles.models.events import DomainEvent
+from linker import SWEEP
 
-SWEEP = effects.RedrivePolicy(settle=timedelta(minutes=5))
 OPERATOR = effects.RedrivePolicy()
 
 
@@ -55,6 +55,28 @@ def test_the_sweep_leaves_young_effects_to_the_stream_and_the_operator_takes_the
     assert 3590 < swept.oldest_seconds < 3700 and [e.effect_id for e in store.all_pending()] == ["New"]
     assert operated.done == 2
     assert [e.detail_type for e in published] == ["Old", "Old", "New"]
+
+
+def test_the_sweep_makes_one_pass_a_run_and_the_operator_passes_until_none_is_left():
+    # Given an effect whose publishing surfaces another one the stream left long ago (the index caught up)
+    def chained() -> tuple[FakePending, effects.Publish]:
+        store = FakePending(publishing("First", minutes_ago=60))
+
+        def publish(events: list[DomainEvent]) -> None:
+            if events[0].detail_type == "First":
+                store.put_pending(publishing("Surfaced", minutes_ago=60))
+
+        return store, publish
+
+    # When each policy re-drives
+    swept_store, publish = chained()
+    swept = effects.redrive(swept_store, publish, SWEEP)
+    operated_store, publish = chained()
+    operated = effects.redrive(operated_store, publish, OPERATOR)
+
+    # Then the sweep's one pass leaves it for its next run; the operator completes it
+    assert swept.done == 1 and [e.effect_id for e in swept_store.all_pending()] == ["Surfaced"]
+    assert operated.done == 2 and operated_store.all_pending() == []
 
 
 def test_what_completing_an_effect_causes_is_completed_in_the_next_round_by_the_operator_only():

@@ -92,8 +92,8 @@ def complete(store: EffectStore, effect: PendingEffect, publish: Publish, *, lin
 
 @dataclass(frozen=True)
 class RedrivePolicy:
-    """Which pending effects a re-drive completes, and for how long: the linker's schedule and the operator
-    differ only in how long the stream is given first."""
+    """Which pending effects a re-drive completes, and how many passes it makes: the linker's schedule leaves
+    the stream its first minutes and makes one pass a run; the operator takes everything until none is left."""
 
     settle: timedelta = timedelta(0)  # an effect younger than this is left to the stream
     rounds: int = 10  # completing an effect may leave others (a link leaves re-keys): passes until none is left
