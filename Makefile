@@ -103,7 +103,7 @@ openapi: $(STAMPS)/venv
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 unit: $(STAMPS)/venv
-	$(PYTEST) tests/unit tests/local_runtime -m "not integration" $(PYTEST_ARGS)
+	$(PYTEST) tests/domain tests/unit tests/local_runtime -m "not integration" $(PYTEST_ARGS)
 
 integration: tools
 	$(PYTEST) tests/integration tests/local_runtime -m integration $(PYTEST_ARGS)

@@ -34,14 +34,17 @@ def receive(
     body: str,
     *,
     claim_days: int,
-    secrets: Callable[[str], list[str]] = secret_store.partner_secrets,
-    token_key: Callable[[], bytes] = secret_store.claim_token_key,
+    secrets: Callable[[str], list[str]] | None = None,
+    token_key: Callable[[], bytes] | None = None,
 ) -> tuple[dict, Outcome]:
     """Verify, parse and act on a reseller's message (an order, or an event about one); returns our answer and
-    the outcome (created, applied, or a redelivery answered the first answer)."""
+    the outcome (created, applied, or a redelivery answered the first answer). The partner's signing secrets
+    and the claim-token key come from the secret store, looked up when called, unless given."""
     partner = partners.active_partner(store, partner_id)
-    signed = signed_message(partner_id, headers, body, secrets(partner_id))
-    return partners.accept_partner_order(store, partner, signed, claim_days=claim_days, token_key=token_key)
+    read_secrets = secrets or secret_store.partner_secrets
+    signed = signed_message(partner_id, headers, body, read_secrets(partner_id))
+    key = token_key or secret_store.claim_token_key
+    return partners.accept_partner_order(store, partner, signed, claim_days=claim_days, token_key=key)
 
 
 def signed_message(partner_id: str, headers: dict[str, str], body: str, secrets: list[str]) -> SignedMessage:

@@ -42,8 +42,8 @@ class ApiFunction[S: TableSettings]:
 
     def prepare_snapshot(self, unauthenticated: tuple[str, str] | None = None) -> None:
         """Built and primed into the snapshot: the store (one GetItem answered in-process), the tracer and,
-        given a (method, path), the handler (that request answered 401). Secrets are read at request time
-        (cached briefly), never kept in the snapshot."""
+        given a (method, path), the handler (that request answered 401). Secrets are read at request time,
+        never kept in the snapshot."""
         request = (snapstart.unauthenticated_request(self.handler, *unauthenticated),) if unauthenticated else ()
         snapstart.prepare(
             self.store,
