@@ -135,11 +135,13 @@ class SaleProofs(Profiles):
         self.moves: list[TypedSaleMove] = []
         self.forgotten: list[tuple[Identifier, str]] = []  # (identifier, order id) taken off an order
 
-    def add_typed_sale(self, order: Order) -> TypedSale:
+    def add_typed_sale(self, order: Order, *, placed_with_person: bool = False) -> TypedSale:
         """The order, and a pointer under each identifier it was typed with."""
         self.orders[order.org_id, order.profile_id, order.created_at, order.order_id] = order
         typed = tuple(t.identifier for t in order.typed)
-        pointer = TypedSale(order.org_id, order.profile_id, order.order_id, order.created_at, (), typed)
+        pointer = TypedSale(
+            order.org_id, order.profile_id, order.order_id, order.created_at, (), typed, placed_with_person
+        )
         for identifier in typed:
             self.pointers.setdefault(identifier, []).append(pointer)
         return pointer

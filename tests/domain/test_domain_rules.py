@@ -330,6 +330,23 @@ def test_a_sale_a_later_proof_reached_goes_to_the_earlier_prover() -> None:
     assert store.moves[0].source == theirs
 
 
+def test_a_sale_that_went_to_a_person_as_it_was_made_stays_whenever_an_earlier_proof_runs() -> None:
+    # Given a sale placed with its owner as it was made (they proved the identifier typed first)
+    store = fakes.SaleProofs()
+    owner = store.add_user(person("u-owner"))
+    theirs = store.add_profile(profile("p-owner", owner.user_id))
+    store.add_typed_sale(typed_order(theirs.profile_id, reached="2027-03-11T00:00:00.000Z"), placed_with_person=True)
+    prover = store.add_user(person("u-p"))
+
+    # When the effect of a proof made before the sale runs only now (delayed, or redelivered)
+    events = bring_sales(store, EMAIL, prover.user_id, PROVEN_AT)
+
+    # Then the sale stays with its owner; the prover's identifier leaves it with its pointer
+    assert store.moves == [] and events == []
+    assert store.forgotten == [(EMAIL, "o-typed")]
+    assert store.typed_sales(EMAIL) == []
+
+
 # --- who may act where ----------------------------------------------------------------------------------------
 
 
