@@ -57,22 +57,31 @@ def test_the_sweep_leaves_young_effects_to_the_stream_and_the_operator_takes_the
     assert [e.detail_type for e in published] == ["Old", "Old", "New"]
 
 
+def chained(caused: str, *, minutes_ago: float) -> tuple[FakePending, effects.Publish]:
+    """An old effect whose publishing writes another one, `minutes_ago` old (as a link leaves re-keys)."""
+    store = FakePending(publishing("First", minutes_ago=60))
+
+    def publish(events: list[DomainEvent]) -> None:
+        if events[0].detail_type == "First":
+            store.put_pending(publishing(caused, minutes_ago=minutes_ago))
+
+    return store, publish
+
+
+def redriven_by_each_policy(
+    caused: str, *, minutes_ago: float
+) -> tuple[effects.Redrive, FakePending, effects.Redrive, FakePending]:
+    swept_store, publish = chained(caused, minutes_ago=minutes_ago)
+    swept = effects.redrive(swept_store, publish, SWEEP)
+    operated_store, publish = chained(caused, minutes_ago=minutes_ago)
+    operated = effects.redrive(operated_store, publish, OPERATOR)
+    return swept, swept_store, operated, operated_store
+
+
 def test_the_sweep_makes_one_pass_a_run_and_the_operator_passes_until_none_is_left():
     # Given an effect whose publishing surfaces another one the stream left long ago (the index caught up)
-    def chained() -> tuple[FakePending, effects.Publish]:
-        store = FakePending(publishing("First", minutes_ago=60))
-
-        def publish(events: list[DomainEvent]) -> None:
-            if events[0].detail_type == "First":
-                store.put_pending(publishing("Surfaced", minutes_ago=60))
-
-        return store, publish
-
     # When each policy re-drives
-    swept_store, publish = chained()
-    swept = effects.redrive(swept_store, publish, SWEEP)
-    operated_store, publish = chained()
-    operated = effects.redrive(operated_store, publish, OPERATOR)
+    swept, swept_store, operated, operated_store = redriven_by_each_policy("Surfaced", minutes_ago=60)
 
     # Then the sweep's one pass leaves it for its next run; the operator completes it
     assert swept.done == 1 and [e.effect_id for e in swept_store.all_pending()] == ["Surfaced"]
@@ -81,20 +90,8 @@ def test_the_sweep_makes_one_pass_a_run_and_the_operator_passes_until_none_is_le
 
 def test_what_completing_an_effect_causes_is_completed_in_the_next_round_by_the_operator_only():
     # Given an effect whose publishing writes another effect (as a link leaves re-keys)
-    def chained() -> tuple[FakePending, effects.Publish]:
-        store = FakePending(publishing("First", minutes_ago=60))
-
-        def publish(events: list[DomainEvent]) -> None:
-            if events[0].detail_type == "First":
-                store.put_pending(publishing("Caused", minutes_ago=0))
-
-        return store, publish
-
     # When each policy re-drives
-    swept_store, publish = chained()
-    swept = effects.redrive(swept_store, publish, SWEEP)
-    operated_store, publish = chained()
-    operated = effects.redrive(operated_store, publish, OPERATOR)
+    swept, swept_store, operated, operated_store = redriven_by_each_policy("Caused", minutes_ago=0)
 
     # Then the sweep leaves the new effect to the stream, and the operator leaves nothing
     assert swept.done == 1 and [e.effect_id for e in swept_store.all_pending()] == ["Caused"]
