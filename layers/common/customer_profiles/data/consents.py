@@ -11,6 +11,7 @@ from customer_profiles.data.codec import consent_from_item, consent_to_item, pro
 from customer_profiles.data.profile_items import profile_holds
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
+from customer_profiles.data.users import check_holder
 from customer_profiles.errors import UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.consents import PURPOSES, ConsentStatement, instant
@@ -69,7 +70,7 @@ class ConsentRecords(Records):
         if profile.user_id and holder_status:
             # "active": the person themselves, whose user must still be (else UserGone: the id was stale)
             failing = UserGone("the caller's user is not active") if holder_status == "active" else None
-            tx.check(keys.user_key(profile.user_id), "#status = :status", failing=failing, status=holder_status)
+            check_holder(tx, profile.user_id, holder_status, failing=failing)
         add_consents(tx, profile.org_id, profile.profile_id, statements)
         tx.execute(self.db.client)
 

@@ -17,7 +17,7 @@ from customer_profiles.data.settings import add_settings_check, settings_or_defa
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.typed_sales import typed_sale_item
-from customer_profiles.data.users import add_identifiers, add_user, check_holding, holders_of
+from customer_profiles.data.users import add_identifiers, add_user, check_holder, check_holding, holders_of
 from customer_profiles.errors import UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import Entitlement, Holding, Identifier, Order, OrgSettings
@@ -37,7 +37,8 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
     if sale.new_user:
         add_user(tx, None, sale.new_user)
     elif sale.user_id:  # the holder as planned: not merged (its profiles would strand), not activated meanwhile
-        _add_holder_guard(tx, sale, sale.user_id)
+        failing = UserGone("the caller's user is not active") if sale.for_the_caller else None
+        check_holder(tx, sale.user_id, sale.holder_status, gains_profile=sale.new_profile is not None, failing=failing)
     if sale.claimed_identifiers:
         assert sale.proof and sale.user_id
         add_identifiers(tx, sale.claimed_identifiers, sale.user_id, sale.proof)
@@ -107,24 +108,3 @@ class SaleRecords(Records):
     def create_order(self, order: Order, entitlements: Sequence[Entitlement], user_id: str | None) -> None:
         """The order and its entitlements in one transaction, under a profile that still belongs to the user."""
         self.write_sale(SaleWrite(order=order, entitlements=list(entitlements), user_id=user_id))
-
-
-def _add_holder_guard(tx: Tx, sale: SaleWrite, user_id: str) -> None:
-    """The holder the sale was planned for is still as read (and a dormant one gaining a profile changes)."""
-    failing = UserGone("the caller's user is not active") if sale.for_the_caller else None
-    holder = keys.user_key(user_id)
-    if sale.holder_status == "dormant" and sale.new_profile:
-        # A new profile under a dormant holder changes the holder's version: an org erasure that read it
-        # with no profile left (to release its identifier) then fails its write and reads again.
-        tx.update(
-            holder,
-            "SET #version = #version + :one",
-            "attribute_exists(pk) AND #status = :status",
-            one=1,
-            status=sale.holder_status,
-        )
-    elif sale.holder_status:
-        tx.check(holder, "attribute_exists(pk) AND #status = :status", failing=failing, status=sale.holder_status)
-    else:
-        condition = "#status IN (:active, :dormant)"  # neither merged (its profiles would strand) nor erasing
-        tx.check(holder, condition, failing=failing, active="active", dormant="dormant")

@@ -72,6 +72,24 @@ def check_active(tx: Tx, user_id: str, failing: Exception | None = None) -> None
     tx.check(keys.user_key(user_id), "#status = :active", failing=failing, active="active")
 
 
+def check_holder(
+    tx: Tx, user_id: str, status: str | None, *, gains_profile: bool = False, failing: Exception | None = None
+) -> None:
+    """The holder a sale was planned for is still so when the write commits: in the status read, else active
+    or dormant (neither merged, whose profiles would strand, nor erasing). A dormant holder gaining a profile
+    changes version: an org erasure that read it with no profile left (to release its identifier) then fails
+    its write and reads again."""
+    holder = keys.user_key(user_id)
+    if status == "dormant" and gains_profile:
+        condition = "attribute_exists(pk) AND #status = :status"
+        tx.update(holder, "SET #version = #version + :one", condition, one=1, status=status)
+    elif status:
+        tx.check(holder, "attribute_exists(pk) AND #status = :status", failing=failing, status=status)
+    else:
+        condition = "#status IN (:active, :dormant)"
+        tx.check(holder, condition, failing=failing, active="active", dormant="dormant")
+
+
 def check_holding(tx: Tx, identifier: Identifier, holding: Holding | None) -> None:
     """The identifier is still held as it was read (by nobody, or by the same user): a decision taken on who
     held it stands only if that is still so when the write commits."""
