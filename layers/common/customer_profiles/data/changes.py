@@ -18,6 +18,7 @@ from customer_profiles.data.codec import (
     claim_from_item,
     consent_from_item,
     entitlement_from_item,
+    move_from_item,
     order_from_item,
     profile_from_item,
     receipt_from_item,
@@ -35,6 +36,7 @@ from customer_profiles.ports.effects import (
     EntitlementChanged,
     Event,
     ItemKey,
+    MoveKept,
     OrderChanged,
     OrgSettingsChanged,
     OtherChange,
@@ -103,7 +105,8 @@ def _item_change(event: Event, key: ItemKey, old: Image | None, new: Image | Non
 def _profile_item(
     event: Event, key: ItemKey, old: Image | None, new: Image | None, owner: tuple[str, str]
 ) -> StreamChange | None:
-    """An item in a profile's partition: the profile itself, an order, an entitlement, a consent statement."""
+    """An item in a profile's partition: the profile itself, an order, an entitlement, a consent statement, a
+    move kept in its lineage."""
     org_id, profile_id = owner
     sk = key.sk
     if sk == keys.PROFILE_SK:
@@ -116,6 +119,8 @@ def _profile_item(
         changed_at = _text((new or {}).get("status_changed_at"))
         sides = _sides(event, key, old, new, entitlement_from_item)
         return EntitlementChanged(**sides, org_id=org_id, profile_id=profile_id, status_changed_at=changed_at)
+    if sk.startswith(keys.MOVE_SK_PREFIX):
+        return MoveKept(**_sides(event, key, old, new, move_from_item))
     if sk.startswith(keys.CONSENT_SK_PREFIX):
         purpose = sk.removeprefix(keys.CONSENT_SK_PREFIX)
         return ConsentChanged(

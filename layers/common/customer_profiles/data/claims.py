@@ -8,16 +8,19 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from customer_profiles.clock import time_ordered_id
 from customer_profiles.data import keys
 from customer_profiles.data.codec import claim_from_item, entitlement_to_item
 from customer_profiles.data.deliveries import add_delivery
+from customer_profiles.data.lineage import add_move
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.profile_items import profile_holds
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.data.users import check_active
 from customer_profiles.errors import UserGone
-from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, PendingEffect, Profile
+from customer_profiles.models.activity import CUSTOMER
+from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, Move, PendingEffect, Profile
 from customer_profiles.ports.claims import Delivery
 
 # What a claim loses when it closes (claimed, cancelled, expired) or its recipient is erased: its place in
@@ -162,6 +165,8 @@ class ClaimRecords(Records):
                 continue
             tx.put_if_new(entitlement_to_item(moved, target.user_id))
             tx.delete(key, "#status = :pending", pending="pending_claim")
+        if entitlements and source.profile_id != target.profile_id:
+            add_move(tx, _claim_move(source, target, entitlements, now))
         tx.execute(self.db.client)
         return activated
 
@@ -169,6 +174,27 @@ class ClaimRecords(Records):
         """The claims as they are now (one strongly consistent BatchGetItem per 100), by token hash."""
         items = self.db.batch_get([keys.claim_key(h) for h in sorted(set(token_hashes))])
         return {i["pk"].removeprefix(keys.CLAIM_PREFIX): claim_from_item(i) for i in items}
+
+
+def _claim_move(source: Profile, target: Profile, entitlements: Sequence[Entitlement], now: str) -> Move:
+    """A claim's tickets going to the person who accepted it (kept on their profile: never theirs to disown)."""
+    return Move(
+        move_id=time_ordered_id(now),
+        org_id=target.org_id,
+        profile_id=target.profile_id,
+        subject="order",
+        order_id=entitlements[0].order_id,
+        kind="claim",
+        proof="claim",
+        at=now,
+        by=CUSTOMER.stamp(),
+        from_profile_id=source.profile_id,
+        from_user_id=source.user_id,
+        to_profile_id=target.profile_id,
+        to_user_id=target.user_id,
+        order_ids=[entitlements[0].order_id],
+        entitlement_ids=[e.entitlement_id for e in entitlements],
+    )
 
 
 def add_claim(tx: Tx, claim: Claim, token_hash: str) -> None:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from customer_profiles.data import keys
 from customer_profiles.data.codec import consent_from_item, consent_to_item, profile_from_item
+from customer_profiles.data.lineage import add_move
+from customer_profiles.data.moves import merge_move
 from customer_profiles.data.profile_items import profile_holds
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
@@ -98,7 +100,8 @@ class ConsentRecords(Records):
     def move_consents(self, source: Profile, target: Profile) -> int:
         """A merged profile's statements go to the profile it merges into, where each replaces the target's
         only if it ranks above it, and leave the source (each delete guarded by what was read): per
-        purpose the later statement survives. Returns how many statements the source had."""
+        purpose the later statement survives; the move keeps both sides, for an unmerge. Returns how many
+        statements the source had."""
         wanted = [
             keys.consent_key(profile.org_id, profile.profile_id, purpose)
             for profile in (source, target)
@@ -114,6 +117,8 @@ class ConsentRecords(Records):
         tx = self.db.tx()
         beating = [s for s in theirs.values() if s.beats(mine.get(s.purpose))]
         add_consents(tx, target.org_id, target.profile_id, beating, moved=(instant(datetime.now(UTC)), SYSTEM))
+        replaced = [mine[s.purpose] for s in beating if s.purpose in mine]
+        add_move(tx, merge_move(source, target, consents=list(theirs.values()), replaced_consents=replaced))
         for statement in theirs.values():
             key = keys.consent_key(source.org_id, source.profile_id, statement.purpose)
             tx.delete(key, "#rank = :rank", rank=statement.rank)

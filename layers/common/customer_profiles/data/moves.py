@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from customer_profiles.clock import time_ordered_id, utc_now
 from customer_profiles.data import keys
 from customer_profiles.data.codec import child_from_item, entitlement_to_item, order_to_item, profile_from_item
+from customer_profiles.data.lineage import add_move
 from customer_profiles.data.orders import OrderRecords
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.profile_items import profile_holds
@@ -16,15 +18,26 @@ from customer_profiles.data.table import KeyCondition
 from customer_profiles.data.tx import TransactionCancelled, Tx
 from customer_profiles.data.users import check_active
 from customer_profiles.errors import ConcurrentWrite, UserGone
-from customer_profiles.models.domain import Entitlement, Order, PendingEffect, Profile, User
+from customer_profiles.models.activity import CUSTOMER, SYSTEM
+from customer_profiles.models.domain import (
+    Entitlement,
+    Move,
+    MoveKind,
+    Order,
+    PendingEffect,
+    Profile,
+    TypedIdentifier,
+    User,
+)
 
-# A sale moves in one transaction: 4 checks, the order (Put + Delete), its claim or receipt, two pointers, and up
-# to this many entitlements (Put + Delete each) stay under DynamoDB's 100 items; the rest of a larger order
-# follow through a pending effect written in the same transaction (`move_entitlements`).
+# A sale moves in one transaction: 4 checks, the order (Put + Delete), its claim or receipt, two pointers, its
+# move with a reference per typed identifier (3), and up to this many entitlements (Put + Delete each) stay
+# under DynamoDB's 100 items; the rest of a larger order follow through a pending effect written in the same
+# transaction (`move_entitlements`).
 ENTITLEMENTS_PER_MOVE = 40
 # Orders and entitlements sort between these (`ENT#...`, `ORDER#...`); nothing else of a profile does.
 CHILD_SK_RANGE = (keys.ENTITLEMENT_SK_PREFIX, f"{keys.ORDER_SK_PREFIX}~")
-MOVES_PER_TRANSACTION = 50  # a Put and a Delete each: DynamoDB's 100 items
+MOVES_PER_TRANSACTION = 49  # a Put and a Delete each, and the chunk's move: DynamoDB's 100 items
 MOVE_ROUNDS = 3
 
 
@@ -37,12 +50,16 @@ def add_sale_move(
     *,
     holder: User | None,
     reached_at: str,
+    kind: MoveKind,
+    proof: str,
+    typed: Sequence[TypedIdentifier] = (),
     for_the_caller: bool = False,
 ) -> None:
     """A sale (its order and its entitlements still under `source`) under `target`, the person's profile, with
     everything the decision read as a condition: `source` still live and `holder`'s (or nobody's), the holder
     unchanged (its version), `target` live and its user's, that user active (`for_the_caller`: else UserGone).
-    Each child Put + Delete: one parent at every moment."""
+    Each child Put + Delete: one parent at every moment. The move is kept (`kind`, by `proof`, with every
+    identifier the sale was `typed` with) so that the person can disown it."""
     assert target.user_id
     holds, values = profile_holds(source.user_id)
     tx.check(keys.profile_key(source.org_id, source.profile_id), holds, **values)
@@ -57,6 +74,7 @@ def add_sale_move(
     tx.delete(left, "attribute_exists(pk)")
     first, rest = entitlements[:ENTITLEMENTS_PER_MOVE], entitlements[ENTITLEMENTS_PER_MOVE:]
     move_entitlements_of(tx, first, source.profile_id, target)
+    add_move(tx, sale_move(order, entitlements, source, target, kind=kind, proof=proof, typed=typed, at=reached_at))
     if rest:
         cause = {
             "org_id": order.org_id,
@@ -67,6 +85,38 @@ def add_sale_move(
         effect_id = f"{order.org_id}#{order.order_id}#{target.profile_id}"
         follow = PendingEffect(kind="move_entitlements", effect_id=effect_id, cause=cause, created_at=reached_at)
         add_pending(tx, follow)
+
+
+def sale_move(
+    order: Order,
+    entitlements: Sequence[Entitlement],
+    source: Profile,
+    target: Profile,
+    *,
+    kind: MoveKind,
+    proof: str,
+    typed: Sequence[TypedIdentifier],
+    at: str,
+) -> Move:
+    """A sale going from `source` to `target`, kept on `target` (where its disown finds it)."""
+    return Move(
+        move_id=time_ordered_id(at),
+        org_id=order.org_id,
+        profile_id=target.profile_id,
+        subject="order",
+        order_id=order.order_id,
+        kind=kind,
+        proof=proof,
+        at=at,
+        by=SYSTEM.stamp() if kind == "proof" else CUSTOMER.stamp(),
+        from_profile_id=source.profile_id,
+        from_user_id=source.user_id,
+        to_profile_id=target.profile_id,
+        to_user_id=target.user_id,
+        order_ids=[order.order_id],
+        entitlement_ids=[e.entitlement_id for e in entitlements],
+        typed=list(typed),
+    )
 
 
 def move_entitlements_of(tx: Tx, entitlements: Sequence[Entitlement], source_id: str, target: Profile) -> None:
@@ -96,6 +146,28 @@ def add_children_move(
             left = keys.order_key(child.org_id, source.profile_id, child.created_at, child.order_id)
             tx.delete(left, "attribute_exists(pk)")
     move_entitlements_of(tx, [c for c in children if isinstance(c, Entitlement)], source.profile_id, target)
+
+
+def merge_move(source: Profile, target: Profile, *, children: Sequence[Order | Entitlement] = (), **took: list) -> Move:
+    """Part of `source`'s merge into `target`, kept in `source`'s partition: children moved, or what `target`
+    took over (`emails`, `phones`, `cards`, `consents` with the `replaced_consents` they beat)."""
+    now = utc_now()
+    return Move(
+        move_id=time_ordered_id(now),
+        org_id=source.org_id,
+        profile_id=source.profile_id,
+        subject="merge",
+        kind="merge",
+        at=now,
+        by=SYSTEM.stamp(),
+        from_profile_id=source.profile_id,
+        from_user_id=source.user_id,
+        to_profile_id=target.profile_id,
+        to_user_id=target.user_id,
+        order_ids=[c.order_id for c in children if isinstance(c, Order)],
+        entitlement_ids=[c.entitlement_id for c in children if isinstance(c, Entitlement)],
+        **took,
+    )
 
 
 class MoveRecords(OrderRecords):
@@ -139,6 +211,7 @@ class MoveRecords(OrderRecords):
                     chunk = [child_from_item(i) for i in found[start : start + MOVES_PER_TRANSACTION]]
                     tx = self.db.tx()
                     add_children_move(tx, chunk, source, target, since=since)
+                    add_move(tx, merge_move(source, target, children=chunk))
                     tx.execute(self.db.client)
                     moved += len(chunk)
             except TransactionCancelled:

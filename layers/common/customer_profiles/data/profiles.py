@@ -9,13 +9,14 @@ from typing import Any
 from customer_profiles.data import keys
 from customer_profiles.data.codec import Item, profile_from_item
 from customer_profiles.data.cursors import MergedCursor, decode_key_cursor, encode_cursor, is_key_value
+from customer_profiles.data.lineage import add_move, profile_move
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.profile_items import SearchField, add_implied_diff, add_profile_changes, implied_items
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.users import add_identifiers, add_user, check_active, check_holding
 from customer_profiles.errors import UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
-from customer_profiles.models.domain import PendingEffect, Profile
+from customer_profiles.models.domain import Move, PendingEffect, Profile
 from customer_profiles.ports.identity import ProfileAttachment, ProfileChange
 
 ERASE_DELETES = 90  # implied items an erasure deletes per transaction (DynamoDB takes 100 items)
@@ -52,12 +53,17 @@ class ProfileRecords(Records):
         by_id = {i["profile_id"]: profile_from_item(i) for i in found}
         return [by_id[p] for p in wanted if p in by_id]
 
-    def write_profiles(self, *changes: ProfileChange, announce: PendingEffect | None = None) -> None:
-        """The profiles and everything they imply, with an event to `announce` in the same transaction."""
+    def write_profiles(
+        self, *changes: ProfileChange, announce: PendingEffect | None = None, moves: Sequence[Move] = ()
+    ) -> None:
+        """The profiles and everything they imply, with an event to `announce` and the `moves` they make kept,
+        in the same transaction."""
         tx = self.db.tx()
         add_profile_changes(tx, changes)
         if announce:
             add_pending(tx, announce)
+        for move in moves:
+            add_move(tx, move)
         tx.execute(self.db.client)
 
     def profiles_of_user(self, user_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
@@ -214,12 +220,14 @@ class ProfileWrites(ProfileRecords):
 
     def attach_profile_to_user(self, attachment: ProfileAttachment) -> None:
         """An orphan profile becomes a user's (a new dormant one, or the holder of its identifiers), only if
-        every identifier is still held as read and the holder unchanged (not merged meanwhile)."""
+        every identifier is still held as read and the holder unchanged (not merged meanwhile). The attach is
+        kept, for an admin to undo it."""
         updated = attachment.updated
         assert updated.user_id
         tx = self.db.tx()
         change = ProfileChange(attachment.profile, updated, "unowned", attachment.changed_by)
         add_profile_changes(tx, [change])
+        add_move(tx, profile_move(attachment.profile, updated, "attach", proof="staff", by=attachment.changed_by))
         if attachment.new_holder:
             add_user(tx, None, attachment.new_holder)
         elif attachment.holder:
@@ -233,11 +241,12 @@ class ProfileWrites(ProfileRecords):
     def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str, *, reached_at: str) -> Profile:
         """Re-parent a live profile (still at the version read) to another user, whom it reached at
         `reached_at` (the proof that brought it), only while that user is active (an erasure that began
-        meanwhile has listed its profiles: UserGone)."""
+        meanwhile has listed its profiles: UserGone). The link is kept, for an admin to undo it."""
         update = {"user_id": to_user_id, "updated_at": now, "version": profile.version + 1, "reached_at": reached_at}
         moved = profile.model_copy(update=update)
         tx = self.db.tx()
         add_profile_changes(tx, [ProfileChange(profile, moved, "not_merged")])
         check_active(tx, to_user_id, UserGone("the user is gone"))
+        add_move(tx, profile_move(profile, moved, "link", proof="identifier", by=SYSTEM))
         tx.execute(self.db.client)
         return moved

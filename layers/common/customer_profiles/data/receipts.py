@@ -57,6 +57,9 @@ class ReceiptRecords(Records):
                 sale.target,
                 holder=None,
                 reached_at=redemption.now,
+                kind="receipt_code",
+                proof="receipt_code",
+                typed=sale.order.typed,
                 for_the_caller=True,
             )
         else:

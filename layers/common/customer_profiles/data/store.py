@@ -18,6 +18,7 @@ from customer_profiles.data.consents import ConsentRecords
 from customer_profiles.data.deliveries import DeliveryRecords
 from customer_profiles.data.erasure import ErasureRecords
 from customer_profiles.data.history import HistoryRecords
+from customer_profiles.data.lineage import LineageRecords
 from customer_profiles.data.memberships import MembershipRecords, add_membership_check
 from customer_profiles.data.moves import MoveRecords
 from customer_profiles.data.partner_orders import PartnerOrderRecords
@@ -56,9 +57,13 @@ class Store(
     ReportRecords,
     RequestRecords,
     ErasureRecords,
+    LineageRecords,
 ):
-    def __init__(self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "") -> None:
+    def __init__(
+        self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "", lineage_days: int = 180
+    ) -> None:
         self.db = Table(table_name, dynamodb)
+        self.db.lineage_days = lineage_days  # how long each move is kept for an undo (data/lineage.py)
         self.requests_table = requests_table  # idempotent requests' answers (data/requests.py)
 
     def as_staff(self, org_id: str, subject: str, any_role: Iterable[str]) -> Store:

@@ -39,6 +39,7 @@ class IncompleteRead(Exception):
 class Table:
     def __init__(self, table_name: str, dynamodb: Any | None = None, *, sleep: Callable[[float], None] = time.sleep):
         self.name = table_name
+        self.lineage_days = 180  # the deployment's LINEAGE_RETENTION_DAYS, set by the store
         if dynamodb is None:
             import boto3  # see KeyCondition
 
@@ -51,7 +52,7 @@ class Table:
         self.standing: tuple[Callable[[Tx], None], ...] = ()
 
     def tx(self) -> Tx:
-        tx = Tx(self.name)
+        tx = Tx(self.name, lineage_days=self.lineage_days)
         for condition in self.standing:
             condition(tx)
         return tx

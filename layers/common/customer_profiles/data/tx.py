@@ -63,8 +63,9 @@ def parse_cancellation(error: ClientError) -> TransactionCancelled:
 class Tx:
     """The items of one TransactWriteItems, each with the condition that makes it safe."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, *, lineage_days: int = 180) -> None:
         self.table_name = table_name
+        self.lineage_days = lineage_days  # how long the moves it records are kept (data/lineage.py)
         self.items: list[dict[str, Any]] = []
         # A check whose failure means something for the caller (the caller's authority, its user) raises this
         # error instead of a retryable ConcurrentWrite.

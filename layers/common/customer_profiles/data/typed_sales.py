@@ -93,12 +93,24 @@ class TypedSaleRecords(OrderRecords):
         """A typed sale to the person who proved one of its identifiers first (`add_sale_move`), with its open
         claim, and every pointer to it gone: one transaction."""
         order, typed = move.order, move.typed
+        typed_with = order.typed  # kept with the move, which a disown reads: the order keeps one
         # It reached its person by `move.identifier`: the other identifiers it was typed with (someone else's,
         # perhaps) stay neither on it nor under their pointers, which go below.
         order = order.model_copy(update={"typed": [t for t in order.typed if t.identifier == move.identifier]})
         entitlements = self.entitlements_by_ids(order.org_id, move.source.profile_id, typed.entitlement_ids)
         tx = self.db.tx()
-        add_sale_move(tx, order, entitlements, move.source, move.target, holder=move.holder, reached_at=reached_at)
+        add_sale_move(
+            tx,
+            order,
+            entitlements,
+            move.source,
+            move.target,
+            holder=move.holder,
+            reached_at=reached_at,
+            kind="proof",
+            proof=move.identifier[0],
+            typed=typed_with,
+        )
         if move.claim is not None and order.claim_token_hash:
             tx.update(
                 keys.claim_key(order.claim_token_hash),

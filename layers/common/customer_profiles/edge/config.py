@@ -92,6 +92,10 @@ class AppApiSettings:
     idempotency_table_name: str
     claim_token_key_secret: str = unless_local("LOCAL_CLAIM_TOKEN_KEY_FILE")  # a listed claim is found by its token
     receipt_code_keys_secret: str = unless_local("LOCAL_RECEIPT_CODE_KEYS_FILE")  # a code is found by its keyed hash
+    lineage_retention_days: int = 180  # how long a move can be undone (data/lineage.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lineage_retention_days", _days("lineage_retention_days", self.lineage_retention_days))
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class OrgApiSettings(AppApiSettings):
     receipt_code_expiry_days: int = 30
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(
             self, "receipt_code_expiry_days", _days("receipt_code_expiry_days", self.receipt_code_expiry_days)
         )
@@ -121,6 +126,10 @@ class LinkerSettings:
     idempotency_table_name: str  # an erased profile's idempotent answers are deleted there
     event_bus_name: str = unless_local("LOCAL_EVENT_SINK")
     claim_token_key_secret: str = unless_local("LOCAL_CLAIM_TOKEN_KEY_FILE")
+    lineage_retention_days: int = 180  # how long a move it makes can be undone (data/lineage.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lineage_retention_days", _days("lineage_retention_days", self.lineage_retention_days))
 
 
 @dataclass(frozen=True)

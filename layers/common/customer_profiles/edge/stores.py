@@ -20,7 +20,8 @@ class TableSettings(Protocol):
 
 def store_factory(settings: Callable[[], TableSettings]) -> _lru_cache_wrapper[Store]:
     """A function's store, cached (`cache_clear` makes the next call build another). With the idempotency
-    table when the settings name one (the functions whose writes answer retries, or delete those answers)."""
+    table when the settings name one (the functions whose writes answer retries, or delete those answers), and
+    the lineage retention when they set one (the functions that move sales and profiles)."""
 
     @lru_cache(maxsize=1)
     def store() -> Store:
@@ -29,6 +30,10 @@ def store_factory(settings: Callable[[], TableSettings]) -> _lru_cache_wrapper[S
         from customer_profiles.data.store import Store
 
         config = settings()
-        return Store(config.table_name, requests_table=getattr(config, "idempotency_table_name", ""))
+        return Store(
+            config.table_name,
+            requests_table=getattr(config, "idempotency_table_name", ""),
+            lineage_days=getattr(config, "lineage_retention_days", 180),
+        )
 
     return store

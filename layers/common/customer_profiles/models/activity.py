@@ -68,6 +68,7 @@ ActivityKind = Literal[
     "claim_readdressed",
     "consent_changed",
     "erased",
+    "moved",  # lineage: a link, merge, proof, claim, redemption or attach, and their undoing
     "settings_changed",  # on the org's own trail (GET /v1/orgs/{org_id}/activity)
 ]
 
@@ -85,7 +86,16 @@ class ActivityEntry(BaseModel):
     identifier_kinds: list[str] | None = Field(
         default=None, description="identifier_attached, identifier_forgotten: email, phone"
     )
-    other_profile_id: str | None = Field(default=None, description="merged_into / merged_from: the other profile")
+    other_profile_id: str | None = Field(
+        default=None, description="merged_into / merged_from: the other profile; moved: where it moved from (or to)"
+    )
+    move: str | None = Field(
+        default=None,
+        description="moved: link, merge, proof, claim, receipt_code, attach, unmerge, disown or unlink",
+    )
+    proof: str | None = Field(
+        default=None, description="moved: what moved it (email, phone, identifier, claim, receipt_code, staff)"
+    )
     order_id: str | None = None
     entitlement_id: str | None = None
     claim_id: str | None = None

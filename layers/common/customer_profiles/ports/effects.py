@@ -14,6 +14,7 @@ from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
     Claim,
     Entitlement,
+    Move,
     Order,
     OrgSettings,
     PendingEffect,
@@ -99,6 +100,11 @@ class ReceiptChanged(ItemChanged[Receipt]):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MoveKept(ItemChanged[Move]):
+    """A move kept in the lineage (its partition's profile: `move.profile_id`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrgSettingsChanged(ItemChanged[OrgSettings]):
     org_id: str
 
@@ -130,6 +136,7 @@ StreamChange = (
     | UserChanged
     | ReceiptChanged
     | OrgSettingsChanged
+    | MoveKept
     | OtherChange
 )
 

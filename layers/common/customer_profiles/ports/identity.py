@@ -14,6 +14,7 @@ from customer_profiles.models.domain import (
     Entitlement,
     Holding,
     Identifier,
+    Move,
     Order,
     PendingEffect,
     Profile,
@@ -188,6 +189,8 @@ class LineageErasure(ProfileReads, Protocol):
         self, current: Profile, erased: Profile, changed_by: Actor, announce: PendingEffect | None
     ) -> None: ...
 
+    def forget_moves_of_profile(self, org_id: str, profile_id: str) -> int: ...
+
 
 class ProfileLinking(LineageErasure, Protocol):
     """A merged user's profiles following the person: moved, or merged into the person's in the same org."""
@@ -200,7 +203,9 @@ class ProfileLinking(LineageErasure, Protocol):
 
     def move_profile_to_user(self, profile: Profile, to_user_id: str, now: str, *, reached_at: str) -> Profile: ...
 
-    def write_profiles(self, *changes: ProfileChange, announce: PendingEffect | None = None) -> None: ...
+    def write_profiles(
+        self, *changes: ProfileChange, announce: PendingEffect | None = None, moves: Sequence[Move] = ()
+    ) -> None: ...
 
     def move_all_children(self, source: Profile, target: Profile, *, since: str | None = None) -> int: ...
 

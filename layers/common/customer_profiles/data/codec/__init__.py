@@ -17,6 +17,7 @@ from customer_profiles.data.codec.identity import (
     user_from_item,
     user_to_item,
 )
+from customer_profiles.data.codec.lineage import move_from_item, move_to_item
 from customer_profiles.data.codec.sales import (
     child_from_item,
     child_to_item,
@@ -67,6 +68,8 @@ __all__ = [
     "membership_from_item",
     "membership_to_items",
     "model_from_item",
+    "move_from_item",
+    "move_to_item",
     "order_from_item",
     "order_to_item",
     "org_activity_to_item",

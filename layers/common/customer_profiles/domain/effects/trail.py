@@ -16,6 +16,7 @@ from customer_profiles.ports.effects import (
     ClaimChanged,
     ConsentChanged,
     EntitlementChanged,
+    MoveKept,
     OrderChanged,
     OrgSettingsChanged,
     ProfileChanged,
@@ -76,6 +77,8 @@ def activity_of_change(change: StreamChange, *, record_time: str) -> list[Derive
             return _claim(change, record_time)
         case UserChanged():
             return _user(change, record_time)
+        case MoveKept():
+            return _move(change)
     return []
 
 
@@ -154,6 +157,33 @@ def _order(change: OrderChanged, record_time: str) -> list[Derived]:
     at = new.created_at or record_time
     entry = ActivityEntry(kind="order_placed", at=at, actor=change.changed_by, order_id=new.order_id or None)
     return [ProfileActivity(change.org_id, change.profile_id, entry)]
+
+
+def _move(change: MoveKept) -> list[Derived]:
+    """A move kept in the lineage, on the trail of the profile it concerns (and, for a sale, of the profile it
+    left): its kind and what moved it, never whom (the lineage names users; the trail does not)."""
+    move = change.new
+    if change.event != "INSERT" or move is None:
+        return []
+    actor = Actor.of_stamp(move.by) or change.changed_by
+    other = move.to_profile_id if move.from_profile_id == move.profile_id else move.from_profile_id
+
+    def entry(other_profile_id: str | None) -> ActivityEntry:
+        return ActivityEntry(
+            kind="moved",
+            at=move.at,
+            actor=actor,
+            move=move.kind,
+            proof=_label(move.proof),
+            order_id=move.order_id,
+            other_profile_id=other_profile_id if other_profile_id != move.profile_id else None,
+        )
+
+    found: list[Derived] = [ProfileActivity(move.org_id, move.profile_id, entry(other))]
+    if move.subject == "order" and move.from_profile_id and move.from_profile_id != move.profile_id:
+        left = ActivityEntry(**{**entry(None).model_dump(exclude_none=True), "other_profile_id": move.profile_id})
+        found.append(ProfileActivity(move.org_id, move.from_profile_id, left))
+    return found
 
 
 def _entitlement(change: EntitlementChanged, record_time: str) -> list[Derived]:

@@ -73,7 +73,10 @@ def erase_profile(
         store.erase_profile(profile, after, by, announce)
         return after
 
-    return on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
+    done = on_concurrent_write(attempt, give_up="the erasure kept conflicting with concurrent changes; retry")
+    if done is not None:
+        store.forget_moves_of_profile(org_id, profile_id)  # its lineage names its person: nothing to undo now
+    return done
 
 
 def erase_lineage(
@@ -135,6 +138,7 @@ def forget_identifier(store: PersonErasure, identifier: Identifier, *, before: s
         forget = functools.partial(_forget_hint, store, org_id, profile_id, identifier, before)
         on_concurrent_write(forget, give_up="a profile kept changing while an identifier left it; retry")
         store.scrub_answers_about(org_id, profile_id, identifier[1])  # a sale's answer shows what was captured
+    store.forget_kept(identifier)  # kept by a move (a sale typed with it, a survivor that took it over)
     for pointer in store.typed_sales(identifier):
         if pointer.order_created_at > before:
             continue

@@ -23,6 +23,7 @@ from customer_profiles.models.domain.identity import (
     User,
     UserStatus,
 )
+from customer_profiles.models.domain.lineage import Move, MoveKind, MoveSubject
 from customer_profiles.models.domain.sales import (
     ID,
     MAX_ENTITLEMENTS_PER_ORDER,
@@ -66,6 +67,9 @@ __all__ = [
     "IdDocument",
     "Identifier",
     "IdentifierKind",
+    "Move",
+    "MoveKind",
+    "MoveSubject",
     "Order",
     "OrderChannel",
     "OrderLine",
