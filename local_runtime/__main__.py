@@ -305,6 +305,7 @@ class LocalRuntime:
                 "lambda_endpoint": self.lambda_url,
                 "dynamodb_endpoint": self.endpoint,
                 "table": template.tables["ProfilesTable"].name,
+                "requests_table": template.tables["IdempotencyTable"].name,
                 "state_dir": str(self.state_dir),
             }
         )

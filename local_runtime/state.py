@@ -109,7 +109,7 @@ def is_held(state_dir: Path) -> bool:
 
 def running_runtime(state_dir: Path) -> dict[str, Any]:
     """What the local runtime running on `state_dir` wrote in its `runtime.json` (api, lambda_endpoint,
-    dynamodb_endpoint, table, pid); NotRunning, with what to do, when none runs there."""
+    dynamodb_endpoint, table, requests_table, pid); NotRunning, with what to do, when none runs there."""
     state_dir = Path(state_dir)
     info = _read(state_dir)
     if info is None:

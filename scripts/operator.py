@@ -54,6 +54,7 @@ except ImportError as missing:  # a Python without the project's packages (the s
     )
 
 LOCAL_TABLE = "customer-profiles-local"
+LOCAL_REQUESTS_TABLE = "customer-profiles-idempotency-local"
 
 
 class Refused(Exception):
@@ -67,6 +68,7 @@ class Target:
 
     table: str
     region: str
+    requests_table: str = ""  # idempotent answers: an erasure's effects delete those about its profiles there
     endpoint: str | None = None
     state_dir: Path | None = None
     stack: dict[str, str] = field(default_factory=dict)
@@ -117,13 +119,23 @@ def resolve_target(args: argparse.Namespace) -> Target:
         stack = describe_stack(args.stack, region)
         if "ProfilesTableName" not in stack:
             raise Refused(f"stack {args.stack} has no ProfilesTableName output: is it this service's stack?")
-        return Target(table=args.table or stack["ProfilesTableName"], region=region, stack=stack)
+        return Target(
+            table=args.table or stack["ProfilesTableName"],
+            requests_table=args.requests_table or stack.get("IdempotencyTableName", ""),
+            region=region,
+            stack=stack,
+        )
     if args.endpoint:
-        return Target(table=args.table or LOCAL_TABLE, region=args.region or "us-east-1", endpoint=args.endpoint)
-    if args.table:
+        return Target(
+            table=args.table or LOCAL_TABLE,
+            requests_table=args.requests_table or LOCAL_REQUESTS_TABLE,
+            region=args.region or "us-east-1",
+            endpoint=args.endpoint,
+        )
+    if args.table or args.requests_table:
         raise Refused(
-            f"--table {args.table}: in which DynamoDB? --stack NAME for a deployed stack's tables, "
-            "--endpoint URL for a DynamoDB of your own"
+            f"--table {args.table or args.requests_table}: in which DynamoDB? --stack NAME for a deployed "
+            "stack's tables, --endpoint URL for a DynamoDB of your own"
         )
     from local_runtime.state import NotRunning, running_runtime
 
@@ -134,7 +146,11 @@ def resolve_target(args: argparse.Namespace) -> Target:
     except NotRunning as error:
         raise Refused(f"{error}; for a deployed stack: --stack NAME") from None
     return Target(
-        table=str(running["table"]), region="us-east-1", endpoint=str(running["dynamodb_endpoint"]), state_dir=state_dir
+        table=str(running["table"]),
+        requests_table=str(running.get("requests_table", LOCAL_REQUESTS_TABLE)),
+        region="us-east-1",
+        endpoint=str(running["dynamodb_endpoint"]),
+        state_dir=state_dir,
     )
 
 
@@ -291,6 +307,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     where.add_argument("--endpoint", help="a DynamoDB endpoint of your own (e.g. another DynamoDB Local)")
     where.add_argument("--table", help="the profiles table (default: the stack's, or the local runtime's)")
+    where.add_argument(
+        "--requests-table",
+        help="the idempotent answers' table, where an erasure deletes answers (default: the stack's, or the "
+        "local runtime's)",
+    )
     where.add_argument("--state-dir", type=Path, help="the local runtime's state folder (default: STATE_DIR, .local)")
     commands = parser.add_subparsers(dest="command", required=True)
     _org_commands(commands)
@@ -370,7 +391,7 @@ def _schedule_command(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     target = resolve_target(args)
-    store = Store(target.table, target.dynamodb())
+    store = Store(target.table, target.dynamodb(), requests_table=target.requests_table)
     if args.command == "register-app-client":
         try:
             store.register_app_client(args.client_id, args.org_id, utc_now())

@@ -8,6 +8,7 @@ import pytest
 
 import linker
 import signed_messages
+from customer_profiles.data.store import Store
 from customer_profiles.domain.effects import effects
 from customer_profiles.domain.identity import history, users
 from customer_profiles.domain.privacy import consents, privacy
@@ -18,7 +19,7 @@ from customer_profiles.errors import Erased, NotFound
 from customer_profiles.models.api import OrderRequest, PosSaleRequest, ProfileUpdateRequest
 from customer_profiles.models.consents import ConsentsRequest
 from customer_profiles.models.domain import CapturedDetails, Partner
-from tests.unit.conftest import staff_principal, user_principal
+from tests.unit.conftest import TABLES, staff_principal, user_principal
 from tests.unit.test_partners import PARTNER, new_secret, signed
 
 LINES = [{"kind": "ticket", "item_id": "ev-1", "quantity": 2, "unit_price": 2500}]
@@ -281,6 +282,25 @@ def test_a_second_erasure_and_a_cached_id_after_it_do_nothing(store):
     assert store.all_pending() == []
     with pytest.raises(NotFound):
         users.get_me(store, someone)
+
+
+def test_a_store_without_the_requests_table_leaves_the_answers_of_an_erased_profile_pending(store, aws):
+    """The answers about an erased profile are deleted in the requests table: a store made without it (the
+    operator's was) fails the `pseudonymise_profile` effect and leaves it pending with the answer's reference,
+    rather than deleting the reference alone and completing with the answer, and the phone in it, left."""
+    someone = person("no-table", phone="+447911000078")
+    users.register_me(store, someone)
+    sell(store, "org-a", phone="+447911000078")  # its answer shows the profile with the phone typed
+    privacy.erase_me(store, someone)
+    without_requests = Store(TABLES["ProfilesTable"], aws)
+
+    result = effects.redrive(without_requests, lambda events: None, links=linker.claim_links())
+
+    assert [f.split(" ")[0] for f in result.failed] == ["pseudonymise_profile"]
+    assert [e.kind for e in store.all_pending()] == ["pseudonymise_profile"]
+    drain(store)  # a store that knows the table (the linker's) completes it
+    assert store.all_pending() == []
+    assert holding(store, "+447911000078") == []
 
 
 @pytest.fixture

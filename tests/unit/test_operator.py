@@ -10,9 +10,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from scripts.operator import _parser, samconfig_region
+from customer_profiles.domain.identity import users
+from customer_profiles.domain.privacy import privacy
+from scripts.operator import _parser, resolve_target, samconfig_region
 from scripts.operator import main as operator
 from tests.unit.conftest import TABLES
+from tests.unit.test_erasure import holding, person, sell
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +28,7 @@ def stack(aws):
     plan = gateway.create_usage_plan(name="partners", apiStages=[])
     outputs = {
         "ProfilesTableName": TABLES["ProfilesTable"],
+        "IdempotencyTableName": TABLES["IdempotencyTable"],
         "PartnerUsagePlanId": plan["id"],
         "EventBusName": "customer-profiles-test",
     }
@@ -67,6 +71,36 @@ def test_add_staff_on_a_stack_uses_its_table_and_refuses_to_demote_the_last_admi
     assert "at least one admin" in capsys.readouterr().err
     assert operator([*on_stack, "remove-staff", "--org-id", "org-a", "--subject", "nobody"]) == 1
     assert store.membership_and_roster("org-a", "ann")[0] is not None
+
+
+def test_a_redrive_on_a_stack_deletes_an_erased_persons_answers_in_its_idempotency_table(stack, store, monkeypatch):
+    """An erasure the operator completes deletes the idempotent answers about the person's profiles, as the
+    linker's does: an operator's store without the stack's idempotency table deleted only the answers'
+    references and left the answers, with the phone staff typed, for their 24 hours (test_stateful_chaos.py
+    found one after its `redrive` step had completed a `pseudonymise_profile` before the stream)."""
+    for name in ("EVENT_BUS_NAME", "CLAIM_URL_BASE"):  # the operator sets them from the stack: restored after
+        monkeypatch.setenv(name, "")
+    someone = person("op-erased", email="answered@example.com", phone="+447911000077")
+    users.register_me(store, someone)
+    sell(store, "org-a", phone="+447911000077")  # the answer shows the profile with the phone typed
+    privacy.erase_me(store, someone)
+
+    assert operator(["--stack", stack["name"], "redrive"]) == 0
+
+    assert store.all_pending() == []
+    assert holding(store, "answered@example.com", "+447911000077") == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "requests_table"),
+    [
+        (["--endpoint", "http://127.0.0.1:1"], "customer-profiles-idempotency-local"),
+        (["--endpoint", "http://127.0.0.1:1", "--requests-table", "answers"], "answers"),
+        (["--stack", "customer-profiles-test"], TABLES["IdempotencyTable"]),
+    ],
+)
+def test_the_operator_knows_the_idempotency_table_an_erasure_deletes_answers_in(stack, arguments, requests_table):
+    assert resolve_target(_parser().parse_args([*arguments, "redrive"])).requests_table == requests_table
 
 
 def test_an_unknown_stack_is_refused_in_one_line(aws, capsys):

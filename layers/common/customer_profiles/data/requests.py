@@ -82,21 +82,23 @@ class RequestRecords(Records):
         references. Returns how many answers there were."""
         found = self.answers_about(org_id, profile_id)
         about = keys.profile_pk(org_id, profile_id)
-        for answer_id in found:
-            if self.requests_table:
-                self.db.resource.Table(self.requests_table).delete_item(Key={"id": answer_id})
-            self.db.table.delete_item(Key=keys.answer_ref_key(about, answer_id))
+        if found:
+            table = self._requests_table_for("delete the answers about an erased profile")
+            for answer_id in found:
+                table.delete_item(Key={"id": answer_id})  # the answer first: its reference is how it is found
+                self.db.table.delete_item(Key=keys.answer_ref_key(about, answer_id))
         return len(found)
 
     def scrub_answers_about(self, org_id: str, profile_id: str, value: str) -> int:
         """The profile's idempotent answers with every string equal to `value` (an erased person's email or
         phone captured there) taken out: a retry still finds its answer (and writes nothing twice), without
         the value. Each over the answer as read. Returns how many changed."""
-        if not self.requests_table:
+        found = self.answers_about(org_id, profile_id)
+        if not found:
             return 0
-        table = self.db.resource.Table(self.requests_table)
+        table = self._requests_table_for("scrub an erased identifier from answers")
         changed = 0
-        for answer_id in self.answers_about(org_id, profile_id):
+        for answer_id in found:
             item = table.get_item(Key={"id": answer_id}, ConsistentRead=True).get("Item")
             if item is None or value.lower() not in str(item["answer"]).lower():
                 continue
@@ -112,6 +114,13 @@ class RequestRecords(Records):
             except table.meta.client.exceptions.ConditionalCheckFailedException:
                 continue  # written again meanwhile: its own erasure or retry decides
         return changed
+
+    def _requests_table_for(self, purpose: str) -> Any:
+        """The requests table, which a store made without it (an operator's, a script's) cannot `purpose`:
+        it raises, so the effect stays pending for one that can, rather than completing without it."""
+        if not self.requests_table:
+            raise RuntimeError(f"this store was made without the requests table: it cannot {purpose}")
+        return self.db.resource.Table(self.requests_table)
 
 
 def _without(value: Any, gone: str) -> Any:
