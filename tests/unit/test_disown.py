@@ -225,3 +225,45 @@ def test_unlink_of_a_profile_never_linked_is_refused(store):
         assert refused.value.code == "not_linked"
     with pytest.raises(NotFound):
         unlink.unlink_profile(store, ADMIN, "org-a", "no-such-profile", UnlinkRequest(version=1))
+
+
+def test_unlink_of_a_profile_a_proof_linked_gives_it_to_a_new_holder_of_the_identifier_left(store):
+    bob_email = "bob@example.com"
+    sale = sell(store, "org-a", email=bob_email, phone=STRAY_PHONE)  # Bob's email, and a stranger's phone
+    users.register_me(store, person("bob", phone=BOB_PHONE))
+    bob = person("bob", email=bob_email, phone=BOB_PHONE)  # proves his email later: its holder links to him
+    users.register_me(store, bob)
+    run_pending_links(store)
+    assert orders_seen(store, bob) == {sale.order.order_id}
+    profile = store.get_profile("org-a", answer_profile(store, sale.order.order_id))
+    assert [m.kind for m in store.moves_of("org-a", profile.profile_id, "profile")] == ["link"]
+
+    unlink.unlink_profile(store, ADMIN, "org-a", profile.profile_id, UnlinkRequest(version=profile.version))
+    run_pending_links(store)
+
+    assert orders_seen(store, bob) == set()
+    stranger = person("stranger", phone=STRAY_PHONE)
+    users.register_me(store, stranger)
+    run_pending_links(store)
+    assert orders_seen(store, stranger) == {sale.order.order_id}
+
+
+def test_unlink_with_nothing_left_to_hold_it_makes_an_orphan_and_takes_it_out_of_the_history(store):
+    anonymous = sell(store, "org-a")
+    owner = person("owner", email=OWNER_EMAIL)
+    users.register_me(store, owner)
+    request = AttachIdentifierRequest(version=1, email=OWNER_EMAIL)
+    attached = org_console.attach_identifier(store, ADMIN, "org-a", anonymous.profile.profile_id, request)
+    run_pending_links(store)
+    assert orders_seen(store, owner) == {anonymous.order.order_id}
+
+    request = UnlinkRequest(version=attached.version)
+    unlinked = unlink.unlink_profile(store, ADMIN, "org-a", attached.profile_id, request)
+    run_pending_links(store)
+
+    assert store.get_profile("org-a", attached.profile_id).user_id is None and unlinked.needs_review
+    assert orders_seen(store, owner) == set()
+    keyed = [
+        i for i in store.profile_partition("org-a", attached.profile_id) if "gsi1pk" in i and i["type"] != "profile"
+    ]
+    assert keyed == []

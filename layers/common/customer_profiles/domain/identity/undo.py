@@ -36,7 +36,8 @@ from customer_profiles.retry import on_concurrent_write
 
 NO_ORDER = "no such order of yours"
 DISOWNABLE_CHANNELS = frozenset({"pos", "partner"})  # sales typed with identifiers; the app's are the buyer's
-BY_IDENTIFIER = frozenset({"proof", "attach", "link"})  # moves a typed or captured identifier made
+# Moves a typed or captured identifier made (a disown places a sale by the identifiers it goes on with).
+BY_IDENTIFIER = frozenset({"proof", "attach", "link", "disown"})
 
 
 def expired(move: Move, now: str) -> bool:
@@ -65,6 +66,8 @@ def disown_order(store: Disowning, principal: Principal, order_id: str, reason: 
         left = [t for t in _typed_with(store, order, held, now) if t.identifier not in held]
         origin: ProfileOrigin = "partner" if order.channel == "partner" else "pos"
         target, destination = _sale_destination(store, order.org_id, origin, left, now)
+        if destination.user_id == user.user_id:  # what they hold changed since it was read
+            raise ConcurrentWrite("your identifiers changed meanwhile; retry")
         moved = order.model_copy(
             update={
                 "profile_id": target.after.profile_id,
