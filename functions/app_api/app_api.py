@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from customer_profiles.domain.claims import claims
 from customer_profiles.domain.idempotency import under_key
-from customer_profiles.domain.identity import history, profiles, registration, users
+from customer_profiles.domain.identity import history, profiles, registration, undo, users
 from customer_profiles.domain.privacy import consents, privacy
 from customer_profiles.domain.sales import orders, receipt_codes, receipts
 from customer_profiles.edge import secrets as secret_store
@@ -16,10 +16,12 @@ from customer_profiles.edge.api import ApiFunction
 from customer_profiles.edge.config import AppApiSettings
 from customer_profiles.edge.http import principal_of
 from customer_profiles.edge.idempotency import IDEMPOTENCY_KEY, keyed_by
-from customer_profiles.edge.params import CURSOR, LIMIT, OPTIONAL_ORG_ID, ORG_ID
+from customer_profiles.edge.params import CURSOR, LIMIT, OPTIONAL_ORG_ID, ORDER_ID, ORG_ID
 from customer_profiles.models.api import (
     ClaimListResponse,
     ClaimResponse,
+    DisownRequest,
+    DisownResponse,
     HeldIdentifier,
     HistoryResponse,
     IdentifierListResponse,
@@ -120,6 +122,22 @@ def list_my_profiles(limit: LIMIT = 50, cursor: CURSOR = None) -> ProfileListRes
 @route.get("/v1/me/history", {200: HistoryResponse})
 def my_history(org_id: OPTIONAL_ORG_ID = None, limit: LIMIT = 25, cursor: CURSOR = None) -> HistoryResponse:
     return history.history_of_me(store(), principal_of(app), org_id=org_id, limit=limit, cursor=cursor)
+
+
+@route.post(
+    "/v1/me/orders/<order_id>/disown",
+    {200: DisownResponse},
+    description="Say an order is not yours. Only a sale that reached you through an email or phone typed with it "
+    "(at a window or by a reseller): it goes to whoever verified another one it was typed with, else to that "
+    "identifier's dormant holder, else to nobody in its org, flagged for the org's review; your identifiers leave "
+    "it and never bring it back. Publishes OrderDisowned. Your own purchase, an accepted claim or a redeemed "
+    "receipt code -> 409 `bought_by_you`; past the retention time -> 409 `lineage_expired`; not yours (or "
+    "disowned already) -> 404.",
+)
+def disown_order(order_id: ORDER_ID, request: DisownRequest) -> DisownResponse:
+    result = undo.disown_order(store(), principal_of(app), order_id, request.reason)
+    metrics.add_metric(name="OrdersDisowned", unit="Count", value=1)
+    return result
 
 
 @route.post("/v1/orgs/<org_id>/orders", {201: OrderResponse})

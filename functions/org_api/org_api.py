@@ -11,7 +11,7 @@ from customer_profiles.domain.effects import activity
 from customer_profiles.domain.idempotency import under_key
 from customer_profiles.domain.privacy import consents, privacy
 from customer_profiles.domain.sales import pos
-from customer_profiles.domain.staff import memberships, org_console, report
+from customer_profiles.domain.staff import memberships, org_console, report, unlink
 from customer_profiles.domain.staff import settings as org_settings
 from customer_profiles.edge import secrets as secret_store
 from customer_profiles.edge.api import ApiFunction
@@ -39,6 +39,7 @@ from customer_profiles.models.api import (
     StaffListResponse,
     StaffMemberRequest,
     StaffMemberResponse,
+    UnlinkRequest,
 )
 from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 from customer_profiles.models.domain import Entitlement
@@ -126,6 +127,20 @@ def attach_identifier(
     org_id: ORG_ID, profile_id: PROFILE_ID, identifier: AttachIdentifierRequest
 ) -> OrgProfileResponse:
     return org_console.attach_identifier(store(), principal_of(app), org_id, profile_id, identifier)
+
+
+@route.post(
+    "/v1/orgs/<org_id>/profiles/<profile_id>/unlink",
+    {200: OrgProfileResponse},
+    description="`admin`: undo a link. A profile an email or phone linked to a customer account (by their proof, or "
+    "an admin's attach) goes back to a dormant holder of what it was captured with, less what that account holds "
+    "(an existing holder with no profile here, else a new one), else to nobody; its orders and entitlements follow "
+    "and leave the person's history. Flagged `needs_review`; publishes ProfileUnlinked. Never linked (or made by the "
+    "account) -> 409 `not_linked`; linked longer ago than the retention time -> 409 `lineage_expired`; another "
+    "`version` -> 409.",
+)
+def unlink_profile(org_id: ORG_ID, profile_id: PROFILE_ID, request: UnlinkRequest) -> OrgProfileResponse:
+    return unlink.unlink_profile(store(), principal_of(app), org_id, profile_id, request)
 
 
 @route.post("/v1/orgs/<org_id>/profiles/<profile_id>/entitlements/<entitlement_id>/void", {200: Entitlement})

@@ -54,6 +54,24 @@ class Erased(StateConflict):
     code = "erased"
 
 
+class BoughtByYou(StateConflict):
+    """An order the person came by themselves (a purchase, a claim accepted, a code redeemed): not disownable."""
+
+    code = "bought_by_you"
+
+
+class LineageExpired(StateConflict):
+    """The move to undo is past its retention time (LINEAGE_RETENTION_DAYS): nothing says where it came from."""
+
+    code = "lineage_expired"
+
+
+class NotLinked(StateConflict):
+    """A profile no typed or captured identifier linked to its user (or that has none): nothing to unlink."""
+
+    code = "not_linked"
+
+
 class ConsentIsThePersons(StateConflict):
     """Staff (or a reseller) relay consent only for a customer no person's account holds: a person states their
     own."""

@@ -76,15 +76,21 @@ def add_sale_move(
     move_entitlements_of(tx, first, source.profile_id, target)
     add_move(tx, sale_move(order, entitlements, source, target, kind=kind, proof=proof, typed=typed, at=reached_at))
     if rest:
-        cause = {
-            "org_id": order.org_id,
-            "from_profile_id": source.profile_id,
-            "to_profile_id": target.profile_id,
-            "entitlement_ids": [e.entitlement_id for e in rest],
-        }
-        effect_id = f"{order.org_id}#{order.order_id}#{target.profile_id}"
-        follow = PendingEffect(kind="move_entitlements", effect_id=effect_id, cause=cause, created_at=reached_at)
-        add_pending(tx, follow)
+        add_entitlements_follow(tx, order, source.profile_id, target.profile_id, rest, at=reached_at)
+
+
+def add_entitlements_follow(
+    tx: Tx, order: Order, source_id: str, target_id: str, rest: Sequence[Entitlement], *, at: str
+) -> None:
+    """The entitlements of a moved sale beyond what its transaction holds follow it (`move_entitlements`)."""
+    cause = {
+        "org_id": order.org_id,
+        "from_profile_id": source_id,
+        "to_profile_id": target_id,
+        "entitlement_ids": [e.entitlement_id for e in rest],
+    }
+    effect_id = f"{order.org_id}#{order.order_id}#{target_id}"
+    add_pending(tx, PendingEffect(kind="move_entitlements", effect_id=effect_id, cause=cause, created_at=at))
 
 
 def sale_move(

@@ -96,12 +96,16 @@ def implied_items(profile: Profile) -> dict[ItemKey, Item]:
 
 
 def _changes_hands(change: ProfileChange) -> bool:
-    return bool(change.before and change.after.user_id and change.after.user_id != change.before.user_id)
+    """To another user, or (unlinked) to nobody; an erasure or a merge takes no new history keys."""
+    before, after = change.before, change.after
+    if before is None or after.user_id == before.user_id:
+        return False
+    return bool(after.user_id) or not (after.erased_at or after.merged_into)
 
 
 def rekey_effect(profile: Profile) -> PendingEffect:
-    """A profile changed hands: its orders and entitlements must join its new user's history."""
-    assert profile.user_id
+    """A profile changed hands: its orders and entitlements must join its new user's history (or, with no
+    user now, leave every history)."""
     cause = {"org_id": profile.org_id, "profile_id": profile.profile_id, "user_id": profile.user_id}
     effect_id = f"{profile.org_id}#{profile.profile_id}#{profile.version}"
     return PendingEffect(kind="rekey_profile", effect_id=effect_id, cause=cause, created_at=profile.updated_at)

@@ -14,6 +14,7 @@ ORG_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 PROFILE_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 ENTITLEMENT_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 CLAIM_ID = Annotated[str, Path(pattern=ID_PATTERN)]
+ORDER_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 PARTNER_ID = Annotated[str, Path(pattern=ID_PATTERN)]
 OPTIONAL_ORG_ID = Annotated[str | None, Query(pattern=ID_PATTERN)]
 

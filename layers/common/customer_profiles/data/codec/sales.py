@@ -17,7 +17,7 @@ def order_to_item(order: Order, user_id: str | None) -> Item:
         bookkeeping["reached_at"] = order.reached_at
     if order.claim_token_hash:
         bookkeeping["claim_token_hash"] = order.claim_token_hash
-    for name in ("sold_by", "client_id", "receipt_hash"):
+    for name in ("sold_by", "client_id", "receipt_hash", "disowned_at"):
         if getattr(order, name):
             bookkeeping[name] = getattr(order, name)
     return {

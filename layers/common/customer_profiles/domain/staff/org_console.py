@@ -45,6 +45,7 @@ def org_views(
             **ProfileResponse.of(p).model_dump(),
             captured=p.captured or CapturedDetails(),
             linked_account=statuses.get(p.user_id or "") == "active",
+            needs_review=bool(p.needs_review),
         )
         for p in profiles
     ]

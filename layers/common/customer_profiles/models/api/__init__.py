@@ -42,6 +42,8 @@ from customer_profiles.models.api.report import (
     ReportRow,
 )
 from customer_profiles.models.api.sales import (
+    DisownRequest,
+    DisownResponse,
     HistoryEntry,
     HistoryResponse,
     OrderRequest,
@@ -61,6 +63,7 @@ from customer_profiles.models.api.staff import (
     StaffListResponse,
     StaffMemberRequest,
     StaffMemberResponse,
+    UnlinkRequest,
 )
 
 __all__ = [
@@ -72,6 +75,8 @@ __all__ = [
     "ClaimResponse",
     "ClaimStaffResponse",
     "ClaimSummary",
+    "DisownRequest",
+    "DisownResponse",
     "ErrorDetail",
     "ErrorFieldDetail",
     "ErrorResponse",
@@ -114,5 +119,6 @@ __all__ = [
     "StaffListResponse",
     "StaffMemberRequest",
     "StaffMemberResponse",
+    "UnlinkRequest",
     "UserResponse",
 ]

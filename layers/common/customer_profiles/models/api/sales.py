@@ -128,3 +128,22 @@ class ReceiptRedemptionResponse(BaseModel):
     order_id: str
     profile_created: bool = Field(description="A profile was made for the person in the org to hold the purchase")
     merged: bool = Field(description="The purchase joined the person's existing profile in the org")
+
+
+class DisownRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "I was never at this venue; not my tickets"}]}
+    )
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        description="Why the order is not yours: the org reviews it"
+    )
+
+
+class DisownResponse(BaseModel):
+    """The order left you: it went back to its org, for whoever proves another email or phone it was typed
+    with, flagged for the org's review."""
+
+    order_id: str
+    org_id: str
+    disowned_at: str

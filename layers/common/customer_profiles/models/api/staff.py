@@ -23,6 +23,11 @@ class OrgProfileResponse(ProfileResponse):
 
     captured: CapturedDetails
     linked_account: bool
+    needs_review: bool = Field(
+        default=False,
+        description="A customer disowned one of its orders into it, or an admin unlinked it from an account: "
+        "worth a look",
+    )
 
 
 class OrgProfileDetailResponse(BaseModel):
@@ -101,3 +106,9 @@ class OrgSettingsRequest(BaseModel):
 
     version: StrictInt = Field(ge=0, description="The version read (0: never changed); another -> 409")
     pos_capture: PosCapture
+
+
+class UnlinkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 3}]})
+
+    version: StrictInt = Field(ge=1, description="The profile's version as read; another -> 409")

@@ -137,3 +137,5 @@ class Profile(BaseModel):
     # When the profile reached its current person, when it came to them whole (a link, an attach); None while
     # its holder is dormant, or when the holder itself became the person (the user's `activated_at` says when).
     reached_at: str | None = None
+    # A sale disowned into it, or the profile unlinked from its person: the org should look at it.
+    needs_review: bool | None = None

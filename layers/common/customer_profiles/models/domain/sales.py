@@ -76,6 +76,9 @@ class Order(BaseModel):
     sold_by: str | None = Field(default=None, exclude=True)
     client_id: str | None = Field(default=None, exclude=True)
     receipt_hash: str | None = Field(default=None, exclude=True)
+    # The person it reached said it is not theirs (POST /v1/me/orders/{order_id}/disown): it went back where
+    # a sale typed with what was left would go, for the org to review.
+    disowned_at: str | None = Field(default=None, exclude=True)
 
 
 MAX_PARTNER_ENTITLEMENTS = 40  # a claim moves each in one transaction: 2 writes each + the claim, under 100
