@@ -76,8 +76,8 @@ def test_the_trail_shows_the_disown(store):
     run_pending_links(store)
 
     moves = store.moves_of("org-a", answer_profile(store, order_id), "order", order_id)
-    assert [m.kind for m in moves] == ["disown"]
-    assert moves[0].reason == REASON and [t.identifier for t in moves[0].typed] == [("email", OWNER_EMAIL)]
+    assert [m.kind for m in moves] == ["sale", "disown"]  # back under the profile it was placed under
+    assert moves[-1].reason == REASON and [t.identifier for t in moves[-1].typed] == [("email", OWNER_EMAIL)]
 
 
 def test_a_sale_placed_with_its_person_at_once_goes_to_a_new_holder_of_its_other_identifier(store):
@@ -93,6 +93,42 @@ def test_a_sale_placed_with_its_person_at_once_goes_to_a_new_holder_of_its_other
     owner = person("owner", email=OWNER_EMAIL)
     users.register_me(store, owner)
     run_pending_links(store)
+    assert orders_seen(store, owner) == {sale.order.order_id}
+
+
+def test_a_sale_placed_with_its_person_at_once_goes_to_whoever_verified_its_other_identifier_since(store):
+    """The owner verifies the email after the sale went to Bob: too late for it then (Bob proved first), and the
+    order itself keeps only Bob's phone; its placement kept the email, so Bob's disown finds the owner."""
+    bob = person("bob", phone=BOB_PHONE)
+    users.register_me(store, bob)
+    sale = sell(store, "org-a", email=OWNER_EMAIL, phone=BOB_PHONE)
+    owner = person("owner", email=OWNER_EMAIL)
+    users.register_me(store, owner)
+    run_pending_links(store)
+    assert orders_seen(store, owner) == set()
+
+    undo.disown_order(store, bob, sale.order.order_id, REASON)
+    run_pending_links(store)
+
+    assert orders_seen(store, bob) == set()
+    assert orders_seen(store, owner) == {sale.order.order_id}
+
+
+def test_a_sale_its_holder_brought_by_activation_can_be_disowned_to_its_other_identifier(store):
+    """A sale typed with Bob's phone first and the owner's email went to the phone's dormant holder; Bob's
+    sign-up activated that holder (no move: the same user), then the owner verified the email."""
+    sale = sell(store, "org-a", phone=BOB_PHONE, email=OWNER_EMAIL)
+    bob = person("bob", phone=BOB_PHONE)
+    users.register_me(store, bob)
+    owner = person("owner", email=OWNER_EMAIL)
+    users.register_me(store, owner)
+    run_pending_links(store)
+    assert orders_seen(store, bob) == {sale.order.order_id}
+
+    undo.disown_order(store, bob, sale.order.order_id, REASON)
+    run_pending_links(store)
+
+    assert orders_seen(store, bob) == set()
     assert orders_seen(store, owner) == {sale.order.order_id}
 
 
@@ -118,7 +154,8 @@ def test_a_repeat_moves_nothing_twice(store):
     run_pending_links(store)
     orders_left = [i for i in store.db.table.scan()["Items"] if i.get("type") == "order" and i["order_id"] == order_id]
     assert len(orders_left) == 1
-    assert len(store.moves_of("org-a", orders_left[0]["profile_id"], "order", order_id)) == 1
+    moves = store.moves_of("org-a", orders_left[0]["profile_id"], "order", order_id)
+    assert [m.kind for m in moves].count("disown") == 1
 
 
 def test_a_consumer_purchase_is_the_buyers(store):

@@ -16,7 +16,7 @@ from customer_profiles.data.codec import Item, move_from_item, move_to_item
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.models.activity import Actor
-from customer_profiles.models.domain import Identifier, Move, MoveKind, MoveSubject, Profile
+from customer_profiles.models.domain import Identifier, Move, MoveKind, MoveSubject, Order, Profile
 
 DAY_SECONDS = 86_400
 DELETES_PER_TRANSACTION = 99
@@ -60,6 +60,25 @@ def profile_move(before: Profile, after: Profile, kind: MoveKind, *, proof: str,
         to_user_id=after.user_id,
         from_profile_id=after.profile_id,
         to_profile_id=after.profile_id,
+    )
+
+
+def placement_move(order: Order, user_id: str | None, by: Actor) -> Move:
+    """A sale typed with identifiers, as it was placed: the one record of every identifier it was typed with
+    that stays whoever proves one later (the order keeps only its person's), so that a disown can follow them."""
+    return Move(
+        move_id=time_ordered_id(order.created_at),
+        org_id=order.org_id,
+        profile_id=order.profile_id,
+        subject="order",
+        order_id=order.order_id,
+        kind="sale",
+        at=order.created_at,
+        by=by.stamp(),
+        to_profile_id=order.profile_id,
+        to_user_id=user_id,
+        order_ids=[order.order_id],
+        typed=list(order.typed),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from customer_profiles.data import keys
 from customer_profiles.data.codec import entitlement_to_item, order_to_item
 from customer_profiles.data.consents import add_consents
+from customer_profiles.data.lineage import add_move, placement_move
 from customer_profiles.data.profile_items import add_profile_changes, profile_holds
 from customer_profiles.data.receipts import add_receipt
 from customer_profiles.data.requests import add_answer, answer_read, answered_from
@@ -53,6 +54,8 @@ def add_sale(tx: Tx, sale: SaleWrite) -> None:
         holds, values = profile_holds(sale.user_id)
         tx.check(keys.profile_key(sale.order.org_id, sale.order.profile_id), holds, **values)
     add_order(tx, sale.order, sale.entitlements, sale.user_id, sale.changed_by)
+    if sale.order.typed:  # every identifier it was typed with, kept for a disown (data/lineage.py)
+        add_move(tx, placement_move(sale.order, sale.user_id, sale.changed_by))
     if sale.receipt:
         add_receipt(tx, *sale.receipt)
     add_consents(tx, sale.order.org_id, sale.order.profile_id, sale.consents)

@@ -163,7 +163,7 @@ def _move(change: MoveKept) -> list[Derived]:
     """A move kept in the lineage, on the trail of the profile it concerns (and, for a sale, of the profile it
     left): its kind and what moved it, never whom (the lineage names users; the trail does not)."""
     move = change.new
-    if change.event != "INSERT" or move is None:
+    if change.event != "INSERT" or move is None or move.kind == "sale":  # a sale placed is `order_placed`
         return []
     actor = Actor.of_stamp(move.by) or change.changed_by
     other = move.to_profile_id if move.from_profile_id == move.profile_id else move.from_profile_id

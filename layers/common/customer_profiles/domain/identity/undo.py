@@ -36,8 +36,10 @@ from customer_profiles.retry import on_concurrent_write
 
 NO_ORDER = "no such order of yours"
 DISOWNABLE_CHANNELS = frozenset({"pos", "partner"})  # sales typed with identifiers; the app's are the buyer's
-# Moves a typed or captured identifier made (a disown places a sale by the identifiers it goes on with).
-BY_IDENTIFIER = frozenset({"proof", "attach", "link", "disown"})
+# Moves a typed or captured identifier made (a disown places a sale by the identifiers it goes on with). A sale
+# whose latest move is its placement reached its person by an identifier too: placed with them at once, or with a
+# dormant holder whose identifier they proved (an activation, or a link of the holder's profile).
+BY_IDENTIFIER = frozenset({"sale", "proof", "attach", "link", "disown"})
 
 
 def expired(move: Move, now: str) -> bool:

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain.sales import TypedIdentifier
 
-# How it moved: a link (a dormant holder's profile to its person), a merge (a profile into another of its
-# person's), a proof (a sale typed with an identifier its person proved), a claim accepted, a receipt code
-# redeemed, a staff attach; and the undoing moves (unmerge, disown, unlink), kept too.
-MoveKind = Literal["link", "merge", "proof", "claim", "receipt_code", "attach", "unmerge", "disown", "unlink"]
+# How it moved: a sale typed with identifiers placed (with the holder of one), a link (a dormant holder's profile
+# to its person), a merge (a profile into another of its person's), a proof (a sale typed with an identifier its
+# person proved), a claim accepted, a receipt code redeemed, a staff attach; and the undoing moves (unmerge,
+# disown, unlink), kept too.
+MoveKind = Literal["sale", "link", "merge", "proof", "claim", "receipt_code", "attach", "unmerge", "disown", "unlink"]
 # What moved: one sale (its order and entitlements), a whole profile, or (part of) a profile merged into another.
 MoveSubject = Literal["order", "profile", "merge"]
 
