@@ -3,12 +3,13 @@
 authorizer answers). Several people; window sales and reseller orders typed with random subsets of their
 emails and phones (and each other's); sign-ups verifying either or both, in any order; receipt redemptions,
 claims, staff attaching identifiers, identifier releases, erasures (of people, and of anonymous customers by
-their org), voids.
+their org), voids, and people disowning sales that reached them by an identifier typed with them.
 
 The model is the rule in the customer's words, never the holders the service keeps: a ticket is seen by the
 person who proved first one of the identifiers its sale was typed with (before the sale: the first of them,
 as typed, that a person had proved), or who redeemed its receipt code, accepted its claim, or bought it in the
-app; by nobody while nobody has; and by nobody once that person erased themselves (a proof still being
+app; once disowned, by whoever proved (or proves first) another identifier it was typed with, never by who
+disowned it; by nobody while nobody has; and by nobody once that person erased themselves (a proof still being
 carried out when they erased may instead be left for whoever proves an identifier of the sale next). After
 quiescence also: every order and entitlement has exactly one live parent, nothing is duplicated or lost, no
 pending effect is left, every claim is claimable or used, no item of either table holds an email or phone
@@ -69,6 +70,9 @@ class Ticket:
 
     typed: list[tuple[str, str]]
     owner: int | None = None  # the person who proved, redeemed, bought or was attached to it
+    order_id: str | None = None
+    by_typing: bool = True  # it reaches a person by an identifier typed with it (disownable), not bought or redeemed
+    kept: list[tuple[str, str]] | None = None  # what a disown may hand it on by: typed, less what an erasure forgot
     claimed_by: int | None = None
     erased: bool = False  # its person erased themselves
     after_erasure: int | None = None  # the first to prove one of its identifiers after that erasure
@@ -95,11 +99,11 @@ class Platform(RuleBasedStateMachine):
         self.partners = {org: register_partner(self.runtime, org) for org in self.orgs}
 
     # --- the model -------------------------------------------------------------------------------------------
-    def sold(self, entitlement_ids, typed):
+    def sold(self, entitlement_ids, typed, order_id=None):
         """A sale typed with `typed` (in order): the person who proved the first of them that one proved."""
         owner = next((self.holder[i] for i in typed if i in self.holder), None)
         for entitlement_id in entitlement_ids:
-            self.tickets[entitlement_id] = Ticket(typed=list(typed), owner=owner)
+            self.tickets[entitlement_id] = Ticket(typed=list(typed), owner=owner, order_id=order_id, kept=list(typed))
 
     def proved(self, person, identifiers):
         """`person` proved `identifiers`: those nobody held become theirs, and with them every ticket no proof
@@ -158,7 +162,8 @@ class Platform(RuleBasedStateMachine):
         sale = answer.json()
         self.forgotten -= {v for v in customer.values() if isinstance(v, str)}
         entitlements = {e["entitlement_id"] for e in sale["entitlements"]}
-        self.sold(entitlements, [(k, customer[k]) for k in ("email", "phone") if customer.get(k)])
+        typed_with = [(k, customer[k]) for k in ("email", "phone") if customer.get(k)]
+        self.sold(entitlements, typed_with, sale["order"]["order_id"] if typed_with else None)
         if sale.get("receipt_code"):
             self.codes.append((sale["receipt_code"], sale["profile"]["profile_id"], entitlements))
         if typed == "anonymous":
@@ -179,7 +184,7 @@ class Platform(RuleBasedStateMachine):
         assert answer.status_code in (201, 503), answer.text
         if answer.status_code == 201:
             for entitlement in answer.json()["entitlements"]:
-                self.tickets[entitlement["entitlement_id"]] = Ticket(typed=[], owner=person)
+                self.tickets[entitlement["entitlement_id"]] = Ticket(typed=[], owner=person, by_typing=False)
 
     @rule(org=st.integers(0, ORGS - 1), person=st.integers(0, PEOPLE - 1), with_phone=st.booleans())
     def reseller_order(self, org, person, with_phone):
@@ -198,7 +203,7 @@ class Platform(RuleBasedStateMachine):
         }
         typed = [("email", email), *([("phone", body["buyer"]["phone"])] if with_phone else [])]
         self.forgotten -= {v for _, v in typed}
-        self.sold(entitlements, typed)
+        self.sold(entitlements, typed, order_id)
         claim = self.runtime.wait_for(
             lambda: next(
                 (
@@ -256,9 +261,11 @@ class Platform(RuleBasedStateMachine):
         if answer.status_code != 204:
             return
         self.signed_up.discard(person)
-        self.forgotten |= {value for (_, value), p in self.holder.items() if p == person}
+        theirs = {i for i, p in self.holder.items() if p == person}
+        self.forgotten |= {value for _, value in theirs}
         self.holder = {i: p for i, p in self.holder.items() if p != person}
         for ticket in self.tickets.values():
+            ticket.kept = [i for i in ticket.kept or [] if i not in theirs]  # forgotten by every sale made before
             if person in (ticket.owner, ticket.claimed_by):
                 ticket.erased, ticket.owner, ticket.claimed_by = True, None, None
 
@@ -286,6 +293,7 @@ class Platform(RuleBasedStateMachine):
             for entitlement_id in entitlements:
                 if self.tickets[entitlement_id].owner in (None, person):
                     self.tickets[entitlement_id].owner = person
+                    self.tickets[entitlement_id].by_typing = False
 
     @rule(pick=st.integers(0, 50))
     def void(self, pick):
@@ -324,7 +332,36 @@ class Platform(RuleBasedStateMachine):
             if i.get("type") == "entitlement" and i["profile_id"] == profile_id and i["org_id"] == org
         }
         self.sold(still_there, [("email", self.email[person])])  # attached by the email: as if typed with it
+        for entitlement_id in still_there:
+            self.tickets[entitlement_id].by_typing = False  # its sale was anonymous: nothing typed to disown by
         self.codes = [c for c in self.codes if c[1] != profile_id]  # a code of a profile given away is 410
+
+    @rule(person=st.integers(0, PEOPLE - 1), pick=st.integers(0, 50))
+    def disown(self, person, pick):
+        """The person says a sale that reached them by an identifier typed with it is not theirs: it goes on to
+        whoever proved (or proves first) another identifier it was typed with, never back to them."""
+        if person not in self.signed_up:
+            return
+        theirs = sorted(
+            {
+                t.order_id
+                for t in self.tickets.values()
+                if t.owner == person and t.by_typing and t.order_id and t.claimed_by is None and not t.erased
+            }
+        )
+        if not theirs:
+            return
+        order_id = theirs[pick % len(theirs)]
+        token = self.runtime.token(self.subject[person])
+        body = {"reason": "not mine"}
+        answer = self.runtime.call("POST", f"/v1/me/orders/{order_id}/disown", token, json_body=body)
+        assert answer.status_code in (200, 404, 503), answer.text  # 404: its proof's effect has not run yet
+        if answer.status_code != 200:
+            return
+        for ticket in (t for t in self.tickets.values() if t.order_id == order_id):
+            left = [i for i in ticket.kept or [] if self.holder.get(i) != person]
+            ticket.typed = ticket.kept = left
+            ticket.owner = next((self.holder[i] for i in left if i in self.holder), None)
 
     @rule(pick=st.integers(0, 50))
     def org_erases_an_orphan(self, pick):
