@@ -54,6 +54,18 @@ class Erased(StateConflict):
     code = "erased"
 
 
+class NotMerged(StateConflict):
+    """An unmerge of a profile that is not merged into another (never was, or its unmerge is done)."""
+
+    code = "not_merged"
+
+
+class LineageExpired(StateConflict):
+    """What a move would need to be undone is no longer kept: its retention time passed."""
+
+    code = "lineage_expired"
+
+
 class ConsentIsThePersons(StateConflict):
     """Staff (or a reseller) relay consent only for a customer no person's account holds: a person states their
     own."""

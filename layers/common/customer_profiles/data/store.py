@@ -32,6 +32,7 @@ from customer_profiles.data.sales import SaleRecords
 from customer_profiles.data.settings import SettingsRecords
 from customer_profiles.data.table import Table
 from customer_profiles.data.typed_sales import TypedSaleRecords
+from customer_profiles.data.unmerge import UnmergeRecords
 from customer_profiles.data.users import UserRecords
 
 
@@ -58,6 +59,7 @@ class Store(
     RequestRecords,
     ErasureRecords,
     LineageRecords,
+    UnmergeRecords,
 ):
     def __init__(
         self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "", lineage_days: int = 180

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from customer_profiles.models.activity import SYSTEM, Actor
+from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
     Claim,
     Entitlement,
     Holding,
     Identifier,
     Move,
+    MoveSubject,
     Order,
     PendingEffect,
     Profile,
@@ -115,6 +117,27 @@ class TypedSaleMove:
     claim: Claim | None = None  # the sale's open claim (a reseller's order), which follows it
 
 
+@dataclass(frozen=True)
+class UnmergeFinish:
+    """The last step of an unmerge: `source` (merged, unmerging, as read) live again as `restored` with its owner,
+    `survivor` (as read) without what it took over (`reduced`; itself when it took nothing still there), the
+    owner as read (`holder`, its version checked) or made (`new_holder`, holding `claimed`), and who held each
+    identifier the decision read (`holdings`). `move` is kept; `announce` publishes `ProfilesUnmerged`."""
+
+    source: Profile
+    restored: Profile
+    survivor: Profile
+    reduced: Profile
+    holder: User | None
+    new_holder: User | None
+    claimed: Sequence[Identifier]
+    holdings: Mapping[Identifier, Holding | None]
+    proof: Proof | None
+    move: Move
+    announce: PendingEffect
+    changed_by: Actor = SYSTEM
+
+
 # --- ports --------------------------------------------------------------------------------------------------
 
 
@@ -210,6 +233,43 @@ class ProfileLinking(LineageErasure, Protocol):
     def move_all_children(self, source: Profile, target: Profile, *, since: str | None = None) -> int: ...
 
     def move_consents(self, source: Profile, target: Profile) -> int: ...
+
+
+class ProfileUnmerging(ProfileReads, Protocol):
+    """A merged profile restored (docs/decisions.md, unmerge): its merge's moves read, its children and
+    statements taken back, then it is live again with its owner, in steps each guarded by the state it expects."""
+
+    def moves_of(
+        self, org_id: str, profile_id: str, subject: MoveSubject, order_id: str | None = None
+    ) -> list[Move]: ...
+
+    def write_profiles(
+        self, *changes: ProfileChange, announce: PendingEffect | None = None, moves: Sequence[Move] = ()
+    ) -> None: ...
+
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def identifier_holders(self, identifiers: Sequence[Identifier]) -> dict[Identifier, Holding]: ...
+
+    def identifiers_held_by(self, user_id: str) -> list[tuple[Identifier, Proof]]: ...
+
+    def profile_id_of_user_in_org(self, user_id: str, org_id: str) -> str | None: ...
+
+    def return_children(
+        self, survivor: Profile, source: Profile, order_ids: Sequence[str], entitlement_ids: Sequence[str]
+    ) -> int: ...
+
+    def point_open_sales_at(self, source: Profile, order_ids: Sequence[str]) -> int: ...
+
+    def return_consents(
+        self,
+        survivor: Profile,
+        source: Profile,
+        statements: Sequence[ConsentStatement],
+        replaced: Sequence[ConsentStatement],
+    ) -> None: ...
+
+    def finish_unmerge(self, plan: UnmergeFinish) -> None: ...
 
 
 class SaleProofs(UserProfiles, Protocol):

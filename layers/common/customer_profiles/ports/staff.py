@@ -20,7 +20,7 @@ from customer_profiles.models.domain import (
     Profile,
     StaffMembership,
 )
-from customer_profiles.ports.identity import ProfileAttachment, UserProfiles
+from customer_profiles.ports.identity import ProfileAttachment, ProfileUnmerging, UserProfiles
 
 # --- write plans ------------------------------------------------------------------------------------------
 
@@ -118,3 +118,7 @@ class OrgConsole(StaffScoped, UserStatuses, OrgRegions, UserProfiles, Protocol):
     def identifier_holders(self, identifiers: Sequence[Identifier]) -> dict[Identifier, Holding]: ...
 
     def attach_profile_to_user(self, attachment: ProfileAttachment) -> None: ...
+
+
+class UnmergeRequests(ProfileUnmerging, StaffScoped, Protocol):
+    """An admin asking for a merged profile back (domain.identity.unmerge): read, marked, its effect written."""

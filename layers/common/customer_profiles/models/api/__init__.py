@@ -61,6 +61,7 @@ from customer_profiles.models.api.staff import (
     StaffListResponse,
     StaffMemberRequest,
     StaffMemberResponse,
+    UnmergeResponse,
 )
 
 __all__ = [
@@ -114,5 +115,6 @@ __all__ = [
     "StaffListResponse",
     "StaffMemberRequest",
     "StaffMemberResponse",
+    "UnmergeResponse",
     "UserResponse",
 ]
