@@ -105,6 +105,33 @@ def test_a_mistaken_merge_is_undone_and_the_profile_goes_to_the_holder_of_its_ot
     assert [m.kind for m in store.moves_of(org, s_id, "merge")][-1] == "unmerge"
 
 
+def test_a_statement_the_survivor_took_goes_back_unless_its_person_stated_anew_since(store):
+    # (a statement staff relayed never replaces the person's own: the survivor took it only for a purpose it lacked)
+    _, admin, s_id, t_id, before = mistaken_merge(store, "org-a", s_consent=("granted", 10))
+    assert store.consents_of("org-a", t_id)["marketing_email"].status == "granted"
+    unmerge.request_unmerge(store, admin, "org-a", s_id)
+    run_pending_links(store)
+    assert snapshot(store, "org-a", t_id)["consents"] == before["T"]["consents"] == {}
+    assert snapshot(store, "org-a", s_id)["consents"] == before["S"]["consents"] != {}
+
+
+def test_a_statement_the_survivors_person_made_since_stays(store):
+    me, admin, s_id, t_id, _ = mistaken_merge(store, "org-b", s_consent=("granted", 10))
+    consents.set_my_consents(store, me, "org-b", said("marketing_email", "withdrawn", 30))  # stated anew since
+    unmerge.request_unmerge(store, admin, "org-b", s_id)
+    run_pending_links(store)
+    assert store.consents_of("org-b", t_id)["marketing_email"].status == "withdrawn"
+    assert store.consents_of("org-b", s_id)["marketing_email"].status == "granted"
+
+
+def test_the_unmerge_is_on_both_profiles_trails(store):
+    _, admin, s_id, t_id, _ = mistaken_merge(store, "org-a")
+    unmerge.request_unmerge(store, admin, "org-a", s_id)
+    run_pending_links(store)
+    moves = [m for m in store.moves_of("org-a", s_id, "merge") if m.kind == "unmerge"]
+    assert len(moves) == 1 and (moves[0].from_profile_id, moves[0].to_profile_id) == (t_id, s_id)
+
+
 def test_a_repeat_while_pending_changes_nothing_and_after_it_is_done_is_not_merged(store):
     _, admin, s_id, _, _ = mistaken_merge(store, "org-a")
     first = unmerge.request_unmerge(store, admin, "org-a", s_id)
