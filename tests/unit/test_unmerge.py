@@ -158,7 +158,7 @@ def test_another_orgs_admin_finds_no_such_profile(store):
 
 def test_past_the_retention_time_it_is_409_lineage_expired(store):
     _, admin, s_id, _, _ = mistaken_merge(store, "org-a")
-    store.db.lineage_days = 0  # (only new moves) the merge's moves are read back with their TTL:
+    # the merge's moves are read back with their TTL as `expires_at`: 181 days on, past the default 180
     later = (datetime.now(UTC) + timedelta(days=181)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     with pytest.raises(LineageExpired) as refused:
         unmerge.merge_moves(store, store.get_profile("org-a", s_id), now=later)
