@@ -204,7 +204,7 @@ STEPS = st.sampled_from([None, "return_children", "point_open_sales_at", "return
 
 
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], phases=WITHOUT_EXPLAIN
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], phases=WITHOUT_EXPLAIN
 )
 @given(
     t_sales=st.integers(0, 2),
