@@ -439,6 +439,18 @@ EVENTS["linker-user-erasing.json"] = pending_record(
     {"user_id": ERASED_USER_ID, "identifiers": [["email", "erin@example.com"]], "at": "2026-11-25T16:00:00.000Z"},
     "111100000000000000000007",
 )
+EVENTS["linker-profile-unmerging.json"] = pending_record(
+    "unmerge_profile",
+    "org-demo#d4c3b2a1e5f60718293a4b5c6d7e8f90#4",
+    {
+        "org_id": "org-demo",
+        "profile_id": "d4c3b2a1e5f60718293a4b5c6d7e8f90",
+        "into": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+        "requested_at": "2026-11-25T16:00:00.000Z",
+        "by": {"kind": "staff", "subject": "admin-demo", "role": "admin"},
+    },
+    "111100000000000000000009",
+)
 EVENTS["linker-claim-created.json"] = pending_record(
     "notify_claim",
     "c1a2b3c4d5e6f708192a3b4c5d6e7f80",

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from customer_profiles.domain.claims import claim_lifecycle
 from customer_profiles.domain.effects import activity
 from customer_profiles.domain.idempotency import under_key
+from customer_profiles.domain.identity import unmerge
 from customer_profiles.domain.privacy import consents, privacy
 from customer_profiles.domain.sales import pos
 from customer_profiles.domain.staff import memberships, org_console, report, unlink
@@ -40,6 +41,7 @@ from customer_profiles.models.api import (
     StaffMemberRequest,
     StaffMemberResponse,
     UnlinkRequest,
+    UnmergeResponse,
 )
 from customer_profiles.models.consents import ConsentsRequest, ConsentsResponse
 from customer_profiles.models.domain import Entitlement
@@ -146,6 +148,23 @@ def unlink_profile(org_id: ORG_ID, profile_id: PROFILE_ID, request: UnlinkReques
 @route.post("/v1/orgs/<org_id>/profiles/<profile_id>/entitlements/<entitlement_id>/void", {200: Entitlement})
 def void_entitlement(org_id: ORG_ID, profile_id: PROFILE_ID, entitlement_id: ENTITLEMENT_ID) -> Entitlement:
     return org_console.void_entitlement(store(), principal_of(app), org_id, profile_id, entitlement_id)
+
+
+@route.post(
+    "/v1/orgs/<org_id>/profiles/<profile_id>/unmerge",
+    {202: UnmergeResponse},
+    description="`admin`: undo the merge of this profile (the merged-in one) into another of the same person: its "
+    "own orders and entitlements, consents, emails, phones and cards go back to it, and it goes back to its user "
+    "before the merge, or the dormant holder of an identifier captured on it, or to nobody; whatever the other "
+    "profile gained by itself stays. Done by an effect (202 with the profile marked `unmerging_at`; asking again "
+    "while it runs answers the same); publishes ProfilesUnmerged. 409 `not_merged` when it is not merged (also "
+    "once the unmerge is done), `lineage_expired` when the merge is older than the lineage's retention time.",
+)
+def unmerge_profile(org_id: ORG_ID, profile_id: PROFILE_ID) -> Response[dict[str, Any]]:
+    profile = unmerge.request_unmerge(store(), principal_of(app), org_id, profile_id)
+    view = org_console.org_views(store(), [profile])[0]
+    body = UnmergeResponse(**view.model_dump(), merged_into=profile.merged_into, unmerging_at=profile.unmerging_at)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body.model_dump(mode="json"))
 
 
 @route.get(

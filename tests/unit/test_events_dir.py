@@ -160,6 +160,7 @@ def test_linker_events_are_processed_without_failures(name, store, tmp_path: Pat
         "linker-profile-changed-hands.json": [],  # a re-key announces nothing
         "linker-identifier-proven.json": [],  # no sale was typed with the identifier: nothing to bring
         "linker-user-erasing.json": [],  # its last step writes `UserErased` as a publish effect of its own
+        "linker-profile-unmerging.json": [],  # no such profile unmerging: done; else `ProfilesUnmerged` is its own
     }.get(name, ["ProfilesLinked"])
     assert [e["detail-type"] for e in published] == expected
     announced = {record["dynamodb"]["Keys"]["pk"]["S"] for record in event["Records"]}

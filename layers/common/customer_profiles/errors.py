@@ -60,6 +60,12 @@ class BoughtByYou(StateConflict):
     code = "bought_by_you"
 
 
+class NotMerged(StateConflict):
+    """An unmerge of a profile that is not merged into another (never was, or its unmerge is done)."""
+
+    code = "not_merged"
+
+
 class LineageExpired(StateConflict):
     """The move to undo is past its retention time (LINEAGE_RETENTION_DAYS): nothing says where it came from."""
 

@@ -33,6 +33,7 @@ from customer_profiles.data.settings import SettingsRecords
 from customer_profiles.data.table import Table
 from customer_profiles.data.typed_sales import TypedSaleRecords
 from customer_profiles.data.undo import UndoRecords
+from customer_profiles.data.unmerge import UnmergeRecords
 from customer_profiles.data.users import UserRecords
 
 
@@ -60,6 +61,7 @@ class Store(
     ErasureRecords,
     LineageRecords,
     UndoRecords,
+    UnmergeRecords,
 ):
     def __init__(
         self, table_name: str, dynamodb: Any | None = None, *, requests_table: str = "", lineage_days: int = 180

@@ -17,7 +17,7 @@ from customer_profiles.data.tx import Tx
 from customer_profiles.data.typed_sales import typed_sale_item
 from customer_profiles.data.users import add_identifiers, add_user, check_holder, check_holding
 from customer_profiles.models.domain import Entitlement, Order
-from customer_profiles.ports.identity import Destination, ProfileUnlinked, SaleDisowned
+from customer_profiles.ports.undo import Destination, ProfileUnlinked, SaleDisowned
 
 
 def add_destination(tx: Tx, destination: Destination, *, gains_profile: bool) -> None:

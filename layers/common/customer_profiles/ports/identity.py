@@ -15,7 +15,6 @@ from customer_profiles.models.domain import (
     Holding,
     Identifier,
     Move,
-    MoveSubject,
     Order,
     PendingEffect,
     Profile,
@@ -114,49 +113,6 @@ class TypedSaleMove:
     holder: User | None
     target: Profile
     claim: Claim | None = None  # the sale's open claim (a reseller's order), which follows it
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where an undone sale or profile goes, decided as a new sale typed with what is left would be: a person
-    who verified one (`holder_active`), a dormant holder (`holder` as read, or `new_holder` holding
-    `claimed`), or nobody (`user_id` None: an orphan). Written only if each identifier is held as read."""
-
-    user_id: str | None
-    holder_active: bool = False
-    new_holder: User | None = None
-    holder: User | None = None
-    claimed: Sequence[Identifier] = ()
-    holdings: Mapping[Identifier, Holding | None] = field(default_factory=dict)
-    proof: Proof | None = None
-    pointers: Sequence[Identifier] = ()  # a sale's other identifiers: whoever proves one later finds it
-
-
-@dataclass(frozen=True)
-class SaleDisowned:
-    """A sale its person disowned: `order` (as read under `source`) going as `moved` under `target.after`
-    (new, or over the version read), with its entitlements, open claim and pointers (`dropped` go)."""
-
-    order: Order
-    moved: Order
-    entitlements: Sequence[Entitlement]
-    source: Profile
-    target: ProfileChange
-    destination: Destination
-    dropped: Sequence[Identifier]
-    claim: Claim | None
-    move: Move
-    announce: PendingEffect
-
-
-@dataclass(frozen=True)
-class ProfileUnlinked:
-    """A linked profile given back (`change`, over the version read) to `destination`'s holder or nobody."""
-
-    change: ProfileChange
-    destination: Destination
-    move: Move
-    announce: PendingEffect
 
 
 # --- ports --------------------------------------------------------------------------------------------------
@@ -270,31 +226,3 @@ class SaleProofs(UserProfiles, Protocol):
     def get_claim(self, token_hash: str) -> Claim | None: ...
 
     def move_sale(self, move: TypedSaleMove, *, reached_at: str) -> None: ...
-
-
-class Undoing(UserProfiles, Protocol):
-    """What an undo decides on: the moves kept (lineage) and who holds which identifier."""
-
-    def moves_of(
-        self, org_id: str, profile_id: str, subject: MoveSubject, order_id: str | None = None
-    ) -> list[Move]: ...
-
-    def identifiers_held_by(self, user_id: str) -> list[tuple[Identifier, Proof]]: ...
-
-    def identifier_holders(self, identifiers: Sequence[Identifier]) -> dict[Identifier, Holding]: ...
-
-
-class Disowning(Undoing, Protocol):
-    """A person disowning a sale: found among their profiles, moved back in one transaction."""
-
-    def sale_of_user(self, user_id: str, order_id: str) -> tuple[Order, list[Entitlement]] | None: ...
-
-    def get_claim(self, token_hash: str) -> Claim | None: ...
-
-    def write_disown(self, plan: SaleDisowned) -> None: ...
-
-
-class Unlinking(Undoing, Protocol):
-    """A profile given back from the person a typed identifier linked it to."""
-
-    def write_unlink(self, plan: ProfileUnlinked) -> None: ...

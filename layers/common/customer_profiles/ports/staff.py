@@ -20,7 +20,8 @@ from customer_profiles.models.domain import (
     Profile,
     StaffMembership,
 )
-from customer_profiles.ports.identity import ProfileAttachment, Unlinking, UserProfiles
+from customer_profiles.ports.identity import ProfileAttachment, UserProfiles
+from customer_profiles.ports.undo import ProfileUnmerging, Unlinking
 
 # --- write plans ------------------------------------------------------------------------------------------
 
@@ -122,3 +123,7 @@ class OrgConsole(StaffScoped, UserStatuses, OrgRegions, UserProfiles, Protocol):
 
 class ProfileUnlinking(Unlinking, StaffScoped, UserStatuses, Protocol):
     """An admin undoing a link: the staff-scoped store, and what the org's view of the profile needs."""
+
+
+class UnmergeRequests(ProfileUnmerging, StaffScoped, Protocol):
+    """An admin asking for a merged profile back (domain.identity.unmerge): read, marked, its effect written."""

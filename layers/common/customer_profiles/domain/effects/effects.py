@@ -16,7 +16,7 @@ from typing import Protocol
 
 from customer_profiles.domain.claims.claim_tokens import claim_token
 from customer_profiles.domain.effects import activity, tallies
-from customer_profiles.domain.identity import linking, proofs
+from customer_profiles.domain.identity import linking, proofs, unmerge
 from customer_profiles.domain.privacy import erasure
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.domain import Claim, ClaimNotice, PendingEffect
@@ -24,12 +24,13 @@ from customer_profiles.models.events import DomainEvent
 from customer_profiles.ports.effects import ClaimLinks, StreamStore
 from customer_profiles.ports.identity import ProfileLinking, SaleProofs
 from customer_profiles.ports.privacy import PersonErasure
+from customer_profiles.ports.undo import ProfileUnmerging
 from customer_profiles.retry import on_concurrent_write
 
 Publish = Callable[[list[DomainEvent]], None]
 
 
-class EffectStore(StreamStore, ProfileLinking, SaleProofs, PersonErasure, Protocol):
+class EffectStore(StreamStore, ProfileLinking, SaleProofs, PersonErasure, ProfileUnmerging, Protocol):
     """Completing an effect runs use cases of other families as well (linking, proofs, erasure): the store
     given here implements each of their ports (`data.store.Store` does)."""
 
@@ -73,6 +74,8 @@ def perform(  # noqa: PLR0912 - one branch per kind
             activity.write_activity(store, cause["record_id"], activity.deferred_entries(cause))
         case "recount":  # report tallies a stream record could not update: re-derived from the items now
             tallies.recount(store, cause)
+        case "unmerge_profile":  # an admin asked for a merged profile back; it publishes through its own effect
+            unmerge.unmerge_profile(store, cause)
         case _:  # pragma: no cover - EffectKind is closed
             raise ValueError(f"unknown effect {effect.kind}")
     return []  # done, nothing to announce

@@ -180,7 +180,9 @@ def _move(change: MoveKept) -> list[Derived]:
         )
 
     found: list[Derived] = [ProfileActivity(move.org_id, move.profile_id, entry(other))]
-    if move.subject == "order" and move.from_profile_id and move.from_profile_id != move.profile_id:
+    # A sale's move is on the trail of the profile it left too; so is an unmerge (the survivor's trail says it)
+    leaves = move.subject == "order" or move.kind == "unmerge"
+    if leaves and move.from_profile_id and move.from_profile_id != move.profile_id:
         left = ActivityEntry(**{**entry(None).model_dump(exclude_none=True), "other_profile_id": move.profile_id})
         found.append(ProfileActivity(move.org_id, move.from_profile_id, left))
     return found

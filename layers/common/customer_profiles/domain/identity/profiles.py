@@ -123,6 +123,8 @@ def live_successor(store: ProfileReads, org_id: str, profile_id: str, *, holding
             break
         if profile.merging_into:
             raise ConcurrentWrite(f"the {holding}'s profile is being merged; retry")
+        if profile.unmerging_at:  # its children are going back to it: where they are is not settled yet
+            raise ConcurrentWrite(f"the {holding}'s profile is being unmerged; retry")
         if not profile.merged_into:
             return profile
         profile_id = profile.merged_into

@@ -31,7 +31,8 @@ from customer_profiles.models.domain import (
 )
 from customer_profiles.models.principal import Principal
 from customer_profiles.ports.effects import publish_effect
-from customer_profiles.ports.identity import Destination, Disowning, ProfileChange, SaleDisowned
+from customer_profiles.ports.identity import ProfileChange
+from customer_profiles.ports.undo import Destination, Disowning, SaleDisowned
 from customer_profiles.retry import on_concurrent_write
 
 NO_ORDER = "no such order of yours"

@@ -18,8 +18,9 @@ from customer_profiles.models.api import OrgProfileResponse, UnlinkRequest
 from customer_profiles.models.domain import Identifier, Move, Profile, Proof
 from customer_profiles.models.principal import Principal
 from customer_profiles.ports.effects import publish_effect
-from customer_profiles.ports.identity import Destination, ProfileChange, ProfileUnlinked
+from customer_profiles.ports.identity import ProfileChange
 from customer_profiles.ports.staff import ProfileUnlinking
+from customer_profiles.ports.undo import Destination, ProfileUnlinked
 from customer_profiles.retry import on_concurrent_write
 
 LINKED_BY = frozenset({"link", "attach"})

@@ -64,6 +64,7 @@ from customer_profiles.models.api.staff import (
     StaffMemberRequest,
     StaffMemberResponse,
     UnlinkRequest,
+    UnmergeResponse,
 )
 
 __all__ = [
@@ -120,5 +121,6 @@ __all__ = [
     "StaffMemberRequest",
     "StaffMemberResponse",
     "UnlinkRequest",
+    "UnmergeResponse",
     "UserResponse",
 ]

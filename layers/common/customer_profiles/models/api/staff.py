@@ -30,6 +30,13 @@ class OrgProfileResponse(ProfileResponse):
     )
 
 
+class UnmergeResponse(OrgProfileResponse):
+    """A merged profile an admin asked back: still `merged_into` its survivor until its unmerge is done."""
+
+    merged_into: str | None = Field(description="The profile it is merged into until the unmerge is done")
+    unmerging_at: str | None = Field(description="When the unmerge was asked for")
+
+
 class OrgProfileDetailResponse(BaseModel):
     """The profile with one page of its orders and entitlements, newest first (at most `limit` of them in all)."""
 

@@ -18,6 +18,7 @@ EffectKind = Literal[
     "move_entitlements",
     "record_activity",  # a stream record's activity entries, when writing them failed (domain.effects.activity)
     "recount",  # the report's tallies a stream record touches, when updating them failed (domain.effects.tallies)
+    "unmerge_profile",  # a merged profile restored, as an admin asked (domain.identity.unmerge)
 ]
 
 

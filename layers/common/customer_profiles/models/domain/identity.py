@@ -131,6 +131,7 @@ class Profile(BaseModel):
     version: int = 1
     merged_into: str | None = None
     merging_into: str | None = None  # a merge in progress: the profile takes no new children
+    unmerging_at: str | None = None  # an admin asked to undo its merge (still `merged_into` until it is done)
     # Card fingerprints that point at this profile (never at a user): each has a pointer item of its own.
     cards: list[str] = Field(default_factory=list)
     erased_at: str | None = None  # its person's data removed (the person or the org asked): it only parents
