@@ -37,7 +37,7 @@ def test_make_demo_runs_the_readme_walkthrough_to_the_end_twice(runtime):
         )
 
         assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-        for step in range(1, 10):
+        for step in range(1, 11):
             assert f"== step {step}: " in demo.stdout
         step_8 = demo.stdout.split("== step 8: ", 1)[1]
         assert '"code":"identifier_required"' in step_8  # the policy refused the anonymous sale
@@ -46,6 +46,10 @@ def test_make_demo_runs_the_readme_walkthrough_to_the_end_twice(runtime):
         step_9 = demo.stdout.split("== step 9: ", 1)[1]
         assert "verified" in step_9 and "erase: 204" in step_9 and "me: 404" in step_9
         assert '"profiles":[]' in step_9.replace(" ", "")  # staff find nobody by her email once erased
+        step_10 = demo.stdout.split("== step 10: ", 1)[1]
+        history_after = step_10.split('"unmerging_at"', 1)[1]  # Gus's history once the unmerge is done
+        assert "ev-4" not in history_after.split('"kind":"moved"')[0] and "ev-1" in history_after
+        assert '"move":"unmerge"' in step_10.replace(" ", "")
         assert "== the walkthrough ran to the end" in demo.stdout
         assert f"the README walkthrough against {runtime.base_url}" in demo.stdout
 
