@@ -35,8 +35,8 @@ def kept_identifiers(move: Move) -> list[Identifier]:
 
 
 def add_move(tx: Tx, move: Move) -> None:
-    """The move, kept for the transaction's retention time, and a reference under each identifier it keeps.
-    A repeat of the same move (a merge chunk written again after a crash) writes the same items."""
+    """The move, kept for the transaction's retention time, and a reference under each identifier it keeps, in
+    the transaction that makes the move: a cancelled one keeps nothing, so each move is kept once."""
     expiration = expiration_of(move, tx.lineage_days)
     item = move_to_item(move, expiration)
     tx.put(item)
