@@ -132,6 +132,28 @@ def test_a_sale_its_holder_brought_by_activation_can_be_disowned_to_its_other_id
     assert orders_seen(store, owner) == {sale.order.order_id}
 
 
+def test_a_sale_whose_holders_profile_merged_into_the_persons_can_be_disowned(store):
+    """Bob has his own profile at org A; a window sale there typed with his email and the owner's phone goes to
+    the email's dormant holder; Bob verifying the email merges that profile into his (the sale's moves stay
+    where it was placed). His disown still finds the phone, and the owner proving it gets the sale."""
+    bob = person("bob", phone=BOB_PHONE)
+    users.register_me(store, bob)
+    orders.place_consumer_order(store, bob, "org-a", OrderRequest(currency="GBP", payment_method="card", lines=LINES))
+    sale = sell(store, "org-a", email="bob@example.com", phone=STRAY_PHONE)
+    users.register_me(store, person("bob", phone=BOB_PHONE, email="bob@example.com"))
+    run_pending_links(store)
+    assert sale.order.order_id in orders_seen(store, bob)
+
+    undo.disown_order(store, bob, sale.order.order_id, REASON)
+    run_pending_links(store)
+    owner = person("owner", phone=STRAY_PHONE)
+    users.register_me(store, owner)
+    run_pending_links(store)
+
+    assert sale.order.order_id not in orders_seen(store, bob)
+    assert orders_seen(store, owner) == {sale.order.order_id}
+
+
 def test_a_sale_typed_only_with_the_persons_identifier_becomes_an_orphan(store):
     bob = person("bob", phone=BOB_PHONE)
     users.register_me(store, bob)

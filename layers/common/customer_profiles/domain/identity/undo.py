@@ -111,7 +111,7 @@ def _typed_with(store: Disowning, order: Order, held: set[Identifier], now: str)
     claim = store.get_claim(order.claim_token_hash) if order.claim_token_hash else None
     if claim is not None and claim.status == "claimed":
         raise BoughtByYou("you accepted this order's claim")
-    moves = store.moves_of(order.org_id, order.profile_id, "order", order.order_id)
+    moves = _moves_of_sale(store, order)
     latest = moves[-1] if moves else None
     if latest is not None:
         if latest.kind == "claim":
@@ -129,6 +129,18 @@ def _typed_with(store: Disowning, order: Order, held: set[Identifier], now: str)
     if not any(t.identifier in held for t in order.typed):
         raise BoughtByYou("this order did not reach you through an email or phone typed with it")
     return list(order.typed)
+
+
+def _moves_of_sale(store: Disowning, order: Order) -> list[Move]:
+    """The sale's moves, oldest first: kept under its profile, or (a merge moved it there, which keeps its
+    moves where they were) under a profile merged into it."""
+    moves = store.moves_of(order.org_id, order.profile_id, "order", order.order_id)
+    if moves:
+        return moves
+    for merged_id in store.merged_profile_ids(order.org_id, order.profile_id):
+        if moves := store.moves_of(order.org_id, merged_id, "order", order.order_id):
+            return moves
+    return []
 
 
 def _sale_destination(
