@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from customer_profiles.clock import time_ordered_id
 from customer_profiles.data import keys
 from customer_profiles.data.codec import claim_from_item, entitlement_to_item
 from customer_profiles.data.deliveries import add_delivery
@@ -22,6 +21,7 @@ from customer_profiles.errors import UserGone
 from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.domain import Claim, ClaimNotice, Entitlement, Move, PendingEffect, Profile
 from customer_profiles.ports.claims import Delivery
+from customer_profiles.ports.undo import move_of
 
 # What a claim loses when it closes (claimed, cancelled, expired) or its recipient is erased: its place in
 # the recipients' listing and its contact details, which nothing needs once no notification is due.
@@ -178,21 +178,18 @@ class ClaimRecords(Records):
 
 def _claim_move(source: Profile, target: Profile, entitlements: Sequence[Entitlement], now: str) -> Move:
     """A claim's tickets going to the person who accepted it (kept on their profile: never theirs to disown)."""
-    return Move(
-        move_id=time_ordered_id(now),
-        org_id=target.org_id,
-        profile_id=target.profile_id,
-        subject="order",
-        order_id=entitlements[0].order_id,
-        kind="claim",
-        proof="claim",
+    order_id = entitlements[0].order_id  # a claim is one order's
+    return move_of(
+        "claim",
+        "order",
+        home=target,
+        source=source,
+        target=target,
         at=now,
-        by=CUSTOMER.stamp(),
-        from_profile_id=source.profile_id,
-        from_user_id=source.user_id,
-        to_profile_id=target.profile_id,
-        to_user_id=target.user_id,
-        order_ids=[entitlements[0].order_id],
+        by=CUSTOMER,
+        proof="claim",
+        order_id=order_id,
+        order_ids=[order_id],
         entitlement_ids=[e.entitlement_id for e in entitlements],
     )
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from customer_profiles.data import keys
 from customer_profiles.data.codec import consent_from_item, consent_to_item, profile_from_item
 from customer_profiles.data.lineage import add_move
-from customer_profiles.data.moves import merge_move
 from customer_profiles.data.profile_items import profile_holds
 from customer_profiles.data.table import Records
 from customer_profiles.data.tx import Tx
@@ -18,6 +17,7 @@ from customer_profiles.errors import UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.consents import PURPOSES, ConsentStatement, instant
 from customer_profiles.models.domain import Profile
+from customer_profiles.ports.undo import merge_move
 
 # A statement replaces the purpose's current one only if it ranks above it (docs/decisions.md, consent); one
 # relayed by staff or a reseller never replaces the person's own.
@@ -116,9 +116,10 @@ class ConsentRecords(Records):
             self._stamp_removal(source.org_id, source.profile_id, statement)
         tx = self.db.tx()
         beating = [s for s in theirs.values() if s.beats(mine.get(s.purpose))]
-        add_consents(tx, target.org_id, target.profile_id, beating, moved=(instant(datetime.now(UTC)), SYSTEM))
+        now = instant(datetime.now(UTC))
+        add_consents(tx, target.org_id, target.profile_id, beating, moved=(now, SYSTEM))
         replaced = [mine[s.purpose] for s in beating if s.purpose in mine]
-        add_move(tx, merge_move(source, target, consents=list(theirs.values()), replaced_consents=replaced))
+        add_move(tx, merge_move(source, target, now, consents=list(theirs.values()), replaced_consents=replaced))
         for statement in theirs.values():
             key = keys.consent_key(source.org_id, source.profile_id, statement.purpose)
             tx.delete(key, "#rank = :rank", rank=statement.rank)

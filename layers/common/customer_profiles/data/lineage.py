@@ -16,7 +16,7 @@ from customer_profiles.data.codec import Item, move_from_item, move_to_item
 from customer_profiles.data.table import KeyCondition, Records
 from customer_profiles.data.tx import Tx
 from customer_profiles.models.activity import Actor
-from customer_profiles.models.domain import Identifier, Move, MoveKind, MoveSubject, Order, Profile
+from customer_profiles.models.domain import Identifier, Move, MoveSubject, Order
 
 DAY_SECONDS = 86_400
 DELETES_PER_TRANSACTION = 99
@@ -43,24 +43,6 @@ def add_move(tx: Tx, move: Move) -> None:
     key = {"pk": item["pk"], "sk": item["sk"]}
     for identifier in kept_identifiers(move):
         tx.put({**keys.kept_key(identifier, key), "type": "kept", "expiration": expiration})
-
-
-def profile_move(before: Profile, after: Profile, kind: MoveKind, *, proof: str, by: Actor) -> Move:
-    """A whole profile changing hands (`before` -> `after`), kept in its own partition."""
-    return Move(
-        move_id=time_ordered_id(after.updated_at),
-        org_id=after.org_id,
-        profile_id=after.profile_id,
-        subject="profile",
-        kind=kind,
-        proof=proof,
-        at=after.updated_at,
-        by=by.stamp(),
-        from_user_id=before.user_id,
-        to_user_id=after.user_id,
-        from_profile_id=after.profile_id,
-        to_profile_id=after.profile_id,
-    )
 
 
 def placement_move(order: Order, user_id: str | None, by: Actor) -> Move:

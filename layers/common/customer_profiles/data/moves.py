@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from customer_profiles.clock import time_ordered_id, utc_now
+from customer_profiles.clock import utc_now
 from customer_profiles.data import keys
 from customer_profiles.data.codec import child_from_item, entitlement_to_item, order_to_item, profile_from_item
 from customer_profiles.data.lineage import add_move
@@ -21,7 +21,6 @@ from customer_profiles.errors import ConcurrentWrite, UserGone
 from customer_profiles.models.activity import CUSTOMER, SYSTEM
 from customer_profiles.models.domain import (
     Entitlement,
-    Move,
     MoveKind,
     Order,
     PendingEffect,
@@ -29,6 +28,7 @@ from customer_profiles.models.domain import (
     TypedIdentifier,
     User,
 )
+from customer_profiles.ports.undo import merge_move, sale_move
 
 # A sale moves in one transaction: 4 checks, the order (Put + Delete), its claim or receipt, two pointers, its
 # move with a reference per typed identifier (3), and up to this many entitlements (Put + Delete each) stay
@@ -74,7 +74,11 @@ def add_sale_move(
     tx.delete(left, "attribute_exists(pk)")
     first, rest = entitlements[:ENTITLEMENTS_PER_MOVE], entitlements[ENTITLEMENTS_PER_MOVE:]
     move_entitlements_of(tx, first, source.profile_id, target)
-    add_move(tx, sale_move(order, entitlements, source, target, kind=kind, proof=proof, typed=typed, at=reached_at))
+    by = SYSTEM if kind == "proof" else CUSTOMER
+    moved_sale = sale_move(
+        kind, order, entitlements, source, target, at=reached_at, by=by, proof=proof, typed=list(typed)
+    )
+    add_move(tx, moved_sale)
     if rest:
         add_entitlements_follow(tx, order, source.profile_id, target.profile_id, rest, at=reached_at)
 
@@ -91,38 +95,6 @@ def add_entitlements_follow(
     }
     effect_id = f"{order.org_id}#{order.order_id}#{target_id}"
     add_pending(tx, PendingEffect(kind="move_entitlements", effect_id=effect_id, cause=cause, created_at=at))
-
-
-def sale_move(
-    order: Order,
-    entitlements: Sequence[Entitlement],
-    source: Profile,
-    target: Profile,
-    *,
-    kind: MoveKind,
-    proof: str,
-    typed: Sequence[TypedIdentifier],
-    at: str,
-) -> Move:
-    """A sale going from `source` to `target`, kept on `target` (where its disown finds it)."""
-    return Move(
-        move_id=time_ordered_id(at),
-        org_id=order.org_id,
-        profile_id=target.profile_id,
-        subject="order",
-        order_id=order.order_id,
-        kind=kind,
-        proof=proof,
-        at=at,
-        by=SYSTEM.stamp() if kind == "proof" else CUSTOMER.stamp(),
-        from_profile_id=source.profile_id,
-        from_user_id=source.user_id,
-        to_profile_id=target.profile_id,
-        to_user_id=target.user_id,
-        order_ids=[order.order_id],
-        entitlement_ids=[e.entitlement_id for e in entitlements],
-        typed=list(typed),
-    )
 
 
 def move_entitlements_of(tx: Tx, entitlements: Sequence[Entitlement], source_id: str, target: Profile) -> None:
@@ -152,28 +124,6 @@ def add_children_move(
             left = keys.order_key(child.org_id, source.profile_id, child.created_at, child.order_id)
             tx.delete(left, "attribute_exists(pk)")
     move_entitlements_of(tx, [c for c in children if isinstance(c, Entitlement)], source.profile_id, target)
-
-
-def merge_move(source: Profile, target: Profile, *, children: Sequence[Order | Entitlement] = (), **took: list) -> Move:
-    """Part of `source`'s merge into `target`, kept in `source`'s partition: children moved, or what `target`
-    took over (`emails`, `phones`, `cards`, `consents` with the `replaced_consents` they beat)."""
-    now = utc_now()
-    return Move(
-        move_id=time_ordered_id(now),
-        org_id=source.org_id,
-        profile_id=source.profile_id,
-        subject="merge",
-        kind="merge",
-        at=now,
-        by=SYSTEM.stamp(),
-        from_profile_id=source.profile_id,
-        from_user_id=source.user_id,
-        to_profile_id=target.profile_id,
-        to_user_id=target.user_id,
-        order_ids=[c.order_id for c in children if isinstance(c, Order)],
-        entitlement_ids=[c.entitlement_id for c in children if isinstance(c, Entitlement)],
-        **took,
-    )
 
 
 class MoveRecords(OrderRecords):
@@ -217,7 +167,7 @@ class MoveRecords(OrderRecords):
                     chunk = [child_from_item(i) for i in found[start : start + MOVES_PER_TRANSACTION]]
                     tx = self.db.tx()
                     add_children_move(tx, chunk, source, target, since=since)
-                    add_move(tx, merge_move(source, target, children=chunk))
+                    add_move(tx, merge_move(source, target, utc_now(), children=chunk))
                     tx.execute(self.db.client)
                     moved += len(chunk)
             except TransactionCancelled:

@@ -9,7 +9,7 @@ from typing import Any
 from customer_profiles.data import keys
 from customer_profiles.data.codec import Item, profile_from_item
 from customer_profiles.data.cursors import MergedCursor, decode_key_cursor, encode_cursor, is_key_value
-from customer_profiles.data.lineage import add_move, profile_move
+from customer_profiles.data.lineage import add_move
 from customer_profiles.data.pending import add_pending
 from customer_profiles.data.profile_items import SearchField, add_implied_diff, add_profile_changes, implied_items
 from customer_profiles.data.table import KeyCondition, Records
@@ -18,6 +18,7 @@ from customer_profiles.errors import UserGone
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import Move, PendingEffect, Profile
 from customer_profiles.ports.identity import ProfileAttachment, ProfileChange
+from customer_profiles.ports.undo import profile_move
 
 ERASE_DELETES = 90  # implied items an erasure deletes per transaction (DynamoDB takes 100 items)
 
@@ -227,7 +228,7 @@ class ProfileWrites(ProfileRecords):
         tx = self.db.tx()
         change = ProfileChange(attachment.profile, updated, "unowned", attachment.changed_by)
         add_profile_changes(tx, [change])
-        add_move(tx, profile_move(attachment.profile, updated, "attach", proof="staff", by=attachment.changed_by))
+        add_move(tx, profile_move(attachment.profile, updated, "attach", by=attachment.changed_by, proof="staff"))
         if attachment.new_holder:
             add_user(tx, None, attachment.new_holder)
         elif attachment.holder:
@@ -247,6 +248,6 @@ class ProfileWrites(ProfileRecords):
         tx = self.db.tx()
         add_profile_changes(tx, [ProfileChange(profile, moved, "not_merged")])
         check_active(tx, to_user_id, UserGone("the user is gone"))
-        add_move(tx, profile_move(profile, moved, "link", proof="identifier", by=SYSTEM))
+        add_move(tx, profile_move(profile, moved, "link", by=SYSTEM, proof="identifier"))
         tx.execute(self.db.client)
         return moved

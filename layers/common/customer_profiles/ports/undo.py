@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from customer_profiles.clock import time_ordered_id
 from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.consents import ConsentStatement
 from customer_profiles.models.domain import (
@@ -15,6 +16,7 @@ from customer_profiles.models.domain import (
     Holding,
     Identifier,
     Move,
+    MoveKind,
     MoveSubject,
     Order,
     PendingEffect,
@@ -23,6 +25,90 @@ from customer_profiles.models.domain import (
     User,
 )
 from customer_profiles.ports.identity import ProfileChange, ProfileReads, UserProfiles
+
+# --- moves: each kept by the transaction that makes it (data/lineage.py) --------------------------------------
+
+
+def move_of(
+    kind: MoveKind,
+    subject: MoveSubject,
+    *,
+    home: Profile,
+    source: Profile | None,
+    target: Profile,
+    at: str,
+    by: Actor,
+    **what: Any,
+) -> Move:
+    """A move from `source` (its profile and user as they were) to `target`, kept in `home`'s partition (the
+    profile the move concerns), with `what` moved (ids, identifiers, statements, the proof, a reason)."""
+    return Move(
+        move_id=time_ordered_id(at),
+        org_id=home.org_id,
+        profile_id=home.profile_id,
+        subject=subject,
+        kind=kind,
+        at=at,
+        by=by.stamp(),
+        from_profile_id=source.profile_id if source else None,
+        from_user_id=source.user_id if source else None,
+        to_profile_id=target.profile_id,
+        to_user_id=target.user_id,
+        **what,
+    )
+
+
+def sale_move(
+    kind: MoveKind,
+    order: Order,
+    entitlements: Sequence[Entitlement],
+    source: Profile,
+    target: Profile,
+    *,
+    at: str,
+    by: Actor,
+    **what: Any,
+) -> Move:
+    """A sale (its order and `entitlements`) going from `source` to `target`, kept on `target` (where a disown
+    finds it)."""
+    return move_of(
+        kind,
+        "order",
+        home=target,
+        source=source,
+        target=target,
+        at=at,
+        by=by,
+        order_id=order.order_id,
+        order_ids=[order.order_id],
+        entitlement_ids=[e.entitlement_id for e in entitlements],
+        **what,
+    )
+
+
+def profile_move(before: Profile, after: Profile, kind: MoveKind, *, by: Actor, proof: str | None = None) -> Move:
+    """A whole profile changing hands (`before` -> `after`, at `after.updated_at`), kept in its own partition."""
+    return move_of(kind, "profile", home=after, source=before, target=after, at=after.updated_at, by=by, proof=proof)
+
+
+def merge_move(
+    source: Profile, target: Profile, at: str, *, children: Sequence[Order | Entitlement] = (), **took: Any
+) -> Move:
+    """Part of `source`'s merge into `target`, kept in `source`'s partition: children moved, or what `target`
+    took over (`emails`, `phones`, `cards`, `consents` with the `replaced_consents` they beat)."""
+    return move_of(
+        "merge",
+        "merge",
+        home=source,
+        source=source,
+        target=target,
+        at=at,
+        by=SYSTEM,
+        order_ids=[c.order_id for c in children if isinstance(c, Order)],
+        entitlement_ids=[c.entitlement_id for c in children if isinstance(c, Entitlement)],
+        **took,
+    )
+
 
 # --- write plans ------------------------------------------------------------------------------------------
 

@@ -7,13 +7,14 @@ consistent reads of the base table: the merged user's profiles come from its own
 
 from __future__ import annotations
 
-from customer_profiles.clock import time_ordered_id, utc_now
+from customer_profiles.clock import utc_now
 from customer_profiles.domain.privacy import erasure
 from customer_profiles.errors import ConcurrentWrite
 from customer_profiles.models.activity import SYSTEM
 from customer_profiles.models.domain import CapturedDetails, Move, Profile
 from customer_profiles.models.events import DomainEvent
 from customer_profiles.ports.identity import ProfileChange, ProfileLinking
+from customer_profiles.ports.undo import merge_move
 
 
 class LinkTargetNotReady(Exception):
@@ -120,18 +121,10 @@ def _takeover(source: Profile, target: Profile, absorbed: Profile, now: str) -> 
     """What `target` took over from `source` to be found by (kept in `source`'s partition, for an unmerge);
     its children and consents are kept by the moves that took them."""
     mine, after = target.captured or CapturedDetails(), absorbed.captured or CapturedDetails()
-    return Move(
-        move_id=time_ordered_id(now),
-        org_id=source.org_id,
-        profile_id=source.profile_id,
-        subject="merge",
-        kind="merge",
-        at=now,
-        by=SYSTEM.stamp(),
-        from_profile_id=source.profile_id,
-        from_user_id=source.user_id,
-        to_profile_id=target.profile_id,
-        to_user_id=target.user_id,
+    return merge_move(
+        source,
+        target,
+        now,
         emails=[e for e in after.other_emails if e not in mine.other_emails],
         phones=[p for p in after.other_phones if p not in mine.other_phones],
         cards=[c for c in absorbed.cards if c not in target.cards],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from customer_profiles.clock import new_id, time_ordered_id, utc_now
+from customer_profiles.clock import new_id, utc_now
 from customer_profiles.domain.identity import profiles, users
 from customer_profiles.domain.identity.proofs import place_sale
 from customer_profiles.errors import BoughtByYou, ConcurrentWrite, LineageExpired, NotFound
@@ -20,7 +20,6 @@ from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import DisownResponse
 from customer_profiles.models.domain import (
     CapturedDetails,
-    Entitlement,
     Identifier,
     Move,
     Order,
@@ -32,7 +31,7 @@ from customer_profiles.models.domain import (
 from customer_profiles.models.principal import Principal
 from customer_profiles.ports.effects import publish_effect
 from customer_profiles.ports.identity import ProfileChange
-from customer_profiles.ports.undo import Destination, Disowning, SaleDisowned
+from customer_profiles.ports.undo import Destination, Disowning, SaleDisowned, sale_move
 from customer_profiles.retry import on_concurrent_write
 
 NO_ORDER = "no such order of yours"
@@ -79,8 +78,8 @@ def disown_order(store: Disowning, principal: Principal, order_id: str, reason: 
                 "disowned_at": now,
             }
         )
-        move = _disown_move(
-            order, source, target=target.after, left=left, reason=reason, now=now, entitlements=entitlements
+        move = sale_move(
+            "disown", order, entitlements, source, target.after, at=now, by=CUSTOMER, typed=list(left), reason=reason
         )
         claim = store.get_claim(order.claim_token_hash) if order.claim_token_hash else None
         detail = {"org_id": order.org_id, "order_id": order.order_id, "profile_id": target.after.profile_id}
@@ -205,34 +204,4 @@ def new_profile(
         created_at=now,
         updated_at=now,
         needs_review=True,
-    )
-
-
-def _disown_move(
-    order: Order,
-    source: Profile,
-    *,
-    target: Profile,
-    left: Sequence[TypedIdentifier],
-    reason: str,
-    now: str,
-    entitlements: Sequence[Entitlement],
-) -> Move:
-    return Move(
-        move_id=time_ordered_id(now),
-        org_id=order.org_id,
-        profile_id=target.profile_id,
-        subject="order",
-        kind="disown",
-        at=now,
-        by=CUSTOMER.stamp(),
-        order_id=order.order_id,
-        from_profile_id=source.profile_id,
-        from_user_id=source.user_id,
-        to_profile_id=target.profile_id,
-        to_user_id=target.user_id,
-        order_ids=[order.order_id],
-        entitlement_ids=[e.entitlement_id for e in entitlements],
-        typed=list(left),
-        reason=reason,
     )

@@ -15,17 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from customer_profiles.clock import time_ordered_id, utc_now
+from customer_profiles.clock import utc_now
 from customer_profiles.domain.identity.proofs import place_sale
 from customer_profiles.domain.staff.access import acting_staff, staff_actor
 from customer_profiles.errors import ConcurrentWrite, Erased, LineageExpired, NotFound, NotMerged, StateConflict
-from customer_profiles.models.activity import SYSTEM
+from customer_profiles.models.activity import SYSTEM, Actor
 from customer_profiles.models.domain import CapturedDetails, Identifier, Move, PendingEffect, Profile, Proof, User
 from customer_profiles.models.principal import Principal
 from customer_profiles.ports.effects import publish_effect
 from customer_profiles.ports.identity import ProfileChange
 from customer_profiles.ports.staff import UnmergeRequests
-from customer_profiles.ports.undo import ProfileUnmerging, UnmergeFinish
+from customer_profiles.ports.undo import ProfileUnmerging, UnmergeFinish, move_of
 from customer_profiles.retry import on_concurrent_write
 
 ADMINS = frozenset({"admin"})
@@ -154,7 +154,7 @@ def _finish(store: ProfileUnmerging, cause: dict[str, Any], merges: Sequence[Mov
         }
     )
     reduced, taken = _without_takeover(survivor, merges, now)
-    move = _unmerge_move(restored, survivor, merges, taken, cause.get("by") or SYSTEM.stamp())
+    move = _unmerge_move(restored, survivor, merges, taken, Actor.of_stamp(cause.get("by")) or SYSTEM)
     detail = {
         "org_id": source.org_id,
         "profile_id": source.profile_id,
@@ -244,21 +244,17 @@ def _without_takeover(survivor: Profile, merges: Sequence[Move], now: str) -> tu
 
 
 def _unmerge_move(
-    restored: Profile, survivor: Profile, merges: Sequence[Move], taken: dict[str, list[str]], by: dict[str, str]
+    restored: Profile, survivor: Profile, merges: Sequence[Move], taken: dict[str, list[str]], by: Actor
 ) -> Move:
     """The unmerge, kept in the restored profile's partition with the merge's moves (it closes them)."""
-    return Move(
-        move_id=time_ordered_id(restored.updated_at),
-        org_id=restored.org_id,
-        profile_id=restored.profile_id,
-        subject="merge",
-        kind="unmerge",
+    return move_of(
+        "unmerge",
+        "merge",
+        home=restored,
+        source=survivor,
+        target=restored,
         at=restored.updated_at,
         by=by,
-        from_profile_id=survivor.profile_id,
-        from_user_id=survivor.user_id,
-        to_profile_id=restored.profile_id,
-        to_user_id=restored.user_id,
         order_ids=list(dict.fromkeys(i for m in merges for i in m.order_ids)),
         entitlement_ids=list(dict.fromkeys(i for m in merges for i in m.entitlement_ids)),
         **taken,

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from customer_profiles.clock import time_ordered_id, utc_now
+from customer_profiles.clock import utc_now
 from customer_profiles.domain.identity.proofs import place_sale
 from customer_profiles.domain.identity.undo import expired
 from customer_profiles.domain.staff.access import acting_staff, staff_actor
 from customer_profiles.domain.staff.org_console import ADMINS, org_views
 from customer_profiles.errors import ConcurrentWrite, Erased, LineageExpired, NotFound, NotLinked, StateConflict
-from customer_profiles.models.activity import Actor
 from customer_profiles.models.api import OrgProfileResponse, UnlinkRequest
-from customer_profiles.models.domain import Identifier, Move, Profile, Proof
+from customer_profiles.models.domain import Identifier, Profile, Proof
 from customer_profiles.models.principal import Principal
 from customer_profiles.ports.effects import publish_effect
 from customer_profiles.ports.identity import ProfileChange
 from customer_profiles.ports.staff import ProfileUnlinking
-from customer_profiles.ports.undo import Destination, ProfileUnlinked
+from customer_profiles.ports.undo import Destination, ProfileUnlinked, profile_move
 from customer_profiles.retry import on_concurrent_write
 
 LINKED_BY = frozenset({"link", "attach"})
@@ -48,7 +47,7 @@ def unlink_profile(
                 "needs_review": True,
             }
         )
-        move = _unlink_move(profile, updated, actor, now)
+        move = profile_move(profile, updated, "unlink", by=actor)
         to = "nobody" if destination.user_id is None else "dormant_holder"
         announce = publish_effect(
             "ProfileUnlinked", {"org_id": org_id, "profile_id": profile_id, "to": to}, f"unlinked#{move.move_id}", now
@@ -118,20 +117,4 @@ def _destination(store: ProfileUnlinking, org_id: str, left: Sequence[Identifier
         claimed=placement.claimed,
         holdings=holdings,
         proof=Proof(provenance="staff_captured", at=now, org_id=org_id),
-    )
-
-
-def _unlink_move(before: Profile, after: Profile, actor: Actor, now: str) -> Move:
-    return Move(
-        move_id=time_ordered_id(now),
-        org_id=after.org_id,
-        profile_id=after.profile_id,
-        subject="profile",
-        kind="unlink",
-        at=now,
-        by=actor.stamp(),
-        from_user_id=before.user_id,
-        to_user_id=after.user_id,
-        from_profile_id=after.profile_id,
-        to_profile_id=after.profile_id,
     )
