@@ -60,12 +60,7 @@ def search_entries(profile: Profile) -> list[tuple[str, SearchField, str]]:
 
 def captured_identifiers(profile: Profile) -> list[Identifier]:
     """Every email and phone staff or a reseller captured on the profile (or on profiles merged into it)."""
-    captured = profile.captured
-    if captured is None:
-        return []
-    emails: list[Identifier] = [("email", v) for v in (captured.email, *captured.other_emails) if v]
-    phones: list[Identifier] = [("phone", v) for v in (captured.phone, *captured.other_phones) if v]
-    return list(dict.fromkeys([*emails, *phones]))
+    return profile.captured.identifiers() if profile.captured else []
 
 
 def implied_items(profile: Profile) -> dict[ItemKey, Item]:

@@ -194,7 +194,7 @@ def owner_of(store: ProfileUnmerging, source: Profile, survivor: Profile, merges
     persons = survivor.user_id and {
         i for i, p in store.identifiers_held_by(survivor.user_id) if p.provenance == "verified"
     }
-    candidates = [i for i in _captured(source) if i not in (persons or set())]
+    candidates = [i for i in (source.captured or CapturedDetails()).identifiers() if i not in (persons or set())]
     if not candidates:
         return Owner()
     first = candidates[0]
@@ -207,13 +207,6 @@ def owner_of(store: ProfileUnmerging, source: Profile, survivor: Profile, merges
     if holder is None or holder.status not in LIVE_USERS or store.profile_id_of_user_in_org(holder.user_id, org_id):
         return Owner()
     return Owner(user=holder, holdings=holdings, active=holder.status == "active")
-
-
-def _captured(profile: Profile) -> list[Identifier]:
-    captured = profile.captured or CapturedDetails()
-    emails: list[Identifier] = [("email", e) for e in (captured.email, *captured.other_emails) if e]
-    phones: list[Identifier] = [("phone", p) for p in (captured.phone, *captured.other_phones) if p]
-    return list(dict.fromkeys([*emails, *phones]))
 
 
 def _without_takeover(survivor: Profile, merges: Sequence[Move], now: str) -> tuple[Profile, dict[str, list[str]]]:

@@ -14,7 +14,7 @@ from customer_profiles.domain.staff.access import acting_staff, staff_actor
 from customer_profiles.domain.staff.org_console import ADMINS, org_views
 from customer_profiles.errors import ConcurrentWrite, Erased, LineageExpired, NotFound, NotLinked, StateConflict
 from customer_profiles.models.api import OrgProfileResponse, UnlinkRequest
-from customer_profiles.models.domain import Identifier, Profile, Proof
+from customer_profiles.models.domain import CapturedDetails, Identifier, Profile, Proof
 from customer_profiles.models.principal import Principal
 from customer_profiles.ports.effects import publish_effect
 from customer_profiles.ports.identity import ProfileChange
@@ -36,7 +36,7 @@ def unlink_profile(
         now = utc_now()
         assert profile.user_id
         held = {i for i, _ in store.identifiers_held_by(profile.user_id)}
-        left = [i for i in captured_identifiers(profile) if i not in held]
+        left = [i for i in (profile.captured or CapturedDetails()).identifiers() if i not in held]
         destination = _destination(store, org_id, left, now)
         updated = profile.model_copy(
             update={
@@ -79,16 +79,6 @@ def _linked_profile(store: ProfileUnlinking, org_id: str, profile_id: str, versi
     if expired(latest, utc_now()):
         raise LineageExpired("this profile was linked too long ago to be unlinked")
     return profile
-
-
-def captured_identifiers(profile: Profile) -> list[Identifier]:
-    """Every email and phone captured on the profile (or on profiles merged into it)."""
-    captured = profile.captured
-    if captured is None:
-        return []
-    emails: list[Identifier] = [("email", v) for v in (captured.email, *captured.other_emails) if v]
-    phones: list[Identifier] = [("phone", v) for v in (captured.phone, *captured.other_phones) if v]
-    return list(dict.fromkeys([*emails, *phones]))
 
 
 def _destination(store: ProfileUnlinking, org_id: str, left: Sequence[Identifier], now: str) -> Destination:

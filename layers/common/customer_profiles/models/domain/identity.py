@@ -116,6 +116,12 @@ class CapturedDetails(BaseModel):
     other_emails: list[str] = Field(default_factory=list)
     other_phones: list[str] = Field(default_factory=list)
 
+    def identifiers(self) -> list[Identifier]:
+        """Every email and phone captured (here or on profiles merged into it), emails first, each once."""
+        emails: list[Identifier] = [("email", v) for v in (self.email, *self.other_emails) if v]
+        phones: list[Identifier] = [("phone", v) for v in (self.phone, *self.other_phones) if v]
+        return list(dict.fromkeys([*emails, *phones]))
+
 
 class Profile(BaseModel):
     model_config = ConfigDict(frozen=True)
