@@ -20,6 +20,7 @@ from customer_profiles.models.activity import CUSTOMER
 from customer_profiles.models.api import DisownResponse
 from customer_profiles.models.domain import (
     CapturedDetails,
+    Claim,
     Identifier,
     Move,
     Order,
@@ -65,7 +66,8 @@ def disown_order(store: Disowning, principal: Principal, order_id: str, reason: 
             raise ConcurrentWrite("your profile is being merged; retry")
         now = utc_now()
         held = {i for i, _ in store.identifiers_held_by(user.user_id)}
-        left = [t for t in _typed_with(store, order, held, now) if t.identifier not in held]
+        claim = store.get_claim(order.claim_token_hash) if order.claim_token_hash else None
+        left = [t for t in _typed_with(store, order, claim, held, now) if t.identifier not in held]
         origin: ProfileOrigin = "partner" if order.channel == "partner" else "pos"
         target, destination = _sale_destination(store, order.org_id, origin, left, now)
         if destination.user_id == user.user_id:  # what they hold changed since it was read
@@ -81,7 +83,6 @@ def disown_order(store: Disowning, principal: Principal, order_id: str, reason: 
         move = sale_move(
             "disown", order, entitlements, source, target.after, at=now, by=CUSTOMER, typed=list(left), reason=reason
         )
-        claim = store.get_claim(order.claim_token_hash) if order.claim_token_hash else None
         detail = {"org_id": order.org_id, "order_id": order.order_id, "profile_id": target.after.profile_id}
         store.write_disown(
             SaleDisowned(
@@ -102,12 +103,14 @@ def disown_order(store: Disowning, principal: Principal, order_id: str, reason: 
     return on_concurrent_write(attempt, give_up="the order kept changing; retry")
 
 
-def _typed_with(store: Disowning, order: Order, held: set[Identifier], now: str) -> list[TypedIdentifier]:
+def _typed_with(
+    store: Disowning, order: Order, claim: Claim | None, held: set[Identifier], now: str
+) -> list[TypedIdentifier]:
     """What the sale was typed with, if it reached the person only through one of those identifiers: by a
-    proof (its move keeps them all), or placed with them at once because they had proved one."""
+    proof (its move keeps them all), or placed with them at once because they had proved one. `claim`: its
+    claim as read (the same read decides whether an open one follows it)."""
     if order.channel not in DISOWNABLE_CHANNELS:
         raise BoughtByYou("you bought this order yourself")
-    claim = store.get_claim(order.claim_token_hash) if order.claim_token_hash else None
     if claim is not None and claim.status == "claimed":
         raise BoughtByYou("you accepted this order's claim")
     moves = _moves_of_sale(store, order)
